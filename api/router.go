@@ -1,0 +1,44 @@
+// Package api is Bright Dawn's HTTP surface: Gin routes, middleware and thin
+// handlers. A handler decodes, validates, calls one service method and maps
+// the error (errors.go holds the one table from codes to statuses).
+package api
+
+import (
+	"log/slog"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/codeofconquest/brightdawn/internal/apperr"
+)
+
+// Deps are what the HTTP layer needs. Nil services leave their routes out.
+type Deps struct {
+	Log            *slog.Logger
+	Checks         []Check
+	TrustedProxies []string
+
+	Auth AuthService
+}
+
+// NewRouter builds the Gin engine with every route of API.md.
+func NewRouter(d Deps) (*gin.Engine, error) {
+	gin.SetMode(gin.ReleaseMode)
+	r := gin.New()
+	r.HandleMethodNotAllowed = true
+	r.ContextWithFallback = true
+	r.RemoveExtraSlash = true
+	if err := r.SetTrustedProxies(d.TrustedProxies); err != nil {
+		return nil, err
+	}
+	r.Use(requestID(d.Log), recovery(), accessLog(), limitBody())
+	r.NoRoute(func(c *gin.Context) { fail(c, apperr.New(apperr.NotFound, "no such route")) })
+	r.NoMethod(func(c *gin.Context) { fail(c, apperr.New(apperr.MethodNotAllowed, "method not allowed on this route")) })
+
+	r.GET("/healthz", healthz)
+	r.GET("/readyz", readyz(d.Checks))
+
+	if d.Auth != nil {
+		registerAuth(r, d)
+	}
+	return r, nil
+}

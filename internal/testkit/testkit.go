@@ -1,0 +1,316 @@
+// Package testkit starts the real conquest binary for black-box tests and
+// speaks HTTP to it. Tests run inside `go tool task test`, whose stack
+// exports DATABASE_URL, REDIS_URL and S3_* for the servers it started.
+package testkit
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+)
+
+var (
+	buildOnce sync.Once
+	binPath   string
+	buildErr  error
+	migrated  sync.Once
+	migErr    error
+)
+
+// RequireStack fails the test when the test stack's environment is missing:
+// these tests need real servers and must not pass by skipping.
+func RequireStack(t testing.TB) {
+	t.Helper()
+	for _, k := range []string{"DATABASE_URL", "REDIS_URL"} {
+		if os.Getenv(k) == "" {
+			t.Fatalf("%s is not set: run the suite with `go tool task test`, which starts the test stack", k)
+		}
+	}
+}
+
+// repoRoot finds the module root from this file's location.
+func repoRoot() string {
+	_, file, _, _ := runtime.Caller(0)
+	return filepath.Clean(filepath.Join(filepath.Dir(file), "..", ".."))
+}
+
+// Binary builds cmd/conquest once per test process and returns its path.
+func Binary(t testing.TB) string {
+	t.Helper()
+	buildOnce.Do(func() {
+		dir, err := os.MkdirTemp("", "conquest-bin-")
+		if err != nil {
+			buildErr = err
+			return
+		}
+		binPath = filepath.Join(dir, "conquest")
+		cmd := exec.Command("go", "build", "-o", binPath, "./cmd/conquest")
+		cmd.Dir = repoRoot()
+		out, err := cmd.CombinedOutput()
+		if err != nil {
+			buildErr = fmt.Errorf("go build: %v\n%s", err, out)
+		}
+	})
+	if buildErr != nil {
+		t.Fatal(buildErr)
+	}
+	return binPath
+}
+
+// FreePort asks the kernel for a free loopback port.
+func FreePort(t testing.TB) int {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port
+}
+
+// Migrate applies the migrations once per test process with the binary.
+func Migrate(t testing.TB) {
+	t.Helper()
+	RequireStack(t)
+	bin := Binary(t)
+	migrated.Do(func() {
+		cmd := exec.Command(bin, "migrate")
+		cmd.Env = os.Environ()
+		out, err := cmd.CombinedOutput()
+		if err != nil {
+			migErr = fmt.Errorf("conquest migrate: %v\n%s", err, out)
+		}
+	})
+	if migErr != nil {
+		t.Fatal(migErr)
+	}
+}
+
+// Options configure a started process.
+type Options struct {
+	Command string   // api, worker or all (default all)
+	Args    []string // extra arguments
+	Env     []string // KEY=VALUE overrides on top of the test stack's env
+}
+
+// Process is a running conquest process.
+type Process struct {
+	URL  string // base URL of the HTTP server (api/all)
+	cmd  *exec.Cmd
+	logs *bytes.Buffer
+	mu   *sync.Mutex
+	done chan struct{}
+}
+
+// TestSecret is a fixed JWT key shared by processes of one test so that
+// tokens work across replicas.
+const TestSecret = "dGVzdC1zZWNyZXQtdGVzdC1zZWNyZXQtdGVzdC1zZWNyZXQtMTIzNDU2Nzg5MA=="
+
+// Start runs the conquest binary and waits until it is healthy. It is
+// stopped (SIGTERM, then SIGKILL) when the test ends; its log is printed
+// when the test failed.
+func Start(t testing.TB, o Options) *Process {
+	t.Helper()
+	Migrate(t)
+	if o.Command == "" {
+		o.Command = "all"
+	}
+	port := FreePort(t)
+	cmd := exec.Command(Binary(t), append([]string{o.Command}, o.Args...)...)
+	cmd.Env = append(os.Environ(),
+		fmt.Sprintf("HTTP_ADDR=127.0.0.1:%d", port),
+		"APP_ENV=test",
+		"LOG_LEVEL=debug",
+		"JWT_SECRET="+TestSecret,
+		"SHUTDOWN_TIMEOUT=5s",
+	)
+	cmd.Env = append(cmd.Env, o.Env...)
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
+	p := &Process{URL: fmt.Sprintf("http://127.0.0.1:%d", port), cmd: cmd, logs: &bytes.Buffer{}, mu: &sync.Mutex{}, done: make(chan struct{})}
+	w := &lockedWriter{buf: p.logs, mu: p.mu}
+	cmd.Stdout, cmd.Stderr = w, w
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go func() { _ = cmd.Wait(); close(p.done) }()
+	t.Cleanup(func() {
+		p.Stop()
+		if t.Failed() {
+			t.Logf("conquest %s log:\n%s", o.Command, p.Logs())
+		}
+	})
+	if o.Command == "worker" {
+		p.URL = ""
+		time.Sleep(300 * time.Millisecond)
+		return p
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		resp, err := http.Get(p.URL + "/healthz")
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == 200 {
+				return p
+			}
+		}
+		select {
+		case <-p.done:
+			t.Fatalf("conquest %s exited early:\n%s", o.Command, p.Logs())
+		default:
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("conquest %s not healthy after 30s:\n%s", o.Command, p.Logs())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// Stop sends SIGTERM and waits (SIGKILL after 10 s).
+func (p *Process) Stop() {
+	select {
+	case <-p.done:
+		return
+	default:
+	}
+	_ = p.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case <-p.done:
+	case <-time.After(10 * time.Second):
+		_ = syscall.Kill(-p.cmd.Process.Pid, syscall.SIGKILL)
+		<-p.done
+	}
+}
+
+// Kill sends SIGKILL to the process group (a crash).
+func (p *Process) Kill() {
+	_ = syscall.Kill(-p.cmd.Process.Pid, syscall.SIGKILL)
+	<-p.done
+}
+
+// Done is closed when the process has exited.
+func (p *Process) Done() <-chan struct{} { return p.done }
+
+// Logs returns what the process printed so far.
+func (p *Process) Logs() string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.logs.String()
+}
+
+type lockedWriter struct {
+	buf *bytes.Buffer
+	mu  *sync.Mutex
+}
+
+func (w *lockedWriter) Write(b []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.buf.Write(b)
+}
+
+// UniqueEmail returns an email no other test uses.
+func UniqueEmail(prefix string) string {
+	return fmt.Sprintf("%s-%s@example.test", prefix, strings.ReplaceAll(uuid.NewString(), "-", "")[:16])
+}
+
+// Response is a decoded HTTP answer.
+type Response struct {
+	Status int
+	Header http.Header
+	Body   []byte
+}
+
+// JSON decodes the body into v, failing the test on error.
+func (r *Response) JSON(t testing.TB, v any) {
+	t.Helper()
+	if err := json.Unmarshal(r.Body, v); err != nil {
+		t.Fatalf("decode %q: %v", r.Body, err)
+	}
+}
+
+// ErrorCode returns error.code of an error body ("" if none).
+func (r *Response) ErrorCode() string {
+	var b struct {
+		Error struct {
+			Code string `json:"code"`
+		} `json:"error"`
+	}
+	_ = json.Unmarshal(r.Body, &b)
+	return b.Error.Code
+}
+
+// Client speaks HTTP to a process, optionally with a bearer token.
+type Client struct {
+	Base   string
+	Token  string
+	Header http.Header
+	HTTP   *http.Client
+}
+
+// NewClient returns a client for base.
+func NewClient(base string) *Client {
+	return &Client{Base: base, Header: http.Header{}, HTTP: &http.Client{Timeout: 30 * time.Second}}
+}
+
+// Do sends a request. body may be nil, a string/[]byte (sent raw) or a
+// value (sent as JSON).
+func (c *Client) Do(t testing.TB, method, path string, body any, hdr ...string) *Response {
+	t.Helper()
+	var rd io.Reader
+	switch b := body.(type) {
+	case nil:
+	case string:
+		rd = strings.NewReader(b)
+	case []byte:
+		rd = bytes.NewReader(b)
+	default:
+		js, err := json.Marshal(b)
+		if err != nil {
+			t.Fatal(err)
+		}
+		rd = bytes.NewReader(js)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, method, c.Base+path, rd)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	for k, vs := range c.Header {
+		req.Header[k] = vs
+	}
+	if c.Token != "" {
+		req.Header.Set("Authorization", "Bearer "+c.Token)
+	}
+	for i := 0; i+1 < len(hdr); i += 2 {
+		req.Header.Set(hdr[i], hdr[i+1])
+	}
+	resp, err := c.HTTP.Do(req)
+	if err != nil {
+		t.Fatalf("%s %s: %v", method, path, err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &Response{Status: resp.StatusCode, Header: resp.Header, Body: b}
+}
