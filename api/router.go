@@ -5,6 +5,7 @@ package api
 
 import (
 	"log/slog"
+	"time"
 
 	"github.com/gin-gonic/gin"
 
@@ -17,7 +18,11 @@ type Deps struct {
 	Checks         []Check
 	TrustedProxies []string
 
-	Auth AuthService
+	Auth      AuthService
+	Game      GameService
+	Tickets   StreamTickets
+	Events    EventStreamer
+	Heartbeat time.Duration
 }
 
 // NewRouter builds the Gin engine with every route of API.md.

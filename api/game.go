@@ -1,0 +1,317 @@
+package api
+
+import (
+	"context"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/gin-gonic/gin"
+	"github.com/google/uuid"
+
+	"github.com/codeofconquest/brightdawn/internal/apperr"
+	"github.com/codeofconquest/brightdawn/internal/auth"
+	"github.com/codeofconquest/brightdawn/internal/game"
+)
+
+// GameService is what the game routes need (implemented by internal/game).
+type GameService interface {
+	CreateCharacter(ctx context.Context, playerID uuid.UUID, in game.CharacterInput) (game.Character, error)
+	ListCharacters(ctx context.Context, playerID uuid.UUID) ([]game.Character, error)
+	GetCharacter(ctx context.Context, playerID, id uuid.UUID) (game.Character, error)
+	UpdateCharacter(ctx context.Context, playerID, id uuid.UUID, p game.CharacterPatch) (game.Character, error)
+	DeleteCharacter(ctx context.Context, playerID, id uuid.UUID) error
+
+	CreateSession(ctx context.Context, playerID uuid.UUID, in game.SessionInput) (game.Session, error)
+	ListSessions(ctx context.Context, playerID uuid.UUID) ([]game.Session, error)
+	GetSession(ctx context.Context, playerID, id uuid.UUID) (game.Session, error)
+	DeleteSession(ctx context.Context, playerID, id uuid.UUID) error
+
+	ListMessages(ctx context.Context, playerID, sessionID uuid.UUID, before *uuid.UUID, limit int) (game.Page, error)
+	PostMessage(ctx context.Context, playerID, sessionID uuid.UUID, content, idemKey string) (game.Message, game.Turn, error)
+	SearchMemory(ctx context.Context, playerID, sessionID uuid.UUID, q string, k int) ([]game.MemoryResult, error)
+
+	GetTurn(ctx context.Context, playerID, id uuid.UUID) (game.Turn, error)
+	CancelTurn(ctx context.Context, playerID, id uuid.UUID) (game.Turn, error)
+	SessionAccess(ctx context.Context, playerID, sessionID uuid.UUID) error
+}
+
+var _ GameService = (*game.Service)(nil)
+
+func registerGame(g *gin.RouterGroup, d Deps) {
+	h := gameHandlers{svc: d.Game}
+	g.POST("/characters", h.createCharacter)
+	g.GET("/characters", h.listCharacters)
+	g.GET("/characters/:id", h.getCharacter)
+	g.PATCH("/characters/:id", h.updateCharacter)
+	g.DELETE("/characters/:id", h.deleteCharacter)
+
+	g.POST("/sessions", h.createSession)
+	g.GET("/sessions", h.listSessions)
+	g.GET("/sessions/:id", h.getSession)
+	g.DELETE("/sessions/:id", h.deleteSession)
+	g.GET("/sessions/:id/messages", h.listMessages)
+	g.POST("/sessions/:id/messages", h.postMessage)
+	g.GET("/sessions/:id/memory", h.searchMemory)
+
+	g.GET("/turns/:id", h.getTurn)
+	g.POST("/turns/:id/cancel", h.cancelTurn)
+}
+
+type gameHandlers struct{ svc GameService }
+
+// player returns the authenticated player (requireAuth ran before).
+func player(c *gin.Context) uuid.UUID {
+	p, _ := auth.PrincipalFrom(c.Request.Context())
+	return p.PlayerID
+}
+
+// pathID parses the :id path parameter.
+func pathID(c *gin.Context) (uuid.UUID, error) {
+	return parseUUID("id", c.Param("id"))
+}
+
+func parseUUID(field, s string) (uuid.UUID, error) {
+	id, err := uuid.Parse(s)
+	if err != nil || len(s) != 36 {
+		return uuid.Nil, apperr.Invalidf(field, "must be a UUID")
+	}
+	return id, nil
+}
+
+func (h gameHandlers) createCharacter(c *gin.Context) {
+	var in game.CharacterInput
+	if err := bind(c, &in); err != nil {
+		fail(c, err)
+		return
+	}
+	ch, err := h.svc.CreateCharacter(c.Request.Context(), player(c), in)
+	if err != nil {
+		fail(c, err)
+		return
+	}
+	c.JSON(http.StatusCreated, gin.H{"character": ch})
+}
+
+func (h gameHandlers) listCharacters(c *gin.Context) {
+	list, err := h.svc.ListCharacters(c.Request.Context(), player(c))
+	if err != nil {
+		fail(c, err)
+		return
+	}
+	c.JSON(http.StatusOK, gin.H{"characters": list})
+}
+
+func (h gameHandlers) getCharacter(c *gin.Context) {
+	id, err := pathID(c)
+	if err != nil {
+		fail(c, err)
+		return
+	}
+	ch, err := h.svc.GetCharacter(c.Request.Context(), player(c), id)
+	if err != nil {
+		fail(c, err)
+		return
+	}
+	c.JSON(http.StatusOK, gin.H{"character": ch})
+}
+
+func (h gameHandlers) updateCharacter(c *gin.Context) {
+	id, err := pathID(c)
+	if err != nil {
+		fail(c, err)
+		return
+	}
+	var p game.CharacterPatch
+	if err := bind(c, &p); err != nil {
+		fail(c, err)
+		return
+	}
+	ch, err := h.svc.UpdateCharacter(c.Request.Context(), player(c), id, p)
+	if err != nil {
+		fail(c, err)
+		return
+	}
+	c.JSON(http.StatusOK, gin.H{"character": ch})
+}
+
+func (h gameHandlers) deleteCharacter(c *gin.Context) {
+	id, err := pathID(c)
+	if err != nil {
+		fail(c, err)
+		return
+	}
+	if err := h.svc.DeleteCharacter(c.Request.Context(), player(c), id); err != nil {
+		fail(c, err)
+		return
+	}
+	c.Status(http.StatusNoContent)
+}
+
+func (h gameHandlers) createSession(c *gin.Context) {
+	var in game.SessionInput
+	if err := bind(c, &in); err != nil {
+		fail(c, err)
+		return
+	}
+	s, err := h.svc.CreateSession(c.Request.Context(), player(c), in)
+	if err != nil {
+		fail(c, err)
+		return
+	}
+	c.JSON(http.StatusCreated, gin.H{"session": s})
+}
+
+func (h gameHandlers) listSessions(c *gin.Context) {
+	list, err := h.svc.ListSessions(c.Request.Context(), player(c))
+	if err != nil {
+		fail(c, err)
+		return
+	}
+	c.JSON(http.StatusOK, gin.H{"sessions": list})
+}
+
+func (h gameHandlers) getSession(c *gin.Context) {
+	id, err := pathID(c)
+	if err != nil {
+		fail(c, err)
+		return
+	}
+	s, err := h.svc.GetSession(c.Request.Context(), player(c), id)
+	if err != nil {
+		fail(c, err)
+		return
+	}
+	c.JSON(http.StatusOK, gin.H{"session": s})
+}
+
+func (h gameHandlers) deleteSession(c *gin.Context) {
+	id, err := pathID(c)
+	if err != nil {
+		fail(c, err)
+		return
+	}
+	if err := h.svc.DeleteSession(c.Request.Context(), player(c), id); err != nil {
+		fail(c, err)
+		return
+	}
+	c.Status(http.StatusNoContent)
+}
+
+func (h gameHandlers) listMessages(c *gin.Context) {
+	id, err := pathID(c)
+	if err != nil {
+		fail(c, err)
+		return
+	}
+	limit, err := intQuery(c, "limit", game.DefaultPageSize)
+	if err != nil {
+		fail(c, err)
+		return
+	}
+	var before *uuid.UUID
+	if b := c.Query("before"); b != "" {
+		bid, err := parseUUID("before", b)
+		if err != nil {
+			fail(c, err)
+			return
+		}
+		before = &bid
+	}
+	page, err := h.svc.ListMessages(c.Request.Context(), player(c), id, before, limit)
+	if err != nil {
+		fail(c, err)
+		return
+	}
+	c.JSON(http.StatusOK, page)
+}
+
+type postMessageBody struct {
+	Content string `json:"content"`
+}
+
+func (h gameHandlers) postMessage(c *gin.Context) {
+	id, err := pathID(c)
+	if err != nil {
+		fail(c, err)
+		return
+	}
+	var body postMessageBody
+	if err := bind(c, &body); err != nil {
+		fail(c, err)
+		return
+	}
+	m, t, err := h.svc.PostMessage(c.Request.Context(), player(c), id, body.Content, c.GetHeader("Idempotency-Key"))
+	if err != nil {
+		fail(c, err)
+		return
+	}
+	c.JSON(http.StatusAccepted, gin.H{"message": m, "turn": t})
+}
+
+func (h gameHandlers) searchMemory(c *gin.Context) {
+	id, err := pathID(c)
+	if err != nil {
+		fail(c, err)
+		return
+	}
+	k, err := intQuery(c, "k", 8)
+	if err != nil {
+		fail(c, err)
+		return
+	}
+	results, err := h.svc.SearchMemory(c.Request.Context(), player(c), id, c.Query("q"), k)
+	if err != nil {
+		fail(c, err)
+		return
+	}
+	c.JSON(http.StatusOK, gin.H{"results": results})
+}
+
+func (h gameHandlers) getTurn(c *gin.Context) {
+	id, err := pathID(c)
+	if err != nil {
+		fail(c, err)
+		return
+	}
+	t, err := h.svc.GetTurn(c.Request.Context(), player(c), id)
+	if err != nil {
+		fail(c, err)
+		return
+	}
+	c.JSON(http.StatusOK, gin.H{"turn": t})
+}
+
+func (h gameHandlers) cancelTurn(c *gin.Context) {
+	id, err := pathID(c)
+	if err != nil {
+		fail(c, err)
+		return
+	}
+	t, err := h.svc.CancelTurn(c.Request.Context(), player(c), id)
+	if err != nil {
+		fail(c, err)
+		return
+	}
+	c.JSON(http.StatusAccepted, gin.H{"turn": t})
+}
+
+// intQuery reads an integer query parameter with a default.
+func intQuery(c *gin.Context, name string, def int) (int, error) {
+	s, ok := c.GetQuery(name)
+	if !ok {
+		return def, nil
+	}
+	n, err := strconv.Atoi(s)
+	if err != nil || len(s) > 9 {
+		return 0, apperr.Invalidf(name, "must be an integer")
+	}
+	return n, nil
+}
+
+// turnStreamStart is a stream id safely before a turn's first event: the
+// turn's creation time (Postgres clock) less a margin for clock skew with
+// Redis; events of other turns are filtered out anyway.
+func turnStreamStart(created time.Time) string {
+	return strconv.FormatInt(created.Add(-5*time.Second).UnixMilli(), 10) + "-0"
+}

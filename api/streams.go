@@ -1,0 +1,173 @@
+package api
+
+import (
+	"context"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/gin-gonic/gin"
+	"github.com/google/uuid"
+
+	"github.com/codeofconquest/brightdawn/events"
+	"github.com/codeofconquest/brightdawn/internal/apperr"
+	"github.com/codeofconquest/brightdawn/internal/auth"
+	"github.com/codeofconquest/brightdawn/internal/logging"
+)
+
+// StreamTickets issues and checks short-lived, single-scope tickets that
+// let a browser's EventSource (which cannot set headers) open one stream
+// without putting the long-lived access token in a URL.
+type StreamTickets interface {
+	IssueStreamTicket(ctx context.Context, p auth.Principal, scope string) (string, time.Time, error)
+	VerifyStreamTicket(ctx context.Context, ticket, scope string) (auth.Principal, error)
+}
+
+// EventStreamer writes a session's (or a turn's) events as SSE.
+type EventStreamer interface {
+	Serve(ctx context.Context, w http.ResponseWriter, req events.StreamRequest) error
+}
+
+type streamHandlers struct {
+	game      GameService
+	tickets   StreamTickets
+	streamer  EventStreamer
+	heartbeat time.Duration
+}
+
+func registerStreams(api *gin.RouterGroup, authed gin.HandlerFunc, d Deps) {
+	h := streamHandlers{game: d.Game, tickets: d.Tickets, streamer: d.Events, heartbeat: d.Heartbeat}
+	api.POST("/stream-tickets", authed, h.issueTicket)
+	api.GET("/sessions/:id/events", h.streamAuth("session", authed), h.sessionEvents)
+	api.GET("/turns/:id/events", h.streamAuth("turn", authed), h.turnEvents)
+}
+
+type ticketRequest struct {
+	SessionID *uuid.UUID `json:"session_id"`
+	TurnID    *uuid.UUID `json:"turn_id"`
+}
+
+// issueTicket answers {ticket, expires_at, url} for one session or turn the player may read.
+func (h streamHandlers) issueTicket(c *gin.Context) {
+	var req ticketRequest
+	if err := bind(c, &req); err != nil {
+		fail(c, err)
+		return
+	}
+	ctx := c.Request.Context()
+	p, _ := auth.PrincipalFrom(ctx)
+	var scope, url string
+	switch {
+	case req.SessionID != nil && req.TurnID == nil:
+		if err := h.game.SessionAccess(ctx, p.PlayerID, *req.SessionID); err != nil {
+			fail(c, err)
+			return
+		}
+		scope, url = "session:"+req.SessionID.String(), "/api/sessions/"+req.SessionID.String()+"/events"
+	case req.TurnID != nil && req.SessionID == nil:
+		if _, err := h.game.GetTurn(ctx, p.PlayerID, *req.TurnID); err != nil {
+			fail(c, err)
+			return
+		}
+		scope, url = "turn:"+req.TurnID.String(), "/api/turns/"+req.TurnID.String()+"/events"
+	default:
+		fail(c, apperr.Invalidf("session_id", "exactly one of session_id and turn_id is required"))
+		return
+	}
+	ticket, exp, err := h.tickets.IssueStreamTicket(ctx, p, scope)
+	if err != nil {
+		fail(c, err)
+		return
+	}
+	c.JSON(http.StatusCreated, gin.H{"ticket": ticket, "expires_at": exp, "url": url + "?ticket=" + ticket})
+}
+
+// streamAuth accepts either the Authorization header or a ?ticket= scoped
+// to exactly this stream.
+func (h streamHandlers) streamAuth(kind string, authed gin.HandlerFunc) gin.HandlerFunc {
+	return func(c *gin.Context) {
+		ticket := c.Query("ticket")
+		if ticket == "" {
+			authed(c)
+			return
+		}
+		id, err := pathID(c)
+		if err != nil {
+			fail(c, err)
+			return
+		}
+		p, err := h.tickets.VerifyStreamTicket(c.Request.Context(), ticket, kind+":"+id.String())
+		if err != nil {
+			fail(c, err)
+			return
+		}
+		ctx := auth.WithPrincipal(c.Request.Context(), p)
+		c.Request = c.Request.WithContext(logging.With(ctx, "player_id", p.PlayerID))
+		c.Next()
+	}
+}
+
+// lastEventID reads Last-Event-ID (header) or last_event_id (query).
+func lastEventID(c *gin.Context) (string, error) {
+	id := strings.TrimSpace(c.GetHeader("Last-Event-ID"))
+	if id == "" {
+		id = c.Query("last_event_id")
+	}
+	if id == "" {
+		return "", nil
+	}
+	if _, err := events.ParseID(id); err != nil {
+		return "", err
+	}
+	return id, nil
+}
+
+func (h streamHandlers) sessionEvents(c *gin.Context) {
+	id, err := pathID(c)
+	if err != nil {
+		fail(c, err)
+		return
+	}
+	last, err := lastEventID(c)
+	if err != nil {
+		fail(c, err)
+		return
+	}
+	ctx := c.Request.Context()
+	if err := h.game.SessionAccess(ctx, player(c), id); err != nil {
+		fail(c, err)
+		return
+	}
+	h.serve(c, events.StreamRequest{SessionID: id, LastEventID: last})
+}
+
+func (h streamHandlers) turnEvents(c *gin.Context) {
+	id, err := pathID(c)
+	if err != nil {
+		fail(c, err)
+		return
+	}
+	last, err := lastEventID(c)
+	if err != nil {
+		fail(c, err)
+		return
+	}
+	t, err := h.game.GetTurn(c.Request.Context(), player(c), id)
+	if err != nil {
+		fail(c, err)
+		return
+	}
+	h.serve(c, events.StreamRequest{SessionID: t.SessionID, TurnID: t.ID, LastEventID: last, From: turnStreamStart(t.CreatedAt)})
+}
+
+func (h streamHandlers) serve(c *gin.Context, req events.StreamRequest) {
+	req.Heartbeat = h.heartbeat
+	req.Retry = 2 * time.Second
+	if err := h.streamer.Serve(c.Request.Context(), c.Writer, req); err != nil && c.Request.Context().Err() == nil {
+		if !c.Writer.Written() {
+			fail(c, err)
+			return
+		}
+		logging.From(c.Request.Context()).Info("stream ended", "err", err)
+	}
+}

@@ -1,0 +1,163 @@
+// Package game is Bright Dawn's domain: characters, sessions, messages and
+// turns, with every read and write scoped to the player who owns it.
+package game
+
+import (
+	"encoding/json"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/codeofconquest/brightdawn/internal/dm"
+)
+
+// Limits on what players may store.
+const (
+	MaxNameLen      = 64
+	MaxClassLen     = 32
+	MaxTitleLen     = 120
+	MaxContentRunes = 8000
+	MaxNotesRunes   = 4000
+	MaxInventory    = 100
+	MaxItemRunes    = 100
+	MaxPageSize     = 100
+	DefaultPageSize = 50
+	MaxMemoryK      = 50
+	MaxQueryRunes   = 1000
+	MaxIdemKeyLen   = 128
+)
+
+// Character is a player's character.
+type Character struct {
+	ID              uuid.UUID  `json:"id"`
+	PlayerID        uuid.UUID  `json:"-"`
+	Name            string     `json:"name"`
+	Class           string     `json:"class"`
+	Level           int        `json:"level"`
+	Sheet           dm.Sheet   `json:"sheet"`
+	PortraitAssetID *uuid.UUID `json:"portrait_asset_id,omitempty"`
+	CreatedAt       time.Time  `json:"created_at"`
+	UpdatedAt       time.Time  `json:"updated_at"`
+}
+
+// CharacterInput creates a character.
+type CharacterInput struct {
+	Name  string    `json:"name"`
+	Class string    `json:"class"`
+	Level *int      `json:"level"`
+	Sheet *dm.Sheet `json:"sheet"`
+}
+
+// CharacterPatch changes some fields of a character.
+type CharacterPatch struct {
+	Name  *string   `json:"name"`
+	Class *string   `json:"class"`
+	Level *int      `json:"level"`
+	Sheet *dm.Sheet `json:"sheet"`
+}
+
+// Session is a game session.
+type Session struct {
+	ID          uuid.UUID  `json:"id"`
+	OwnerID     uuid.UUID  `json:"owner_id"`
+	Title       string     `json:"title"`
+	CharacterID *uuid.UUID `json:"character_id"`
+	CreatedAt   time.Time  `json:"created_at"`
+	UpdatedAt   time.Time  `json:"updated_at"`
+}
+
+// SessionInput creates a session.
+type SessionInput struct {
+	Title       string     `json:"title"`
+	CharacterID *uuid.UUID `json:"character_id"`
+}
+
+// Message roles.
+const (
+	RolePlayer = "player"
+	RoleDM     = "dm"
+	RoleSystem = "system"
+)
+
+// Message is one line of a session's story.
+type Message struct {
+	ID        uuid.UUID  `json:"id"`
+	SessionID uuid.UUID  `json:"session_id"`
+	Role      string     `json:"role"`
+	Content   string     `json:"content"`
+	TurnID    *uuid.UUID `json:"turn_id"`
+	AuthorID  *uuid.UUID `json:"author_id,omitempty"`
+	CreatedAt time.Time  `json:"created_at"`
+	Seq       int64      `json:"-"`
+}
+
+// Turn statuses.
+const (
+	StatusQueued     = "queued"
+	StatusEmbedding  = "embedding"
+	StatusRetrieving = "retrieving"
+	StatusGenerating = "generating"
+	StatusCompleted  = "completed"
+	StatusFailed     = "failed"
+	StatusCancelled  = "cancelled"
+)
+
+// Final reports whether a status ends a turn.
+func Final(status string) bool {
+	return status == StatusCompleted || status == StatusFailed || status == StatusCancelled
+}
+
+// TurnError is why a turn failed.
+type TurnError struct {
+	Code    string `json:"code"`
+	Message string `json:"message"`
+}
+
+// ContextItem is one message that entered a turn's prompt.
+type ContextItem struct {
+	MessageID uuid.UUID `json:"message_id"`
+	Score     float64   `json:"score"`
+	Source    string    `json:"source"` // "vector", "keyword", "hybrid", "recent"
+	Role      string    `json:"role,omitempty"`
+	Tokens    int       `json:"tokens,omitempty"`
+}
+
+// Timings are the stage timestamps of a turn.
+type Timings struct {
+	EmbedStartedAt    *time.Time `json:"embed_started_at,omitempty"`
+	EmbedEndedAt      *time.Time `json:"embed_ended_at,omitempty"`
+	RetrieveStartedAt *time.Time `json:"retrieve_started_at,omitempty"`
+	RetrieveEndedAt   *time.Time `json:"retrieve_ended_at,omitempty"`
+	GenerateStartedAt *time.Time `json:"generate_started_at,omitempty"`
+	GenerateEndedAt   *time.Time `json:"generate_ended_at,omitempty"`
+	FinishedAt        *time.Time `json:"finished_at,omitempty"`
+}
+
+// Turn is the processing of one player message into a DM reply.
+type Turn struct {
+	ID               uuid.UUID       `json:"id"`
+	SessionID        uuid.UUID       `json:"session_id"`
+	PlayerID         uuid.UUID       `json:"-"`
+	PlayerMessageID  uuid.UUID       `json:"player_message_id"`
+	DMMessageID      *uuid.UUID      `json:"dm_message_id,omitempty"`
+	Status           string          `json:"status"`
+	Error            *TurnError      `json:"error,omitempty"`
+	Provider         string          `json:"provider,omitempty"`
+	Model            string          `json:"model,omitempty"`
+	Seed             int64           `json:"-"`
+	Attempts         int             `json:"attempts"`
+	Context          []ContextItem   `json:"context,omitempty"`
+	PromptTokens     *int            `json:"prompt_tokens,omitempty"`
+	CompletionTokens *int            `json:"completion_tokens,omitempty"`
+	Timings          Timings         `json:"timings"`
+	CreatedAt        time.Time       `json:"created_at"`
+	UpdatedAt        time.Time       `json:"updated_at"`
+	IdempotencyKey   *string         `json:"-"`
+}
+
+// MemoryResult is one answer of a memory search.
+type MemoryResult struct {
+	Message Message `json:"message"`
+	Score   float64 `json:"score"`
+	Source  string  `json:"source,omitempty"`
+}

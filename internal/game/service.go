@@ -1,0 +1,321 @@
+package game
+
+import (
+	"context"
+	"math/rand/v2"
+	"strings"
+
+	"github.com/google/uuid"
+
+	"github.com/codeofconquest/brightdawn/events"
+	"github.com/codeofconquest/brightdawn/internal/apperr"
+	"github.com/codeofconquest/brightdawn/internal/logging"
+	"github.com/codeofconquest/brightdawn/internal/memory"
+)
+
+// Stages of the pipeline, each its own task type.
+const (
+	StageEmbed    = "embed"
+	StageRetrieve = "retrieve"
+	StageGenerate = "generate"
+	StageEmbedDM  = "embed_dm"
+)
+
+// Queue enqueues a pipeline stage for a turn. Enqueueing a stage that is
+// already queued or running for the turn must succeed without doubling it.
+type Queue interface {
+	Enqueue(ctx context.Context, stage string, turnID uuid.UUID) error
+	// CancelRunning asks whichever worker runs the turn's stage to stop.
+	CancelRunning(ctx context.Context, stage string, turnID uuid.UUID) error
+}
+
+// Publisher appends an event to a session's stream.
+type Publisher interface {
+	Publish(ctx context.Context, sessionID uuid.UUID, e events.Event) (string, error)
+}
+
+// Service is the game's API-facing behaviour.
+type Service struct {
+	store    *Store
+	queue    Queue
+	pub      Publisher
+	embedder memory.Embedder
+	search   *Searcher
+}
+
+// NewService wires the game service.
+func NewService(store *Store, queue Queue, pub Publisher, embedder memory.Embedder, search *Searcher) *Service {
+	return &Service{store: store, queue: queue, pub: pub, embedder: embedder, search: search}
+}
+
+// --- characters
+
+// CreateCharacter validates and stores a new character for the player.
+func (s *Service) CreateCharacter(ctx context.Context, playerID uuid.UUID, in CharacterInput) (Character, error) {
+	c := Character{ID: uuid.Must(uuid.NewV7()), PlayerID: playerID, Level: 1}
+	var err error
+	if c.Name, err = cleanText("name", in.Name, MaxNameLen); err != nil {
+		return c, err
+	}
+	if c.Class, err = cleanText("class", in.Class, MaxClassLen); err != nil {
+		return c, err
+	}
+	if in.Level != nil {
+		c.Level = *in.Level
+	}
+	if err := checkLevel(c.Level); err != nil {
+		return c, err
+	}
+	if in.Sheet != nil {
+		c.Sheet = *in.Sheet
+	}
+	if err := ValidateSheet(&c.Sheet); err != nil {
+		return c, err
+	}
+	return s.store.insertCharacter(ctx, c)
+}
+
+// ListCharacters returns the player's characters.
+func (s *Service) ListCharacters(ctx context.Context, playerID uuid.UUID) ([]Character, error) {
+	return s.store.listCharacters(ctx, playerID)
+}
+
+// GetCharacter returns one of the player's characters.
+func (s *Service) GetCharacter(ctx context.Context, playerID, id uuid.UUID) (Character, error) {
+	return s.store.getCharacter(ctx, s.store.pool, playerID, id)
+}
+
+// UpdateCharacter applies a patch to one of the player's characters.
+func (s *Service) UpdateCharacter(ctx context.Context, playerID, id uuid.UUID, p CharacterPatch) (Character, error) {
+	c, err := s.store.getCharacter(ctx, s.store.pool, playerID, id)
+	if err != nil {
+		return c, err
+	}
+	if p.Name != nil {
+		if c.Name, err = cleanText("name", *p.Name, MaxNameLen); err != nil {
+			return c, err
+		}
+	}
+	if p.Class != nil {
+		if c.Class, err = cleanText("class", *p.Class, MaxClassLen); err != nil {
+			return c, err
+		}
+	}
+	if p.Level != nil {
+		if err := checkLevel(*p.Level); err != nil {
+			return c, err
+		}
+		c.Level = *p.Level
+	}
+	if p.Sheet != nil {
+		if err := ValidateSheet(p.Sheet); err != nil {
+			return c, err
+		}
+		c.Sheet = *p.Sheet
+	}
+	return s.store.updateCharacter(ctx, c)
+}
+
+// DeleteCharacter removes one of the player's characters.
+func (s *Service) DeleteCharacter(ctx context.Context, playerID, id uuid.UUID) error {
+	return s.store.deleteCharacter(ctx, playerID, id)
+}
+
+// --- sessions
+
+// CreateSession opens a session, optionally played by one of the player's characters.
+func (s *Service) CreateSession(ctx context.Context, playerID uuid.UUID, in SessionInput) (Session, error) {
+	title, err := cleanText("title", in.Title, MaxTitleLen)
+	if err != nil {
+		return Session{}, err
+	}
+	if in.CharacterID != nil {
+		if _, err := s.store.getCharacter(ctx, s.store.pool, playerID, *in.CharacterID); err != nil {
+			if apperr.Is(err, apperr.NotFound) {
+				return Session{}, apperr.Invalidf("character_id", "is not one of your characters")
+			}
+			return Session{}, err
+		}
+	}
+	return s.store.insertSession(ctx, Session{ID: uuid.Must(uuid.NewV7()), OwnerID: playerID, Title: title, CharacterID: in.CharacterID})
+}
+
+// ListSessions returns the sessions the player is in.
+func (s *Service) ListSessions(ctx context.Context, playerID uuid.UUID) ([]Session, error) {
+	return s.store.listSessions(ctx, playerID)
+}
+
+// GetSession returns a session the player is in.
+func (s *Service) GetSession(ctx context.Context, playerID, id uuid.UUID) (Session, error) {
+	return s.store.getSession(ctx, s.store.pool, playerID, id)
+}
+
+// DeleteSession removes a session the player owns, with its messages and turns.
+func (s *Service) DeleteSession(ctx context.Context, playerID, id uuid.UUID) error {
+	return s.store.deleteSession(ctx, playerID, id)
+}
+
+// --- messages
+
+// Page is one page of messages, oldest first.
+type Page struct {
+	Messages   []Message  `json:"messages"`
+	NextBefore *uuid.UUID `json:"next_before"`
+}
+
+// ListMessages pages backwards through a session's messages.
+func (s *Service) ListMessages(ctx context.Context, playerID, sessionID uuid.UUID, before *uuid.UUID, limit int) (Page, error) {
+	if limit < 1 || limit > MaxPageSize {
+		return Page{}, apperr.Invalidf("limit", "must be between 1 and %d", MaxPageSize)
+	}
+	if _, err := s.GetSession(ctx, playerID, sessionID); err != nil {
+		return Page{}, err
+	}
+	msgs, err := s.store.listMessages(ctx, sessionID, before, limit+1)
+	if err != nil {
+		return Page{}, err
+	}
+	page := Page{Messages: msgs}
+	if len(msgs) > limit {
+		page.Messages = msgs[:limit]
+		oldest := page.Messages[limit-1].ID
+		page.NextBefore = &oldest
+	}
+	for i, j := 0, len(page.Messages)-1; i < j; i, j = i+1, j-1 {
+		page.Messages[i], page.Messages[j] = page.Messages[j], page.Messages[i]
+	}
+	return page, nil
+}
+
+// PostMessage records the player's message and its turn in one transaction,
+// then starts the pipeline. A repeated Idempotency-Key returns the first
+// message and turn and creates nothing.
+func (s *Service) PostMessage(ctx context.Context, playerID, sessionID uuid.UUID, content, idemKey string) (Message, Turn, error) {
+	content, err := ValidateContent(content)
+	if err != nil {
+		return Message{}, Turn{}, err
+	}
+	if err := ValidateIdempotencyKey(idemKey); err != nil {
+		return Message{}, Turn{}, err
+	}
+	if _, err := s.GetSession(ctx, playerID, sessionID); err != nil {
+		return Message{}, Turn{}, err
+	}
+	if idemKey != "" {
+		if m, t, err := s.replay(ctx, sessionID, playerID, idemKey, content); err == nil || !apperr.Is(err, apperr.NotFound) {
+			return m, t, err
+		}
+	}
+	turnID := uuid.Must(uuid.NewV7())
+	msg := Message{ID: uuid.Must(uuid.NewV7()), SessionID: sessionID, Role: RolePlayer, Content: content, TurnID: &turnID, AuthorID: &playerID}
+	turn := Turn{ID: turnID, SessionID: sessionID, PlayerID: playerID, Seed: rand.Int64()}
+	if idemKey != "" {
+		turn.IdempotencyKey = &idemKey
+	}
+	m, t, err := s.store.insertTurn(ctx, msg, turn)
+	if err != nil {
+		if idemKey != "" && apperr.Is(err, apperr.Conflict) {
+			// A concurrent request with the same key won the race.
+			return s.replay(ctx, sessionID, playerID, idemKey, content)
+		}
+		return Message{}, Turn{}, err
+	}
+	publishStatus(ctx, s.pub, t)
+	if err := s.queue.Enqueue(ctx, StageEmbed, t.ID); err != nil {
+		// The turn is committed; the sweeper re-enqueues it, so the
+		// player's message is not lost. Say so in the log.
+		logging.From(ctx).Error("enqueue failed; the sweeper will retry", "turn_id", t.ID, "err", err)
+	}
+	return m, t, nil
+}
+
+func (s *Service) replay(ctx context.Context, sessionID, playerID uuid.UUID, key, content string) (Message, Turn, error) {
+	t, err := s.store.turnByIdempotencyKey(ctx, s.store.pool, sessionID, playerID, key)
+	if err != nil {
+		return Message{}, Turn{}, err
+	}
+	m, err := s.store.GetMessage(ctx, t.PlayerMessageID)
+	if err != nil {
+		return Message{}, Turn{}, err
+	}
+	if m.Content != content {
+		return Message{}, Turn{}, apperr.New(apperr.Conflict, "Idempotency-Key was already used for a different message")
+	}
+	return m, t, nil
+}
+
+// --- turns
+
+// GetTurn returns a turn of a session the player is in.
+func (s *Service) GetTurn(ctx context.Context, playerID, id uuid.UUID) (Turn, error) {
+	return s.store.getTurnFor(ctx, playerID, id)
+}
+
+// CancelTurn ends a turn `cancelled` and stops its generation. Cancelling a
+// cancelled turn is a no-op; a turn that already ended otherwise is a conflict.
+func (s *Service) CancelTurn(ctx context.Context, playerID, id uuid.UUID) (Turn, error) {
+	t, err := s.store.getTurnFor(ctx, playerID, id)
+	if err != nil {
+		return t, err
+	}
+	if t.Status == StatusCancelled {
+		return t, nil
+	}
+	ended, ok, err := s.store.Finish(ctx, id, StatusCancelled, nil)
+	if err != nil {
+		return t, err
+	}
+	if !ok {
+		return t, apperr.New(apperr.Conflict, "the turn has already ended")
+	}
+	publishStatus(ctx, s.pub, ended)
+	publish(ctx, s.pub, ended, events.TypeTurnCancelled, map[string]any{})
+	if t.Status == StatusGenerating || t.Status == StatusRetrieving {
+		if err := s.queue.CancelRunning(ctx, StageGenerate, id); err != nil {
+			logging.From(ctx).Warn("cancel signal failed; generation stops at its next check", "turn_id", id, "err", err)
+		}
+	}
+	return ended, nil
+}
+
+// SearchMemory returns the session's messages most similar to q.
+func (s *Service) SearchMemory(ctx context.Context, playerID, sessionID uuid.UUID, q string, k int) ([]MemoryResult, error) {
+	q = strings.TrimSpace(q)
+	if q == "" {
+		return nil, apperr.Invalidf("q", "is required")
+	}
+	if err := checkText("q", q, MaxQueryRunes, true); err != nil {
+		return nil, err
+	}
+	if k < 1 || k > MaxMemoryK {
+		return nil, apperr.Invalidf("k", "must be between 1 and %d", MaxMemoryK)
+	}
+	if _, err := s.GetSession(ctx, playerID, sessionID); err != nil {
+		return nil, err
+	}
+	return s.search.Search(ctx, sessionID, q, k, nil)
+}
+
+// SessionAccess checks that the player may read a session.
+func (s *Service) SessionAccess(ctx context.Context, playerID, sessionID uuid.UUID) error {
+	_, err := s.GetSession(ctx, playerID, sessionID)
+	return err
+}
+
+func publishStatus(ctx context.Context, pub Publisher, t Turn) {
+	publish(ctx, pub, t, events.TypeTurnStatus, map[string]any{"status": t.Status})
+}
+
+// publish sends an event of a turn; a failure is logged, never fatal: the
+// state is in Postgres, and clients that miss it reload over REST.
+func publish(ctx context.Context, pub Publisher, t Turn, typ string, data map[string]any) string {
+	e, err := events.NewEvent(typ, t.ID, data)
+	if err == nil {
+		var id string
+		if id, err = pub.Publish(ctx, t.SessionID, e); err == nil {
+			return id
+		}
+	}
+	logging.From(ctx).Error("publish failed", "turn_id", t.ID, "type", typ, "err", err)
+	return ""
+}

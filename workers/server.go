@@ -1,0 +1,170 @@
+package workers
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/hibiken/asynq"
+	"github.com/redis/go-redis/v9"
+
+	"github.com/codeofconquest/brightdawn/internal/game"
+	"github.com/codeofconquest/brightdawn/internal/logging"
+)
+
+// Options configure a worker process.
+type Options struct {
+	Concurrency       int
+	Queues            []string // empty = all
+	TaskCheckInterval time.Duration
+	ShutdownTimeout   time.Duration
+	SweepInterval     time.Duration
+	StuckAfter        time.Duration
+	TurnDeadline      time.Duration
+	Log               *slog.Logger
+}
+
+// Server is an asynq server with the turn handlers.
+type Server struct {
+	srv      *asynq.Server
+	mux      *asynq.ServeMux
+	client   *asynq.Client
+	pipeline *game.Pipeline
+	opts     Options
+}
+
+// NewServer builds a worker on rdb.
+func NewServer(rdb redis.UniversalClient, client *asynq.Client, pipeline *game.Pipeline, opts Options) (*Server, error) {
+	queues := map[string]int{}
+	if len(opts.Queues) == 0 {
+		queues = QueueWeights
+	}
+	for _, q := range opts.Queues {
+		q = strings.TrimSpace(q)
+		w, ok := QueueWeights[q]
+		if !ok {
+			return nil, fmt.Errorf("config: WORKER_QUEUES/--queues: unknown queue %q (known: generate, retrieve, embed, embed_low, maintenance)", q)
+		}
+		queues[q] = w
+	}
+	s := &Server{client: client, pipeline: pipeline, opts: opts, mux: asynq.NewServeMux()}
+	s.srv = asynq.NewServerFromRedisClient(rdb, asynq.Config{
+		Concurrency:              opts.Concurrency,
+		Queues:                   queues,
+		TaskCheckInterval:        opts.TaskCheckInterval,
+		DelayedTaskCheckInterval: time.Second,
+		ShutdownTimeout:          opts.ShutdownTimeout,
+		RetryDelayFunc:           retryDelay,
+		Logger:                   asynqLogger{opts.Log},
+		LogLevel:                 asynq.WarnLevel,
+		ErrorHandler:             asynq.ErrorHandlerFunc(s.onError),
+	})
+	s.mux.Use(s.logContext)
+	s.mux.HandleFunc(TypeEmbed, s.turn(pipeline.Embed))
+	s.mux.HandleFunc(TypeRetrieve, s.turn(pipeline.Retrieve))
+	s.mux.HandleFunc(TypeGenerate, s.turn(pipeline.Generate))
+	s.mux.HandleFunc(TypeEmbedDM, s.turn(pipeline.EmbedReply))
+	s.mux.HandleFunc(TypeSweep, s.sweep)
+	return s, nil
+}
+
+// Run serves tasks until ctx ends, then shuts down gracefully: running
+// tasks get ShutdownTimeout to finish, the rest go back to their queues.
+func (s *Server) Run(ctx context.Context) error {
+	if err := s.srv.Start(s.mux); err != nil {
+		return fmt.Errorf("worker: %w", err)
+	}
+	s.opts.Log.Info("worker started", "concurrency", s.opts.Concurrency, "queues", s.opts.Queues)
+	ticker := time.NewTicker(s.opts.SweepInterval)
+	defer ticker.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			s.opts.Log.Info("worker shutting down")
+			s.srv.Shutdown()
+			return nil
+		case now := <-ticker.C:
+			s.enqueueSweep(ctx, now)
+		}
+	}
+}
+
+// enqueueSweep schedules one sweep per interval across all workers: the
+// task id names the interval, so only the first worker's enqueue wins.
+func (s *Server) enqueueSweep(ctx context.Context, now time.Time) {
+	slot := now.Truncate(s.opts.SweepInterval).Unix()
+	_, err := s.client.EnqueueContext(ctx, asynq.NewTask(TypeSweep, nil),
+		asynq.TaskID(fmt.Sprintf("sweep:%d", slot)), asynq.Queue(QueueMaintenance),
+		asynq.MaxRetry(0), asynq.Timeout(time.Minute), asynq.Retention(2*s.opts.SweepInterval))
+	if err != nil && !errors.Is(err, asynq.ErrTaskIDConflict) {
+		s.opts.Log.Warn("could not enqueue sweep", "err", err)
+	}
+}
+
+func (s *Server) sweep(ctx context.Context, _ *asynq.Task) error {
+	n, err := s.pipeline.Sweep(ctx, time.Now(), s.opts.StuckAfter, s.opts.TurnDeadline)
+	if n > 0 {
+		logging.From(ctx).Info("sweep done", "turns", n)
+	}
+	return err
+}
+
+// turn adapts a pipeline stage to an asynq handler.
+func (s *Server) turn(stage func(context.Context, uuid.UUID) error) asynq.HandlerFunc {
+	return func(ctx context.Context, t *asynq.Task) error {
+		var p TurnPayload
+		if err := json.Unmarshal(t.Payload(), &p); err != nil {
+			return fmt.Errorf("payload: %v: %w", err, asynq.SkipRetry)
+		}
+		ctx = logging.With(ctx, "turn_id", p.TurnID)
+		return stage(ctx, p.TurnID)
+	}
+}
+
+// onError ends the turn `failed` once a stage's retries are spent.
+func (s *Server) onError(ctx context.Context, t *asynq.Task, err error) {
+	retried, _ := asynq.GetRetryCount(ctx)
+	maxRetry, _ := asynq.GetMaxRetry(ctx)
+	log := logging.From(ctx)
+	if retried < maxRetry && !errors.Is(err, asynq.SkipRetry) {
+		log.Warn("task failed; will retry", "type", t.Type(), "retried", retried, "err", err)
+		return
+	}
+	log.Error("task failed for good", "type", t.Type(), "err", err)
+	var p TurnPayload
+	if json.Unmarshal(t.Payload(), &p) != nil || t.Type() == TypeEmbedDM || t.Type() == TypeSweep {
+		return
+	}
+	code := strings.TrimPrefix(t.Type(), "turn:") + "_failed"
+	if ferr := s.pipeline.Fail(context.WithoutCancel(ctx), p.TurnID, code, "the "+strings.TrimPrefix(t.Type(), "turn:")+" stage failed after retries"); ferr != nil {
+		log.Error("could not mark turn failed", "err", ferr)
+	}
+}
+
+func (s *Server) logContext(h asynq.Handler) asynq.Handler {
+	return asynq.HandlerFunc(func(ctx context.Context, t *asynq.Task) error {
+		id, _ := asynq.GetTaskID(ctx)
+		ctx = logging.Into(ctx, s.opts.Log.With("task_id", id, "task_type", t.Type()))
+		return h.ProcessTask(ctx, t)
+	})
+}
+
+// retryDelay backs off exponentially from 200 ms, capped at 30 s: turn
+// stages are interactive, so the first retries come fast.
+func retryDelay(n int, _ error, _ *asynq.Task) time.Duration {
+	d := 200 * time.Millisecond << min(n, 8)
+	return min(d, 30*time.Second)
+}
+
+type asynqLogger struct{ l *slog.Logger }
+
+func (a asynqLogger) Debug(args ...any) { a.l.Debug(fmt.Sprint(args...), "component", "asynq") }
+func (a asynqLogger) Info(args ...any)  { a.l.Info(fmt.Sprint(args...), "component", "asynq") }
+func (a asynqLogger) Warn(args ...any)  { a.l.Warn(fmt.Sprint(args...), "component", "asynq") }
+func (a asynqLogger) Error(args ...any) { a.l.Error(fmt.Sprint(args...), "component", "asynq") }
+func (a asynqLogger) Fatal(args ...any) { a.l.Error(fmt.Sprint(args...), "component", "asynq") }

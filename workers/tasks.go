@@ -1,0 +1,108 @@
+// Package workers runs Bright Dawn's asynq tasks: the embed → retrieve →
+// generate stages of a turn, the low-priority embedding of DM replies and
+// the sweeper that recovers stuck turns.
+package workers
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/hibiken/asynq"
+
+	"github.com/codeofconquest/brightdawn/internal/game"
+)
+
+// Task types, one per stage.
+const (
+	TypeEmbed    = "turn:embed"
+	TypeRetrieve = "turn:retrieve"
+	TypeGenerate = "turn:generate"
+	TypeEmbedDM  = "turn:embed_dm"
+	TypeSweep    = "maintenance:sweep"
+)
+
+// Queues and their weights: a turn in generation is served before new
+// turns start, and reply embeddings only when the rest is idle-ish.
+const (
+	QueueGenerate    = "generate"
+	QueueRetrieve    = "retrieve"
+	QueueEmbed       = "embed"
+	QueueEmbedLow    = "embed_low"
+	QueueMaintenance = "maintenance"
+)
+
+// QueueWeights are the asynq priorities of the queues.
+var QueueWeights = map[string]int{
+	QueueGenerate:    6,
+	QueueRetrieve:    5,
+	QueueEmbed:       4,
+	QueueEmbedLow:    1,
+	QueueMaintenance: 1,
+}
+
+// TurnPayload is the typed payload of every turn stage.
+type TurnPayload struct {
+	TurnID uuid.UUID `json:"turn_id"`
+}
+
+// stageSpec is how one stage is enqueued.
+type stageSpec struct {
+	Type     string
+	Queue    string
+	Timeout  time.Duration
+	MaxRetry int
+}
+
+var stages = map[string]stageSpec{
+	game.StageEmbed:    {TypeEmbed, QueueEmbed, 30 * time.Second, 5},
+	game.StageRetrieve: {TypeRetrieve, QueueRetrieve, 30 * time.Second, 5},
+	game.StageGenerate: {TypeGenerate, QueueGenerate, 5 * time.Minute, 3},
+	game.StageEmbedDM:  {TypeEmbedDM, QueueEmbedLow, time.Minute, 5},
+}
+
+// TaskID is the asynq task id of a turn's stage: derived from the turn, so
+// enqueueing the same stage twice can never double it.
+func TaskID(stage string, turnID uuid.UUID) string { return stage + ":" + turnID.String() }
+
+// Client enqueues stages and signals cancellations. It implements game.Queue.
+type Client struct {
+	client    *asynq.Client
+	inspector *asynq.Inspector
+}
+
+var _ game.Queue = (*Client)(nil)
+
+// NewClient returns a client on an asynq connection.
+func NewClient(client *asynq.Client, inspector *asynq.Inspector) *Client {
+	return &Client{client: client, inspector: inspector}
+}
+
+// Enqueue puts a turn's stage on its queue. A stage already queued or
+// running for the turn is left alone (success).
+func (c *Client) Enqueue(ctx context.Context, stage string, turnID uuid.UUID) error {
+	spec, ok := stages[stage]
+	if !ok {
+		return fmt.Errorf("enqueue: unknown stage %q", stage)
+	}
+	payload, err := json.Marshal(TurnPayload{TurnID: turnID})
+	if err != nil {
+		return err
+	}
+	_, err = c.client.EnqueueContext(ctx, asynq.NewTask(spec.Type, payload),
+		asynq.TaskID(TaskID(stage, turnID)), asynq.Queue(spec.Queue),
+		asynq.Timeout(spec.Timeout), asynq.MaxRetry(spec.MaxRetry))
+	if errors.Is(err, asynq.ErrTaskIDConflict) {
+		return nil
+	}
+	return err
+}
+
+// CancelRunning broadcasts a cancellation to the worker running the stage;
+// asynq cancels that handler's context, which reaches the model call.
+func (c *Client) CancelRunning(_ context.Context, stage string, turnID uuid.UUID) error {
+	return c.inspector.CancelProcessing(TaskID(stage, turnID))
+}
