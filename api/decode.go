@@ -44,8 +44,13 @@ func decodeJSON(r io.Reader, v any) error {
 	if len(body) > MaxBodyBytes {
 		return apperr.New(apperr.TooLarge, "the body is larger than 1 MiB")
 	}
-	if len(bytes.TrimSpace(body)) == 0 {
+	trimmed := bytes.TrimSpace(body)
+	if len(trimmed) == 0 {
 		return apperr.Invalidf("body", "a JSON object is required")
+	}
+	// json.Decoder takes `null` for an object and leaves v untouched.
+	if trimmed[0] != '{' {
+		return apperr.Invalidf("body", "must be a JSON object")
 	}
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()
@@ -77,7 +82,7 @@ func describeJSONError(err error) error {
 		return apperr.Invalidf("body", "malformed JSON (unexpected end)")
 	case strings.HasPrefix(err.Error(), "json: unknown field "):
 		name := strings.Trim(strings.TrimPrefix(err.Error(), "json: unknown field "), `"`)
-		return apperr.Invalidf(name, "unknown field")
+		return apperr.Invalidf(safe(name), "unknown field")
 	default:
 		return apperr.Invalidf("body", "invalid JSON: %s", safe(err.Error()))
 	}

@@ -45,5 +45,12 @@ func NewRouter(d Deps) (*gin.Engine, error) {
 	if d.Auth != nil {
 		registerAuth(r, d)
 	}
+	if d.Auth != nil && d.Game != nil {
+		authed := requireAuth(d.Auth)
+		// Streams authenticate themselves (header or stream ticket), so
+		// they are registered before the group-wide requireAuth.
+		registerStreams(r.Group("/api"), authed, d)
+		registerGame(r.Group("/api", authed), d)
+	}
 	return r, nil
 }

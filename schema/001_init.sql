@@ -94,7 +94,7 @@ CREATE TABLE game.turns (
     session_id          uuid NOT NULL REFERENCES game.sessions (id) ON DELETE CASCADE,
     player_id           uuid NOT NULL,
     player_message_id   uuid NOT NULL REFERENCES game.messages (id) ON DELETE CASCADE,
-    dm_message_id       uuid REFERENCES game.messages (id) ON DELETE SET NULL,
+    dm_message_id       uuid REFERENCES game.messages (id) ON DELETE SET NULL DEFERRABLE INITIALLY DEFERRED,
     idempotency_key     text,
     status              text NOT NULL DEFAULT 'queued'
                         CHECK (status IN ('queued', 'embedding', 'retrieving', 'generating', 'completed', 'failed', 'cancelled')),

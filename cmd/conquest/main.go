@@ -19,11 +19,19 @@ import (
 	"github.com/redis/go-redis/v9"
 	"golang.org/x/sync/errgroup"
 
+	"github.com/hibiken/asynq"
+
 	"github.com/codeofconquest/brightdawn/api"
+	"github.com/codeofconquest/brightdawn/events"
+	"github.com/codeofconquest/brightdawn/internal/auth"
 	"github.com/codeofconquest/brightdawn/internal/config"
+	"github.com/codeofconquest/brightdawn/internal/dm"
+	"github.com/codeofconquest/brightdawn/internal/game"
 	"github.com/codeofconquest/brightdawn/internal/logging"
+	"github.com/codeofconquest/brightdawn/internal/memory"
 	"github.com/codeofconquest/brightdawn/internal/postgres"
 	"github.com/codeofconquest/brightdawn/schema"
+	"github.com/codeofconquest/brightdawn/workers"
 )
 
 const usage = `usage: conquest <command> [flags]
@@ -130,6 +138,30 @@ type app struct {
 	rdb  *redis.Client
 }
 
+// game wires the turn pipeline's parts shared by api and worker.
+type gameParts struct {
+	store    *game.Store
+	queue    *workers.Client
+	asynq    *asynq.Client
+	pub      *events.Publisher
+	embedder memory.Embedder
+	search   *game.Searcher
+}
+
+func (a *app) game() *gameParts {
+	ac := asynq.NewClientFromRedisClient(a.rdb)
+	store := game.NewStore(a.pool)
+	embedder := memory.NewHashEmbedder(a.cfg.Game.EmbedDim)
+	return &gameParts{
+		store:    store,
+		asynq:    ac,
+		queue:    workers.NewClient(ac, asynq.NewInspectorFromRedisClient(a.rdb)),
+		pub:      events.NewPublisher(a.rdb, a.cfg.Game.StreamMaxLen),
+		embedder: embedder,
+		search:   game.NewSearcher(store, embedder),
+	}
+}
+
 func (a *app) checks() []api.Check {
 	return []api.Check{
 		{Name: "postgres", Check: func(ctx context.Context) error { return a.pool.Ping(ctx) }},
@@ -138,10 +170,28 @@ func (a *app) checks() []api.Check {
 }
 
 func (a *app) serveAPI(ctx context.Context) error {
+	authSvc, err := auth.NewService(auth.Deps{DB: a.pool, Redis: a.rdb, Config: a.cfg.Auth, Log: a.log})
+	if err != nil {
+		return err
+	}
+	g := a.game()
+	hub := events.NewHub(a.rdb, events.HubOptions{ClientBuffer: a.cfg.Game.SSEClientBuffer, Log: a.log})
+	hubCtx, stopHub := context.WithCancel(context.WithoutCancel(ctx))
+	defer stopHub()
+	go func() {
+		if err := hub.Run(hubCtx); err != nil && hubCtx.Err() == nil {
+			a.log.Error("event hub stopped", "err", err)
+		}
+	}()
 	router, err := api.NewRouter(api.Deps{
 		Log:            a.log,
 		Checks:         a.checks(),
 		TrustedProxies: a.cfg.TrustedProxies,
+		Auth:           authSvc,
+		Tickets:        authSvc,
+		Game:           game.NewService(g.store, g.queue, g.pub, g.embedder, g.search),
+		Events:         hub,
+		Heartbeat:      a.cfg.Game.SSEHeartbeat,
 	})
 	if err != nil {
 		return fmt.Errorf("config: TRUSTED_PROXIES: %w", err)
@@ -163,6 +213,9 @@ func (a *app) serveAPI(ctx context.Context) error {
 	case <-ctx.Done():
 	}
 	a.log.Info("api shutting down")
+	// Close SSE clients first, with a retry hint, so they resume on another
+	// replica; then wait for ordinary requests.
+	hub.Shutdown()
 	sctx, cancel := context.WithTimeout(context.Background(), a.cfg.ShutdownTimeout)
 	defer cancel()
 	if err := srv.Shutdown(sctx); err != nil && !errors.Is(err, context.DeadlineExceeded) {
@@ -172,6 +225,24 @@ func (a *app) serveAPI(ctx context.Context) error {
 }
 
 func (a *app) serveWorker(ctx context.Context) error {
-	<-ctx.Done()
-	return nil
+	g := a.game()
+	model := dm.NewOffline(dm.OfflineOptions{WordDelay: a.cfg.Game.DMWordDelay})
+	pipeline := game.NewPipeline(g.store, g.queue, g.pub, g.embedder, g.search, model, game.PipelineOptions{
+		MemoryK: a.cfg.Game.MemoryK,
+		RecentN: a.cfg.Game.RecentN,
+	})
+	srv, err := workers.NewServer(a.rdb, g.asynq, pipeline, workers.Options{
+		Concurrency:       a.cfg.Game.WorkerConcurrency,
+		Queues:            a.cfg.Game.WorkerQueues,
+		TaskCheckInterval: a.cfg.Game.TaskCheckInterval,
+		ShutdownTimeout:   a.cfg.ShutdownTimeout,
+		SweepInterval:     a.cfg.Game.SweepInterval,
+		StuckAfter:        a.cfg.Game.StuckAfter,
+		TurnDeadline:      a.cfg.Game.TurnDeadline,
+		Log:               a.log,
+	})
+	if err != nil {
+		return err
+	}
+	return srv.Run(ctx)
 }

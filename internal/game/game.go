@@ -3,7 +3,6 @@
 package game
 
 import (
-	"encoding/json"
 	"time"
 
 	"github.com/google/uuid"

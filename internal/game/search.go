@@ -42,9 +42,6 @@ func (s *Searcher) Search(ctx context.Context, sessionID uuid.UUID, q string, k 
 // Nearest returns the k messages of the session nearest to vec (pgvector
 // text form), best first.
 func (s *Searcher) Nearest(ctx context.Context, sessionID uuid.UUID, vec string, k int, exclude []uuid.UUID) ([]MemoryResult, error) {
-	if exclude == nil {
-		exclude = []uuid.UUID{}
-	}
 	var out []MemoryResult
 	err := s.store.Tx(ctx, func(q querier) error {
 		// Iterative scans keep the HNSW index from returning fewer than k
@@ -57,9 +54,9 @@ func (s *Searcher) Nearest(ctx context.Context, sessionID uuid.UUID, vec string,
 		}
 		rows, err := q.Query(ctx, `SELECT `+messageCols+`, 1 - (embedding <=> $2::vector) AS score
 			FROM game.messages
-			WHERE session_id = $1 AND embedding IS NOT NULL AND NOT (id = ANY($3))
+			WHERE session_id = $1 AND embedding IS NOT NULL AND NOT (id = ANY($3::uuid[]))
 			ORDER BY embedding <=> $2::vector
-			LIMIT $4`, sessionID, vec, exclude, k)
+			LIMIT $4`, sessionID, vec, uuidTexts(exclude), k)
 		if err != nil {
 			return err
 		}

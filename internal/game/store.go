@@ -62,7 +62,7 @@ func (s *Store) insertCharacter(ctx context.Context, c Character) (Character, er
 	out, err := scanCharacter(s.pool.QueryRow(ctx, `
 		INSERT INTO game.characters (id, player_id, name, class, level, sheet)
 		VALUES ($1, $2, $3, $4, $5, $6)
-		RETURNING `+characterCols, c.ID, c.PlayerID, c.Name, c.Class, c.Level, sheet))
+		RETURNING `+characterCols, c.ID, c.PlayerID, c.Name, c.Class, c.Level, string(sheet)))
 	return out, postgres.Translate(err, "character")
 }
 
@@ -98,7 +98,7 @@ func (s *Store) updateCharacter(ctx context.Context, c Character) (Character, er
 	out, err := scanCharacter(s.pool.QueryRow(ctx, `
 		UPDATE game.characters SET name = $3, class = $4, level = $5, sheet = $6, updated_at = now()
 		WHERE id = $1 AND player_id = $2
-		RETURNING `+characterCols, c.ID, c.PlayerID, c.Name, c.Class, c.Level, sheet))
+		RETURNING `+characterCols, c.ID, c.PlayerID, c.Name, c.Class, c.Level, string(sheet)))
 	return out, postgres.Translate(err, "character")
 }
 
@@ -244,7 +244,7 @@ func (s *Store) RecentMessages(ctx context.Context, sessionID uuid.UUID, beforeS
 // MessagesByID returns the messages with the given ids in the session.
 func (s *Store) MessagesByID(ctx context.Context, sessionID uuid.UUID, ids []uuid.UUID) (map[uuid.UUID]Message, error) {
 	msgs, err := collectMessages(s.pool.Query(ctx, `SELECT `+messageCols+` FROM game.messages
-		WHERE session_id = $1 AND id = ANY($2)`, sessionID, ids))
+		WHERE session_id = $1 AND id = ANY($2::uuid[])`, sessionID, uuidTexts(ids)))
 	if err != nil {
 		return nil, err
 	}
@@ -395,7 +395,7 @@ func (s *Store) SetContext(ctx context.Context, id uuid.UUID, items []ContextIte
 	if err != nil {
 		return err
 	}
-	_, err = s.pool.Exec(ctx, `UPDATE game.turns SET context = $2, retrieve_ended_at = now(), updated_at = now() WHERE id = $1`, id, js)
+	_, err = s.pool.Exec(ctx, `UPDATE game.turns SET context = $2, retrieve_ended_at = now(), updated_at = now() WHERE id = $1`, id, string(js))
 	return postgres.Translate(err, "turn")
 }
 
@@ -504,4 +504,14 @@ func (c *Character) forDM() *dm.Character {
 		return nil
 	}
 	return &dm.Character{Name: c.Name, Class: c.Class, Level: c.Level, Sheet: c.Sheet}
+}
+
+// uuidTexts passes ids as text[]: under PGlite's exec mode pgx cannot
+// encode a []uuid.UUID parameter without the server describing it.
+func uuidTexts(ids []uuid.UUID) []string {
+	out := make([]string, len(ids))
+	for i, id := range ids {
+		out[i] = id.String()
+	}
+	return out
 }

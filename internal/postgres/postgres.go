@@ -6,6 +6,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -73,5 +74,10 @@ func Translate(err error, what string) error {
 	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
 		return err
 	}
-	return apperr.Wrap(err, apperr.Unavailable, "the database is unavailable")
+	var connErr *pgconn.ConnectError
+	var netErr net.Error
+	if errors.As(err, &connErr) || errors.As(err, &netErr) || pgconn.SafeToRetry(err) {
+		return apperr.Wrap(err, apperr.Unavailable, "the database is unavailable")
+	}
+	return apperr.Wrap(err, apperr.Internal, "internal error")
 }

@@ -1,0 +1,104 @@
+package events
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/codeofconquest/brightdawn/internal/apperr"
+	"github.com/google/uuid"
+	"github.com/redis/go-redis/v9"
+)
+
+// LiveChannel is the one Redis pub/sub channel every event is announced on.
+// Each API process subscribes to it once (see Hub), whatever the number of
+// sessions and clients it serves.
+const LiveChannel = "events:live"
+
+// StreamTTL is how long a session stream outlives its last event. It is
+// refreshed on every publish, so only abandoned sessions expire.
+const StreamTTL = 7 * 24 * time.Hour
+
+// StreamKey is the Redis Stream of one session.
+func StreamKey(sessionID uuid.UUID) string { return "events:session:" + sessionID.String() }
+
+// publishScript appends to the session stream and announces the entry on
+// the live channel in one atomic step, so a subscriber that replays the
+// stream and then follows the channel can neither miss nor reorder events.
+//
+// Each entry also records "prev", the id of the entry before it. Trimming
+// removes a prefix of the stream, so the first retained entry's prev is the
+// last id trimmed away: a reader knows exactly whether anything after its
+// position is gone. (XINFO's max-deleted-entry-id cannot tell: Redis 7.0
+// updates it on XDEL only, not when MAXLEN trims.)
+//
+// The announcement is built by Go around the id only Redis knows:
+// ARGV[6] .. id .. ARGV[7] is the compact JSON {"id", "session", "type",
+// "turn", "data"}; Lua never re-encodes the data.
+var publishScript = redis.NewScript(`
+local prev = '0-0'
+local last = redis.call('XREVRANGE', KEYS[1], '+', '-', 'COUNT', 1)
+if last[1] then prev = last[1][1] end
+local id = redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[1], '*', 'type', ARGV[2], 'turn', ARGV[3], 'data', ARGV[4], 'prev', prev)
+redis.call('PEXPIRE', KEYS[1], ARGV[5])
+redis.call('PUBLISH', ARGV[8], ARGV[6] .. id .. ARGV[7])
+return id
+`)
+
+// Publisher appends events to session streams. It is safe for concurrent use.
+type Publisher struct {
+	rdb    redis.UniversalClient
+	maxLen int64
+	ttl    time.Duration
+}
+
+// NewPublisher returns a publisher that bounds every session stream to
+// about maxLen entries (MAXLEN ~, trimmed by whole radix-tree nodes, so a
+// stream may briefly hold up to one node — 100 entries by default — more).
+func NewPublisher(rdb redis.UniversalClient, maxLen int64) *Publisher {
+	if maxLen < 1 {
+		maxLen = 1
+	}
+	return &Publisher{rdb: rdb, maxLen: maxLen, ttl: StreamTTL}
+}
+
+// Publish appends e to the session's stream and notifies live subscribers,
+// atomically, and returns the new entry's id. e.ID is ignored.
+func (p *Publisher) Publish(ctx context.Context, sessionID uuid.UUID, e Event) (string, error) {
+	if sessionID == uuid.Nil {
+		return "", fmt.Errorf("events: publish %s: no session", e.Type)
+	}
+	data, err := e.normalize()
+	if err != nil {
+		return "", err
+	}
+	prefix, suffix := liveEnvelope(sessionID, e.Type, e.TurnID, data)
+	id, err := publishScript.Run(ctx, p.rdb,
+		[]string{StreamKey(sessionID)},
+		p.maxLen, e.Type, e.TurnID, data, p.ttl.Milliseconds(), prefix, suffix, LiveChannel,
+	).Text()
+	if err != nil {
+		return "", apperr.Wrap(err, apperr.Unavailable, "event stream unavailable")
+	}
+	return id, nil
+}
+
+// liveEnvelope returns the JSON around the entry id of a live announcement:
+// prefix + id + suffix = {"id":"…","session":"…","type":"…","turn":"…","data":{…}}.
+// Every piece is already safe to embed: uuids, a validated type, compact JSON.
+func liveEnvelope(sessionID uuid.UUID, typ, turn string, data []byte) (prefix, suffix string) {
+	var b bytes.Buffer
+	b.Grow(96 + len(typ) + len(data))
+	b.WriteString(`","session":"`)
+	b.WriteString(sessionID.String())
+	b.WriteString(`","type":`)
+	b.WriteString(strconv.Quote(typ))
+	b.WriteString(`,"turn":"`)
+	b.WriteString(turn)
+	b.WriteString(`","data":`)
+	b.Write(data)
+	b.WriteByte('}')
+	return `{"id":"`, b.String()
+}

@@ -1,0 +1,172 @@
+package events
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/redis/go-redis/v9"
+)
+
+// Frame is an event already encoded as a text/event-stream block. The hub
+// encodes each live event once and hands the same *Frame to every local
+// subscriber of the session; nobody may modify it.
+type Frame struct {
+	ID    StreamID
+	Event Event
+	Bytes []byte
+}
+
+// newFrame encodes an event as `id:`, `event:` and `data:` lines and a
+// blank line. Data is compact JSON (one line); should it ever contain line
+// breaks, each line becomes its own `data:` field, which the SSE parser
+// joins back with "\n" — the same JSON.
+func newFrame(id StreamID, e Event) *Frame {
+	ids := id.String()
+	e.ID = ids
+	var b bytes.Buffer
+	b.Grow(len(ids) + len(e.Type) + len(e.Data) + 24)
+	b.WriteString("id: ")
+	b.WriteString(ids)
+	b.WriteString("\nevent: ")
+	b.WriteString(e.Type)
+	b.WriteByte('\n')
+	writeData(&b, e.Data)
+	b.WriteByte('\n')
+	return &Frame{ID: id, Event: e, Bytes: b.Bytes()}
+}
+
+func writeData(b *bytes.Buffer, data []byte) {
+	for {
+		i := bytes.IndexAny(data, "\r\n")
+		if i < 0 {
+			b.WriteString("data: ")
+			b.Write(data)
+			b.WriteByte('\n')
+			return
+		}
+		b.WriteString("data: ")
+		b.Write(data[:i])
+		b.WriteByte('\n')
+		if data[i] == '\r' && i+1 < len(data) && data[i+1] == '\n' {
+			i++
+		}
+		data = data[i+1:]
+	}
+}
+
+// resetFrame tells the client its history is gone. It carries the id the
+// client should resume from next time, so a reconnect does not reset again.
+func resetFrame(id StreamID, reason string) []byte {
+	data, _ := json.Marshal(struct {
+		Reason string `json:"reason"`
+	}{reason})
+	return newFrame(id, Event{Type: TypeReset, Data: data}).Bytes
+}
+
+// openingBlock sets the client's reconnection delay and, when known, the id
+// to resume from. A block without data dispatches no event, but browsers
+// still record its id as the EventSource's lastEventId: a session stream
+// that stays idle and then drops resumes without a gap.
+func openingBlock(retry time.Duration, id *StreamID) []byte {
+	var b []byte
+	if retry > 0 {
+		b = append(b, "retry: "...)
+		b = strconv.AppendInt(b, retry.Milliseconds(), 10)
+		b = append(b, '\n')
+	}
+	if id != nil {
+		b = append(b, "id: "...)
+		b = append(b, id.String()...)
+		b = append(b, '\n')
+	}
+	if len(b) == 0 {
+		return nil
+	}
+	return append(b, '\n')
+}
+
+var heartbeat = []byte(": ping\n\n")
+
+// setStreamHeaders writes the headers of an SSE response. X-Accel-Buffering
+// keeps nginx-like proxies from buffering; Caddy passes SSE through as is.
+func setStreamHeaders(h http.Header) {
+	h.Set("Content-Type", "text/event-stream")
+	h.Set("Cache-Control", "no-cache")
+	h.Set("X-Accel-Buffering", "no")
+	h.Set("Connection", "keep-alive")
+}
+
+// live is the pub/sub announcement of one published event (see Publisher).
+type live struct {
+	ID      string          `json:"id"`
+	Session string          `json:"session"`
+	Type    string          `json:"type"`
+	Turn    string          `json:"turn"`
+	Data    json.RawMessage `json:"data"`
+}
+
+var errMalformed = errors.New("events: malformed live event")
+
+// decodeLive parses a pub/sub payload into its session and an encoded frame.
+func decodeLive(payload []byte) (uuid.UUID, *Frame, error) {
+	sid, id, e, err := parseLive(payload)
+	if err != nil {
+		return uuid.Nil, nil, err
+	}
+	return sid, newFrame(id, e), nil
+}
+
+// parseLive parses a pub/sub payload. It comes from Redis, not from a
+// client, but a broken or foreign publisher must never crash the hub:
+// anything odd is an error.
+func parseLive(payload []byte) (uuid.UUID, StreamID, Event, error) {
+	fail := func(format string, args ...any) (uuid.UUID, StreamID, Event, error) {
+		return uuid.Nil, StreamID{}, Event{}, fmt.Errorf("%w: %s", errMalformed, fmt.Sprintf(format, args...))
+	}
+	var m live
+	if err := json.Unmarshal(payload, &m); err != nil {
+		return fail("%v", err)
+	}
+	sid, err := uuid.Parse(m.Session)
+	if err != nil || sid == uuid.Nil {
+		return fail("session %.40q", m.Session)
+	}
+	id, ok := redisID(m.ID)
+	if !ok {
+		return fail("id %.45q", m.ID)
+	}
+	if err := validType(m.Type); err != nil {
+		return fail("%v", err)
+	}
+	if m.Turn != "" {
+		if u, err := uuid.Parse(m.Turn); err != nil || u.String() != m.Turn {
+			return fail("turn %.40q", m.Turn)
+		}
+	}
+	data := bytes.TrimSpace(m.Data)
+	if len(data) == 0 || data[0] != '{' {
+		return fail("data is not a JSON object")
+	}
+	return sid, id, Event{ID: id.String(), Type: m.Type, TurnID: m.Turn, Data: data}, nil
+}
+
+// entryFrame decodes an XRANGE entry written by the Publisher.
+func entryFrame(msg redis.XMessage) (*Frame, bool) {
+	id, ok := redisID(msg.ID)
+	if !ok {
+		return nil, false
+	}
+	typ, _ := msg.Values["type"].(string)
+	turn, _ := msg.Values["turn"].(string)
+	data, _ := msg.Values["data"].(string)
+	if validType(typ) != nil || len(data) == 0 || data[0] != '{' {
+		return nil, false
+	}
+	return newFrame(id, Event{Type: typ, TurnID: turn, Data: json.RawMessage(data)}), true
+}

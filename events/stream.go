@@ -1,0 +1,493 @@
+package events
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/codeofconquest/brightdawn/internal/apperr"
+	"github.com/google/uuid"
+	"github.com/redis/go-redis/v9"
+)
+
+// ErrTurnEnded is returned by Serve, before anything was written, when a
+// turn stream is resumed with the id of the turn's final event: there is
+// nothing left to send. The handler answers 204 No Content, which also
+// stops a browser EventSource from reconnecting.
+var ErrTurnEnded = errors.New("events: the turn has ended")
+
+// DefaultHeartbeat is the heartbeat of a StreamRequest that sets none.
+const DefaultHeartbeat = 15 * time.Second
+
+// ReplayPage is how many stream entries one replay read fetches.
+const ReplayPage = 500
+
+// TurnStartMargin is how far before a turn's created_at its stream starts
+// (see TurnFrom). The turn's created_at comes from Postgres' clock and the
+// stream ids from Redis' clock: a margin absorbs a small skew between them.
+// Events of other turns inside the margin are filtered out anyway.
+const TurnStartMargin = time.Second
+
+// Reasons of a reset event.
+const (
+	ResetTrimmed   = "history_trimmed"  // entries after the id were trimmed (MAXLEN)
+	ResetExpired   = "history_expired"  // the session's stream expired or never existed
+	ResetUnknownID = "unknown_event_id" // the id is ahead of the stream's last entry
+)
+
+// StreamRequest describes one SSE response.
+type StreamRequest struct {
+	SessionID uuid.UUID
+	// LastEventID is the client's Last-Event-ID header (or last_event_id
+	// query), "" when none. Events after it are sent.
+	LastEventID string
+	// TurnID selects a turn stream; uuid.Nil streams the whole session.
+	TurnID uuid.UUID
+	// From is required for turn streams: an exclusive start id just before
+	// the turn began, see TurnFrom.
+	From string
+	// Heartbeat is the interval of `: ping` comments (DefaultHeartbeat if 0).
+	Heartbeat time.Duration
+	// Retry is sent once as `retry:`, the client's reconnection delay
+	// (nothing is sent if 0).
+	Retry time.Duration
+}
+
+// TurnFrom returns the From of a turn stream: the turn's created_at minus
+// TurnStartMargin, as "<ms>-0".
+func TurnFrom(createdAt time.Time) string {
+	ms := createdAt.Add(-TurnStartMargin).UnixMilli()
+	if ms < 0 {
+		ms = 0
+	}
+	return StreamID{Ms: uint64(ms)}.String()
+}
+
+// plan is a validated StreamRequest.
+type plan struct {
+	turn    string   // the turn's id, "" for a session stream
+	hasLast bool     // the client sent a Last-Event-ID
+	last    StreamID // its value
+	from    StreamID // turn streams: start of the turn
+	cursor  StreamID // exclusive start of the replay
+}
+
+// ValidateRequest checks a StreamRequest before anything is written: an
+// invalid Last-Event-ID is an apperr Invalid (400) naming the field.
+func ValidateRequest(req StreamRequest) error {
+	_, err := req.plan()
+	return err
+}
+
+func (req StreamRequest) plan() (plan, error) {
+	var p plan
+	if req.SessionID == uuid.Nil {
+		return p, apperr.Invalidf("session_id", "is required")
+	}
+	if req.LastEventID != "" {
+		id, err := ParseID(req.LastEventID)
+		if err != nil {
+			return p, err
+		}
+		p.hasLast, p.last, p.cursor = true, id, id
+	}
+	if req.TurnID != uuid.Nil {
+		p.turn = req.TurnID.String()
+		from, err := ParseID(req.From)
+		if err != nil {
+			// From is computed by the server, never sent by a client.
+			return p, apperr.Wrap(err, apperr.Internal, "turn stream without a valid start")
+		}
+		p.from = from
+		// Before From, the stream holds other turns only.
+		if !p.hasLast || p.cursor.Less(from) {
+			p.cursor = from
+		}
+	}
+	return p, nil
+}
+
+// Serve writes the events of a session or turn to w as text/event-stream
+// until the turn ends, the client goes away (ctx), the hub shuts down, or
+// the subscriber is dropped or interrupted (the client then resumes with
+// Last-Event-ID).
+//
+// Resume without gap or duplicate: subscribe to the hub FIRST, then replay
+// the stream after the start id in pages, then follow the live frames,
+// skipping every frame whose id is not above the last id handled. Publish
+// is atomic and Redis orders everything, so an event is either in the
+// replay or announced after the subscription was made.
+//
+// Errors: an *apperr.Error (or ErrTurnEnded) means nothing was written and
+// the handler answers with it. Any other error happened mid-stream, after
+// the headers went out, and is for the logs only (ErrSlowConsumer,
+// ErrInterrupted, write or Redis errors).
+func (h *Hub) Serve(ctx context.Context, w http.ResponseWriter, req StreamRequest) error {
+	p, err := req.plan()
+	if err != nil {
+		return err
+	}
+	sub, err := h.subscribeWait(ctx, req.SessionID)
+	if err != nil {
+		return err
+	}
+	defer sub.Close()
+	hb := req.Heartbeat
+	if hb <= 0 {
+		hb = DefaultHeartbeat
+	}
+	s := &stream{
+		hub: h, w: w, rc: http.NewResponseController(w),
+		p: p, key: StreamKey(req.SessionID), sub: sub,
+		heartbeat: hb, retry: req.Retry,
+	}
+	return s.run(ctx)
+}
+
+// stream is the state of one SSE response; it lives on the handler's
+// goroutine only.
+type stream struct {
+	hub       *Hub
+	w         http.ResponseWriter
+	rc        *http.ResponseController
+	p         plan
+	key       string
+	sub       *Subscription
+	heartbeat time.Duration
+	retry     time.Duration
+
+	started  bool     // headers written
+	lastSent StreamID // the last id handled (written or filtered out)
+	wrote    bool     // something was written since the last heartbeat tick
+}
+
+func (s *stream) run(ctx context.Context) error {
+	if s.p.turn == "" && !s.p.hasLast {
+		return s.serveLive(ctx)
+	}
+	cursor := s.p.cursor
+	for first := true; ; first = false {
+		pg, err := s.readPage(ctx, cursor, first)
+		if err != nil {
+			return s.fail(err)
+		}
+		if reason := s.resetReason(pg, cursor); reason != "" {
+			return s.reset(ctx, pg.last, reason)
+		}
+		for _, m := range pg.entries {
+			f, ok := entryFrame(m)
+			if !ok {
+				if id, ok := redisID(m.ID); ok && cursor.Less(id) {
+					cursor = id
+				}
+				continue
+			}
+			if !cursor.Less(f.ID) {
+				// The inclusive first read returns the client's own last
+				// event: if it ended this turn, there is nothing to stream.
+				if first && s.p.turn != "" && f.ID == s.p.last && s.ownsTerminal(f) {
+					return ErrTurnEnded
+				}
+				continue
+			}
+			cursor = f.ID
+			if s.p.turn != "" && f.Event.TurnID != s.p.turn {
+				continue
+			}
+			if err := s.write(f.Bytes); err != nil {
+				return err
+			}
+			if s.ownsTerminal(f) {
+				return s.flush()
+			}
+		}
+		s.lastSent = cursor
+		if s.started {
+			if err := s.flush(); err != nil {
+				return err
+			}
+		}
+		if !pg.full {
+			break
+		}
+	}
+	if err := s.start(nil); err != nil {
+		return err
+	}
+	return s.follow(ctx)
+}
+
+// serveLive starts a session stream without Last-Event-ID at the current
+// end of the stream, whose id goes to the client at once.
+func (s *stream) serveLive(ctx context.Context) error {
+	pg, err := s.readInfo(ctx)
+	if err != nil {
+		return s.fail(err)
+	}
+	s.lastSent = pg.last
+	if err := s.start(&pg.last); err != nil {
+		return err
+	}
+	return s.follow(ctx)
+}
+
+// reset tells the client its history is gone. A session stream goes on
+// live from the current end; a turn stream ends.
+func (s *stream) reset(ctx context.Context, end StreamID, reason string) error {
+	if err := s.write(resetFrame(end, reason)); err != nil {
+		return err
+	}
+	if err := s.flush(); err != nil {
+		return err
+	}
+	if s.p.turn != "" {
+		return nil
+	}
+	s.lastSent = end
+	return s.follow(ctx)
+}
+
+// resetReason decides, from the stream's state read atomically with the
+// page, whether events after cursor may have been lost.
+func (s *stream) resetReason(pg page, cursor StreamID) string {
+	if !pg.exists {
+		switch {
+		case s.p.hasLast && !s.p.last.IsZero():
+			return ResetExpired
+		case s.p.turn != "" && !s.p.hasLast &&
+			time.UnixMilli(int64(min(s.p.from.Ms, 1<<62))).Before(time.Now().Add(-StreamTTL)):
+			// The turn is older than any stream can live: its events expired.
+			return ResetExpired
+		}
+		return ""
+	}
+	if s.p.hasLast && pg.last.Less(s.p.last) {
+		return ResetUnknownID
+	}
+	if pg.maxDeletedKnown && cursor.Less(pg.maxDeleted) {
+		// An entry after the cursor was deleted with XDEL.
+		return ResetTrimmed
+	}
+	switch {
+	case pg.length == 0:
+		// Everything was trimmed (not done by this package, but possible).
+		if cursor.Less(pg.last) {
+			return ResetTrimmed
+		}
+	case pg.firstPrevKnown:
+		// Trimming removes a prefix: the first entry's predecessor is the
+		// last id trimmed away. Anything after the cursor gone?
+		if cursor.Less(pg.firstPrev) {
+			return ResetTrimmed
+		}
+	case cursor.Less(pg.first) && pg.deleted:
+		// An entry not written by Publisher: be conservative.
+		return ResetTrimmed
+	}
+	return ""
+}
+
+func (s *stream) ownsTerminal(f *Frame) bool {
+	return s.p.turn != "" && f.Event.TurnID == s.p.turn && f.Event.Terminal()
+}
+
+// follow writes live frames until the stream ends.
+func (s *stream) follow(ctx context.Context) error {
+	if err := s.flush(); err != nil {
+		return err
+	}
+	tick := time.NewTicker(s.heartbeat)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-tick.C:
+			if s.wrote {
+				s.wrote = false
+				continue
+			}
+			if err := s.write(heartbeat); err != nil {
+				return err
+			}
+			if err := s.flush(); err != nil {
+				return err
+			}
+			s.wrote = false
+		case f, ok := <-s.sub.C():
+			// Write what is queued, then flush once.
+			for {
+				if !ok {
+					return s.ended()
+				}
+				done, err := s.deliver(f)
+				if err != nil {
+					return err
+				}
+				if done {
+					return s.flush()
+				}
+				select {
+				case f, ok = <-s.sub.C():
+					continue
+				default:
+				}
+				break
+			}
+			if err := s.flush(); err != nil {
+				return err
+			}
+		}
+	}
+}
+
+// ended handles the hub closing the subscription.
+func (s *stream) ended() error {
+	ferr := s.flush()
+	switch err := s.sub.Err(); {
+	case err == nil, errors.Is(err, ErrShutdown):
+		return ferr
+	default:
+		return err
+	}
+}
+
+// deliver writes one live frame unless the replay already covered it or it
+// belongs to another turn. done reports the end of the turn.
+func (s *stream) deliver(f *Frame) (done bool, err error) {
+	if !s.lastSent.Less(f.ID) {
+		return false, nil
+	}
+	s.lastSent = f.ID
+	if s.p.turn != "" && f.Event.TurnID != s.p.turn {
+		return false, nil
+	}
+	if err := s.write(f.Bytes); err != nil {
+		return false, err
+	}
+	return s.ownsTerminal(f), nil
+}
+
+// start writes the headers and the opening block once.
+func (s *stream) start(id *StreamID) error {
+	if s.started {
+		return nil
+	}
+	s.started = true
+	setStreamHeaders(s.w.Header())
+	s.w.WriteHeader(http.StatusOK)
+	if b := openingBlock(s.retry, id); b != nil {
+		return s.write(b)
+	}
+	return nil
+}
+
+// write sends bytes into the response's own small buffer; each write gets a
+// fresh deadline so a stalled client cannot hold the handler forever (the
+// server's WriteTimeout, meant for short answers, is overridden).
+func (s *stream) write(b []byte) error {
+	if !s.started {
+		if err := s.start(nil); err != nil {
+			return err
+		}
+	}
+	_ = s.rc.SetWriteDeadline(time.Now().Add(s.hub.opts.WriteTimeout))
+	if _, err := s.w.Write(b); err != nil {
+		return fmt.Errorf("events: write: %w", err)
+	}
+	s.wrote = true
+	return nil
+}
+
+func (s *stream) flush() error {
+	if !s.started {
+		return nil
+	}
+	_ = s.rc.SetWriteDeadline(time.Now().Add(s.hub.opts.WriteTimeout))
+	if err := s.rc.Flush(); err != nil {
+		return fmt.Errorf("events: flush: %w", err)
+	}
+	return nil
+}
+
+// fail turns a Redis error into the right kind: before the headers, a 503
+// for the handler; after, an error for the logs.
+func (s *stream) fail(err error) error {
+	if !s.started {
+		return apperr.Wrap(err, apperr.Unavailable, "event stream unavailable")
+	}
+	return fmt.Errorf("events: replay: %w", err)
+}
+
+// page is one replay read with the stream's state at the same instant.
+type page struct {
+	exists          bool
+	last            StreamID // last-generated-id; 0-0 when the key is missing
+	maxDeleted      StreamID // max-deleted-entry-id: XDEL (Redis ≥ 7)
+	maxDeletedKnown bool
+	length          int64
+	first           StreamID // the first retained entry
+	firstPrev       StreamID // its "prev": the last id trimmed before it
+	firstPrevKnown  bool
+	deleted         bool // entries were removed (or Redis < 7 cannot say)
+	entries         []redis.XMessage
+	full            bool // the read hit its COUNT: there may be more
+}
+
+// readPage reads entries after cursor (from cursor itself when inclusive)
+// and XINFO STREAM in one MULTI, so the reset decision and the entries
+// describe the same moment: trimming cannot slip between them.
+func (s *stream) readPage(ctx context.Context, cursor StreamID, inclusive bool) (page, error) {
+	start, count := "("+cursor.String(), int64(ReplayPage)
+	if inclusive {
+		start, count = cursor.String(), ReplayPage+1
+	}
+	pipe := s.hub.rdb.TxPipeline()
+	info := pipe.XInfoStream(ctx, s.key)
+	rng := pipe.XRangeN(ctx, s.key, start, "+", count)
+	_, _ = pipe.Exec(ctx)
+	pg, err := pageInfo(info)
+	if err != nil {
+		return pg, err
+	}
+	if err := rng.Err(); err != nil {
+		return pg, err
+	}
+	pg.entries = rng.Val()
+	pg.full = int64(len(pg.entries)) >= count
+	return pg, nil
+}
+
+// readInfo reads the stream's state only.
+func (s *stream) readInfo(ctx context.Context) (page, error) {
+	return pageInfo(s.hub.rdb.XInfoStream(ctx, s.key))
+}
+
+func pageInfo(info *redis.XInfoStreamCmd) (page, error) {
+	var pg page
+	if err := info.Err(); err != nil {
+		if isNoSuchKey(err) {
+			return pg, nil
+		}
+		return pg, err
+	}
+	v := info.Val()
+	pg.exists = true
+	pg.last, _ = redisID(v.LastGeneratedID)
+	pg.maxDeleted, pg.maxDeletedKnown = redisID(v.MaxDeletedEntryID)
+	pg.length = v.Length
+	pg.first, _ = redisID(v.FirstEntry.ID)
+	if prev, ok := v.FirstEntry.Values["prev"].(string); ok {
+		pg.firstPrev, pg.firstPrevKnown = redisID(prev)
+	}
+	pg.deleted = v.EntriesAdded == 0 || v.EntriesAdded > v.Length
+	return pg, nil
+}
+
+func isNoSuchKey(err error) bool {
+	var rerr redis.Error
+	return errors.As(err, &rerr) && strings.Contains(rerr.Error(), "no such key")
+}

@@ -1,0 +1,483 @@
+package auth
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/redis/go-redis/v9"
+
+	"github.com/codeofconquest/brightdawn/internal/apperr"
+	"github.com/codeofconquest/brightdawn/internal/config"
+	"github.com/codeofconquest/brightdawn/internal/logging"
+)
+
+// Deps are what the auth service needs.
+type Deps struct {
+	DB     *pgxpool.Pool
+	Redis  redis.UniversalClient
+	Config config.Auth
+	Log    *slog.Logger
+	// Now is the clock (tests); time.Now when nil.
+	Now func() time.Time
+}
+
+// Service is the auth domain: it owns the transactions on the auth schema
+// and the revocation and rate-limit state in Redis.
+type Service struct {
+	db     *pgxpool.Pool
+	rdb    redis.UniversalClient
+	cfg    config.Auth
+	log    *slog.Logger
+	now    func() time.Time
+	store  store
+	tokens *signer
+	pw     *passwords
+	limits *limiter
+	admins map[string]bool
+}
+
+// NewService builds the service. It computes one Argon2id hash (the dummy
+// that unknown-email logins verify against), so it takes a moment.
+func NewService(d Deps) (*Service, error) {
+	if d.DB == nil || d.Redis == nil {
+		return nil, errors.New("auth: DB and Redis are required")
+	}
+	if d.Config.AccessTTL <= 0 || d.Config.RefreshTTL <= 0 || d.Config.StreamTicketTTL <= 0 {
+		return nil, errors.New("auth: token lifetimes must be positive")
+	}
+	if d.Log == nil {
+		d.Log = slog.Default()
+	}
+	if d.Now == nil {
+		d.Now = time.Now
+	}
+	tokens, err := newSigner(d.Config.Secret(), d.Config.Issuer, d.Config.Audience, d.Now)
+	if err != nil {
+		return nil, err
+	}
+	pw, err := newPasswords(d.Config)
+	if err != nil {
+		return nil, err
+	}
+	admins := make(map[string]bool, len(d.Config.AdminEmails))
+	for _, e := range d.Config.AdminEmails {
+		if e = strings.ToLower(strings.TrimSpace(e)); e != "" {
+			admins[e] = true
+		}
+	}
+	return &Service{
+		db:     d.DB,
+		rdb:    d.Redis,
+		cfg:    d.Config,
+		log:    d.Log,
+		now:    d.Now,
+		tokens: tokens,
+		pw:     pw,
+		limits: newLimiter(d.Redis, d.Config),
+		admins: admins,
+	}, nil
+}
+
+// errInvalidCredentials is the one answer to a failed login, whatever the
+// reason, so that the body cannot tell an unknown email from a wrong password.
+var errInvalidCredentials = apperr.New(apperr.InvalidCredentials, "the email or password is not correct")
+
+// errBadRefresh is the answer to every refused refresh token.
+var errBadRefresh = apperr.New(apperr.Unauthorized, "invalid or expired refresh token")
+
+// Register creates a player and signs it in.
+func (s *Service) Register(ctx context.Context, r Registration) (Session, error) {
+	email, err := NormalizeEmail(r.Email)
+	if err != nil {
+		return Session{}, err
+	}
+	if err := CheckPassword(r.Password); err != nil {
+		return Session{}, err
+	}
+	name, err := NormalizeDisplayName(r.DisplayName)
+	if err != nil {
+		return Session{}, err
+	}
+	if err := s.limits.register(ctx, r.ClientIP); err != nil {
+		return Session{}, err
+	}
+	// Hash outside the transaction: it is the slow part, and a transaction
+	// holds PGlite's single backend for everyone.
+	hash, err := s.pw.hash(ctx, r.Password)
+	if err != nil {
+		return Session{}, err
+	}
+	role := RolePlayer
+	if s.admins[email] {
+		role = RoleAdmin
+	}
+	now := s.now()
+	p := Player{ID: uuid.New(), Email: email, DisplayName: name, Role: role}
+	var refresh string
+	var family uuid.UUID
+	err = pgx.BeginFunc(ctx, s.db, func(tx pgx.Tx) error {
+		var err error
+		if p, err = s.store.insertPlayer(ctx, tx, p, hash); err != nil {
+			if apperr.Is(err, apperr.Conflict) {
+				return apperr.Wrap(err, apperr.Conflict, "email: is already registered")
+			}
+			return err
+		}
+		refresh, family, err = s.startFamily(ctx, tx, p.ID, now)
+		return err
+	})
+	if err != nil {
+		return Session{}, err
+	}
+	logging.From(ctx).Info("player registered", "player_id", p.ID, "role", p.Role)
+	return s.session(p, family, refresh)
+}
+
+// Login checks a player's email and password and starts a new token family.
+func (s *Service) Login(ctx context.Context, c Credentials) (Session, error) {
+	email, err := NormalizeEmail(c.Email)
+	if err != nil {
+		return Session{}, err
+	}
+	if c.Password == "" {
+		return Session{}, apperr.Invalidf("password", "is required")
+	}
+	if utf8.RuneCountInString(c.Password) > MaxPasswordLen {
+		return Session{}, apperr.Invalidf("password", "must be at most %d characters", MaxPasswordLen)
+	}
+	if err := s.limits.login(ctx, email, c.ClientIP); err != nil {
+		return Session{}, err
+	}
+	p, hash, err := s.store.playerByEmail(ctx, s.db, email)
+	known := err == nil
+	if err != nil && !apperr.Is(err, apperr.NotFound) {
+		return Session{}, err
+	}
+	if !known {
+		hash = "" // verify against the dummy: same work as a wrong password
+	}
+	ok, err := s.pw.verify(ctx, c.Password, hash)
+	if err != nil {
+		return Session{}, err
+	}
+	if !ok || !known {
+		return Session{}, errInvalidCredentials
+	}
+	now := s.now()
+	var refresh string
+	var family uuid.UUID
+	err = pgx.BeginFunc(ctx, s.db, func(tx pgx.Tx) error {
+		var err error
+		refresh, family, err = s.startFamily(ctx, tx, p.ID, now)
+		return err
+	})
+	if err != nil {
+		return Session{}, err
+	}
+	return s.session(p, family, refresh)
+}
+
+// Refresh rotates a refresh token: the presented one is spent and a new
+// access and refresh token of the same family are returned. A token that
+// was already spent (or revoked) is evidence of theft: the whole family is
+// revoked, including its live access tokens.
+func (s *Service) Refresh(ctx context.Context, refreshToken string) (Session, error) {
+	if refreshToken == "" {
+		return Session{}, apperr.Invalidf("refresh_token", "is required")
+	}
+	hash, ok := hashRefreshToken(refreshToken)
+	if !ok {
+		return Session{}, errBadRefresh
+	}
+	now := s.now()
+	const (
+		rotated = iota
+		unknown
+		expired
+		reused
+	)
+	outcome := rotated
+	var row refreshRow
+	var p Player
+	var next string
+	err := pgx.BeginFunc(ctx, s.db, func(tx pgx.Tx) error {
+		var err error
+		row, err = s.store.lockRefreshToken(ctx, tx, hash)
+		if apperr.Is(err, apperr.NotFound) {
+			outcome = unknown
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		if row.UsedAt != nil || row.RevokedAt != nil || row.FamilyRevokedAt != nil {
+			// Committed, not rolled back: the revocation must stick.
+			outcome = reused
+			_, err = s.store.revokeFamily(ctx, tx, row.FamilyID, row.PlayerID, "reuse", now)
+			return err
+		}
+		if !now.Before(row.ExpiresAt) {
+			outcome = expired
+			return nil
+		}
+		if err = s.store.markRefreshUsed(ctx, tx, row.ID, now); err != nil {
+			return err
+		}
+		if p, err = s.store.playerByID(ctx, tx, row.PlayerID); err != nil {
+			return err
+		}
+		next, err = s.addRefreshToken(ctx, tx, row.FamilyID, p.ID, now)
+		return err
+	})
+	if err != nil {
+		return Session{}, err
+	}
+	switch outcome {
+	case unknown, expired:
+		return Session{}, errBadRefresh
+	case reused:
+		if err := s.revoke(ctx, "", time.Time{}, row.FamilyID); err != nil {
+			return Session{}, err
+		}
+		logging.From(ctx).Warn("spent refresh token presented again; token family revoked",
+			"player_id", row.PlayerID, "family_id", row.FamilyID)
+		return Session{}, errBadRefresh
+	}
+	return s.session(p, row.FamilyID, next)
+}
+
+// Logout ends the session of p: its access token and its refresh family
+// stop working at once, on every replica. A refresh token of the same
+// player from another family is revoked too; one of another player is
+// ignored, so a logout can never touch someone else's session.
+func (s *Service) Logout(ctx context.Context, p Principal, refreshToken string) error {
+	if refreshToken == "" {
+		return apperr.Invalidf("refresh_token", "is required")
+	}
+	if p.PlayerID == uuid.Nil || p.FamilyID == uuid.Nil || p.TokenID == "" {
+		return apperr.New(apperr.Unauthorized, "authentication required")
+	}
+	families := []uuid.UUID{p.FamilyID}
+	now := s.now()
+	err := pgx.BeginFunc(ctx, s.db, func(tx pgx.Tx) error {
+		if hash, ok := hashRefreshToken(refreshToken); ok {
+			fam, err := s.store.familyOfToken(ctx, tx, hash, p.PlayerID)
+			switch {
+			case err == nil && fam != p.FamilyID:
+				families = append(families, fam)
+			case err != nil && !apperr.Is(err, apperr.NotFound):
+				return err
+			}
+		}
+		for _, f := range families {
+			if _, err := s.store.revokeFamily(ctx, tx, f, p.PlayerID, "logout", now); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	return s.revoke(ctx, p.TokenID, p.ExpiresAt, families...)
+}
+
+// Me returns the player p acts for.
+func (s *Service) Me(ctx context.Context, p Principal) (Player, error) {
+	pl, err := s.store.playerByID(ctx, s.db, p.PlayerID)
+	if apperr.Is(err, apperr.NotFound) {
+		return Player{}, apperr.Wrap(err, apperr.Unauthorized, "the player no longer exists")
+	}
+	return pl, err
+}
+
+// Authenticate verifies an access token and that neither it nor its family
+// was revoked (one Redis round trip).
+func (s *Service) Authenticate(ctx context.Context, accessToken string) (Principal, error) {
+	_, p, err := s.tokens.parse(accessToken, typeAccess)
+	if err != nil {
+		return Principal{}, err
+	}
+	if err := s.checkRevoked(ctx, p); err != nil {
+		return Principal{}, err
+	}
+	return p, nil
+}
+
+// IssueStreamTicket hands out a short-lived ticket that opens one stream
+// (scope, e.g. "session:<uuid>") for p. Browsers' EventSource cannot send
+// headers, so the ticket goes into the URL instead of the long-lived
+// access token. It never outlives the access token p came from, and dies
+// with it on logout.
+func (s *Service) IssueStreamTicket(ctx context.Context, p Principal, scope string) (string, time.Time, error) {
+	if err := checkScope(scope); err != nil {
+		return "", time.Time{}, err
+	}
+	if p.PlayerID == uuid.Nil || p.FamilyID == uuid.Nil || p.TokenID == "" || (p.Role != RolePlayer && p.Role != RoleAdmin) {
+		return "", time.Time{}, apperr.New(apperr.Unauthorized, "authentication required")
+	}
+	if err := s.checkRevoked(ctx, p); err != nil {
+		return "", time.Time{}, err
+	}
+	now := s.now()
+	exp := now.Add(s.cfg.StreamTicketTTL)
+	if !p.ExpiresAt.IsZero() && p.ExpiresAt.Before(exp) {
+		exp = p.ExpiresAt
+	}
+	if !exp.After(now) {
+		return "", time.Time{}, errBadToken
+	}
+	tok, tp, err := s.tokens.issue(typeStream, p, exp, scope)
+	if err != nil {
+		return "", time.Time{}, err
+	}
+	return tok, tp.ExpiresAt, nil
+}
+
+// VerifyStreamTicket checks a ticket for scope and returns the principal it
+// acts for (TokenID is the jti of the access token it was issued under).
+func (s *Service) VerifyStreamTicket(ctx context.Context, ticket, scope string) (Principal, error) {
+	c, p, err := s.tokens.parse(ticket, typeStream)
+	if err != nil {
+		return Principal{}, err
+	}
+	if scope == "" || c.Scope != scope {
+		return Principal{}, apperr.Wrap(fmt.Errorf("ticket scope %q, want %q", c.Scope, scope), apperr.Unauthorized, "invalid or expired token")
+	}
+	if err := s.checkRevoked(ctx, p); err != nil {
+		return Principal{}, err
+	}
+	return p, nil
+}
+
+func checkScope(scope string) error {
+	if scope == "" {
+		return apperr.Invalidf("scope", "is required")
+	}
+	if len(scope) > maxScopeLen {
+		return apperr.Invalidf("scope", "must be at most %d characters", maxScopeLen)
+	}
+	for i := 0; i < len(scope); i++ {
+		if scope[i] <= ' ' || scope[i] >= 0x7f {
+			return apperr.Invalidf("scope", "must be printable ASCII without spaces")
+		}
+	}
+	return nil
+}
+
+// Revocation keys in Redis. They live as long as a token they can refuse.
+func revokedTokenKey(jti string) string        { return "auth:revoked:jti:" + jti }
+func revokedFamilyKey(family uuid.UUID) string { return "auth:revoked:fam:" + family.String() }
+
+func (s *Service) checkRevoked(ctx context.Context, p Principal) error {
+	n, err := s.rdb.Exists(ctx, revokedTokenKey(p.TokenID), revokedFamilyKey(p.FamilyID)).Result()
+	if err != nil {
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		return apperr.Wrap(err, apperr.Unavailable, "authentication is unavailable")
+	}
+	if n > 0 {
+		return apperr.Wrap(errors.New("revoked"), apperr.Unauthorized, "invalid or expired token")
+	}
+	return nil
+}
+
+// revoke marks an access token (jti, valid until) and families as revoked
+// for every replica. A family key outlives any access token or stream
+// ticket of the family (both end within AccessTTL).
+func (s *Service) revoke(ctx context.Context, jti string, until time.Time, families ...uuid.UUID) error {
+	pipe := s.rdb.TxPipeline()
+	if jti != "" {
+		ttl := until.Sub(s.now()) + clockLeeway
+		if ttl < clockLeeway {
+			ttl = clockLeeway
+		}
+		pipe.Set(ctx, revokedTokenKey(jti), "1", ttl)
+	}
+	for _, f := range families {
+		pipe.Set(ctx, revokedFamilyKey(f), "1", s.cfg.AccessTTL+clockLeeway)
+	}
+	if _, err := pipe.Exec(ctx); err != nil {
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		return apperr.Wrap(err, apperr.Unavailable, "could not revoke the session")
+	}
+	return nil
+}
+
+// startFamily opens a token family (one per login) with its first refresh token.
+func (s *Service) startFamily(ctx context.Context, tx pgx.Tx, playerID uuid.UUID, now time.Time) (string, uuid.UUID, error) {
+	family := uuid.New()
+	if err := s.store.insertFamily(ctx, tx, family, playerID, now); err != nil {
+		return "", uuid.Nil, err
+	}
+	tok, err := s.addRefreshToken(ctx, tx, family, playerID, now)
+	return tok, family, err
+}
+
+func (s *Service) addRefreshToken(ctx context.Context, tx pgx.Tx, family, playerID uuid.UUID, now time.Time) (string, error) {
+	tok, hash, err := newRefreshToken()
+	if err != nil {
+		return "", err
+	}
+	if err := s.store.insertRefreshToken(ctx, tx, uuid.New(), family, playerID, hash, now, now.Add(s.cfg.RefreshTTL)); err != nil {
+		return "", err
+	}
+	return tok, nil
+}
+
+// session issues the access token that goes with a refresh token.
+func (s *Service) session(p Player, family uuid.UUID, refresh string) (Session, error) {
+	tok, pr, err := s.tokens.issue(typeAccess, Principal{PlayerID: p.ID, Role: p.Role, FamilyID: family}, s.now().Add(s.cfg.AccessTTL), "")
+	if err != nil {
+		return Session{}, err
+	}
+	return Session{Player: p, Tokens: Tokens{
+		AccessToken:     tok,
+		RefreshToken:    refresh,
+		TokenType:       TokenType,
+		ExpiresIn:       s.cfg.AccessTTL,
+		AccessExpiresAt: pr.ExpiresAt,
+	}}, nil
+}
+
+// Refresh tokens are 32 random bytes, base64url without padding. Only their
+// SHA-256 is stored: a database leak does not hand out sessions.
+const refreshTokenBytes = 32
+
+var refreshTokenLen = base64.RawURLEncoding.EncodedLen(refreshTokenBytes)
+
+func newRefreshToken() (string, []byte, error) {
+	b := make([]byte, refreshTokenBytes)
+	if _, err := rand.Read(b); err != nil {
+		return "", nil, fmt.Errorf("auth: refresh token: %w", err)
+	}
+	tok := base64.RawURLEncoding.EncodeToString(b)
+	sum := sha256.Sum256([]byte(tok))
+	return tok, sum[:], nil
+}
+
+// hashRefreshToken returns the stored form of a well-formed refresh token.
+func hashRefreshToken(tok string) ([]byte, bool) {
+	if len(tok) != refreshTokenLen {
+		return nil, false
+	}
+	if _, err := base64.RawURLEncoding.Strict().DecodeString(tok); err != nil {
+		return nil, false
+	}
+	sum := sha256.Sum256([]byte(tok))
+	return sum[:], true
+}

@@ -1,0 +1,65 @@
+package stack
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"slices"
+	"strconv"
+	"syscall"
+)
+
+// Fixed loopback ports of the dev stack. They sit in Linux's ephemeral range,
+// so FreePorts steers clear of them to keep test stacks from taking them while
+// no dev stack is up.
+const (
+	DevPostgresPort     = 55432
+	DevRedisPort        = 56379
+	DevMinIOPort        = 59000
+	DevMinIOConsolePort = 59001
+	DevAppURL           = "http://localhost:8080"
+)
+
+var devPorts = []int{DevPostgresPort, DevRedisPort, DevMinIOPort, DevMinIOConsolePort}
+
+// FreePorts asks the kernel for n distinct free loopback ports. All listeners
+// stay open until every port is chosen, so the n are distinct; they are closed
+// before returning, so a server can bind them. Another process may grab one in
+// between: callers retry when a server fails to start.
+func FreePorts(n int) ([]int, error) {
+	ports := make([]int, 0, n)
+	var held []net.Listener
+	defer func() {
+		for _, l := range held {
+			l.Close()
+		}
+	}()
+	for len(ports) < n {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			return nil, fmt.Errorf("find a free port: %w", err)
+		}
+		held = append(held, l)
+		port := l.Addr().(*net.TCPAddr).Port
+		if slices.Contains(devPorts, port) {
+			continue // keep it held so the kernel hands out another
+		}
+		ports = append(ports, port)
+	}
+	return ports, nil
+}
+
+// checkPortFree fails with a readable error when something already listens on
+// the loopback port.
+func checkPortFree(port int, who string) error {
+	l, err := net.Listen("tcp", hostPort(port))
+	if err != nil {
+		if errors.Is(err, syscall.EADDRINUSE) {
+			return fmt.Errorf("port %d for %s is already in use (is another `stack dev` running? `go run ./cmd/stack env` tells)", port, who)
+		}
+		return fmt.Errorf("check port %d for %s: %w", port, who, err)
+	}
+	return l.Close()
+}
+
+func hostPort(port int) string { return net.JoinHostPort("127.0.0.1", strconv.Itoa(port)) }

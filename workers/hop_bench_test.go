@@ -1,0 +1,116 @@
+package workers
+
+import (
+	"context"
+	"encoding/json"
+	"os"
+	"sort"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/hibiken/asynq"
+	"github.com/redis/go-redis/v9"
+)
+
+// BenchmarkQueueHop measures one queue hop — enqueue to handler start —
+// with asynq's default polling and with this project's tuning, at idle
+// (one task at a time) and at 50 turns/s (150 hops/s: embed, retrieve and
+// generate each hop once per turn). Run it with the test stack:
+//
+//	go run ./cmd/stack test -- go test -run XXX -bench QueueHop -benchtime 1x ./workers
+//
+// It reports p50 and p99 in ms; docs/PERFORMANCE.md records the figures.
+func BenchmarkQueueHop(b *testing.B) {
+	url := os.Getenv("REDIS_URL")
+	if url == "" {
+		b.Fatal("REDIS_URL is not set: run with `go run ./cmd/stack test -- go test -bench ...`")
+	}
+	opt, err := redis.ParseURL(url)
+	if err != nil {
+		b.Fatal(err)
+	}
+	rdb := redis.NewClient(opt)
+	defer rdb.Close()
+	for _, setting := range []struct {
+		name     string
+		interval time.Duration
+	}{{"asynq-default-1s", 0}, {"tuned-4ms", 4 * time.Millisecond}} {
+		for _, load := range []struct {
+			name  string
+			rate  float64 // hops per second
+			count int
+		}{{"idle", 10, 40}, {"50-turns-per-s", 150, 1500}} {
+			if setting.interval == 0 && load.name != "idle" {
+				load.count = 300
+			}
+			b.Run(setting.name+"/"+load.name, func(b *testing.B) {
+				lat := measureHops(b, rdb, setting.interval, load.rate, load.count)
+				b.ReportMetric(pct(lat, 50), "p50-ms")
+				b.ReportMetric(pct(lat, 99), "p99-ms")
+				b.ReportMetric(float64(len(lat)), "hops")
+			})
+		}
+	}
+}
+
+func measureHops(b *testing.B, rdb *redis.Client, interval time.Duration, rate float64, count int) []float64 {
+	queue := "hopbench-" + uuid.NewString()[:8]
+	var mu sync.Mutex
+	var lat []float64
+	done := make(chan struct{})
+	srv := asynq.NewServerFromRedisClient(rdb, asynq.Config{
+		Concurrency: 20, Queues: map[string]int{queue: 1}, TaskCheckInterval: interval,
+		LogLevel: asynq.ErrorLevel,
+	})
+	mux := asynq.NewServeMux()
+	mux.HandleFunc("hop", func(ctx context.Context, t *asynq.Task) error {
+		var sent time.Time
+		if err := json.Unmarshal(t.Payload(), &sent); err != nil {
+			return err
+		}
+		d := time.Since(sent)
+		mu.Lock()
+		lat = append(lat, float64(d.Microseconds())/1000)
+		if len(lat) == count {
+			close(done)
+		}
+		mu.Unlock()
+		return nil
+	})
+	if err := srv.Start(mux); err != nil {
+		b.Fatal(err)
+	}
+	defer srv.Shutdown()
+	client := asynq.NewClientFromRedisClient(rdb)
+	defer client.Close()
+	defer func() { _ = asynq.NewInspectorFromRedisClient(rdb).DeleteQueue(queue, true) }()
+	time.Sleep(300 * time.Millisecond) // let the server register
+	gap := time.Duration(float64(time.Second) / rate)
+	next := time.Now()
+	for i := 0; i < count; i++ {
+		time.Sleep(time.Until(next))
+		next = next.Add(gap)
+		payload, _ := json.Marshal(time.Now())
+		if _, err := client.Enqueue(asynq.NewTask("hop", payload), asynq.Queue(queue), asynq.MaxRetry(0)); err != nil {
+			b.Fatal(err)
+		}
+	}
+	select {
+	case <-done:
+	case <-time.After(2 * time.Minute):
+		b.Fatalf("only %d of %d hops arrived", len(lat), count)
+	}
+	return lat
+}
+
+func pct(xs []float64, p float64) float64 {
+	s := append([]float64(nil), xs...)
+	sort.Float64s(s)
+	if len(s) == 0 {
+		return 0
+	}
+	i := int(float64(len(s)-1) * p / 100)
+	return s[i]
+}
