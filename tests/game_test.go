@@ -228,17 +228,18 @@ func TestCancelStopsGeneration(t *testing.T) {
 
 func TestWorkerKilledMidTurnStillEnds(t *testing.T) {
 	api := testkit.Start(t, testkit.Options{Command: "api"})
-	w1 := testkit.Start(t, testkit.Options{Command: "worker", Env: []string{"DM_WORD_DELAY=200ms"}})
+	recovery := []string{"TURN_STUCK_AFTER=3s", "SWEEP_INTERVAL=1s"}
+	w1 := testkit.Start(t, testkit.Options{Command: "worker", Env: append(recovery, "DM_WORD_DELAY=200ms")})
 	p := signUp(t, api.URL)
 	s := newSession(t, p, "")
 	ev := openStream(t, p.Client, "/api/sessions/"+s.ID+"/events")
 	_, tr := postMessage(t, p.Client, s.ID, "I climb the tower.")
 	ev.until(t, 30*time.Second, func(e sseEvent) bool { return e.Type == "dm.delta" })
 	w1.Kill()
-	// asynq hands a dead worker's task back once its 30 s lease expires; a
-	// worker starting after that recovers it at once.
-	time.Sleep(31 * time.Second)
-	testkit.Start(t, testkit.Options{Command: "worker", Env: []string{"DM_WORD_DELAY=1ms"}})
+	// The new worker's sweeper finds the turn silent (no heartbeat) once
+	// TURN_STUCK_AFTER has passed and requeues it; asynq alone would wait
+	// for the dead worker's lease to run out (a minute or more).
+	testkit.Start(t, testkit.Options{Command: "worker", Env: append(recovery, "DM_WORD_DELAY=1ms")})
 	final := waitFinal(t, p.Client, tr.ID, 60*time.Second)
 	require.Equal(t, "completed", final.Status)
 	resp := p.Client.Do(t, "GET", "/api/sessions/"+s.ID+"/messages", nil)

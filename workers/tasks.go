@@ -84,6 +84,33 @@ func NewClient(client *asynq.Client, inspector *asynq.Inspector) *Client {
 // Enqueue puts a turn's stage on its queue. A stage already queued or
 // running for the turn is left alone (success).
 func (c *Client) Enqueue(ctx context.Context, stage string, turnID uuid.UUID) error {
+	return c.enqueue(ctx, stage, turnID, TaskID(stage, turnID))
+}
+
+// Requeue enqueues a stage again for a stuck turn (see game.Queue). A task
+// still waiting its turn (pending, scheduled, retry) is left alone, so a
+// backlog is not doubled; a missing task is enqueued under its own id; an
+// "active" task of a turn that stopped moving belongs to a dead worker (a
+// live one heartbeats), so the recovery runs under an id of its own.
+func (c *Client) Requeue(ctx context.Context, stage string, turnID uuid.UUID, episode string) error {
+	spec, ok := stages[stage]
+	if !ok {
+		return fmt.Errorf("requeue: unknown stage %q", stage)
+	}
+	info, err := c.inspector.GetTaskInfo(spec.Queue, TaskID(stage, turnID))
+	switch {
+	case errors.Is(err, asynq.ErrTaskNotFound), errors.Is(err, asynq.ErrQueueNotFound):
+		return c.Enqueue(ctx, stage, turnID)
+	case err != nil:
+		return err
+	case info.State == asynq.TaskStatePending, info.State == asynq.TaskStateScheduled,
+		info.State == asynq.TaskStateRetry, info.State == asynq.TaskStateAggregating:
+		return nil
+	}
+	return c.enqueue(ctx, stage, turnID, TaskID(stage, turnID)+":r"+episode)
+}
+
+func (c *Client) enqueue(ctx context.Context, stage string, turnID uuid.UUID, taskID string) error {
 	spec, ok := stages[stage]
 	if !ok {
 		return fmt.Errorf("enqueue: unknown stage %q", stage)
@@ -93,7 +120,7 @@ func (c *Client) Enqueue(ctx context.Context, stage string, turnID uuid.UUID) er
 		return err
 	}
 	_, err = c.client.EnqueueContext(ctx, asynq.NewTask(spec.Type, payload),
-		asynq.TaskID(TaskID(stage, turnID)), asynq.Queue(spec.Queue),
+		asynq.TaskID(taskID), asynq.Queue(spec.Queue),
 		asynq.Timeout(spec.Timeout), asynq.MaxRetry(spec.MaxRetry))
 	if errors.Is(err, asynq.ErrTaskIDConflict) {
 		return nil

@@ -228,8 +228,9 @@ func (a *app) serveWorker(ctx context.Context) error {
 	g := a.game()
 	model := dm.NewOffline(dm.OfflineOptions{WordDelay: a.cfg.Game.DMWordDelay})
 	pipeline := game.NewPipeline(g.store, g.queue, g.pub, g.embedder, g.search, model, game.PipelineOptions{
-		MemoryK: a.cfg.Game.MemoryK,
-		RecentN: a.cfg.Game.RecentN,
+		MemoryK:   a.cfg.Game.MemoryK,
+		RecentN:   a.cfg.Game.RecentN,
+		Heartbeat: a.cfg.Game.StuckAfter / 4,
 	})
 	srv, err := workers.NewServer(a.rdb, g.asynq, pipeline, workers.Options{
 		Concurrency:       a.cfg.Game.WorkerConcurrency,

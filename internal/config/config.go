@@ -83,8 +83,8 @@ type Game struct {
 	WorkerConcurrency int           `env:"WORKER_CONCURRENCY" envDefault:"20"`
 	WorkerQueues      []string      `env:"WORKER_QUEUES" envSeparator:","`
 	TaskCheckInterval time.Duration `env:"TASK_CHECK_INTERVAL" envDefault:"4ms"`
-	SweepInterval     time.Duration `env:"SWEEP_INTERVAL" envDefault:"30s"`
-	StuckAfter        time.Duration `env:"TURN_STUCK_AFTER" envDefault:"2m"`
+	SweepInterval     time.Duration `env:"SWEEP_INTERVAL" envDefault:"10s"`
+	StuckAfter        time.Duration `env:"TURN_STUCK_AFTER" envDefault:"30s"`
 	TurnDeadline      time.Duration `env:"TURN_DEADLINE" envDefault:"10m"`
 
 	StreamMaxLen    int64         `env:"EVENTS_STREAM_MAXLEN" envDefault:"5000"`

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 
@@ -37,6 +38,9 @@ type PipelineOptions struct {
 	System       string // the DM's system prompt
 	MaxTokens    int    // reply budget
 	PromptBudget int    // token budget of the whole prompt
+	// Heartbeat is how often a running generation marks its turn alive, so
+	// the sweeper can tell a long generation from a dead worker's.
+	Heartbeat time.Duration
 }
 
 // NewPipeline wires the pipeline.
@@ -49,6 +53,9 @@ func NewPipeline(store *Store, queue Queue, pub Publisher, embedder memory.Embed
 	}
 	if opts.PromptBudget == 0 {
 		opts.PromptBudget = 3000
+	}
+	if opts.Heartbeat <= 0 {
+		opts.Heartbeat = 5 * time.Second
 	}
 	return &Pipeline{store: store, queue: queue, pub: pub, embedder: embedder, search: search, model: model, opts: opts}
 }
@@ -145,6 +152,10 @@ func (p *Pipeline) Generate(ctx context.Context, turnID uuid.UUID) error {
 	if err != nil {
 		return err
 	}
+	ctx, stopGen := context.WithCancel(ctx)
+	defer stopGen()
+	stopBeat := p.heartbeat(ctx, turnID, stopGen)
+	defer stopBeat()
 	var reply strings.Builder
 	usage, err := p.model.Stream(ctx, prompt, func(delta string) error {
 		reply.WriteString(delta)
@@ -174,6 +185,35 @@ func (p *Pipeline) Generate(ctx context.Context, turnID uuid.UUID) error {
 		logging.From(ctx).Warn("enqueue of reply embedding failed", "turn_id", turnID, "err", err)
 	}
 	return nil
+}
+
+// heartbeat touches the turn every Heartbeat until stopped. When the turn
+// is no longer generating (cancelled through a replica whose cancel signal
+// did not reach this task), it stops the generation.
+func (p *Pipeline) heartbeat(ctx context.Context, turnID uuid.UUID, stopGen context.CancelFunc) (stop func()) {
+	ctx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		t := time.NewTicker(p.opts.Heartbeat)
+		defer t.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+				alive, err := p.store.TouchGenerating(ctx, turnID)
+				if err != nil && ctx.Err() == nil {
+					logging.From(ctx).Warn("turn heartbeat failed", "err", err)
+				}
+				if err == nil && !alive {
+					stopGen()
+					return
+				}
+			}
+		}
+	}()
+	return func() { cancel(); <-done }
 }
 
 // Fail ends a turn `failed` with a reason (retries spent, or a permanent error).
@@ -242,7 +282,11 @@ func (p *Pipeline) Sweep(ctx context.Context, now time.Time, stuckAfter, deadlin
 			continue
 		}
 		stage := map[string]string{StatusQueued: StageEmbed, StatusEmbedding: StageEmbed, StatusRetrieving: StageRetrieve, StatusGenerating: StageGenerate}[t.Status]
-		if err := p.queue.Enqueue(ctx, stage, t.ID); err != nil {
+		// The stage's own task may still hold its id (a dead worker's task
+		// stays "active" until asynq's lease runs out, a minute or more),
+		// so the recovery gets an id of its own, named by the stuck moment.
+		episode := strconv.FormatInt(t.UpdatedAt.UnixMicro(), 36)
+		if err := p.queue.Requeue(ctx, stage, t.ID, episode); err != nil {
 			return n, err
 		}
 		if err := p.store.Touch(ctx, t.ID); err != nil {

@@ -25,6 +25,11 @@ const (
 // already queued or running for the turn must succeed without doubling it.
 type Queue interface {
 	Enqueue(ctx context.Context, stage string, turnID uuid.UUID) error
+	// Requeue enqueues a stage again for a turn whose task was lost (its
+	// worker died, say). episode names the recovery, so concurrent
+	// sweepers requeue once, and a new episode is never blocked by the
+	// dead worker's task id.
+	Requeue(ctx context.Context, stage string, turnID uuid.UUID, episode string) error
 	// CancelRunning asks whichever worker runs the turn's stage to stop.
 	CancelRunning(ctx context.Context, stage string, turnID uuid.UUID) error
 }

@@ -484,6 +484,16 @@ func (s *Store) Touch(ctx context.Context, id uuid.UUID) error {
 	return postgres.Translate(err, "turn")
 }
 
+// TouchGenerating marks a generating turn alive; false when the turn is no
+// longer generating.
+func (s *Store) TouchGenerating(ctx context.Context, id uuid.UUID) (bool, error) {
+	tag, err := s.pool.Exec(ctx, `UPDATE game.turns SET updated_at = now() WHERE id = $1 AND status = 'generating'`, id)
+	if err != nil {
+		return false, postgres.Translate(err, "turn")
+	}
+	return tag.RowsAffected() == 1, nil
+}
+
 // SessionCharacter returns the character of a session (nil if none).
 func (s *Store) SessionCharacter(ctx context.Context, sessionID uuid.UUID) (*Character, error) {
 	c, err := scanCharacter(s.pool.QueryRow(ctx, `SELECT c.id, c.player_id, c.name, c.class, c.level, c.sheet,
