@@ -23,9 +23,9 @@ import (
 
 	"github.com/codeofconquest/brightdawn/api"
 	"github.com/codeofconquest/brightdawn/events"
+	"github.com/codeofconquest/brightdawn/internal/assets"
 	"github.com/codeofconquest/brightdawn/internal/auth"
 	"github.com/codeofconquest/brightdawn/internal/config"
-	"github.com/codeofconquest/brightdawn/internal/dm"
 	"github.com/codeofconquest/brightdawn/internal/game"
 	"github.com/codeofconquest/brightdawn/internal/logging"
 	"github.com/codeofconquest/brightdawn/internal/memory"
@@ -42,6 +42,7 @@ commands:
             --queues embed,retrieve   only serve these queues
   all       api and worker in one process (the local default)
   migrate   apply schema migrations and exit
+  healthcheck [--url URL]  exit 0 when URL (default: /readyz on HTTP_ADDR) answers 200
 
 Configuration comes from environment variables; see README.md.
 `
@@ -55,6 +56,9 @@ func main() {
 	if cmd == "-h" || cmd == "--help" || cmd == "help" {
 		fmt.Print(usage)
 		return
+	}
+	if cmd == "healthcheck" {
+		os.Exit(healthcheck(args))
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
@@ -119,7 +123,14 @@ func run(ctx context.Context, cmd string, args []string) error {
 	defer rdb.Close()
 
 	app := &app{cfg: cfg, log: log, pool: pool, rdb: rdb}
+	app.ops = newOpsParts(cfg)
+	if err := app.openAssets(ctx); err != nil {
+		return err
+	}
 	g, gctx := errgroup.WithContext(ctx)
+	if cfg.Ops.MetricsAddr != "" {
+		g.Go(func() error { return app.ops.serveMetrics(gctx, log) })
+	}
 	if cmd == "api" || cmd == "all" {
 		g.Go(func() error { return app.serveAPI(gctx) })
 	}
@@ -136,6 +147,10 @@ type app struct {
 	log  *slog.Logger
 	pool *pgxpool.Pool
 	rdb  *redis.Client
+	ops  *opsParts // metrics, drain, asynqmon (ops.go)
+
+	s3       *assets.S3
+	assetSvc *assets.Service
 }
 
 // game wires the turn pipeline's parts shared by api and worker.
@@ -146,19 +161,25 @@ type gameParts struct {
 	pub      *events.Publisher
 	embedder memory.Embedder
 	search   *game.Searcher
+	models   *game.Models
 }
 
 func (a *app) game() *gameParts {
 	ac := asynq.NewClientFromRedisClient(a.rdb)
 	store := game.NewStore(a.pool)
-	embedder := memory.NewHashEmbedder(a.cfg.Game.EmbedDim)
+	models, err := embedModels(a.cfg, store)
+	if err != nil {
+		panic(err) // configuration validated the provider and model at start-up
+	}
+	embedder := models.Configured()
 	return &gameParts{
 		store:    store,
 		asynq:    ac,
 		queue:    workers.NewClient(ac, asynq.NewInspectorFromRedisClient(a.rdb)),
-		pub:      events.NewPublisher(a.rdb, a.cfg.Game.StreamMaxLen),
+		pub:      events.NewPublisher(a.rdb, a.cfg.Game.StreamMaxLen).WithObserver(a.ops.metrics.EventPublished),
 		embedder: embedder,
-		search:   game.NewSearcher(store, embedder),
+		search:   newSearcher(a.cfg, store, models),
+		models:   models,
 	}
 }
 
@@ -166,6 +187,8 @@ func (a *app) checks() []api.Check {
 	return []api.Check{
 		{Name: "postgres", Check: func(ctx context.Context) error { return a.pool.Ping(ctx) }},
 		{Name: "redis", Check: func(ctx context.Context) error { return a.rdb.Ping(ctx).Err() }},
+		{Name: "serving", Check: a.ops.serving},
+		{Name: "s3", Check: a.s3.Ping},
 	}
 }
 
@@ -183,15 +206,22 @@ func (a *app) serveAPI(ctx context.Context) error {
 			a.log.Error("event hub stopped", "err", err)
 		}
 	}()
+	opsDeps, closeOps, err := a.ops.apiDeps(a.cfg.RedisURL, hub, asynq.NewInspectorFromRedisClient(a.rdb))
+	if err != nil {
+		return err
+	}
+	defer closeOps()
 	router, err := api.NewRouter(api.Deps{
 		Log:            a.log,
 		Checks:         a.checks(),
 		TrustedProxies: a.cfg.TrustedProxies,
 		Auth:           authSvc,
 		Tickets:        authSvc,
-		Game:           game.NewService(g.store, g.queue, g.pub, g.embedder, g.search),
+		Game:           game.NewService(g.store, g.queue, g.pub, g.embedder, g.search, game.WithPortraits(a.assetSvc)),
+		Assets:         a.assetSvc,
 		Events:         hub,
 		Heartbeat:      a.cfg.Game.SSEHeartbeat,
+		Ops:            opsDeps,
 	})
 	if err != nil {
 		return fmt.Errorf("config: TRUSTED_PROXIES: %w", err)
@@ -213,6 +243,7 @@ func (a *app) serveAPI(ctx context.Context) error {
 	case <-ctx.Done():
 	}
 	a.log.Info("api shutting down")
+	a.ops.drain(a.log)
 	// Close SSE clients first, with a retry hint, so they resume on another
 	// replica; then wait for ordinary requests.
 	hub.Shutdown()
@@ -226,11 +257,17 @@ func (a *app) serveAPI(ctx context.Context) error {
 
 func (a *app) serveWorker(ctx context.Context) error {
 	g := a.game()
-	model := dm.NewOffline(dm.OfflineOptions{WordDelay: a.cfg.Game.DMWordDelay})
-	pipeline := game.NewPipeline(g.store, g.queue, g.pub, g.embedder, g.search, model, game.PipelineOptions{
-		MemoryK:   a.cfg.Game.MemoryK,
-		RecentN:   a.cfg.Game.RecentN,
-		Heartbeat: a.cfg.Game.StuckAfter / 4,
+	model := dmModel(a.cfg)
+	if _, err := startReembed(ctx, a, g); err != nil {
+		return err
+	}
+	pipeline := game.NewPipeline(g.store, g.queue, g.pub, g.models, g.search, model, game.PipelineOptions{
+		MemoryK:      a.cfg.Game.MemoryK,
+		RecentN:      a.cfg.Game.RecentN,
+		Observer:     a.ops.metrics,
+		MaxTokens:    a.cfg.Game.Providers.DMMaxTokens,
+		PromptBudget: a.cfg.Game.Providers.PromptTokenBudget,
+		Heartbeat:    a.cfg.Game.StuckAfter / 4,
 	})
 	srv, err := workers.NewServer(a.rdb, g.asynq, pipeline, workers.Options{
 		Concurrency:       a.cfg.Game.WorkerConcurrency,
@@ -241,6 +278,12 @@ func (a *app) serveWorker(ctx context.Context) error {
 		StuckAfter:        a.cfg.Game.StuckAfter,
 		TurnDeadline:      a.cfg.Game.TurnDeadline,
 		Log:               a.log,
+		Observer:          a.ops.metrics,
+
+		Assets:               a.assetSvc,
+		AssetCleanupInterval: a.cfg.Assets.CleanupInterval,
+
+		Reembed: game.NewReembedder(g.store, g.models, a.cfg.Game.Providers.ReembedBatchSize),
 	})
 	if err != nil {
 		return err

@@ -9,26 +9,24 @@ import (
 	"time"
 
 	"github.com/google/uuid"
-	"github.com/jackc/pgx/v5"
 
 	"github.com/codeofconquest/brightdawn/events"
 	"github.com/codeofconquest/brightdawn/internal/dm"
 	"github.com/codeofconquest/brightdawn/internal/logging"
 	"github.com/codeofconquest/brightdawn/internal/memory"
-	"github.com/codeofconquest/brightdawn/internal/postgres"
 )
 
 // Pipeline runs the stages of a turn. Every stage is idempotent: it moves
 // the turn forward only from the statuses that precede it, so a task run
 // twice (a retry, the sweeper, a redelivery after a crash) writes nothing twice.
 type Pipeline struct {
-	store    *Store
-	queue    Queue
-	pub      Publisher
-	embedder memory.Embedder
-	search   *Searcher
-	model    dm.Model
-	opts     PipelineOptions
+	store  *Store
+	queue  Queue
+	pub    Publisher
+	models *Models
+	search *Searcher
+	model  dm.Model
+	opts   PipelineOptions
 }
 
 // PipelineOptions tune the pipeline.
@@ -41,10 +39,12 @@ type PipelineOptions struct {
 	// Heartbeat is how often a running generation marks its turn alive, so
 	// the sweeper can tell a long generation from a dead worker's.
 	Heartbeat time.Duration
+	// Observer receives stage, turn and model measurements (nil: none).
+	Observer Observer
 }
 
 // NewPipeline wires the pipeline.
-func NewPipeline(store *Store, queue Queue, pub Publisher, embedder memory.Embedder, search *Searcher, model dm.Model, opts PipelineOptions) *Pipeline {
+func NewPipeline(store *Store, queue Queue, pub Publisher, models *Models, search *Searcher, model dm.Model, opts PipelineOptions) *Pipeline {
 	if opts.System == "" {
 		opts.System = dm.DefaultSystemPrompt
 	}
@@ -57,36 +57,55 @@ func NewPipeline(store *Store, queue Queue, pub Publisher, embedder memory.Embed
 	if opts.Heartbeat <= 0 {
 		opts.Heartbeat = 5 * time.Second
 	}
-	return &Pipeline{store: store, queue: queue, pub: pub, embedder: embedder, search: search, model: model, opts: opts}
+	if opts.Observer == nil {
+		opts.Observer = nopObserver{}
+	}
+	return &Pipeline{store: store, queue: queue, pub: pub, models: models, search: search, model: model, opts: opts}
 }
 
 // Embed embeds the player's message and hands the turn to retrieval.
 func (p *Pipeline) Embed(ctx context.Context, turnID uuid.UUID) error {
-	t, ok, err := p.store.Advance(ctx, turnID, StatusEmbedding, StatusQueued, StatusEmbedding)
+	began := time.Now()
+	t, ok, changed, err := p.store.Advance(ctx, turnID, StatusEmbedding, StatusQueued, StatusEmbedding)
 	if err != nil || !ok {
 		return err
 	}
-	publishStatus(ctx, p.pub, t)
+	if changed {
+		publishStatus(ctx, p.pub, t)
+	}
 	if err := p.EmbedMessage(ctx, t.PlayerMessageID); err != nil {
 		return err
 	}
 	if err := p.store.EndStage(ctx, turnID, StatusEmbedding); err != nil {
 		return err
 	}
+	p.opts.Observer.StageDone(StageEmbed, time.Since(began))
 	return p.queue.Enqueue(ctx, StageRetrieve, turnID)
 }
 
-// EmbedMessage computes and stores one message's vector.
+// EmbedMessage computes and stores one message's vectors: one per model in
+// use (the served one and, during a re-embed, the one being built, so the
+// new model is complete when the job's cursor reaches the end).
 func (p *Pipeline) EmbedMessage(ctx context.Context, messageID uuid.UUID) error {
 	m, err := p.store.GetMessage(ctx, messageID)
 	if err != nil {
 		return err
 	}
-	vecs, err := p.embedder.Embed(ctx, []string{m.Content})
+	embedders, err := p.models.Writing(ctx)
 	if err != nil {
-		return fmt.Errorf("embed: %w", err)
+		return err
 	}
-	return p.store.SetEmbedding(ctx, m.ID, VectorText(vecs[0]), p.embedder.Model(), memory.CountTokens(m.Content))
+	for _, e := range embedders {
+		vecs, err := e.Embed(ctx, []string{m.Content})
+		if err != nil {
+			return fmt.Errorf("embed with %s: %w", e.Model(), err)
+		}
+		row := VectorRow{MessageID: m.ID, SessionID: m.SessionID, Vector: vecs[0]}
+		if err := p.store.SetEmbeddings(ctx, nil, e.Model(), []VectorRow{row}); err != nil {
+			return err
+		}
+	}
+	return p.store.SetTokenCount(ctx, m.ID, memory.CountTokens(m.Content))
 }
 
 // EmbedReply embeds the DM's reply of a completed turn (low priority).
@@ -101,14 +120,19 @@ func (p *Pipeline) EmbedReply(ctx context.Context, turnID uuid.UUID) error {
 	return p.EmbedMessage(ctx, *t.DMMessageID)
 }
 
-// Retrieve chooses the memory of the turn: the most recent messages, and
-// the most similar earlier ones, recorded on the turn with their scores.
+// Retrieve chooses what enters the turn's prompt: the most recent
+// messages, and the earlier ones most relevant to the player's message
+// (hybrid vector + keyword search, never repeating a recent one), trimmed
+// to the prompt budget. What survives is recorded on the turn with its
+// source, scores and token count, so the context is inspectable.
 func (p *Pipeline) Retrieve(ctx context.Context, turnID uuid.UUID) error {
-	t, ok, err := p.store.Advance(ctx, turnID, StatusRetrieving, StatusEmbedding, StatusRetrieving)
+	t, ok, changed, err := p.store.Advance(ctx, turnID, StatusRetrieving, StatusEmbedding, StatusRetrieving)
 	if err != nil || !ok {
 		return err
 	}
-	publishStatus(ctx, p.pub, t)
+	if changed {
+		publishStatus(ctx, p.pub, t)
+	}
 	pm, err := p.store.GetMessage(ctx, t.PlayerMessageID)
 	if err != nil {
 		return err
@@ -118,21 +142,35 @@ func (p *Pipeline) Retrieve(ctx context.Context, turnID uuid.UUID) error {
 		return err
 	}
 	exclude := []uuid.UUID{pm.ID}
-	items := make([]ContextItem, 0, len(recent)+p.opts.MemoryK)
 	for _, m := range recent {
 		exclude = append(exclude, m.ID)
-		items = append(items, ContextItem{MessageID: m.ID, Source: "recent", Role: m.Role, Tokens: memory.CountTokens(m.Content)})
 	}
-	vec, err := p.store.messageEmbedding(ctx, pm.ID)
+	q, err := p.query(ctx, pm)
 	if err != nil {
 		return err
 	}
-	hits, err := p.search.Nearest(ctx, t.SessionID, vec, p.opts.MemoryK, exclude)
+	hits, err := p.search.SearchMode(ctx, t.SessionID, q, Hybrid, p.opts.MemoryK, exclude)
 	if err != nil {
 		return err
+	}
+	candidates := make([]ContextItem, 0, len(recent)+len(hits))
+	contents := map[uuid.UUID]string{}
+	for _, m := range recent {
+		candidates = append(candidates, ContextItem{MessageID: m.ID, Source: SourceRecent, Role: m.Role, Tokens: memory.CountTokens(m.Content)})
+		contents[m.ID] = m.Content
 	}
 	for _, h := range hits {
-		items = append(items, ContextItem{MessageID: h.Message.ID, Score: h.Score, Source: h.Source, Role: h.Message.Role, Tokens: memory.CountTokens(h.Message.Content)})
+		candidates = append(candidates, ContextItem{MessageID: h.Message.ID, Score: h.Score, Source: h.Source, Role: h.Message.Role,
+			Tokens: memory.CountTokens(h.Message.Content), VectorScore: h.VectorScore, KeywordScore: h.KeywordScore})
+		contents[h.Message.ID] = h.Message.Content
+	}
+	char, err := p.store.SessionCharacter(ctx, t.SessionID)
+	if err != nil {
+		return err
+	}
+	_, items, err := p.shape(t, pm, char, candidates, contents)
+	if err != nil {
+		return p.failPermanent(ctx, turnID, err)
 	}
 	if err := p.store.SetContext(ctx, turnID, items); err != nil {
 		return err
@@ -140,30 +178,108 @@ func (p *Pipeline) Retrieve(ctx context.Context, turnID uuid.UUID) error {
 	return p.queue.Enqueue(ctx, StageGenerate, turnID)
 }
 
+// query is the player's message with its vector of the served model. The
+// embed stage stored it; a message embedded just before a model switch
+// is embedded again here.
+func (p *Pipeline) query(ctx context.Context, pm Message) (Query, error) {
+	e, err := p.models.Serving(ctx)
+	if err != nil {
+		return Query{}, err
+	}
+	vec, err := p.store.messageVector(ctx, e.Model(), pm.ID)
+	if err != nil {
+		return Query{}, err
+	}
+	if vec == "" {
+		vs, err := e.Embed(ctx, []string{pm.Content})
+		if err != nil {
+			return Query{}, fmt.Errorf("embed with %s: %w", e.Model(), err)
+		}
+		vec = VectorText(vs[0])
+	}
+	return Query{Text: pm.Content, Vector: vec, Model: e.Model()}, nil
+}
+
+// shape is the one place a prompt is assembled and fitted to the budget
+// (dm.Fit: memory is trimmed before recent messages, the player's message
+// never). It returns the prompt and the context items that made it in.
+func (p *Pipeline) shape(t Turn, pm Message, char *Character, items []ContextItem, contents map[uuid.UUID]string) (dm.Prompt, []ContextItem, error) {
+	pr := dm.Prompt{System: p.opts.System, Character: char.forDM(), Player: pm.Content, Seed: t.Seed, MaxTokens: p.opts.MaxTokens}
+	var recentItems, memItems []ContextItem
+	for _, c := range items {
+		content, ok := contents[c.MessageID]
+		if !ok {
+			continue // deleted since retrieval
+		}
+		if c.Source == SourceRecent {
+			recentItems = append(recentItems, c)
+			pr.Recent = append(pr.Recent, dm.Turn{Role: c.Role, Content: content})
+		} else {
+			memItems = append(memItems, c)
+			pr.Memory = append(pr.Memory, dm.Memory{Role: c.Role, Content: content, Score: c.Score})
+		}
+	}
+	fitted, kept, err := dm.Fit(pr, p.opts.PromptBudget)
+	if err != nil {
+		return dm.Prompt{}, nil, err
+	}
+	out := make([]ContextItem, 0, len(kept.Recent)+len(kept.Memory))
+	for _, i := range kept.Recent {
+		out = append(out, recentItems[i])
+	}
+	for _, i := range kept.Memory {
+		out = append(out, memItems[i])
+	}
+	return fitted, out, nil
+}
+
+// failPermanent ends the turn failed when err is a provider or prompt
+// error that retrying cannot fix (a *dm.Error), and returns nil so the task
+// is not retried; any other error is returned for the queue to retry.
+func (p *Pipeline) failPermanent(ctx context.Context, turnID uuid.UUID, err error) error {
+	var de *dm.Error
+	if !errors.As(err, &de) {
+		return err
+	}
+	logging.From(ctx).Warn("turn failed", "turn_id", turnID, "code", de.Code, "err", err)
+	return p.Fail(context.WithoutCancel(ctx), turnID, de.Code, de.Message)
+}
+
 // Generate streams the Dungeon Master's reply, publishing each piece as a
 // dm.delta, then stores the reply and ends the turn.
 func (p *Pipeline) Generate(ctx context.Context, turnID uuid.UUID) error {
-	t, ok, err := p.store.Advance(ctx, turnID, StatusGenerating, StatusRetrieving, StatusGenerating)
+	began := time.Now()
+	t, ok, changed, err := p.store.Advance(ctx, turnID, StatusGenerating, StatusRetrieving, StatusGenerating)
 	if err != nil || !ok {
 		return err
 	}
-	publishStatus(ctx, p.pub, t)
+	if changed {
+		publishStatus(ctx, p.pub, t)
+	}
 	prompt, err := p.prompt(ctx, t)
 	if err != nil {
-		return err
+		return p.failPermanent(ctx, turnID, err)
 	}
 	ctx, stopGen := context.WithCancel(ctx)
 	defer stopGen()
 	stopBeat := p.heartbeat(ctx, turnID, stopGen)
 	defer stopBeat()
 	var reply strings.Builder
+	streamStart, first := time.Now(), true
 	usage, err := p.model.Stream(ctx, prompt, func(delta string) error {
+		if first {
+			first = false
+			p.opts.Observer.FirstToken(p.model.Name(), time.Since(streamStart))
+		}
 		reply.WriteString(delta)
 		e, err := events.NewEvent(events.TypeDMDelta, t.ID, map[string]any{"text": delta, "attempt": t.Attempts})
 		if err != nil {
 			return err
 		}
 		_, err = p.pub.Publish(ctx, t.SessionID, e)
+		if err == nil {
+			p.opts.Observer.DeltaStreamed(p.model.Name())
+		}
 		return err
 	})
 	if err != nil {
@@ -172,13 +288,23 @@ func (p *Pipeline) Generate(ctx context.Context, turnID uuid.UUID) error {
 				return nil // cancelled by the player: the cancel already ended the turn
 			}
 		}
+		if ferr := p.failPermanent(ctx, turnID, err); ferr == nil {
+			return nil
+		}
 		return fmt.Errorf("generate: %w", err)
 	}
 	msg := Message{ID: uuid.NewSHA1(turnID, []byte("dm-reply")), Content: reply.String()}
-	m, done, ok, err := p.store.Complete(ctx, t, msg, p.model.Name(), "", usage.PromptTokens, usage.CompletionTokens)
+	modelName := ""
+	if n, ok := p.model.(interface{ ModelName() string }); ok {
+		modelName = n.ModelName()
+	}
+	m, done, ok, err := p.store.Complete(ctx, t, msg, p.model.Name(), modelName, usage.PromptTokens, usage.CompletionTokens)
 	if err != nil || !ok {
 		return err
 	}
+	p.opts.Observer.StageDone(StageGenerate, time.Since(began))
+	p.opts.Observer.TokensUsed(p.model.Name(), usage.PromptTokens, usage.CompletionTokens)
+	p.opts.Observer.TurnFinished(StatusCompleted, time.Since(done.CreatedAt))
 	publishStatus(ctx, p.pub, done)
 	publish(ctx, p.pub, done, events.TypeDMDone, map[string]any{"message": m})
 	if err := p.queue.Enqueue(ctx, StageEmbedDM, turnID); err != nil {
@@ -222,12 +348,14 @@ func (p *Pipeline) Fail(ctx context.Context, turnID uuid.UUID, code, message str
 	if err != nil || !ok {
 		return err
 	}
+	p.opts.Observer.TurnFinished(StatusFailed, time.Since(t.CreatedAt))
 	publishStatus(ctx, p.pub, t)
 	publish(ctx, p.pub, t, events.TypeTurnFailed, map[string]any{"error": t.Error})
 	return nil
 }
 
-// prompt shapes the model's input from the turn's recorded context.
+// prompt rebuilds the model's input from the context Retrieve recorded,
+// through the same shaping (the character sheet may have changed since).
 func (p *Pipeline) prompt(ctx context.Context, t Turn) (dm.Prompt, error) {
 	pm, err := p.store.GetMessage(ctx, t.PlayerMessageID)
 	if err != nil {
@@ -245,22 +373,12 @@ func (p *Pipeline) prompt(ctx context.Context, t Turn) (dm.Prompt, error) {
 	if err != nil {
 		return dm.Prompt{}, err
 	}
-	pr := dm.Prompt{System: p.opts.System, Character: char.forDM(), Player: pm.Content, Seed: t.Seed, MaxTokens: p.opts.MaxTokens}
-	budget := p.opts.PromptBudget - memory.CountTokens(pr.System) - memory.CountTokens(pr.Player)
-	// Recent messages first (they are never trimmed before memory), then memory while it fits.
-	for _, c := range t.Context {
-		if m, ok := byID[c.MessageID]; ok && c.Source == "recent" {
-			pr.Recent = append(pr.Recent, dm.Turn{Role: m.Role, Content: m.Content})
-			budget -= c.Tokens
-		}
+	contents := make(map[uuid.UUID]string, len(byID))
+	for id, m := range byID {
+		contents[id] = m.Content
 	}
-	for _, c := range t.Context {
-		if m, ok := byID[c.MessageID]; ok && c.Source != "recent" && budget-c.Tokens >= 0 {
-			pr.Memory = append(pr.Memory, dm.Memory{Role: m.Role, Content: m.Content, Score: c.Score})
-			budget -= c.Tokens
-		}
-	}
-	return pr, nil
+	pr, _, err := p.shape(t, pm, char, t.Context, contents)
+	return pr, err
 }
 
 // Sweep recovers turns stuck in a non-final stage (untouched for
@@ -296,20 +414,4 @@ func (p *Pipeline) Sweep(ctx context.Context, now time.Time, stuckAfter, deadlin
 		n++
 	}
 	return n, nil
-}
-
-func (s *Store) messageEmbedding(ctx context.Context, id uuid.UUID) (string, error) {
-	var vec *string
-	err := s.pool.QueryRow(ctx, `SELECT embedding::text FROM game.messages WHERE id = $1`, id).Scan(&vec)
-	if errors.Is(err, pgx.ErrNoRows) || (err == nil && vec == nil) {
-		return "", fmt.Errorf("message %s has no embedding yet", id)
-	}
-	return derefOr(vec), postgres.Translate(err, "message")
-}
-
-func derefOr(s *string) string {
-	if s == nil {
-		return ""
-	}
-	return *s
 }

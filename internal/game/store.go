@@ -96,9 +96,9 @@ func (s *Store) updateCharacter(ctx context.Context, c Character) (Character, er
 		return c, err
 	}
 	out, err := scanCharacter(s.pool.QueryRow(ctx, `
-		UPDATE game.characters SET name = $3, class = $4, level = $5, sheet = $6, updated_at = now()
+		UPDATE game.characters SET name = $3, class = $4, level = $5, sheet = $6, portrait_asset_id = $7, updated_at = now()
 		WHERE id = $1 AND player_id = $2
-		RETURNING `+characterCols, c.ID, c.PlayerID, c.Name, c.Class, c.Level, string(sheet)))
+		RETURNING `+characterCols, c.ID, c.PlayerID, c.Name, c.Class, c.Level, string(sheet), c.PortraitAssetID))
 	return out, postgres.Translate(err, "character")
 }
 
@@ -344,29 +344,42 @@ func (s *Store) insertTurn(ctx context.Context, m Message, t Turn) (Message, Tur
 
 // Advance moves a turn into status `to` if it is currently in one of
 // `from`, stamping the stage's start time once. It reports false when the
-// turn is elsewhere (a task run twice, or a turn already final).
-func (s *Store) Advance(ctx context.Context, id uuid.UUID, to string, from ...string) (Turn, bool, error) {
+// turn is elsewhere (a task run twice, or a turn already final), and
+// whether the status really changed (false on a retry of the same stage).
+func (s *Store) Advance(ctx context.Context, id uuid.UUID, to string, from ...string) (t Turn, ok, changed bool, err error) {
 	col := map[string]string{
 		StatusEmbedding:  "embed_started_at",
 		StatusRetrieving: "retrieve_started_at",
 		StatusGenerating: "generate_started_at",
 	}[to]
 	if col == "" {
-		return Turn{}, false, fmt.Errorf("advance: no stage %q", to)
+		return Turn{}, false, false, fmt.Errorf("advance: no stage %q", to)
 	}
-	t, err := scanTurn(s.pool.QueryRow(ctx, `UPDATE game.turns t SET status = $2,
+	var prev string
+	row := s.pool.QueryRow(ctx, `WITH old AS (SELECT status FROM game.turns WHERE id = $1 FOR UPDATE)
+		UPDATE game.turns t SET status = $2,
 			`+col+` = coalesce(t.`+col+`, now()), updated_at = now(),
 			attempts = t.attempts + CASE WHEN $2 = 'generating' THEN 1 ELSE 0 END
+		FROM old
 		WHERE t.id = $1 AND t.status = ANY($3)
-		RETURNING `+turnCols, id, to, from))
+		RETURNING `+turnCols+`, old.status`, id, to, from)
+	t, err = scanTurn(rowWithExtra{row, &prev})
 	if err == pgx.ErrNoRows {
-		return Turn{}, false, nil
+		return Turn{}, false, false, nil
 	}
 	if err != nil {
-		return Turn{}, false, postgres.Translate(err, "turn")
+		return Turn{}, false, false, postgres.Translate(err, "turn")
 	}
-	return t, true, nil
+	return t, true, prev != to, nil
 }
+
+// rowWithExtra scans a turn followed by extra columns.
+type rowWithExtra struct {
+	row   pgx.Row
+	extra *string
+}
+
+func (r rowWithExtra) Scan(dest ...any) error { return r.row.Scan(append(dest, r.extra)...) }
 
 // EndStage stamps the end time of a stage.
 func (s *Store) EndStage(ctx context.Context, id uuid.UUID, stage string) error {
@@ -382,10 +395,9 @@ func (s *Store) EndStage(ctx context.Context, id uuid.UUID, stage string) error 
 	return postgres.Translate(err, "turn")
 }
 
-// SetEmbedding stores a message's vector (idempotent).
-func (s *Store) SetEmbedding(ctx context.Context, messageID uuid.UUID, vec string, model string, tokens int) error {
-	_, err := s.pool.Exec(ctx, `UPDATE game.messages SET embedding = $2::vector, embedding_model = $3, token_count = $4
-		WHERE id = $1`, messageID, vec, model, tokens)
+// SetTokenCount records a message's estimated token count.
+func (s *Store) SetTokenCount(ctx context.Context, messageID uuid.UUID, tokens int) error {
+	_, err := s.pool.Exec(ctx, `UPDATE game.messages SET token_count = $2 WHERE id = $1 AND token_count <> $2`, messageID, tokens)
 	return postgres.Translate(err, "message")
 }
 

@@ -36,6 +36,9 @@ var (
 // these tests need real servers and must not pass by skipping.
 func RequireStack(t testing.TB) {
 	t.Helper()
+	if testing.Short() {
+		t.Skip("needs the test stack; -short runs without it")
+	}
 	for _, k := range []string{"DATABASE_URL", "REDIS_URL"} {
 		if os.Getenv(k) == "" {
 			t.Fatalf("%s is not set: run the suite with `go tool task test`, which starts the test stack", k)
@@ -138,6 +141,11 @@ func Start(t testing.TB, o Options) *Process {
 		"LOG_LEVEL=debug",
 		"JWT_SECRET="+TestSecret,
 		"SHUTDOWN_TIMEOUT=5s",
+		// Every test registers players from 127.0.0.1 against one Redis;
+		// tests of the limits themselves override these (last value wins).
+		"RATE_REGISTER_PER_IP=100000",
+		"RATE_LOGIN_PER_IP=100000",
+		"RATE_LOGIN_PER_ACCOUNT=1000",
 	)
 	cmd.Env = append(cmd.Env, o.Env...)
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
