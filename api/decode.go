@@ -9,6 +9,7 @@ import (
 	"mime"
 	"net/http"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/gin-gonic/gin"
 
@@ -75,7 +76,7 @@ func describeJSONError(err error) error {
 		if field == "" {
 			return apperr.Invalidf("body", "must be a JSON object")
 		}
-		return apperr.Invalidf(field, "must be a %s", jsonKind(typeErr.Type.Kind().String()))
+		return apperr.Invalidf(safe(field), "must be a %s", jsonKind(typeErr.Type.Kind().String()))
 	case errors.As(err, &syntaxErr):
 		return apperr.Invalidf("body", "malformed JSON at byte %d", syntaxErr.Offset)
 	case errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, io.EOF):
@@ -107,8 +108,13 @@ func jsonKind(k string) string {
 
 // safe trims a decoder message so that no unbounded client input is echoed.
 func safe(s string) string {
-	if len(s) > 120 {
-		return s[:120] + "…"
+	s = strings.ToValidUTF8(s, "\uFFFD")
+	if len(s) <= 120 {
+		return s
 	}
-	return s
+	cut := 120
+	for cut > 0 && !utf8.RuneStart(s[cut]) {
+		cut-- // never split a character: the message must stay valid UTF-8
+	}
+	return s[:cut] + "…"
 }

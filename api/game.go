@@ -4,7 +4,6 @@ import (
 	"context"
 	"net/http"
 	"strconv"
-	"time"
 
 	"github.com/gin-gonic/gin"
 	"github.com/google/uuid"
@@ -307,11 +306,4 @@ func intQuery(c *gin.Context, name string, def int) (int, error) {
 		return 0, apperr.Invalidf(name, "must be an integer")
 	}
 	return n, nil
-}
-
-// turnStreamStart is a stream id safely before a turn's first event: the
-// turn's creation time (Postgres clock) less a margin for clock skew with
-// Redis; events of other turns are filtered out anyway.
-func turnStreamStart(created time.Time) string {
-	return strconv.FormatInt(created.Add(-5*time.Second).UnixMilli(), 10) + "-0"
 }

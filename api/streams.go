@@ -2,6 +2,7 @@ package api
 
 import (
 	"context"
+	"errors"
 	"net/http"
 	"strings"
 	"time"
@@ -157,13 +158,20 @@ func (h streamHandlers) turnEvents(c *gin.Context) {
 		fail(c, err)
 		return
 	}
-	h.serve(c, events.StreamRequest{SessionID: t.SessionID, TurnID: t.ID, LastEventID: last, From: turnStreamStart(t.CreatedAt)})
+	h.serve(c, events.StreamRequest{SessionID: t.SessionID, TurnID: t.ID, LastEventID: last, From: events.TurnFrom(t.CreatedAt)})
 }
 
 func (h streamHandlers) serve(c *gin.Context, req events.StreamRequest) {
 	req.Heartbeat = h.heartbeat
 	req.Retry = 2 * time.Second
-	if err := h.streamer.Serve(c.Request.Context(), c.Writer, req); err != nil && c.Request.Context().Err() == nil {
+	err := h.streamer.Serve(c.Request.Context(), c.Writer, req)
+	if errors.Is(err, events.ErrTurnEnded) {
+		// Resumed after the turn's final event: nothing more will come,
+		// and 204 tells EventSource not to reconnect.
+		c.Status(http.StatusNoContent)
+		return
+	}
+	if err != nil && c.Request.Context().Err() == nil {
 		if !c.Writer.Written() {
 			fail(c, err)
 			return

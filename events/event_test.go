@@ -138,3 +138,25 @@ func TestFrame(t *testing.T) {
 		assert.Equal(t, "{\n\"a\":1,\n\"b\":2\n}", string(got[0].Data))
 	})
 }
+
+func TestPeekSession(t *testing.T) {
+	sid := uuid.New()
+	t.Run("the publisher's layout is read without decoding", func(t *testing.T) {
+		prefix, suffix := liveEnvelope(sid, TypeDMDelta, "", []byte(`{"session":"x"}`))
+		got, ok := peekSession([]byte(prefix + "1-0" + suffix))
+		require.True(t, ok)
+		assert.Equal(t, sid, got)
+	})
+	t.Run("any other layout is left to the decoder", func(t *testing.T) {
+		for _, p := range []string{
+			`{"session":"` + sid.String() + `","id":"1-0"}`,
+			`{"id":"1-0", "session":"` + sid.String() + `"}`,
+			`{"id":"1-0","session":"` + sid.String() + `x"}`,
+			`{"id":"1-0","session":"` + sid.String()[:30] + `"}`,
+			`{"id":"`,
+		} {
+			_, ok := peekSession([]byte(p))
+			assert.False(t, ok, p)
+		}
+	})
+}

@@ -40,9 +40,13 @@ func FuzzParseID(f *testing.F) {
 // panic, and a frame it accepts reads back as the same event.
 func FuzzDecodeEvent(f *testing.F) {
 	f.Fuzz(func(t *testing.T, payload []byte) {
-		_, fr, err := decodeLive(payload)
+		sid, fr, err := decodeLive(payload)
+		peeked, ok := peekSession(payload)
 		if err != nil {
 			return
+		}
+		if ok && peeked != sid {
+			t.Fatalf("peekSession says %v, the decoder %v", peeked, sid)
 		}
 		var got []Event
 		if err := Read(context.Background(), bytes.NewReader(fr.Bytes), func(e Event) bool {

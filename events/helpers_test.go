@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -28,6 +29,9 @@ const patience = 15 * time.Second
 // own client, like a separate process would.
 func testRedis(t testing.TB, name ...string) redis.UniversalClient {
 	t.Helper()
+	if testing.Short() {
+		t.Skip("needs Redis; -short runs without the test stack")
+	}
 	url := os.Getenv("REDIS_URL")
 	if url == "" {
 		t.Fatal("REDIS_URL is not set: run the tests with `go tool task test`, which starts the test stack " +
@@ -82,8 +86,30 @@ type server struct {
 
 func newServer(t testing.TB, h *Hub, heartbeat time.Duration) *server {
 	t.Helper()
+	return newWrappedServer(t, h, heartbeat, nil)
+}
+
+// noHijack wraps a ResponseWriter the way gin's does once a body was
+// written: Flush and Unwrap work, Hijack fails.
+type noHijack struct{ http.ResponseWriter }
+
+func (w noHijack) Flush()                      { w.ResponseWriter.(http.Flusher).Flush() }
+func (w noHijack) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+func (noHijack) Hijack() (net.Conn, *bufio.ReadWriter, error) {
+	return nil, nil, errors.New("hijack refused")
+}
+
+func newWrappedServer(t testing.TB, h *Hub, heartbeat time.Duration, wrap func(http.ResponseWriter) http.ResponseWriter) *server {
+	t.Helper()
 	s := &server{}
 	s.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/plain" { // an ordinary answer, as the API also gives
+			_, _ = w.Write([]byte("ok"))
+			return
+		}
+		if wrap != nil {
+			w = wrap(w)
+		}
 		q := r.URL.Query()
 		req := StreamRequest{
 			LastEventID: r.Header.Get("Last-Event-ID"),

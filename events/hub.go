@@ -256,6 +256,18 @@ func (h *Hub) closeAllLocked(reason error) {
 // encoded once and shared. It never blocks.
 func (h *Hub) dispatch(payload []byte) {
 	h.received.Add(1)
+	// Every process hears every session: skip the decoding of events that
+	// no local client waits for. (A subscriber that registers right after
+	// this check subscribed after the event was published, so its replay
+	// from the stream has it.)
+	if sid, ok := peekSession(payload); ok {
+		h.mu.Lock()
+		n := len(h.subs[sid])
+		h.mu.Unlock()
+		if n == 0 {
+			return
+		}
+	}
 	sid, id, e, err := parseLive(payload)
 	if err != nil {
 		h.malformed.Add(1)

@@ -3,9 +3,11 @@ package events
 import (
 	"context"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"net/url"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -55,41 +57,64 @@ func TestSlowConsumer(t *testing.T) {
 		assert.Equal(t, 1, st.Subscribers)
 	})
 
-	t.Run("a stalled SSE client is disconnected without delaying another", func(t *testing.T) {
-		h := startHub(t, HubOptions{ClientBuffer: 16, WriteTimeout: 500 * time.Millisecond})
-		srv := newServer(t, h, time.Minute)
-		sid, turn := uuid.New(), uuid.New()
+	for name, wrap := range map[string]func(http.ResponseWriter) http.ResponseWriter{
+		"": nil,
+		" behind a writer that cannot hijack (like gin's)": func(w http.ResponseWriter) http.ResponseWriter { return noHijack{w} },
+	} {
+		t.Run("a stalled SSE client is disconnected without delaying another"+name, func(t *testing.T) {
+			stalledClient(t, rdb, wrap)
+		})
+	}
+}
 
-		// A client that sends its request and never reads a byte.
-		u, err := url.Parse(srv.sessionURL(sid))
-		require.NoError(t, err)
-		conn, err := net.Dial("tcp", u.Host)
-		require.NoError(t, err)
-		defer conn.Close()
-		_ = conn.(*net.TCPConn).SetReadBuffer(4096)
-		_, err = fmt.Fprintf(conn, "GET %s HTTP/1.1\r\nHost: %s\r\nAccept: text/event-stream\r\n\r\n", u.RequestURI(), u.Host)
-		require.NoError(t, err)
-		good := dial(t, srv.sessionURL(sid), "")
-		require.Eventually(t, func() bool { return h.Stats().Subscribers == 2 }, patience, time.Millisecond)
+// stalledClient: a client that never reads is cut off (dropped or timed
+// out) while a reading client of the same session gets every event.
+func stalledClient(t *testing.T, rdb redis.UniversalClient, wrap func(http.ResponseWriter) http.ResponseWriter) {
+	t.Helper()
+	h := startHub(t, HubOptions{ClientBuffer: 16, WriteTimeout: 2 * time.Second})
+	srv := newWrappedServer(t, h, time.Minute, wrap)
+	sid, turn := uuid.New(), uuid.New()
 
-		// Big events fill the stalled client's socket, then its buffer.
-		big := strings.Repeat("x", 32<<10)
-		var want []string
-		for i := 0; h.Stats().Dropped == 0; i++ {
-			require.Less(t, i, 2000, "the stalled client was never dropped")
-			want = append(want, publish(t, p, sid, TypeDMDelta, turn, map[string]any{"text": big, "n": i}))
-		}
-		want = append(want, publishN(t, p, sid, turn, len(want), 5)...)
-		for i, id := range want {
-			e := good.next(t)
-			require.Equal(t, id, e.ID, "event %d", i)
-		}
-		assert.Equal(t, 1, h.Stats().Subscribers)
-		assert.Eventually(t, func() bool {
-			served := srv.served()
-			return len(served) == 1 && served[0] != nil
-		}, patience, 10*time.Millisecond, "the stalled client's handler returns with an error")
-	})
+	// A client that sends its request and never reads a byte.
+	u, err := url.Parse(srv.sessionURL(sid))
+	require.NoError(t, err)
+	conn, err := net.Dial("tcp", u.Host)
+	require.NoError(t, err)
+	defer conn.Close()
+	_, err = fmt.Fprintf(conn, "GET %s HTTP/1.1\r\nHost: %s\r\nAccept: text/event-stream\r\n\r\n", u.RequestURI(), u.Host)
+	require.NoError(t, err)
+	good := dial(t, srv.sessionURL(sid), "")
+	require.Eventually(t, func() bool { return h.Stats().Subscribers == 2 }, patience, time.Millisecond)
+
+	// Big events fill the stalled client's socket, then its buffer.
+	// (A short stream: the good client reads live, not from history.)
+	p := NewPublisher(rdb, 100)
+	t.Cleanup(func() { rdb.Del(context.Background(), StreamKey(sid)) })
+	big := strings.Repeat("x", 64<<10)
+	var want []string
+	// It is cut off either when its buffer overflows (dropped) or, if
+	// its handler's blocked write times out first, by the write deadline.
+	for i := 0; h.Stats().Subscribers == 2; i++ {
+		require.Less(t, i, 1000, "the stalled client was never disconnected")
+		want = append(want, publish(t, p, sid, TypeDMDelta, turn, map[string]any{"text": big, "n": i}))
+	}
+	want = append(want, publishN(t, p, sid, turn, len(want), 5)...)
+	for i, id := range want {
+		e := good.next(t)
+		require.Equal(t, id, e.ID, "event %d", i)
+	}
+	t.Logf("the stalled client was disconnected after %d events of 64 KiB (dropped: %d)", len(want)-5, h.Stats().Dropped)
+	assert.Equal(t, 1, h.Stats().Subscribers)
+	assert.Eventually(t, func() bool {
+		served := srv.served()
+		return len(served) == 1 && served[0] != nil
+	}, patience, 10*time.Millisecond, "the stalled client's handler returns with an error")
+	// Its connection is cut: draining what it holds ends.
+	require.NoError(t, conn.SetReadDeadline(time.Now().Add(patience)))
+	_, err = io.Copy(io.Discard, conn)
+	if err != nil {
+		assert.NotErrorIs(t, err, os.ErrDeadlineExceeded)
+	}
 }
 
 func TestTwoHubs(t *testing.T) {

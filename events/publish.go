@@ -49,9 +49,21 @@ return id
 
 // Publisher appends events to session streams. It is safe for concurrent use.
 type Publisher struct {
-	rdb    redis.UniversalClient
-	maxLen int64
-	ttl    time.Duration
+	rdb     redis.UniversalClient
+	maxLen  int64
+	ttl     time.Duration
+	observe PublishObserver
+}
+
+// PublishObserver is told the outcome of every publish to Redis (metrics).
+// It must be cheap and safe for concurrent use.
+type PublishObserver func(eventType string, err error)
+
+// WithObserver sets the publisher's observer; call it at construction,
+// before the publisher is shared.
+func (p *Publisher) WithObserver(o PublishObserver) *Publisher {
+	p.observe = o
+	return p
 }
 
 // NewPublisher returns a publisher that bounds every session stream to
@@ -79,6 +91,9 @@ func (p *Publisher) Publish(ctx context.Context, sessionID uuid.UUID, e Event) (
 		[]string{StreamKey(sessionID)},
 		p.maxLen, e.Type, e.TurnID, data, p.ttl.Milliseconds(), prefix, suffix, LiveChannel,
 	).Text()
+	if p.observe != nil {
+		p.observe(e.Type, err)
+	}
 	if err != nil {
 		return "", apperr.Wrap(err, apperr.Unavailable, "event stream unavailable")
 	}

@@ -113,6 +113,27 @@ type live struct {
 
 var errMalformed = errors.New("events: malformed live event")
 
+// peekSession reads the session of an announcement in the exact layout the
+// Publisher writes ({"id":"…","session":"…",…}) without decoding it. ok
+// is false for anything else, which then goes through the full decoder.
+func peekSession(p []byte) (uuid.UUID, bool) {
+	const head, mid = `{"id":"`, `","session":"`
+	if !bytes.HasPrefix(p, []byte(head)) {
+		return uuid.Nil, false
+	}
+	rest := p[len(head):]
+	i := bytes.IndexByte(rest, '"')
+	if i < 0 || i > MaxIDLength {
+		return uuid.Nil, false
+	}
+	rest = rest[i:]
+	if !bytes.HasPrefix(rest, []byte(mid)) || len(rest) < len(mid)+37 || rest[len(mid)+36] != '"' {
+		return uuid.Nil, false
+	}
+	u, err := uuid.ParseBytes(rest[len(mid) : len(mid)+36])
+	return u, err == nil
+}
+
 // decodeLive parses a pub/sub payload into its session and an encoded frame.
 func decodeLive(payload []byte) (uuid.UUID, *Frame, error) {
 	sid, id, e, err := parseLive(payload)

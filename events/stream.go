@@ -144,7 +144,9 @@ func (h *Hub) Serve(ctx context.Context, w http.ResponseWriter, req StreamReques
 		p: p, key: StreamKey(req.SessionID), sub: sub,
 		heartbeat: hb, retry: req.Retry,
 	}
-	return s.run(ctx)
+	err = s.run(ctx)
+	s.finish(err)
+	return err
 }
 
 // stream is the state of one SSE response; it lives on the handler's
@@ -346,6 +348,10 @@ func (s *stream) follow(ctx context.Context) error {
 
 // ended handles the hub closing the subscription.
 func (s *stream) ended() error {
+	if errors.Is(s.sub.Err(), ErrShutdown) {
+		// Best effort: the client reconnects either way.
+		_ = s.write(shutdownBlock())
+	}
 	ferr := s.flush()
 	switch err := s.sub.Err(); {
 	case err == nil, errors.Is(err, ErrShutdown):
@@ -370,6 +376,36 @@ func (s *stream) deliver(f *Frame) (done bool, err error) {
 	}
 	return s.ownsTerminal(f), nil
 }
+
+// finish leaves the connection in a sane state for net/http, whose final
+// flush (the terminating chunk) runs under the deadline set here; net/http
+// clears it once the response is done. After a clean end the flush gets
+// a normal WriteTimeout. A client that is stalled (dropped as slow, or a
+// write failed) is cut off at once instead: the deadline is set in the
+// past, so that flush fails and net/http closes the connection; where the
+// writer allows it (not gin's after a body write) the connection is also
+// hijacked and closed right away. The client resumes with Last-Event-ID
+// like after any network error.
+func (s *stream) finish(err error) {
+	if !s.started {
+		return
+	}
+	var werr *writeError
+	if errors.Is(err, ErrSlowConsumer) || errors.As(err, &werr) {
+		_ = s.rc.SetWriteDeadline(time.Now())
+		if conn, _, herr := s.rc.Hijack(); herr == nil {
+			_ = conn.Close()
+		}
+		return
+	}
+	_ = s.flush()
+}
+
+// writeError is a failed write to the client.
+type writeError struct{ err error }
+
+func (e *writeError) Error() string { return "events: write to client: " + e.err.Error() }
+func (e *writeError) Unwrap() error { return e.err }
 
 // start writes the headers and the opening block once.
 func (s *stream) start(id *StreamID) error {
@@ -396,7 +432,7 @@ func (s *stream) write(b []byte) error {
 	}
 	_ = s.rc.SetWriteDeadline(time.Now().Add(s.hub.opts.WriteTimeout))
 	if _, err := s.w.Write(b); err != nil {
-		return fmt.Errorf("events: write: %w", err)
+		return &writeError{err}
 	}
 	s.wrote = true
 	return nil
@@ -408,7 +444,7 @@ func (s *stream) flush() error {
 	}
 	_ = s.rc.SetWriteDeadline(time.Now().Add(s.hub.opts.WriteTimeout))
 	if err := s.rc.Flush(); err != nil {
-		return fmt.Errorf("events: flush: %w", err)
+		return &writeError{err}
 	}
 	return nil
 }

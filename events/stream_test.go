@@ -4,7 +4,9 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
+	"io"
 	"net/http"
+	"net/http/httptrace"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -351,5 +353,43 @@ func TestHeartbeat(t *testing.T) {
 				pings++
 			}
 		}
+	})
+}
+
+func TestKeepAlive(t *testing.T) {
+	t.Parallel()
+	rdb := testRedis(t)
+	h := startHub(t, HubOptions{WriteTimeout: 100 * time.Millisecond})
+	srv := newServer(t, h, time.Minute)
+	p := NewPublisher(rdb, 1000)
+
+	// Serve sets a write deadline per write; net/http must not carry it over
+	// to the next answer on the same keep-alive connection.
+	t.Run("a connection reused after a finished stream is not broken by its write deadline", func(t *testing.T) {
+		sid, turn := uuid.New(), uuid.New()
+		from := TurnFrom(time.Now())
+		publish(t, p, sid, TypeDMDone, turn, map[string]any{"message": map[string]any{"content": "x"}})
+		client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 1}}
+		defer client.CloseIdleConnections()
+
+		do := func(url string) (body string, reused bool) {
+			trace := &httptrace.ClientTrace{GotConn: func(info httptrace.GotConnInfo) { reused = info.Reused }}
+			ctx, cancel := context.WithTimeout(httptrace.WithClientTrace(t.Context(), trace), patience)
+			defer cancel()
+			req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+			require.NoError(t, err)
+			resp, err := client.Do(req)
+			require.NoError(t, err)
+			defer resp.Body.Close()
+			b, err := io.ReadAll(resp.Body)
+			require.NoError(t, err)
+			return string(b), reused
+		}
+		stream, _ := do(srv.turnURL(sid, turn, from))
+		assert.Contains(t, stream, "event: dm.done")
+		time.Sleep(300 * time.Millisecond) // past the stream's write deadline
+		body, reused := do(srv.URL + "/plain")
+		assert.True(t, reused, "the connection was reused")
+		assert.Equal(t, "ok", body)
 	})
 }

@@ -80,6 +80,11 @@ func TestFullTurnStreamsTheReplyAndStoresIt(t *testing.T) {
 		require.True(t, ts.ended(5*time.Second), "the turn stream ends after its final event")
 	})
 
+	t.Run("a turn stream resumed after its final event answers 204", func(t *testing.T) {
+		resp := p.Client.Do(t, "GET", "/api/turns/"+tr.ID+"/events", nil, "Last-Event-ID", got[len(got)-1].ID)
+		require.Equal(t, http.StatusNoContent, resp.Status)
+	})
+
 	t.Run("the next turn remembers earlier messages", func(t *testing.T) {
 		_, tr2 := postMessage(t, p.Client, s.ID, "What was in the chest I searched?")
 		final := waitFinal(t, p.Client, tr2.ID, 30*time.Second)

@@ -42,6 +42,9 @@ type bundle struct {
 
 func newBundle(t *testing.T, mutate ...func(*config.Auth)) *bundle {
 	t.Helper()
+	if testing.Short() {
+		t.Skip("needs the test stack (Postgres, Redis)")
+	}
 	testkit.RequireStack(t)
 	ctx := context.Background()
 	cfg, err := config.Load()
@@ -196,6 +199,24 @@ func TestRefresh(t *testing.T) {
 			require.Equal(t, apperr.Unauthorized, apperr.CodeOf(err), "%v", err)
 		}
 		require.LessOrEqual(t, wins, 1)
+	})
+	t.Run("a rotation racing the reuse of an older token leaves no live token behind", func(t *testing.T) {
+		for range 5 {
+			s := b.register(t, uniqueEmail("race2"))
+			n, err := b.svc.Refresh(ctx, s.Tokens.RefreshToken)
+			require.NoError(t, err)
+			var wg sync.WaitGroup
+			var rotated Session
+			var rotErr error
+			wg.Go(func() { rotated, rotErr = b.svc.Refresh(ctx, n.Tokens.RefreshToken) })
+			wg.Go(func() { _, _ = b.svc.Refresh(ctx, s.Tokens.RefreshToken) })
+			wg.Wait()
+			if rotErr == nil {
+				_, err := b.svc.Refresh(ctx, rotated.Tokens.RefreshToken)
+				require.Equal(t, apperr.Unauthorized, apperr.CodeOf(err), "a token minted during the revocation must die with its family")
+				require.Equal(t, apperr.Unauthorized, apperr.CodeOf(b.authenticate(rotated)))
+			}
+		}
 	})
 	t.Run("an expired refresh token is refused", func(t *testing.T) {
 		s := b.register(t, uniqueEmail("expired"))
