@@ -23,6 +23,10 @@ type Deps struct {
 	Tickets   StreamTickets
 	Events    EventStreamer
 	Heartbeat time.Duration
+	Assets    AssetService
+
+	// Ops is the operator surface: metrics, /metrics, asynqmon (api/ops.go).
+	Ops OpsDeps
 }
 
 // NewRouter builds the Gin engine with every route of API.md.
@@ -36,11 +40,15 @@ func NewRouter(d Deps) (*gin.Engine, error) {
 		return nil, err
 	}
 	r.Use(requestID(d.Log), recovery(), accessLog(), limitBody())
+	if d.Ops.HTTP != nil {
+		r.Use(observeHTTP(d.Ops.HTTP))
+	}
 	r.NoRoute(func(c *gin.Context) { fail(c, apperr.New(apperr.NotFound, "no such route")) })
 	r.NoMethod(func(c *gin.Context) { fail(c, apperr.New(apperr.MethodNotAllowed, "method not allowed on this route")) })
 
 	r.GET("/healthz", healthz)
 	r.GET("/readyz", readyz(d.Checks))
+	registerWeb(r)
 
 	if d.Auth != nil {
 		registerAuth(r, d)
@@ -52,5 +60,9 @@ func NewRouter(d Deps) (*gin.Engine, error) {
 		registerStreams(r.Group("/api"), authed, d)
 		registerGame(r.Group("/api", authed), d)
 	}
+	if d.Auth != nil && d.Assets != nil {
+		registerAssets(r.Group("/api", requireAuth(d.Auth)), d)
+	}
+	registerOps(r, d)
 	return r, nil
 }

@@ -27,6 +27,15 @@ type Options struct {
 	StuckAfter        time.Duration
 	TurnDeadline      time.Duration
 	Log               *slog.Logger
+	// Observer receives the outcome and duration of every task (nil: none).
+	Observer TaskObserver
+
+	// Assets, when set, gets a periodic cleanup of stale uploads.
+	Assets               AssetCleaner
+	AssetCleanupInterval time.Duration
+
+	// Reembed, when set, runs re-embed jobs (a changed embedding model).
+	Reembed Reembedder
 }
 
 // Server is an asynq server with the turn handlers.
@@ -65,11 +74,20 @@ func NewServer(rdb redis.UniversalClient, client *asynq.Client, pipeline *game.P
 		ErrorHandler:             asynq.ErrorHandlerFunc(s.onError),
 	})
 	s.mux.Use(s.logContext)
+	if opts.Observer != nil {
+		s.mux.Use(s.observe)
+	}
 	s.mux.HandleFunc(TypeEmbed, s.turn(pipeline.Embed))
 	s.mux.HandleFunc(TypeRetrieve, s.turn(pipeline.Retrieve))
 	s.mux.HandleFunc(TypeGenerate, s.turn(pipeline.Generate))
 	s.mux.HandleFunc(TypeEmbedDM, s.turn(pipeline.EmbedReply))
 	s.mux.HandleFunc(TypeSweep, s.sweep)
+	if opts.Assets != nil {
+		s.mux.HandleFunc(TypeAssetCleanup, s.cleanupAssets)
+	}
+	if opts.Reembed != nil {
+		s.mux.HandleFunc(TypeReembed, s.reembed)
+	}
 	return s, nil
 }
 
@@ -80,6 +98,8 @@ func (s *Server) Run(ctx context.Context) error {
 		return fmt.Errorf("worker: %w", err)
 	}
 	s.opts.Log.Info("worker started", "concurrency", s.opts.Concurrency, "queues", s.opts.Queues)
+	go s.scheduleAssetCleanup(ctx)
+	go s.scheduleReembed(ctx)
 	ticker := time.NewTicker(s.opts.SweepInterval)
 	defer ticker.Stop()
 	for {
@@ -130,14 +150,19 @@ func (s *Server) turn(stage func(context.Context, uuid.UUID) error) asynq.Handle
 func (s *Server) onError(ctx context.Context, t *asynq.Task, err error) {
 	retried, _ := asynq.GetRetryCount(ctx)
 	maxRetry, _ := asynq.GetMaxRetry(ctx)
+	ctx = logging.Into(ctx, s.taskLogger(ctx, t))
 	log := logging.From(ctx)
 	if retried < maxRetry && !errors.Is(err, asynq.SkipRetry) {
 		log.Warn("task failed; will retry", "type", t.Type(), "retried", retried, "err", err)
 		return
 	}
 	log.Error("task failed for good", "type", t.Type(), "err", err)
+	if t.Type() == TypeReembed {
+		s.reembedFailed(ctx, t, err)
+		return
+	}
 	var p TurnPayload
-	if json.Unmarshal(t.Payload(), &p) != nil || t.Type() == TypeEmbedDM || t.Type() == TypeSweep {
+	if json.Unmarshal(t.Payload(), &p) != nil || t.Type() == TypeEmbedDM || t.Type() == TypeSweep || t.Type() == TypeAssetCleanup {
 		return
 	}
 	code := strings.TrimPrefix(t.Type(), "turn:") + "_failed"

@@ -33,8 +33,10 @@ type Config struct {
 	S3Region    string `env:"S3_REGION" envDefault:"us-east-1"`
 	S3UseSSL    bool   `env:"S3_USE_SSL" envDefault:"false"`
 
-	Auth Auth
-	Game Game
+	Auth   Auth
+	Game   Game
+	Assets Assets
+	Ops    Ops
 
 	ShutdownTimeout time.Duration `env:"SHUTDOWN_TIMEOUT" envDefault:"15s"`
 	// TrustedProxies lists the proxies (CIDRs or IPs) whose X-Forwarded-For
@@ -86,6 +88,9 @@ type Game struct {
 	SweepInterval     time.Duration `env:"SWEEP_INTERVAL" envDefault:"10s"`
 	StuckAfter        time.Duration `env:"TURN_STUCK_AFTER" envDefault:"30s"`
 	TurnDeadline      time.Duration `env:"TURN_DEADLINE" envDefault:"10m"`
+
+	// Providers of embeddings and of the Dungeon Master (issue #4).
+	Providers Providers
 
 	StreamMaxLen    int64         `env:"EVENTS_STREAM_MAXLEN" envDefault:"5000"`
 	SSEHeartbeat    time.Duration `env:"SSE_HEARTBEAT" envDefault:"15s"`
@@ -201,19 +206,7 @@ func (c *Config) validate() error {
 	}
 
 	g := &c.Game
-	switch g.EmbedProvider {
-	case "hash":
-	default:
-		bad("EMBED_PROVIDER", "unknown provider %q (available: hash)", g.EmbedProvider)
-	}
-	if g.EmbedDim != 384 {
-		bad("EMBED_DIM", "must be 384 (the dimension of the messages.embedding column)")
-	}
-	switch g.DMProvider {
-	case "offline":
-	default:
-		bad("DM_PROVIDER", "unknown provider %q (available: offline)", g.DMProvider)
-	}
+	g.validateProviders(bad)
 	if g.MemoryK < 1 || g.MemoryK > 64 {
 		bad("MEMORY_K", "must be between 1 and 64")
 	}
@@ -241,6 +234,8 @@ func (c *Config) validate() error {
 	if g.StuckAfter < time.Second {
 		bad("TURN_STUCK_AFTER", "must be at least 1s")
 	}
+	c.Assets.validate(bad)
+	errs = append(errs, c.Ops.check(c.Production())...)
 	return errors.Join(errs...)
 }
 

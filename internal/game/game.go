@@ -53,6 +53,9 @@ type CharacterPatch struct {
 	Class *string   `json:"class"`
 	Level *int      `json:"level"`
 	Sheet *dm.Sheet `json:"sheet"`
+	// PortraitAssetID sets (a ready portrait asset of the player's) or,
+	// with null, clears the portrait.
+	PortraitAssetID OptionalID `json:"portrait_asset_id"`
 }
 
 // Session is a game session.
@@ -119,6 +122,11 @@ type ContextItem struct {
 	Source    string    `json:"source"` // "vector", "keyword", "hybrid", "recent"
 	Role      string    `json:"role,omitempty"`
 	Tokens    int       `json:"tokens,omitempty"`
+	// VectorScore is the cosine similarity and KeywordScore the ts_rank
+	// of a retrieved message, when that method found it; Score is then
+	// the fused (reciprocal rank) score.
+	VectorScore  float64 `json:"vector_score,omitempty"`
+	KeywordScore float64 `json:"keyword_score,omitempty"`
 }
 
 // Timings are the stage timestamps of a turn.
@@ -159,4 +167,8 @@ type MemoryResult struct {
 	Message Message `json:"message"`
 	Score   float64 `json:"score"`
 	Source  string  `json:"source,omitempty"`
+	// VectorScore (cosine similarity) and KeywordScore (ts_rank) are the
+	// methods' own scores; Score is their reciprocal rank fusion.
+	VectorScore  float64 `json:"vector_score,omitempty"`
+	KeywordScore float64 `json:"keyword_score,omitempty"`
 }

@@ -13,71 +13,221 @@ import (
 	"github.com/codeofconquest/brightdawn/internal/postgres"
 )
 
-// Searcher finds a session's remembered messages most similar to a text:
-// pgvector cosine KNN over the HNSW index, filtered to the session. (Issue
-// #4 fuses it with full-text search; callers see only Search.)
+// Retrieval sources, as recorded on a turn's context.
+const (
+	SourceVector  = "vector"
+	SourceKeyword = "keyword"
+	SourceHybrid  = "hybrid" // found by both
+	SourceRecent  = "recent"
+)
+
+// Mode selects the retrieval method; Hybrid is what the game uses, the
+// others exist for the memory benchmark's comparison.
+type Mode int
+
+// Retrieval modes.
+const (
+	Hybrid Mode = iota
+	VectorOnly
+	KeywordOnly
+)
+
+// Searcher finds a session's remembered messages relevant to a text: the
+// pgvector cosine KNN of the served embedding model (HNSW, filtered to the
+// session, with iterative scans) fused by reciprocal rank with Postgres
+// full-text search.
 type Searcher struct {
-	store    *Store
-	embedder memory.Embedder
+	store  *Store
+	models *Models
 	// EfSearch is the HNSW candidate list size; iterative scans extend it
 	// when the session filter discards candidates.
 	EfSearch int
+	// RRFK is reciprocal rank fusion's constant: a result's fused score is
+	// the sum over methods of 1/(RRFK + rank). 60 is the value of the
+	// original paper (Cormack et al., 2009), used unchanged.
+	RRFK float64
+	// Candidates is how many results each method contributes to fusion,
+	// at least; more than k lets a message found by both climb.
+	Candidates int
 }
 
 // NewSearcher returns a searcher.
-func NewSearcher(store *Store, embedder memory.Embedder) *Searcher {
-	return &Searcher{store: store, embedder: embedder, EfSearch: 100}
+func NewSearcher(store *Store, models *Models) *Searcher {
+	return &Searcher{store: store, models: models, EfSearch: 100, RRFK: 60, Candidates: 32}
 }
 
-// Search embeds q and returns the k nearest messages of the session, not
-// counting the excluded ones.
+// Query is what a search looks for.
+type Query struct {
+	Text string
+	// Vector is the text's embedding by Model in pgvector text form; when
+	// empty, Search embeds Text with the served model.
+	Vector string
+	Model  string
+}
+
+// Search returns the k messages of the session most relevant to q (hybrid),
+// not counting the excluded ones.
 func (s *Searcher) Search(ctx context.Context, sessionID uuid.UUID, q string, k int, exclude []uuid.UUID) ([]MemoryResult, error) {
-	vecs, err := s.embedder.Embed(ctx, []string{q})
-	if err != nil {
-		return nil, err
-	}
-	return s.Nearest(ctx, sessionID, VectorText(vecs[0]), k, exclude)
+	return s.SearchMode(ctx, sessionID, Query{Text: q}, Hybrid, k, exclude)
 }
 
-// Nearest returns the k messages of the session nearest to vec (pgvector
-// text form), best first.
-func (s *Searcher) Nearest(ctx context.Context, sessionID uuid.UUID, vec string, k int, exclude []uuid.UUID) ([]MemoryResult, error) {
-	var out []MemoryResult
-	err := s.store.Tx(ctx, func(q querier) error {
-		// Iterative scans keep the HNSW index from returning fewer than k
-		// rows when most candidates belong to other sessions (pgvector 0.8).
-		if _, err := q.Exec(ctx, `SET LOCAL hnsw.iterative_scan = relaxed_order`); err != nil {
-			return err
+// SearchMode runs one retrieval method.
+func (s *Searcher) SearchMode(ctx context.Context, sessionID uuid.UUID, q Query, mode Mode, k int, exclude []uuid.UUID) ([]MemoryResult, error) {
+	n := max(s.Candidates, 2*k)
+	if mode == VectorOnly {
+		n = k
+	}
+	var vec, kw []MemoryResult
+	var dim int
+	if mode != KeywordOnly {
+		if q.Vector == "" || q.Model == "" {
+			e, err := s.models.Serving(ctx)
+			if err != nil {
+				return nil, err
+			}
+			vs, err := e.Embed(ctx, []string{q.Text})
+			if err != nil {
+				return nil, err
+			}
+			q.Vector, q.Model = VectorText(vs[0]), e.Model()
 		}
-		if _, err := q.Exec(ctx, `SET LOCAL hnsw.ef_search = `+strconv.Itoa(s.EfSearch)); err != nil {
-			return err
+		dim = strings.Count(q.Vector, ",") + 1
+	}
+	err := s.store.Tx(ctx, func(tx querier) error {
+		var err error
+		if mode != KeywordOnly {
+			if vec, err = s.nearest(ctx, tx, sessionID, q.Model, dim, q.Vector, n, exclude); err != nil {
+				return err
+			}
 		}
-		rows, err := q.Query(ctx, `SELECT `+messageCols+`, 1 - (embedding <=> $2::vector) AS score
-			FROM game.messages
-			WHERE session_id = $1 AND embedding IS NOT NULL AND NOT (id = ANY($3::uuid[]))
-			ORDER BY embedding <=> $2::vector
-			LIMIT $4`, sessionID, vec, uuidTexts(exclude), k)
-		if err != nil {
-			return err
+		if mode != VectorOnly {
+			if kw, err = s.keyword(ctx, tx, sessionID, q.Text, n, exclude); err != nil {
+				return err
+			}
 		}
-		out, err = pgx.CollectRows(rows, func(row pgx.CollectableRow) (MemoryResult, error) {
-			var r MemoryResult
-			m := &r.Message
-			err := row.Scan(&m.ID, &m.SessionID, &m.Role, &m.Content, &m.TurnID, &m.AuthorID, &m.CreatedAt, &m.Seq, &r.Score)
-			r.Source = "vector"
-			return r, err
-		})
-		return err
+		return nil
 	})
 	if err != nil {
 		return nil, postgres.Translate(err, "memory")
 	}
+	switch mode {
+	case VectorOnly:
+		return limit(vec, k), nil
+	case KeywordOnly:
+		return limit(kw, k), nil
+	}
+	return limit(Fuse(s.RRFK, vec, kw), k), nil
+}
+
+func limit(rs []MemoryResult, k int) []MemoryResult {
+	if rs == nil {
+		return []MemoryResult{}
+	}
+	return rs[:min(k, len(rs))]
+}
+
+// nearest returns the n messages of the session nearest to vec, best first.
+// The model and dimension are literals, not parameters, so the planner can
+// match the model's partial HNSW index (a parameter would hide which
+// partial index applies from a generic plan).
+func (s *Searcher) nearest(ctx context.Context, tx querier, sessionID uuid.UUID, model string, dim int, vec string, n int, exclude []uuid.UUID) ([]MemoryResult, error) {
+	// Iterative scans keep the HNSW index from returning fewer than n rows
+	// when most candidates belong to other sessions (pgvector 0.8).
+	// set_config(…, true) is SET LOCAL: transaction state only, which
+	// PGlite's connection multiplexing allows.
+	if _, err := tx.Exec(ctx, `SELECT set_config('hnsw.iterative_scan', 'relaxed_order', true),
+		set_config('hnsw.ef_search', $1, true)`, strconv.Itoa(max(s.EfSearch, n))); err != nil {
+		return nil, err
+	}
+	typ := "vector(" + strconv.Itoa(dim) + ")"
+	rows, err := tx.Query(ctx, `SELECT m.id, m.session_id, m.role, m.content, m.turn_id, m.author_id, m.created_at, m.seq,
+			1 - (e.embedding::`+typ+` <=> $2::`+typ+`) AS score
+		FROM game.message_embeddings e JOIN game.messages m ON m.id = e.message_id
+		WHERE e.model = `+quoteLiteral(model)+` AND e.session_id = $1 AND NOT (e.message_id = ANY($3::uuid[]))
+		ORDER BY e.embedding::`+typ+` <=> $2::`+typ+`
+		LIMIT $4`, sessionID, vec, uuidTexts(exclude), n)
+	if err != nil {
+		return nil, err
+	}
+	out, err := collectResults(rows, SourceVector)
+	if err != nil {
+		return nil, err
+	}
 	// relaxed_order may return rows slightly out of order.
 	sort.SliceStable(out, func(i, j int) bool { return out[i].Score > out[j].Score })
-	if out == nil {
-		out = []MemoryResult{}
-	}
 	return out, nil
+}
+
+// keyword returns up to n messages of the session matching any keyword of
+// text, ranked by ts_rank (normalised by document length, so a long
+// narration does not win by sheer size). Questions are phrased unlike the
+// facts they ask about ("what was the name of…" vs "…is named…"), so the
+// terms are OR-ed: requiring all of them, as websearch_to_tsquery does,
+// finds almost nothing.
+func (s *Searcher) keyword(ctx context.Context, tx querier, sessionID uuid.UUID, text string, n int, exclude []uuid.UUID) ([]MemoryResult, error) {
+	kws := memory.Keywords(text)
+	if len(kws) == 0 {
+		return nil, nil
+	}
+	// Keywords are [a-z0-9]+ only, so joining them cannot inject tsquery syntax.
+	tsq := strings.Join(kws, " | ")
+	rows, err := tx.Query(ctx, `SELECT m.id, m.session_id, m.role, m.content, m.turn_id, m.author_id, m.created_at, m.seq,
+			ts_rank(m.tsv, q, 1) AS score
+		FROM game.messages m, to_tsquery('english', $2) q
+		WHERE m.session_id = $1 AND m.tsv @@ q AND NOT (m.id = ANY($3::uuid[]))
+		ORDER BY score DESC, m.seq DESC
+		LIMIT $4`, sessionID, tsq, uuidTexts(exclude), n)
+	if err != nil {
+		return nil, err
+	}
+	return collectResults(rows, SourceKeyword)
+}
+
+func collectResults(rows pgx.Rows, source string) ([]MemoryResult, error) {
+	return pgx.CollectRows(rows, func(row pgx.CollectableRow) (MemoryResult, error) {
+		var r MemoryResult
+		m := &r.Message
+		err := row.Scan(&m.ID, &m.SessionID, &m.Role, &m.Content, &m.TurnID, &m.AuthorID, &m.CreatedAt, &m.Seq, &r.Score)
+		r.Source = source
+		if source == SourceVector {
+			r.VectorScore = r.Score
+		} else {
+			r.KeywordScore = r.Score
+		}
+		return r, err
+	})
+}
+
+// Fuse merges ranked lists by reciprocal rank fusion: each result scores
+// the sum of 1/(k + rank) over the lists it appears in (rank from 1), so
+// agreement between methods beats a high rank in one. A result in both
+// lists has source "hybrid". Ties keep the vector order.
+func Fuse(k float64, vector, keyword []MemoryResult) []MemoryResult {
+	byID := map[uuid.UUID]*MemoryResult{}
+	var order []uuid.UUID
+	add := func(list []MemoryResult) {
+		for i, r := range list {
+			rrf := 1 / (k + float64(i+1))
+			if cur, ok := byID[r.Message.ID]; ok {
+				cur.Score += rrf
+				cur.Source = SourceHybrid
+				cur.VectorScore = max(cur.VectorScore, r.VectorScore)
+				cur.KeywordScore = max(cur.KeywordScore, r.KeywordScore)
+				continue
+			}
+			r.Score = rrf
+			byID[r.Message.ID] = &r
+			order = append(order, r.Message.ID)
+		}
+	}
+	add(vector)
+	add(keyword)
+	out := make([]MemoryResult, len(order))
+	for i, id := range order {
+		out[i] = *byID[id]
+	}
+	sort.SliceStable(out, func(i, j int) bool { return out[i].Score > out[j].Score })
+	return out
 }
 
 // VectorText formats a vector in pgvector's text form.

@@ -46,11 +46,17 @@ type Service struct {
 	pub      Publisher
 	embedder memory.Embedder
 	search   *Searcher
+
+	portraits Portraits // nil: characters cannot have portraits
 }
 
 // NewService wires the game service.
-func NewService(store *Store, queue Queue, pub Publisher, embedder memory.Embedder, search *Searcher) *Service {
-	return &Service{store: store, queue: queue, pub: pub, embedder: embedder, search: search}
+func NewService(store *Store, queue Queue, pub Publisher, embedder memory.Embedder, search *Searcher, opts ...ServiceOption) *Service {
+	s := &Service{store: store, queue: queue, pub: pub, embedder: embedder, search: search}
+	for _, o := range opts {
+		o(s)
+	}
+	return s
 }
 
 // --- characters
@@ -117,6 +123,11 @@ func (s *Service) UpdateCharacter(ctx context.Context, playerID, id uuid.UUID, p
 			return c, err
 		}
 		c.Sheet = *p.Sheet
+	}
+	if p.PortraitAssetID.Set {
+		if err := s.setPortrait(ctx, &c, p.PortraitAssetID); err != nil {
+			return c, err
+		}
 	}
 	return s.store.updateCharacter(ctx, c)
 }

@@ -1,12 +1,10 @@
 package stack
 
 import (
-	"errors"
 	"fmt"
 	"net"
 	"slices"
 	"strconv"
-	"syscall"
 )
 
 // Fixed loopback ports of the dev stack. They sit in Linux's ephemeral range,
@@ -49,17 +47,14 @@ func FreePorts(n int) ([]int, error) {
 	return ports, nil
 }
 
-// checkPortFree fails with a readable error when something already listens on
-// the loopback port.
-func checkPortFree(port int, who string) error {
+// portFree reports whether the loopback port can be listened on now.
+func portFree(port int) bool {
 	l, err := net.Listen("tcp", hostPort(port))
 	if err != nil {
-		if errors.Is(err, syscall.EADDRINUSE) {
-			return fmt.Errorf("port %d for %s is already in use (is another `stack dev` running? `go run ./cmd/stack env` tells)", port, who)
-		}
-		return fmt.Errorf("check port %d for %s: %w", port, who, err)
+		return false
 	}
-	return l.Close()
+	l.Close()
+	return true
 }
 
 func hostPort(port int) string { return net.JoinHostPort("127.0.0.1", strconv.Itoa(port)) }

@@ -1,6 +1,7 @@
 package stack
 
 import (
+	"fmt"
 	"net"
 	"slices"
 	"testing"
@@ -26,17 +27,30 @@ func TestFreePorts(t *testing.T) {
 		}
 	})
 
-	t.Run("checkPortFree names the port that is taken", func(t *testing.T) {
+	t.Run("a port someone listens on is not free", func(t *testing.T) {
 		l, err := net.Listen("tcp", "127.0.0.1:0")
 		require.NoError(t, err)
-		defer l.Close()
 		port := l.Addr().(*net.TCPAddr).Port
+		require.False(t, portFree(port))
+		l.Close()
+		require.True(t, portFree(port))
+	})
+}
 
-		err = checkPortFree(port, "redis")
-		require.ErrorContains(t, err, "already in use")
+func TestCheckDevPorts(t *testing.T) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	defer l.Close()
+	busy := l.Addr().(*net.TCPAddr).Port
+	free, err := FreePorts(1)
+	require.NoError(t, err)
 
-		free, err := FreePorts(1)
-		require.NoError(t, err)
-		require.NoError(t, checkPortFree(free[0], "redis"))
+	t.Run("names every port that is taken and its server", func(t *testing.T) {
+		err := checkDevPorts([]server{{name: "redis", fixed: []int{busy}}, {name: "minio", fixed: free}})
+		require.ErrorContains(t, err, fmt.Sprintf("%d (redis)", busy))
+		require.NotContains(t, err.Error(), "minio")
+	})
+	t.Run("passes when all ports are free", func(t *testing.T) {
+		require.NoError(t, checkDevPorts([]server{{name: "minio", fixed: free}}))
 	})
 }

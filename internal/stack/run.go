@@ -41,6 +41,10 @@ func RunTest(ctx context.Context, root string, args []string, out io.Writer) int
 	}
 	defer removeAll(tmp, out)
 
+	if err := ensureTestTools(ctx, root, out); err != nil {
+		fmt.Fprintf(out, "stack: %v\n", err)
+		return 1
+	}
 	st, err := Start(ctx, Options{Mode: Test, Root: root, Dir: tmp, Out: out})
 	if err != nil {
 		fmt.Fprintf(out, "stack: %v\n", err)

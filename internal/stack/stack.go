@@ -77,16 +77,24 @@ func Start(ctx context.Context, opts Options) (*Stack, error) {
 			return nil, fmt.Errorf("create %s: %w", d, err)
 		}
 	}
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	var wg sync.WaitGroup
-	servers := s.servers()
-	errs := make([]error, len(servers))
-	for i, srv := range servers {
+	var servers []server
+	for _, srv := range s.servers() {
 		if os.Getenv(srv.external) != "" {
 			s.progress("%s is set: using that server, not starting %s", srv.external, srv.name)
 			continue
 		}
+		servers = append(servers, srv)
+	}
+	if opts.Mode == Dev {
+		if err := checkDevPorts(servers); err != nil {
+			return nil, err
+		}
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var wg sync.WaitGroup
+	errs := make([]error, len(servers))
+	for i, srv := range servers {
 		wg.Go(func() {
 			if errs[i] = s.run(ctx, srv); errs[i] != nil {
 				cancel()
@@ -208,18 +216,30 @@ func (s *Stack) startReady(ctx context.Context, srv server, ports []int) (*proce
 	return srv.start(ctx, ports)
 }
 
-// ports returns the fixed dev ports after checking nobody holds them, or free
-// ones for a test stack.
+// ports returns the fixed dev ports (checkDevPorts vetted them), or free ones
+// for a test stack.
 func (s *Stack) ports(srv server) ([]int, error) {
 	if s.opts.Mode == Test {
 		return FreePorts(len(srv.fixed))
 	}
-	for _, p := range srv.fixed {
-		if err := checkPortFree(p, srv.name); err != nil {
-			return nil, err
+	return srv.fixed, nil
+}
+
+// checkDevPorts fails, before anything is installed or started, when another
+// process holds a dev port: most likely a dev stack already running.
+func checkDevPorts(servers []server) error {
+	var busy []string
+	for _, srv := range servers {
+		for _, p := range srv.fixed {
+			if !portFree(p) {
+				busy = append(busy, fmt.Sprintf("%d (%s)", p, srv.name))
+			}
 		}
 	}
-	return srv.fixed, nil
+	if len(busy) > 0 {
+		return fmt.Errorf("port %s already in use: is a dev stack running? (`go run ./cmd/stack env` tells)", strings.Join(busy, ", "))
+	}
+	return nil
 }
 
 // Stop ends every server (SIGTERM, then SIGKILL after a grace period), all at

@@ -1,0 +1,29 @@
+# syntax=docker/dockerfile:1
+# Bright Dawn's one binary, `conquest`, in a distroless image.
+#
+#   docker build -t brightdawn/conquest .
+#   docker run --rm brightdawn/conquest api|worker|migrate|healthcheck
+#
+# Stage 1 builds a static binary (CGO off: pgx, go-redis, minio-go and the
+# rest are pure Go); stage 2 is distroless/static: no shell, no package
+# manager, a non-root user (65532) and CA certificates for HTTPS to model
+# providers and S3. The container health check is `conquest healthcheck`.
+
+ARG GO_VERSION=1.26
+
+FROM golang:${GO_VERSION}-bookworm AS build
+WORKDIR /src
+ENV CGO_ENABLED=0 GOOS=linux GOFLAGS=-buildvcs=false
+COPY go.mod go.sum ./
+RUN --mount=type=cache,target=/go/pkg/mod go mod download
+COPY . .
+RUN --mount=type=cache,target=/go/pkg/mod \
+    --mount=type=cache,target=/root/.cache/go-build \
+    go build -trimpath -ldflags="-s -w" -o /out/conquest ./cmd/conquest
+
+FROM gcr.io/distroless/static-debian12:nonroot
+COPY --from=build /out/conquest /conquest
+USER 65532:65532
+EXPOSE 8080 9091
+ENTRYPOINT ["/conquest"]
+CMD ["api"]

@@ -1,0 +1,84 @@
+package main
+
+import (
+	"context"
+	"net/http"
+	"time"
+
+	"github.com/codeofconquest/brightdawn/internal/config"
+	"github.com/codeofconquest/brightdawn/internal/dm"
+	"github.com/codeofconquest/brightdawn/internal/game"
+	"github.com/codeofconquest/brightdawn/internal/httpretry"
+	"github.com/codeofconquest/brightdawn/internal/memory"
+	"github.com/codeofconquest/brightdawn/internal/replicate"
+	"github.com/codeofconquest/brightdawn/workers"
+)
+
+// retryPolicy is the provider retry policy of the configuration.
+func retryPolicy(cfg *config.Config) httpretry.Policy {
+	p := httpretry.DefaultPolicy
+	p.MaxRetries = cfg.Game.Providers.ProviderRetries
+	p.AttemptTimeout = cfg.Game.Providers.ProviderRequestTimeout
+	return p
+}
+
+func replicateClient(cfg *config.Config) *replicate.Client {
+	pc := cfg.Game.Providers
+	return &replicate.Client{BaseURL: pc.ReplicateBaseURL, Token: pc.ReplicateToken, HTTP: &http.Client{}, Retry: retryPolicy(cfg)}
+}
+
+// embedFactory builds embedders with this process's credentials.
+func embedFactory(cfg *config.Config) memory.Factory {
+	pc := cfg.Game.Providers
+	return memory.Factory{
+		OpenAI: memory.OpenAIOptions{BaseURL: pc.OpenAIBaseURL, APIKey: pc.OpenAIAPIKey, BatchSize: pc.EmbedBatchSize,
+			Retry: retryPolicy(cfg), HTTP: &http.Client{}},
+		Replicate:      memory.ReplicateOptions{Client: replicateClient(cfg), InputField: pc.EmbedReplicateInput, BatchSize: pc.EmbedBatchSize},
+		SendDimensions: func(string) bool { return cfg.Game.SendDimensions() },
+	}
+}
+
+// embedModels returns the registry of embedding models with the configured
+// embedder (EMBED_PROVIDER, EMBED_MODEL, EMBED_DIM).
+func embedModels(cfg *config.Config, store *game.Store) (*game.Models, error) {
+	f := embedFactory(cfg)
+	e, err := f.New(cfg.Game.EmbedProvider, cfg.Game.EmbedModel, cfg.Game.EmbedDim)
+	if err != nil {
+		return nil, err
+	}
+	return game.NewModels(store, e, game.ModelSpec{Provider: cfg.Game.EmbedProvider, Name: cfg.Game.EmbedModel}, f), nil
+}
+
+// dmModel returns the configured Dungeon Master (DM_PROVIDER).
+func dmModel(cfg *config.Config) dm.Model {
+	pc := cfg.Game.Providers
+	timeouts := dm.Timeouts{FirstToken: pc.DMFirstToken, Total: pc.DMTimeout}
+	switch cfg.Game.DMProvider {
+	case "openai":
+		return dm.NewOpenAI(dm.OpenAIOptions{BaseURL: pc.OpenAIBaseURL, APIKey: pc.OpenAIAPIKey, Model: pc.DMModel,
+			Retry: retryPolicy(cfg), Timeouts: timeouts})
+	case "replicate":
+		return dm.NewReplicate(dm.ReplicateOptions{Client: replicateClient(cfg), Model: pc.DMModel,
+			MaxTokensInput: pc.ReplicateMaxTokensInput, Timeouts: timeouts})
+	}
+	return dm.NewOffline(dm.OfflineOptions{WordDelay: cfg.Game.DMWordDelay})
+}
+
+// startReembed registers the configured embedding model and, when it is not
+// the one served, makes sure its re-embed job has a task.
+func startReembed(ctx context.Context, a *app, g *gameParts) (*game.ReembedJob, error) {
+	job, err := g.models.EnsureConfigured(ctx)
+	if err != nil || job == nil {
+		return job, err
+	}
+	a.log.Info("embedding model changed: re-embedding every message", "model", job.Model, "from", job.FromModel, "job_id", job.ID)
+	ectx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	return job, workers.EnqueueReembed(ectx, g.asynq, *job)
+}
+
+func newSearcher(cfg *config.Config, store *game.Store, models *game.Models) *game.Searcher {
+	s := game.NewSearcher(store, models)
+	s.EfSearch = cfg.Game.Providers.HNSWEfSearch
+	return s
+}

@@ -1,0 +1,40 @@
+// Authenticated requests to /api: the access token goes in the header; a
+// 401 triggers one silent refresh (shared with every other request that
+// hit the same expiry) and one retry.
+import { sendJSON } from './http.js';
+import { ApiError } from './errors.js';
+import * as auth from './auth.js';
+
+/** api sends an authenticated JSON request and returns the decoded answer. */
+export async function api(method, path, opts = {}) {
+  let used = auth.token() ?? (await auth.refresh());
+  try {
+    return await sendJSON(method, path, { ...opts, token: used });
+  } catch (e) {
+    if (!(e instanceof ApiError) || e.status !== 401) throw e;
+  }
+  // Another request may already have refreshed while this one was out.
+  const current = auth.token();
+  used = current && current !== used ? current : await auth.refresh();
+  return sendJSON(method, path, { ...opts, token: used });
+}
+
+export const get = (path, opts) => api('GET', path, opts);
+export const post = (path, body, opts = {}) => api('POST', path, { ...opts, body });
+export const patch = (path, body, opts = {}) => api('PATCH', path, { ...opts, body });
+export const del = (path, opts) => api('DELETE', path, opts);
+
+/** qs builds a query string from the defined values of params. */
+export function qs(params) {
+  const u = new URLSearchParams();
+  for (const [k, v] of Object.entries(params)) if (v !== undefined && v !== null && v !== '') u.set(k, String(v));
+  const s = u.toString();
+  return s ? `?${s}` : '';
+}
+
+/** newKey returns a random id for Idempotency-Key. */
+export function newKey() {
+  if (crypto.randomUUID) return crypto.randomUUID();
+  const b = crypto.getRandomValues(new Uint8Array(16));
+  return Array.from(b, (x) => x.toString(16).padStart(2, '0')).join('');
+}

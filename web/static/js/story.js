@@ -1,0 +1,365 @@
+// Story: a session's messages and the turns in flight, kept consistent
+// across REST pages, the live session stream and per-turn replay streams.
+//
+// How a reply is shown exactly once:
+// - Messages are kept by id, so a REST page overlapping what we have adds
+//   nothing twice.
+// - Each turn keeps the id of the last event applied to it and ignores any
+//   event not above it; a dm.delta with a higher `attempt` (the worker
+//   retried the generation) restarts the reply's text; dm.done replaces the
+//   text with the stored message, which is what REST will say too.
+// - A turn whose start we may have missed (found unfinished over REST after
+//   a reload, or after a reconnect that could not resume) gets its own turn
+//   stream, which replays the turn from its start: its text is rebuilt from
+//   scratch, and while that stream owns the turn the session stream's copies
+//   of the same events are ignored (two streams could interleave).
+// - A `reset` (history gone) reloads everything over REST.
+import { get, post, qs, newKey } from './api.js';
+import { ApiError, friendly } from './errors.js';
+import { EventStream, compareIds, FINAL_EVENTS } from './stream.js';
+
+const PAGE = 50;
+const FINAL = new Set(['completed', 'failed', 'cancelled']);
+
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+export class Story {
+  /** onChange(what) is called after every change: {full: true} or {turn}. */
+  constructor(sessionId, onChange) {
+    this.sid = sessionId;
+    this.onChange = onChange;
+    this.messages = new Map(); // id → message (shown)
+    this.archive = new Map(); // id → message fetched only to look it up
+    this.turns = new Map(); // turn id → turn state
+    this.pending = new Map(); // idempotency key → unsent player message
+    this.nextBefore = null;
+    this.loaded = false;
+    this.reconcileTimer = null;
+    this.closed = false;
+  }
+
+  close() {
+    this.closed = true;
+    clearTimeout(this.reconcileTimer);
+    for (const t of this.turns.values()) t.stream?.stop();
+  }
+
+  changed(what = { full: true }) {
+    if (!this.closed) this.onChange(what);
+  }
+
+  // ---- REST -------------------------------------------------------------
+
+  /** loadLatest fetches the newest page and merges it (reload: start over). */
+  async loadLatest({ reload = false } = {}) {
+    const page = await get(`/api/sessions/${this.sid}/messages${qs({ limit: PAGE })}`);
+    if (this.closed) return;
+    if (reload) {
+      for (const t of this.turns.values()) t.stream?.stop();
+      this.messages.clear();
+      this.turns.clear();
+    }
+    if (reload || !this.loaded) this.nextBefore = page.next_before ?? null;
+    this.loaded = true;
+    this.addMessages(page.messages);
+    this.changed();
+    await this.checkTurns(page.messages);
+  }
+
+  /** loadEarlier prepends the page before the oldest shown message. */
+  async loadEarlier() {
+    if (!this.nextBefore) return 0;
+    const page = await get(`/api/sessions/${this.sid}/messages${qs({ limit: PAGE, before: this.nextBefore })}`);
+    if (this.closed) return 0;
+    this.nextBefore = page.next_before ?? null;
+    this.addMessages(page.messages);
+    this.changed();
+    await this.checkTurns(page.messages);
+    return page.messages.length;
+  }
+
+  /** reload starts over from REST (after a `reset`). */
+  async reload() {
+    try {
+      await this.loadLatest({ reload: true });
+    } catch (e) {
+      this.error = friendly(e);
+      this.changed();
+    }
+  }
+
+  addMessages(list) {
+    for (const m of list) this.addMessage(m);
+  }
+
+  addMessage(m) {
+    this.messages.set(m.id, m);
+    if (m.role === 'dm' && m.turn_id) {
+      const t = this.turn(m.turn_id);
+      t.text = m.content;
+      t.status = 'completed';
+      t.messageId = m.id;
+      this.end(t);
+    }
+  }
+
+  // checkTurns looks up the turns of player messages that have no reply
+  // yet: finished ones say how they ended, unfinished ones are replayed.
+  async checkTurns(list) {
+    const replied = new Set([...this.messages.values()].filter((m) => m.role === 'dm' && m.turn_id).map((m) => m.turn_id));
+    const open = list.filter((m) => m.role === 'player' && m.turn_id && !replied.has(m.turn_id))
+      .map((m) => m.turn_id)
+      .filter((id) => {
+        const t = this.turns.get(id);
+        if (!t) return true;
+        // Finished, already replaying, or followed live on the session
+        // stream (which resumes with its last id, so misses nothing).
+        return !(t.final || t.stream || (t.source === 'session' && t.lastId !== null));
+      });
+    await Promise.all(open.map(async (id) => {
+      let turn;
+      try {
+        ({ turn } = await get(`/api/turns/${id}`));
+      } catch {
+        return;
+      }
+      if (this.closed) return;
+      const t = this.turn(id);
+      if (FINAL.has(turn.status)) {
+        if (turn.status !== 'completed') {
+          t.status = turn.status;
+          t.error = turn.error ?? null;
+          this.end(t);
+        }
+        this.changed({ turn: t });
+      } else {
+        this.replay(t, turn.status);
+      }
+    }));
+  }
+
+  /** lookup finds messages by id, paging back through older history if needed. */
+  async lookup(ids) {
+    const found = new Map();
+    const missing = () => ids.filter((id) => !found.has(id));
+    const take = () => {
+      for (const id of missing()) {
+        const m = this.messages.get(id) ?? this.archive.get(id);
+        if (m) found.set(id, m);
+      }
+    };
+    take();
+    let before = this.archiveBefore === undefined ? this.nextBefore : this.archiveBefore;
+    for (let pages = 0; missing().length && before && pages < 20; pages++) {
+      const page = await get(`/api/sessions/${this.sid}/messages${qs({ limit: 100, before })}`);
+      for (const m of page.messages) this.archive.set(m.id, m);
+      before = page.next_before ?? null;
+      this.archiveBefore = before;
+      take();
+    }
+    return found;
+  }
+
+  // ---- turns ------------------------------------------------------------
+
+  turn(id) {
+    let t = this.turns.get(id);
+    if (!t) {
+      t = { id, status: 'queued', text: '', attempt: -1, lastId: null, final: false, error: null, source: 'session', stream: null };
+      this.turns.set(id, t);
+    }
+    return t;
+  }
+
+  end(t) {
+    t.final = true;
+    if (t.stream) {
+      t.stream.finish();
+      t.stream = null;
+    }
+  }
+
+  /** inFlight is the turn still being answered, if any. */
+  inFlight() {
+    for (const t of this.turns.values()) if (!t.final) return t;
+    return null;
+  }
+
+  // replay gives a turn its own stream from the turn's start, rebuilding
+  // the reply from scratch; the session stream stops feeding it.
+  replay(t, status) {
+    t.stream?.stop();
+    Object.assign(t, { text: '', attempt: -1, lastId: null, source: 'turn', status: status ?? t.status });
+    this.changed({ turn: t });
+    t.stream = new EventStream({ turn_id: t.id }, {
+      onEvent: (type, data, id) => this.apply(t, type, data, id),
+      onReset: () => this.reload(),
+      onFatal: () => {},
+    }).start();
+  }
+
+  /** onSessionEvent routes one event of the live session stream. */
+  onSessionEvent(type, data, id) {
+    const tid = data.turn_id;
+    if (!tid) return;
+    const known = this.turns.get(tid);
+    if (known && known.source === 'turn' && !known.final) return; // its turn stream has it
+    const t = this.turn(tid);
+    this.apply(t, type, data, id);
+    // A turn started elsewhere (another tab): fetch its player message. Our
+    // own send's events can beat its POST's answer; that answer brings it.
+    if (!known && !this.hasPlayerMessage(tid) && ![...this.pending.values()].some((p) => p.state === 'sending')) {
+      this.reconcileSoon(tid);
+    }
+  }
+
+  hasPlayerMessage(turnId) {
+    for (const m of this.messages.values()) if (m.turn_id === turnId && m.role === 'player') return true;
+    return false;
+  }
+
+  apply(t, type, data, id) {
+    if (t.final) return;
+    if (id && t.lastId && compareIds(id, t.lastId) <= 0) return;
+    if (id) t.lastId = id;
+    switch (type) {
+      case 'turn.status':
+        t.status = data.status;
+        break;
+      case 'dm.delta': {
+        const attempt = Number(data.attempt ?? 0);
+        if (attempt < t.attempt) return;
+        if (attempt > t.attempt) {
+          t.attempt = attempt;
+          t.text = '';
+        }
+        t.text += data.text ?? '';
+        t.status = 'generating';
+        break;
+      }
+      case 'dm.done':
+        this.addMessage(data.message); // sets the text to the stored reply
+        this.changed();
+        return;
+      case 'turn.failed':
+        t.status = 'failed';
+        t.error = data.error ?? null;
+        break;
+      case 'turn.cancelled':
+        t.status = 'cancelled';
+        break;
+      default:
+        return;
+    }
+    if (FINAL_EVENTS.has(type)) this.end(t);
+    this.changed({ turn: t });
+  }
+
+  reconcileSoon(turnId) {
+    clearTimeout(this.reconcileTimer);
+    this.reconcileTimer = setTimeout(() => {
+      if (!this.hasPlayerMessage(turnId)) this.loadLatest().catch(() => {});
+    }, 400);
+  }
+
+  /** cancel asks the server to stop a turn. */
+  async cancel(t) {
+    try {
+      const { turn } = await post(`/api/turns/${t.id}/cancel`, {});
+      if (FINAL.has(turn.status) && !t.final && turn.status !== 'completed') {
+        t.status = turn.status;
+        this.end(t);
+        this.changed({ turn: t });
+      }
+    } catch (e) {
+      if (e instanceof ApiError && e.status === 409) return; // it had already ended
+      throw e;
+    }
+  }
+
+  // ---- sending ----------------------------------------------------------
+
+  /** send posts a player message; a retried POST re-uses its Idempotency-Key. */
+  async send(content) {
+    const p = { key: newKey(), content, state: 'sending', error: null, created: new Date().toISOString() };
+    this.pending.set(p.key, p);
+    this.changed();
+    return this.deliver(p);
+  }
+
+  async deliver(p) {
+    p.state = 'sending';
+    p.error = null;
+    this.changed();
+    for (let attempt = 0; ; attempt++) {
+      try {
+        const res = await post(`/api/sessions/${this.sid}/messages`, { content: p.content }, { headers: { 'Idempotency-Key': p.key } });
+        this.pending.delete(p.key);
+        this.messages.set(res.message.id, res.message);
+        const t = this.turn(res.turn.id);
+        if (t.lastId === null && !t.final) t.status = res.turn.status;
+        this.changed();
+        return { ok: true };
+      } catch (e) {
+        const retryable = e instanceof ApiError && (e.code === 'network' || e.status >= 500 || e.status === 429);
+        if (retryable && attempt < 3 && !this.closed) {
+          await sleep(e.status === 429 && e.retryAfter ? e.retryAfter * 1000 : 600 * 2 ** attempt);
+          continue;
+        }
+        if (retryable) {
+          p.state = 'failed';
+          p.error = friendly(e);
+          this.changed();
+          return { ok: false, kept: true };
+        }
+        this.pending.delete(p.key);
+        this.changed();
+        return { ok: false, error: e };
+      }
+    }
+  }
+
+  retry(key) {
+    const p = this.pending.get(key);
+    if (p) this.deliver(p);
+  }
+
+  discard(key) {
+    this.pending.delete(key);
+    this.changed();
+  }
+
+  // ---- what to show ------------------------------------------------------
+
+  /**
+   * entries lists what the log shows, oldest first: messages, the reply of
+   * each turn right after its player message, then unsent messages.
+   */
+  entries() {
+    const msgs = [...this.messages.values()].sort((a, b) =>
+      a.created_at.localeCompare(b.created_at) || (a.role === 'player' ? -1 : 1) - (b.role === 'player' ? -1 : 1) || a.id.localeCompare(b.id));
+    const out = [];
+    const placed = new Set();
+    for (const m of msgs) {
+      if (m.role === 'dm' && m.turn_id) {
+        if (placed.has(m.turn_id)) continue;
+        placed.add(m.turn_id);
+        out.push({ key: `turn:${m.turn_id}`, kind: 'turn', turn: this.turn(m.turn_id), message: m });
+        continue;
+      }
+      out.push({ key: `msg:${m.id}`, kind: 'message', message: m });
+      if (m.role === 'player' && m.turn_id && this.turns.has(m.turn_id) && !placed.has(m.turn_id)) {
+        const hasReply = msgs.some((x) => x.role === 'dm' && x.turn_id === m.turn_id);
+        if (!hasReply) {
+          placed.add(m.turn_id);
+          out.push({ key: `turn:${m.turn_id}`, kind: 'turn', turn: this.turns.get(m.turn_id), message: null });
+        }
+      }
+    }
+    for (const t of this.turns.values()) {
+      if (!placed.has(t.id)) out.push({ key: `turn:${t.id}`, kind: 'turn', turn: t, message: null });
+    }
+    for (const p of this.pending.values()) out.push({ key: `pending:${p.key}`, kind: 'pending', pending: p });
+    return out;
+  }
+}

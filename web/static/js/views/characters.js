@@ -1,0 +1,89 @@
+// Characters: the list with a quick "create", and one character's sheet.
+import { get, post } from '../api.js';
+import { go } from '../router.js';
+import { h, mount, field, alertBox, busy, initials } from '../ui.js';
+import { friendly } from '../errors.js';
+import { assetURL } from '../upload.js';
+
+export const CLASSES = ['barbarian', 'bard', 'cleric', 'druid', 'fighter', 'monk', 'paladin', 'ranger', 'rogue', 'sorcerer', 'warlock', 'wizard'];
+
+/** portrait is a character's picture, or their initials until it loads. */
+export function portrait(ch, size = 'md') {
+  const box = h('div', { class: `portrait portrait-${size}`, 'aria-hidden': 'true' }, h('span', {}, initials(ch.name)));
+  if (ch.portrait_asset_id) {
+    assetURL(ch.portrait_asset_id).then((url) => {
+      if (!url) return;
+      const img = h('img', { src: url, alt: '', class: 'portrait-img', dataset: { assetId: ch.portrait_asset_id } });
+      img.addEventListener('load', () => box.classList.add('has-img'));
+      box.append(img);
+    }).catch(() => {});
+  }
+  return box;
+}
+
+export function describe(ch) {
+  const cls = ch.class ? ch.class[0].toUpperCase() + ch.class.slice(1) : 'Adventurer';
+  return `Level ${ch.level} ${cls}`;
+}
+
+export async function charactersView({ alive }) {
+  mount(h('p', { class: 'loading' }, 'Gathering your party…'));
+  let list;
+  try {
+    ({ characters: list } = await get('/api/characters'));
+  } catch (e) {
+    if (alive()) mount(h('section', {}, h('h1', {}, 'Characters'), h('p', { class: 'form-error', role: 'alert' }, friendly(e))));
+    return;
+  }
+  if (!alive()) return;
+
+  const error = alertBox();
+  const submit = h('button', { type: 'submit', class: 'btn btn-primary' }, 'Create character');
+  const form = h('form', { class: 'create-form card', 'aria-labelledby': 'new-char-title' },
+    h('h2', { id: 'new-char-title' }, 'A new hero'),
+    h('div', { class: 'row' },
+      field('Name', { name: 'name', required: true, maxlength: 64, autocomplete: 'off' }),
+      field('Class', { name: 'class', required: true, maxlength: 32, list: 'classes', autocomplete: 'off' }),
+      field('Level', { name: 'level', type: 'number', min: 1, max: 20, value: 1, inputmode: 'numeric', class: 'narrow' })),
+    h('datalist', { id: 'classes' }, CLASSES.map((c) => h('option', { value: c }))),
+    error,
+    submit);
+  form.addEventListener('submit', (e) => {
+    e.preventDefault();
+    error.clear();
+    const d = new FormData(form);
+    const name = String(d.get('name') || '').trim();
+    const cls = String(d.get('class') || '').trim();
+    if (!name || !cls) {
+      error.show('Please give your hero a name and a class.');
+      return;
+    }
+    const level = Number(d.get('level') || 1);
+    busy(submit, 'Creating…', async () => {
+      try {
+        const { character } = await post('/api/characters', {
+          name, class: cls, level,
+          sheet: { abilities: { strength: 10, dexterity: 10, constitution: 10, intelligence: 10, wisdom: 10, charisma: 10 }, hp: { current: 10, max: 10 } },
+        });
+        go(`/characters/${character.id}`);
+      } catch (err) {
+        error.show(err);
+      }
+    });
+  });
+
+  const cards = list.length
+    ? h('ul', { class: 'card-grid', 'aria-label': 'Your characters' }, list.map((ch) => h('li', {},
+      h('a', { class: 'char-card card', href: `#/characters/${ch.id}` },
+        portrait(ch),
+        h('span', { class: 'char-card-text' },
+          h('span', { class: 'char-name' }, ch.name),
+          h('span', { class: 'muted' }, describe(ch)),
+          ch.sheet?.hp ? h('span', { class: 'muted small' }, `HP ${ch.sheet.hp.current} / ${ch.sheet.hp.max}`) : null)))))
+    : h('p', { class: 'empty' }, 'No characters yet. Every legend starts with a name.');
+
+  mount(h('section', { class: 'page' },
+    h('div', { class: 'page-head' }, h('h1', {}, 'Characters'), h('p', { class: 'lede' }, 'The heroes you bring to the table.')),
+    cards,
+    form));
+}

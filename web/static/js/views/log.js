@@ -1,0 +1,176 @@
+// The story log: renders Story.entries() into an <ol>, keyed so that a
+// streaming reply updates one text node instead of rebuilding the list.
+import { h, formatTime } from '../ui.js';
+
+const STATUS_TEXT = {
+  queued: 'Waiting for the Dungeon Master…',
+  embedding: 'The Dungeon Master listens…',
+  retrieving: 'Recalling what came before…',
+  generating: 'The Dungeon Master speaks…',
+  completed: '',
+  failed: 'The Dungeon Master could not answer.',
+  cancelled: 'You stopped the Dungeon Master.',
+};
+
+/** statusText is the words for a turn status. */
+export const statusText = (s) => STATUS_TEXT[s] ?? 'Working…';
+
+export class LogView {
+  /**
+   * pane scrolls; list is the <ol>. actions: {stop(turn), remember(turn),
+   * retry(key), discard(key)}. playerName labels the player's messages.
+   */
+  constructor(pane, list, actions, playerName) {
+    this.pane = pane;
+    this.list = list;
+    this.actions = actions;
+    this.playerName = playerName;
+    this.els = new Map(); // key → <li>
+  }
+
+  nearBottom() {
+    const p = this.pane;
+    return p.scrollHeight - p.scrollTop - p.clientHeight < 120;
+  }
+
+  scrollToEnd() {
+    this.pane.scrollTop = this.pane.scrollHeight;
+  }
+
+  /** render reconciles the whole list with entries. */
+  render(entries, { keepOffset = false } = {}) {
+    const stick = this.nearBottom();
+    const fromBottom = this.pane.scrollHeight - this.pane.scrollTop;
+    const keep = new Set();
+    let prev = null;
+    for (const e of entries) {
+      keep.add(e.key);
+      let el = this.els.get(e.key);
+      if (!el || el.dataset.kind !== e.kind) {
+        el?.remove();
+        el = this.create(e);
+        this.els.set(e.key, el);
+      }
+      this.update(el, e);
+      const want = prev ? prev.nextSibling : this.list.firstChild;
+      if (want !== el) this.list.insertBefore(el, want);
+      prev = el;
+    }
+    for (const [key, el] of this.els) {
+      if (!keep.has(key)) {
+        el.remove();
+        this.els.delete(key);
+      }
+    }
+    if (keepOffset) this.pane.scrollTop = this.pane.scrollHeight - fromBottom; // earlier messages went on top
+    else if (stick) this.scrollToEnd();
+  }
+
+  /** renderTurn updates one turn's reply in place (a delta arrived). */
+  renderTurn(turn, entry) {
+    const el = this.els.get(`turn:${turn.id}`);
+    if (!el) return false;
+    const stick = this.nearBottom();
+    this.update(el, entry ?? { kind: 'turn', turn, message: null });
+    if (stick) this.scrollToEnd();
+    return true;
+  }
+
+  create(e) {
+    if (e.kind === 'turn') {
+      const text = h('div', { class: 'msg-text', 'aria-live': 'polite' });
+      text.append(document.createTextNode(''));
+      const status = h('p', { class: 'turn-status' }, h('span', { class: 'spinner', 'aria-hidden': 'true' }), h('span', { class: 'turn-status-text' }));
+      const stop = h('button', { type: 'button', class: 'btn btn-small btn-danger stop' }, 'Stop');
+      stop.addEventListener('click', () => this.actions.stop(el.turn, stop));
+      const remember = h('button', { type: 'button', class: 'btn btn-small btn-quiet remember' }, 'What the DM remembered');
+      remember.addEventListener('click', () => this.actions.remember(el.turn, remember));
+      const el = h('li', { class: 'msg msg-dm', dataset: { kind: 'turn', role: 'dm' } },
+        h('div', { class: 'msg-head' }, h('span', { class: 'msg-author' }, 'Dungeon Master'), h('time', { class: 'msg-time' })),
+        status,
+        text,
+        h('p', { class: 'turn-error', role: 'alert', hidden: true }),
+        h('div', { class: 'msg-actions' }, stop, remember));
+      return el;
+    }
+    if (e.kind === 'pending') {
+      const retry = h('button', { type: 'button', class: 'btn btn-small btn-secondary' }, 'Try again');
+      const discard = h('button', { type: 'button', class: 'btn btn-small btn-quiet' }, 'Discard');
+      const el = h('li', { class: 'msg msg-player pending', dataset: { kind: 'pending', role: 'player' } },
+        h('div', { class: 'msg-head' }, h('span', { class: 'msg-author' }, this.playerName), h('span', { class: 'msg-time pending-state' })),
+        h('div', { class: 'msg-text' }),
+        h('p', { class: 'turn-error', role: 'alert', hidden: true }),
+        h('div', { class: 'msg-actions', hidden: true }, retry, discard));
+      retry.addEventListener('click', () => this.actions.retry(el.dataset.key));
+      discard.addEventListener('click', () => this.actions.discard(el.dataset.key));
+      return el;
+    }
+    const m = e.message;
+    const role = m.role === 'player' ? 'player' : m.role === 'dm' ? 'dm' : 'system';
+    return h('li', { class: `msg msg-${role}`, dataset: { kind: 'message', role, messageId: m.id } },
+      h('div', { class: 'msg-head' },
+        h('span', { class: 'msg-author' }, role === 'player' ? this.playerName : role === 'dm' ? 'Dungeon Master' : 'The world'),
+        h('time', { class: 'msg-time', datetime: m.created_at }, formatTime(m.created_at))),
+      h('div', { class: 'msg-text' }, m.content));
+  }
+
+  update(el, e) {
+    if (e.kind === 'pending') {
+      const p = e.pending;
+      el.dataset.key = p.key;
+      el.dataset.state = p.state;
+      el.querySelector('.msg-text').textContent = p.content;
+      el.querySelector('.pending-state').textContent = p.state === 'sending' ? 'Sending…' : 'Not sent';
+      const err = el.querySelector('.turn-error');
+      err.hidden = !p.error;
+      err.textContent = p.error ?? '';
+      el.querySelector('.msg-actions').hidden = p.state !== 'failed';
+      return;
+    }
+    if (e.kind !== 'turn') return;
+    const t = e.turn;
+    el.turn = t;
+    el.dataset.turnId = t.id;
+    el.dataset.state = t.final ? (t.status === 'completed' ? 'done' : t.status) : t.status;
+    if (t.messageId) el.dataset.messageId = t.messageId;
+    const text = el.querySelector('.msg-text');
+    const node = text.firstChild;
+    // The common case, a delta: append only the new part.
+    if (t.text.startsWith(node.data)) {
+      if (t.text.length !== node.data.length) node.appendData(t.text.slice(node.data.length));
+    } else {
+      node.data = t.text;
+    }
+    text.setAttribute('aria-busy', String(!t.final)); // read out once complete
+    text.hidden = t.text === '' && t.final;
+    const time = el.querySelector('.msg-time');
+    if (e.message && !time.textContent) {
+      time.dateTime = e.message.created_at;
+      time.textContent = formatTime(e.message.created_at);
+    }
+    const status = el.querySelector('.turn-status');
+    const words = t.final ? (t.status === 'cancelled' ? statusText('cancelled') : '') : statusText(t.status);
+    status.hidden = !words;
+    status.querySelector('.turn-status-text').textContent = words;
+    status.classList.toggle('working', !t.final);
+    const err = el.querySelector('.turn-error');
+    const failed = t.final && t.status === 'failed';
+    err.hidden = !failed;
+    err.textContent = failed ? failureText(t.error) : '';
+    el.querySelector('.stop').hidden = t.final;
+    // Context is known once retrieval has run.
+    el.querySelector('.remember').hidden = !(t.final ? t.status === 'completed' : t.status === 'generating');
+  }
+}
+
+function failureText(error) {
+  const reason = {
+    unavailable: 'the realm was briefly out of reach',
+    rate_limited: 'too many turns at once',
+    timeout: 'it took too long',
+    deadline_exceeded: 'it took too long',
+  }[error?.code];
+  return reason
+    ? `The Dungeon Master could not answer (${reason}). Please try your action again.`
+    : 'The Dungeon Master could not answer this time. Please try your action again.';
+}

@@ -1,0 +1,169 @@
+// One character's sheet: identity, abilities, hit points, inventory, notes
+// and portrait.
+import { get, patch } from '../api.js';
+import { h, mount, field, alertBox, busy, notify } from '../ui.js';
+import { friendly } from '../errors.js';
+import { uploadAsset, uploadProblem, PORTRAIT_TYPES } from '../upload.js';
+import { portrait, describe, CLASSES } from './characters.js';
+
+const ABILITIES = ['strength', 'dexterity', 'constitution', 'intelligence', 'wisdom', 'charisma'];
+const MAX_PORTRAIT_BYTES = 5 << 20;
+
+const modifier = (score) => {
+  const m = Math.floor((score - 10) / 2);
+  return m >= 0 ? `+${m}` : `${m}`;
+};
+
+export async function sheetView({ id, alive }) {
+  mount(h('p', { class: 'loading' }, 'Unrolling the character sheet…'));
+  let ch;
+  try {
+    ({ character: ch } = await get(`/api/characters/${id}`));
+  } catch (e) {
+    if (alive()) mount(h('section', {}, h('h1', {}, 'Character'), h('p', { class: 'form-error', role: 'alert' }, friendly(e)), h('a', { href: '#/characters' }, 'Back to characters')));
+    return;
+  }
+  if (!alive()) return;
+  const sheet = ch.sheet ?? {};
+  const title = h('h1', {}, ch.name);
+  const subtitle = h('p', { class: 'lede' }, describe(ch));
+
+  // Abilities: blank means "not set" (the DM treats it as an average 10).
+  const abilityInputs = ABILITIES.map((a) => {
+    const score = sheet.abilities?.[a];
+    const mod = h('output', { class: 'mod', 'aria-live': 'off' }, score ? modifier(score) : '');
+    const input = h('input', {
+      id: `ab-${a}`, name: a, type: 'number', min: 1, max: 30, inputmode: 'numeric', value: score ?? '',
+      'aria-describedby': `ab-${a}-mod`,
+    });
+    mod.id = `ab-${a}-mod`;
+    input.addEventListener('input', () => { mod.textContent = input.value ? modifier(Number(input.value)) : ''; });
+    return { a, input, el: h('div', { class: 'ability' }, h('label', { for: input.id }, a.slice(0, 3).toUpperCase(), h('span', { class: 'visually-hidden' }, ` (${a})`)), input, mod) };
+  });
+
+  const error = alertBox();
+  const save = h('button', { type: 'submit', class: 'btn btn-primary' }, 'Save sheet');
+  const form = h('form', { class: 'sheet-form stack', 'aria-labelledby': 'sheet-title' },
+    h('h2', { id: 'sheet-title', class: 'visually-hidden' }, 'Character sheet'),
+    h('fieldset', {}, h('legend', {}, 'Who they are'),
+      h('div', { class: 'row' },
+        field('Name', { name: 'name', required: true, maxlength: 64, value: ch.name }),
+        field('Class', { name: 'class', required: true, maxlength: 32, list: 'classes', value: ch.class }),
+        field('Level', { name: 'level', type: 'number', min: 1, max: 20, value: ch.level, class: 'narrow', inputmode: 'numeric' })),
+      h('datalist', { id: 'classes' }, CLASSES.map((c) => h('option', { value: c })))),
+    h('fieldset', {}, h('legend', {}, 'Abilities'),
+      h('p', { class: 'hint' }, 'Scores from 1 to 30. Leave one blank for an average 10.'),
+      h('div', { class: 'abilities' }, abilityInputs.map((x) => x.el))),
+    h('fieldset', {}, h('legend', {}, 'Hit points'),
+      h('div', { class: 'row' },
+        field('Current', { name: 'hp_current', type: 'number', value: sheet.hp?.current ?? '', class: 'narrow', inputmode: 'numeric' }),
+        field('Maximum', { name: 'hp_max', type: 'number', min: 1, max: 999, value: sheet.hp?.max ?? '', class: 'narrow', inputmode: 'numeric' }))),
+    h('fieldset', {}, h('legend', {}, 'Inventory'),
+      field('Items, one per line', { tag: 'textarea', name: 'inventory', rows: 5, value: (sheet.inventory ?? []).join('\n') })),
+    h('fieldset', {}, h('legend', {}, 'Notes'),
+      field('Backstory, bonds, secrets', { tag: 'textarea', name: 'notes', rows: 5, maxlength: 4000, value: sheet.notes ?? '' })),
+    error,
+    h('div', { class: 'actions' }, save, h('a', { class: 'btn btn-quiet', href: '#/characters' }, 'Back to characters')));
+
+  form.addEventListener('submit', (e) => {
+    e.preventDefault();
+    error.clear();
+    const d = new FormData(form);
+    const abilities = {};
+    for (const { a, input } of abilityInputs) if (input.value !== '') abilities[a] = Number(input.value);
+    const next = {
+      abilities,
+      inventory: String(d.get('inventory') || '').split('\n').map((s) => s.trim()).filter(Boolean),
+      notes: String(d.get('notes') || ''),
+    };
+    const cur = d.get('hp_current');
+    const max = d.get('hp_max');
+    if (cur !== '' || max !== '') {
+      if (cur === '' || max === '') {
+        error.show('Please fill in both current and maximum hit points, or neither.');
+        return;
+      }
+      next.hp = { current: Number(cur), max: Number(max) };
+    }
+    busy(save, 'Saving…', async () => {
+      try {
+        const { character } = await patch(`/api/characters/${ch.id}`, {
+          name: String(d.get('name') || '').trim(),
+          class: String(d.get('class') || '').trim(),
+          level: Number(d.get('level') || 1),
+          sheet: next,
+        });
+        ch = character;
+        title.textContent = ch.name;
+        subtitle.textContent = describe(ch);
+        notify('Character sheet saved.', 'success');
+      } catch (err) {
+        error.show(err);
+      }
+    });
+  });
+
+  mount(h('section', { class: 'page sheet-page' },
+    h('div', { class: 'page-head sheet-head' },
+      h('div', {}, title, subtitle)),
+    h('div', { class: 'sheet-layout' },
+      portraitPanel(ch, (updated) => { ch = updated; }),
+      h('div', { class: 'card' }, form))));
+}
+
+// portraitPanel shows the portrait and uploads a new one: presigned upload
+// with progress, complete, then the character points at the new asset.
+function portraitPanel(ch, onChange) {
+  const holder = h('div', { class: 'portrait-holder' }, portrait(ch, 'lg'));
+  const progress = h('progress', { max: 100, value: 0, id: 'portrait-progress', hidden: true, 'aria-label': 'Upload progress' });
+  const status = h('p', { class: 'hint', id: 'portrait-status', role: 'status', 'aria-live': 'polite' });
+  const error = alertBox();
+  const input = h('input', { type: 'file', id: 'portrait-file', name: 'portrait', accept: PORTRAIT_TYPES.join(','), class: 'file-input' });
+  const label = h('label', { for: 'portrait-file', class: 'btn btn-secondary file-label' }, ch.portrait_asset_id ? 'Change portrait' : 'Upload a portrait');
+
+  input.addEventListener('change', async () => {
+    const file = input.files?.[0];
+    if (!file) return;
+    error.clear();
+    if (!PORTRAIT_TYPES.includes(file.type)) {
+      error.show('Please choose a PNG, JPEG or WebP image.');
+      input.value = '';
+      return;
+    }
+    if (file.size > MAX_PORTRAIT_BYTES) {
+      error.show('That image is larger than 5 MB. Please choose a smaller one.');
+      input.value = '';
+      return;
+    }
+    input.disabled = true;
+    progress.hidden = false;
+    progress.value = 0;
+    status.textContent = 'Uploading…';
+    try {
+      const asset = await uploadAsset('portrait', file, (f) => {
+        progress.value = Math.round(f * 100);
+      });
+      status.textContent = 'Checking the image…';
+      const { character } = await patch(`/api/characters/${ch.id}`, { portrait_asset_id: asset.id });
+      onChange(character);
+      ch = character;
+      holder.replaceChildren(portrait(character, 'lg'));
+      label.textContent = 'Change portrait';
+      status.textContent = 'Portrait saved.';
+      holder.dataset.state = 'ready';
+    } catch (err) {
+      status.textContent = '';
+      error.show(uploadProblem(err) ?? friendly(err));
+    } finally {
+      input.disabled = false;
+      input.value = '';
+      progress.hidden = progress.value < 100;
+    }
+  });
+
+  return h('aside', { class: 'card portrait-panel', 'aria-label': 'Portrait' },
+    holder,
+    h('div', { class: 'portrait-controls' }, input, label,
+      h('p', { class: 'hint' }, 'PNG, JPEG or WebP, up to 5\u00a0MB.'),
+      progress, status, error));
+}

@@ -1,0 +1,55 @@
+package workers
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"log/slog"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/hibiken/asynq"
+)
+
+// TaskObserver receives the outcome and duration of every task handled by
+// this worker (Prometheus metrics; see internal/metrics). outcome is
+// "succeeded", "retry" (failed, asynq will retry) or "failed" (for good).
+type TaskObserver interface {
+	TaskDone(taskType, queue, outcome string, d time.Duration)
+}
+
+// observe is the mux middleware that reports to Options.Observer.
+func (s *Server) observe(h asynq.Handler) asynq.Handler {
+	return asynq.HandlerFunc(func(ctx context.Context, t *asynq.Task) error {
+		began := time.Now()
+		err := h.ProcessTask(ctx, t)
+		queue, _ := asynq.GetQueueName(ctx)
+		s.opts.Observer.TaskDone(t.Type(), queue, taskOutcome(ctx, err), time.Since(began))
+		return err
+	})
+}
+
+func taskOutcome(ctx context.Context, err error) string {
+	if err == nil {
+		return "succeeded"
+	}
+	retried, _ := asynq.GetRetryCount(ctx)
+	maxRetry, _ := asynq.GetMaxRetry(ctx)
+	if retried < maxRetry && !errors.Is(err, asynq.SkipRetry) {
+		return "retry"
+	}
+	return "failed"
+}
+
+// taskLogger is the logger of a task outside its handler's context (the
+// ErrorHandler gets asynq's own context): it names the task, and the turn
+// when the payload has one, like the handler's lines do.
+func (s *Server) taskLogger(ctx context.Context, t *asynq.Task) *slog.Logger {
+	id, _ := asynq.GetTaskID(ctx)
+	l := s.opts.Log.With("task_id", id, "task_type", t.Type())
+	var p TurnPayload
+	if json.Unmarshal(t.Payload(), &p) == nil && p.TurnID != uuid.Nil {
+		l = l.With("turn_id", p.TurnID)
+	}
+	return l
+}
