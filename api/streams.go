@@ -123,19 +123,26 @@ func lastEventID(c *gin.Context) (string, error) {
 	return id, nil
 }
 
-func (h streamHandlers) sessionEvents(c *gin.Context) {
+// streamParams reads the stream's :id and resume position, answering 400
+// for bad ones before any streaming starts.
+func streamParams(c *gin.Context) (uuid.UUID, string, bool) {
 	id, err := pathID(c)
-	if err != nil {
-		fail(c, err)
+	if err == nil {
+		var last string
+		if last, err = lastEventID(c); err == nil {
+			return id, last, true
+		}
+	}
+	fail(c, err)
+	return uuid.Nil, "", false
+}
+
+func (h streamHandlers) sessionEvents(c *gin.Context) {
+	id, last, ok := streamParams(c)
+	if !ok {
 		return
 	}
-	last, err := lastEventID(c)
-	if err != nil {
-		fail(c, err)
-		return
-	}
-	ctx := c.Request.Context()
-	if err := h.game.SessionAccess(ctx, player(c), id); err != nil {
+	if err := h.game.SessionAccess(c.Request.Context(), player(c), id); err != nil {
 		fail(c, err)
 		return
 	}
@@ -143,14 +150,8 @@ func (h streamHandlers) sessionEvents(c *gin.Context) {
 }
 
 func (h streamHandlers) turnEvents(c *gin.Context) {
-	id, err := pathID(c)
-	if err != nil {
-		fail(c, err)
-		return
-	}
-	last, err := lastEventID(c)
-	if err != nil {
-		fail(c, err)
+	id, last, ok := streamParams(c)
+	if !ok {
 		return
 	}
 	t, err := h.game.GetTurn(c.Request.Context(), player(c), id)
