@@ -294,3 +294,22 @@ func TestExcerpt(t *testing.T) {
 		require.Equal(t, "The door creaks open.", excerpt("The door creaks open. What do you do next?", "door", 25))
 	})
 }
+
+func TestRecallAnswersFromRecentMessagesWhenNothingWasRetrieved(t *testing.T) {
+	p := Prompt{
+		Player: "What was in the chest I searched?",
+		Recent: []Turn{
+			{Role: RolePlayer, Content: "I sneak past the sleeping guard and search the chest."},
+			{Role: RoleDM, Content: "Inside the chest lies a silver key wrapped in oilcloth."},
+		},
+		Seed: 7,
+	}
+	var b strings.Builder
+	_, err := NewOffline(OfflineOptions{}).Stream(context.Background(), p, func(d string) error { b.WriteString(d); return nil })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(b.String(), "silver key") {
+		t.Fatalf("the answer should quote the recent message about the chest, got %q", b.String())
+	}
+}

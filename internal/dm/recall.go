@@ -11,8 +11,7 @@ import (
 // check decides whether the character knows that they do not know.
 func (n *narration) recall() {
 	n.say(n.dice.pick(recallOpenings))
-	if len(n.p.Memory) > 0 {
-		top := n.p.Memory[0]
+	if top, ok := n.recallSource(); ok {
 		if q := excerpt(top.Content, n.p.Player, maxQuoteWords); q != "" {
 			n.vars["{quote}"] = q
 			if top.Role == RolePlayer {
@@ -30,6 +29,51 @@ func (n *narration) recall() {
 	} else {
 		n.say(n.dice.pick(recallNothingHazy))
 	}
+}
+
+// recallSource is what a recall question is answered from: the top
+// retrieved memory, or else the recent message that shares the most words
+// with the question (early in a session everything is recent, and the
+// pipeline never retrieves what is already in the recent window). The
+// Dungeon Master's lines are preferred: they hold what the world revealed,
+// while the player's own lines mostly repeat the question's words.
+func (n *narration) recallSource() (Memory, bool) {
+	if len(n.p.Memory) > 0 {
+		return n.p.Memory[0], true
+	}
+	best, bestScore := -1, 0
+	for i, r := range n.p.Recent {
+		shared := sharedWords(r.Content, n.p.Player)
+		score := shared * 2
+		if r.Role == RoleDM && shared > 0 {
+			score += 3
+		}
+		if score > bestScore {
+			best, bestScore = i, score
+		}
+	}
+	if best < 0 {
+		return Memory{}, false
+	}
+	return Memory{Role: n.p.Recent[best].Role, Content: n.p.Recent[best].Content}, true
+}
+
+// sharedWords counts the distinct key words of query found in content.
+func sharedWords(content, query string) int {
+	have := map[string]bool{}
+	for _, w := range splitWords(content) {
+		have[keyWord(w)] = true
+	}
+	n := 0
+	seen := map[string]bool{}
+	for _, w := range splitWords(query) {
+		w = keyWord(w)
+		if len(w) > 2 && !contains(quoteStopWords, w) && have[w] && !seen[w] {
+			seen[w] = true
+			n++
+		}
+	}
+	return n
 }
 
 // rollNote matches the narrator's own roll statements, which make poor
