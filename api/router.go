@@ -27,6 +27,8 @@ type Deps struct {
 
 	// Ops is the operator surface: metrics, /metrics, asynqmon (api/ops.go).
 	Ops OpsDeps
+	// Reembed reports embedding models and re-embed jobs at /ops/reembed.
+	Reembed ReembedService
 }
 
 // NewRouter builds the Gin engine with every route of API.md.
@@ -64,5 +66,8 @@ func NewRouter(d Deps) (*gin.Engine, error) {
 		registerAssets(r.Group("/api", requireAuth(d.Auth)), d)
 	}
 	registerOps(r, d)
+	if d.Auth != nil && d.Reembed != nil {
+		registerReembed(r, d)
+	}
 	return r, nil
 }

@@ -10,6 +10,7 @@ import (
 	"image/png"
 	"io"
 	"log"
+	"net/http"
 	"net/http/httptest"
 	"net/http/httputil"
 	"net/url"
@@ -308,6 +309,7 @@ func restMessages(t *testing.T, p player, sessionID string) []message {
 type switchProxy struct {
 	mu     sync.Mutex
 	target *url.URL
+	down   bool // answer 503 to everything (an outage)
 	srv    *httptest.Server
 }
 
@@ -315,7 +317,7 @@ func newSwitchProxy(t *testing.T, target string) *switchProxy {
 	t.Helper()
 	sp := &switchProxy{}
 	sp.set(t, target)
-	sp.srv = httptest.NewServer(&httputil.ReverseProxy{
+	rp := &httputil.ReverseProxy{
 		Rewrite: func(r *httputil.ProxyRequest) {
 			sp.mu.Lock()
 			defer sp.mu.Unlock()
@@ -323,7 +325,17 @@ func newSwitchProxy(t *testing.T, target string) *switchProxy {
 		},
 		FlushInterval: -1, // SSE passes through unbuffered
 		ErrorLog:      log.New(io.Discard, "", 0),
-	})
+	}
+	sp.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		sp.mu.Lock()
+		down := sp.down
+		sp.mu.Unlock()
+		if down {
+			http.Error(w, "down", http.StatusServiceUnavailable)
+			return
+		}
+		rp.ServeHTTP(w, r)
+	}))
 	t.Cleanup(func() { sp.srv.CloseClientConnections(); sp.srv.Close() })
 	return sp
 }
@@ -345,4 +357,18 @@ func (sp *switchProxy) switchTo(target string) {
 	sp.target = u
 	sp.mu.Unlock()
 	sp.srv.CloseClientConnections()
+}
+
+// outage drops every open connection and answers 503 until restore.
+func (sp *switchProxy) outage() {
+	sp.mu.Lock()
+	sp.down = true
+	sp.mu.Unlock()
+	sp.srv.CloseClientConnections()
+}
+
+func (sp *switchProxy) restore() {
+	sp.mu.Lock()
+	sp.down = false
+	sp.mu.Unlock()
 }

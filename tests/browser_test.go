@@ -1,13 +1,18 @@
 package tests
 
 import (
+	"context"
 	"fmt"
 	"net/http"
+	"os"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/fetch"
+	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/chromedp"
+	"github.com/redis/go-redis/v9"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -108,6 +113,11 @@ func TestBrowserMainJourney(t *testing.T) {
 	require.True(t, eval[bool](b, `document.documentElement.scrollWidth <= window.innerWidth`), "nothing overflows sideways on a phone")
 	require.True(t, eval[bool](b, `(() => { const r = document.querySelector('#composer').getBoundingClientRect(); return r.bottom <= window.innerHeight && r.width > 200; })()`), "the composer is on screen")
 	b.screenshot("browser-game-phone")
+	b.click("button.panel-toggle")
+	b.waitFor("the memory panel", `getComputedStyle(document.querySelector('#side-panel')).display !== 'none' && document.activeElement?.id === 'memory-q'`, 5*time.Second)
+	b.screenshot("browser-game-phone-memory")
+	b.click("button.panel-close")
+	b.waitFor("the memory panel to close", `getComputedStyle(document.querySelector('#side-panel')).display === 'none'`, 5*time.Second)
 
 	// Log out; a wrong password is explained in words; then back in.
 	b.click("#logout")
@@ -320,4 +330,117 @@ func TestBrowserResumesOnAnotherReplicaAfterTheConnectionDrops(t *testing.T) {
 		20*time.Second, 100*time.Millisecond, "the session stream resumed on the other replica")
 	logs := api2.Logs()
 	require.NotContains(t, logs, "route=/api/turns/:id/events", "resuming needed no replay from the turn's start")
+}
+
+func TestBrowserLoadsEarlierMessages(t *testing.T) {
+	srv := testkit.Start(t, testkit.Options{Env: []string{"DM_WORD_DELAY=1ms"}})
+	p := signUp(t, srv.URL)
+	s := newSession(t, p, "")
+	// 51 player messages, more than the client's first page of 50. Each
+	// turn is stopped at once, so no replies are needed to fill the pages.
+	for i := range 51 {
+		_, tr := postMessage(t, p.Client, s.ID, fmt.Sprintf("I count the stones of the wall: %d.", i+1))
+		resp := p.Client.Do(t, "POST", "/api/turns/"+tr.ID+"/cancel", nil)
+		require.Contains(t, []int{http.StatusAccepted, http.StatusConflict}, resp.Status, string(resp.Body))
+	}
+
+	b := newBrowser(t, srv.URL, 1280, 860)
+	b.signInInBrowser(p.Email)
+	b.open("/#/play/" + s.ID)
+	players := `document.querySelectorAll('#story-log li[data-role=player]').length`
+	b.waitFor("the newest page", players+` === 50 && !document.querySelector('button.load-earlier').hidden`, 45*time.Second)
+	require.Contains(t, b.text("#story-log"), "I count the stones of the wall: 51.")
+	require.NotContains(t, b.text("#story-log"), "I count the stones of the wall: 1.")
+	b.click("button.load-earlier")
+	b.waitFor("the earlier message", players+` === 51`, 45*time.Second)
+	require.Contains(t, b.text("#story-log li:first-child"), "I count the stones of the wall: 1.")
+	require.True(t, eval[bool](b, `document.querySelector('button.load-earlier').hidden`), "nothing earlier left")
+	require.Empty(t, b.exceptions(), "no uncaught exceptions")
+}
+
+func TestBrowserResendsALostMessageWithoutDoublingIt(t *testing.T) {
+	srv := testkit.Start(t, testkit.Options{Env: []string{"DM_WORD_DELAY=5ms"}})
+	p := signUp(t, srv.URL)
+	s := newSession(t, p, newCharacter(t, p).ID)
+	b := newBrowser(t, srv.URL, 1280, 860)
+	b.signInInBrowser(p.Email)
+	b.open("/#/play/" + s.ID)
+	b.waitFor("the game view, live", `document.querySelector('.connection')?.dataset.state === 'open'`, 15*time.Second)
+
+	// The server stores the first POST, but its answer is lost on the way
+	// back (connection reset): the client must retry with the same key.
+	keys := make(chan string, 10)
+	paused := chromedp.Events(b.ctx, fetch.RequestPaused)
+	_, err := chromedp.Call(b.ctx, fetch.Enable, fetch.EnableParams{Patterns: []*fetch.RequestPattern{
+		{URLPattern: "*/api/sessions/*/messages", RequestStage: fetch.RequestStageResponse},
+	}})
+	require.NoError(t, err)
+	go func() {
+		posts := 0
+		for ev, err := range paused {
+			if err != nil {
+				return
+			}
+			if ev.Request.Method == http.MethodPost {
+				posts++
+				keys <- fmt.Sprint(ev.Request.Headers["Idempotency-Key"])
+				if posts == 1 {
+					_, _ = chromedp.Call(b.ctx, fetch.FailRequest, fetch.FailRequestParams{RequestID: ev.RequestID, ErrorReason: network.ErrorReasonConnectionReset})
+					continue
+				}
+			}
+			_, _ = chromedp.Call(b.ctx, fetch.ContinueRequest, fetch.ContinueRequestParams{RequestID: ev.RequestID})
+		}
+	}()
+
+	b.fill("#composer", "I light a torch.")
+	b.pressEnter()
+	b.waitFor("the reply", fmt.Sprintf(`document.querySelectorAll(%q).length === 1`, dmReplyDoneSel), 60*time.Second)
+	first, second := <-keys, <-keys
+	require.Regexp(t, `^[0-9a-f-]{32,36}$`, first, "the POST carries an Idempotency-Key")
+	require.Equal(t, first, second, "the retry carries the same Idempotency-Key")
+
+	msgs := restMessages(t, p, s.ID)
+	require.Len(t, msgs, 2, "one player message and one reply, not two of each")
+	require.Equal(t, "I light a torch.", msgs[0].Content)
+	require.Equal(t, 1, eval[int](b, `document.querySelectorAll('#story-log li[data-role=player]').length`), "the message is shown once")
+	require.Equal(t, msgs[1].Content, b.text(dmReplySel+" .msg-text"))
+	require.Empty(t, b.exceptions(), "no uncaught exceptions")
+}
+
+func TestBrowserReloadsFromRESTWhenTheStreamHistoryIsGone(t *testing.T) {
+	srv := testkit.Start(t, testkit.Options{Env: []string{"DM_WORD_DELAY=5ms"}})
+	proxy := newSwitchProxy(t, srv.URL)
+	p := signUp(t, srv.URL)
+	s := newSession(t, p, newCharacter(t, p).ID)
+	b := newBrowser(t, proxy.URL(), 1280, 860)
+	b.signInInBrowser(p.Email)
+	b.open("/#/play/" + s.ID)
+	b.waitFor("the game view, live", `document.querySelector('.connection')?.dataset.state === 'open'`, 15*time.Second)
+	b.fill("#composer", "I open the door.")
+	b.pressEnter()
+	b.waitFor("the first reply", fmt.Sprintf(`document.querySelectorAll(%q).length === 1`, dmReplyDoneSel), 60*time.Second)
+
+	// While the browser is cut off, another turn is played (another
+	// device, say) and the session's event history expires.
+	proxy.outage()
+	b.waitFor("the client to notice", `document.querySelector('.connection')?.dataset.state !== 'open'`, 10*time.Second)
+	_, tr := postMessage(t, p.Client, s.ID, "I close the door behind me.")
+	require.Equal(t, "completed", waitFinal(t, p.Client, tr.ID, 30*time.Second).Status)
+	opts, err := redis.ParseURL(os.Getenv("REDIS_URL"))
+	require.NoError(t, err)
+	rdb := redis.NewClient(opts)
+	defer rdb.Close()
+	require.NoError(t, rdb.Del(context.Background(), "events:session:"+s.ID).Err())
+	proxy.restore()
+
+	// The resume gets a reset; the client reloads the story over REST.
+	b.waitFor("the second turn, from REST", fmt.Sprintf(`document.querySelectorAll(%q).length === 2`, dmReplyDoneSel), 60*time.Second)
+	msgs := restMessages(t, p, s.ID)
+	require.Len(t, msgs, 4)
+	shown := eval[[]string](b, `[...document.querySelectorAll('#story-log > li .msg-text')].map(e => e.textContent)`)
+	want := []string{msgs[0].Content, msgs[1].Content, msgs[2].Content, msgs[3].Content}
+	require.Equal(t, want, shown, "the whole story, each message once")
+	b.waitFor("the stream to be live again", `document.querySelector('.connection')?.dataset.state === 'open'`, 15*time.Second)
+	require.Empty(t, b.exceptions(), "no uncaught exceptions")
 }

@@ -9,6 +9,8 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/hibiken/asynq"
+
+	"github.com/codeofconquest/brightdawn/internal/logging"
 )
 
 // TaskObserver receives the outcome and duration of every task handled by
@@ -18,13 +20,25 @@ type TaskObserver interface {
 	TaskDone(taskType, queue, outcome string, d time.Duration)
 }
 
-// observe is the mux middleware that reports to Options.Observer.
+// observe is the mux middleware (inside logContext) that logs each task's
+// start and end at debug level — which process ran what, for operators
+// and tests — and reports to Options.Observer.
 func (s *Server) observe(h asynq.Handler) asynq.Handler {
 	return asynq.HandlerFunc(func(ctx context.Context, t *asynq.Task) error {
 		began := time.Now()
-		err := h.ProcessTask(ctx, t)
 		queue, _ := asynq.GetQueueName(ctx)
-		s.opts.Observer.TaskDone(t.Type(), queue, taskOutcome(ctx, err), time.Since(began))
+		log := logging.From(ctx)
+		var p TurnPayload
+		if json.Unmarshal(t.Payload(), &p) == nil && p.TurnID != uuid.Nil {
+			log = log.With("turn_id", p.TurnID)
+		}
+		log.Debug("task started", "queue", queue)
+		err := h.ProcessTask(ctx, t)
+		outcome, d := taskOutcome(ctx, err), time.Since(began)
+		log.Debug("task done", "queue", queue, "outcome", outcome, "duration_ms", float64(d.Microseconds())/1000)
+		if s.opts.Observer != nil {
+			s.opts.Observer.TaskDone(t.Type(), queue, outcome, d)
+		}
 		return err
 	})
 }

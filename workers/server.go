@@ -73,10 +73,7 @@ func NewServer(rdb redis.UniversalClient, client *asynq.Client, pipeline *game.P
 		LogLevel:                 asynq.WarnLevel,
 		ErrorHandler:             asynq.ErrorHandlerFunc(s.onError),
 	})
-	s.mux.Use(s.logContext)
-	if opts.Observer != nil {
-		s.mux.Use(s.observe)
-	}
+	s.mux.Use(s.logContext, s.observe)
 	s.mux.HandleFunc(TypeEmbed, s.turn(pipeline.Embed))
 	s.mux.HandleFunc(TypeRetrieve, s.turn(pipeline.Retrieve))
 	s.mux.HandleFunc(TypeGenerate, s.turn(pipeline.Generate))

@@ -42,6 +42,9 @@ commands:
             --queues embed,retrieve   only serve these queues
   all       api and worker in one process (the local default)
   migrate   apply schema migrations and exit
+  reembed status|start
+            show embedding models and re-embed jobs, or register the
+            configured EMBED_* model and start (or resume) its re-embed
   healthcheck [--url URL]  exit 0 when URL (default: /readyz on HTTP_ADDR) answers 200
 
 Configuration comes from environment variables; see README.md.
@@ -75,7 +78,7 @@ func run(ctx context.Context, cmd string, args []string) error {
 		return err
 	}
 	switch cmd {
-	case "api", "worker", "all", "migrate":
+	case "api", "worker", "all", "migrate", "reembed":
 	default:
 		fmt.Fprint(os.Stderr, usage)
 		return fmt.Errorf("unknown command %q", cmd)
@@ -123,6 +126,9 @@ func run(ctx context.Context, cmd string, args []string) error {
 	defer rdb.Close()
 
 	app := &app{cfg: cfg, log: log, pool: pool, rdb: rdb}
+	if cmd == "reembed" {
+		return runReembed(ctx, app, fs.Args())
+	}
 	app.ops = newOpsParts(cfg)
 	if err := app.openAssets(ctx); err != nil {
 		return err
@@ -130,6 +136,9 @@ func run(ctx context.Context, cmd string, args []string) error {
 	g, gctx := errgroup.WithContext(ctx)
 	if cfg.Ops.MetricsAddr != "" {
 		g.Go(func() error { return app.ops.serveMetrics(gctx, log) })
+	}
+	if cfg.PprofAddr != "" {
+		g.Go(func() error { return servePprof(gctx, cfg.PprofAddr, log) })
 	}
 	if cmd == "api" || cmd == "all" {
 		g.Go(func() error { return app.serveAPI(gctx) })
@@ -217,8 +226,9 @@ func (a *app) serveAPI(ctx context.Context) error {
 		TrustedProxies: a.cfg.TrustedProxies,
 		Auth:           authSvc,
 		Tickets:        authSvc,
-		Game:           game.NewService(g.store, g.queue, g.pub, g.embedder, g.search, game.WithPortraits(a.assetSvc)),
+		Game:           game.NewService(g.store, g.queue, g.pub, g.embedder, g.search, game.WithPortraits(a.assetSvc), turnLimits(a.cfg, a.rdb)),
 		Assets:         a.assetSvc,
+		Reembed:        game.NewReembedder(g.store, g.models, a.cfg.Game.Providers.ReembedBatchSize),
 		Events:         hub,
 		Heartbeat:      a.cfg.Game.SSEHeartbeat,
 		Ops:            opsDeps,

@@ -38,6 +38,12 @@ type Config struct {
 	Assets Assets
 	Ops    Ops
 
+	// TurnLimits are the per-player turn limits (limits.go).
+	TurnLimits TurnLimits
+	// PprofAddr, when set, serves net/http/pprof on this loopback address
+	// (opt-in, for profiling; see docs/PERFORMANCE.md "Profiles").
+	PprofAddr string `env:"PPROF_ADDR"`
+
 	ShutdownTimeout time.Duration `env:"SHUTDOWN_TIMEOUT" envDefault:"15s"`
 	// TrustedProxies lists the proxies (CIDRs or IPs) whose X-Forwarded-For
 	// is believed when finding a client's IP for rate limits.
@@ -235,6 +241,8 @@ func (c *Config) validate() error {
 		bad("TURN_STUCK_AFTER", "must be at least 1s")
 	}
 	c.Assets.validate(bad)
+	c.TurnLimits.validate(bad)
+	validatePprof(c.PprofAddr, bad)
 	errs = append(errs, c.Ops.check(c.Production())...)
 	return errors.Join(errs...)
 }

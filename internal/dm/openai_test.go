@@ -31,10 +31,14 @@ func chunk(text string) string {
 const finishChunk = `data: {"id":"chatcmpl-1","object":"chat.completion.chunk","choices":[{"index":0,"delta":{},"finish_reason":"stop"}]}` + "\n\n"
 const usageChunk = `data: {"id":"chatcmpl-1","object":"chat.completion.chunk","choices":[],"usage":{"prompt_tokens":120,"completion_tokens":7,"total_tokens":127}}` + "\n\n"
 
-func sseHeaders(w http.ResponseWriter) {
+// sseHeaders starts an event stream. Like a real server it has read the
+// request body first: Go's server notices a client hanging up only then.
+func sseHeaders(w http.ResponseWriter, r *http.Request) {
+	_, _ = io.Copy(io.Discard, r.Body)
 	w.Header().Set("Content-Type", "text/event-stream")
 	w.Header().Set("Cache-Control", "no-cache")
 	w.WriteHeader(http.StatusOK)
+	w.(http.Flusher).Flush()
 }
 
 func write(w http.ResponseWriter, s string) {
@@ -69,7 +73,7 @@ func TestOpenAIStreamsAReply(t *testing.T) {
 		require.Equal(t, "/v1/chat/completions", r.URL.Path)
 		require.Equal(t, "Bearer sk-test", r.Header.Get("Authorization"))
 		require.NoError(t, json.NewDecoder(r.Body).Decode(&body))
-		sseHeaders(w)
+		sseHeaders(w, r)
 		write(w, `data: {"id":"chatcmpl-1","object":"chat.completion.chunk","choices":[{"index":0,"delta":{"role":"assistant","content":""},"finish_reason":null}]}`+"\n\n")
 		write(w, chunk("The door "))
 		write(w, ": keep-alive comment\n\n")
@@ -92,7 +96,7 @@ func TestOpenAIStreamsAReply(t *testing.T) {
 
 func TestOpenAIWithoutUsageEstimatesIt(t *testing.T) {
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		sseHeaders(w)
+		sseHeaders(w, r)
 		write(w, chunk("Hello there, traveller.")+finishChunk+"data: [DONE]\n\n")
 	}))
 	defer srv.Close()
@@ -123,7 +127,7 @@ func TestOpenAIRetriesBeforeTheFirstToken(t *testing.T) {
 					_, _ = io.WriteString(w, `{"error":{"message":"slow down","type":"rate_limit"}}`)
 					return
 				}
-				sseHeaders(w)
+				sseHeaders(w, r)
 				write(w, chunk("ok")+finishChunk+"data: [DONE]\n\n")
 			}))
 			defer srv.Close()
@@ -156,17 +160,17 @@ func TestOpenAIFailuresHaveClearCodes(t *testing.T) {
 			_, _ = io.WriteString(w, `{"error":{"message":"model not found"}}`)
 		}, CodeError, ""},
 		{"an error object mid-stream is a model error", func(w http.ResponseWriter, r *http.Request) {
-			sseHeaders(w)
+			sseHeaders(w, r)
 			write(w, chunk("The dragon "))
 			write(w, `data: {"error":{"message":"CUDA out of memory","type":"server_error"}}`+"\n\n")
 		}, CodeError, "The dragon "},
 		{"a malformed chunk is a model error", func(w http.ResponseWriter, r *http.Request) {
-			sseHeaders(w)
+			sseHeaders(w, r)
 			write(w, chunk("The dragon "))
 			write(w, "data: {\"choices\":[{\"delta\":{\"content\":\"roa\n\n")
 		}, CodeError, "The dragon "},
 		{"a stream cut before [DONE] is a model error", func(w http.ResponseWriter, r *http.Request) {
-			sseHeaders(w)
+			sseHeaders(w, r)
 			write(w, chunk("The dragon "))
 		}, CodeError, "The dragon "},
 	} {
@@ -192,7 +196,7 @@ func TestOpenAITimeouts(t *testing.T) {
 	t.Run("a slow first token fires the first-token timeout and closes the request", func(t *testing.T) {
 		closed := make(chan struct{})
 		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			sseHeaders(w)
+			sseHeaders(w, r)
 			<-r.Context().Done()
 			close(closed)
 		}))
@@ -209,7 +213,7 @@ func TestOpenAITimeouts(t *testing.T) {
 	})
 	t.Run("a reply that never ends fires the total timeout", func(t *testing.T) {
 		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			sseHeaders(w)
+			sseHeaders(w, r)
 			for i := 0; ; i++ {
 				select {
 				case <-r.Context().Done():
@@ -230,7 +234,7 @@ func TestOpenAICancellationClosesTheUpstreamRequest(t *testing.T) {
 	closed := make(chan struct{})
 	started := make(chan struct{})
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		sseHeaders(w)
+		sseHeaders(w, r)
 		write(w, chunk("The "))
 		close(started)
 		<-r.Context().Done()

@@ -126,6 +126,7 @@ func (p *Pipeline) EmbedReply(ctx context.Context, turnID uuid.UUID) error {
 // to the prompt budget. What survives is recorded on the turn with its
 // source, scores and token count, so the context is inspectable.
 func (p *Pipeline) Retrieve(ctx context.Context, turnID uuid.UUID) error {
+	began := time.Now()
 	t, ok, changed, err := p.store.Advance(ctx, turnID, StatusRetrieving, StatusEmbedding, StatusRetrieving)
 	if err != nil || !ok {
 		return err
@@ -175,6 +176,7 @@ func (p *Pipeline) Retrieve(ctx context.Context, turnID uuid.UUID) error {
 	if err := p.store.SetContext(ctx, turnID, items); err != nil {
 		return err
 	}
+	p.opts.Observer.StageDone(StageRetrieve, time.Since(began))
 	return p.queue.Enqueue(ctx, StageGenerate, turnID)
 }
 

@@ -49,11 +49,14 @@ type Searcher struct {
 	// Candidates is how many results each method contributes to fusion,
 	// at least; more than k lets a message found by both climb.
 	Candidates int
+	// VectorWeight and KeywordWeight scale each method's reciprocal rank
+	// contributions (weighted RRF). Equal weights trust both alike.
+	VectorWeight, KeywordWeight float64
 }
 
 // NewSearcher returns a searcher.
 func NewSearcher(store *Store, models *Models) *Searcher {
-	return &Searcher{store: store, models: models, EfSearch: 100, RRFK: 60, Candidates: 32}
+	return &Searcher{store: store, models: models, EfSearch: 100, RRFK: 60, Candidates: 32, VectorWeight: 1, KeywordWeight: 1}
 }
 
 // Query is what a search looks for.
@@ -116,7 +119,7 @@ func (s *Searcher) SearchMode(ctx context.Context, sessionID uuid.UUID, q Query,
 	case KeywordOnly:
 		return limit(kw, k), nil
 	}
-	return limit(Fuse(s.RRFK, vec, kw), k), nil
+	return limit(Fuse(s.RRFK, s.VectorWeight, vec, s.KeywordWeight, kw), k), nil
 }
 
 func limit(rs []MemoryResult, k int) []MemoryResult {
@@ -159,24 +162,40 @@ func (s *Searcher) nearest(ctx context.Context, tx querier, sessionID uuid.UUID,
 }
 
 // keyword returns up to n messages of the session matching any keyword of
-// text, ranked by ts_rank (normalised by document length, so a long
-// narration does not win by sheer size). Questions are phrased unlike the
-// facts they ask about ("what was the name of…" vs "…is named…"), so the
-// terms are OR-ed: requiring all of them, as websearch_to_tsquery does,
-// finds almost nothing.
+// text, ranked by BM25 computed in SQL over the session's messages:
+// each matched term adds its inverse document frequency within the
+// session, damped by the message's length relative to the session's
+// average (the textbook k1 = 1.2, b = 0.75; term frequency counts as 1,
+// since messages are short). Postgres's ts_rank has no IDF, so a common
+// word ("innkeeper" in a tavern campaign) would count as much as a rare
+// one ("warn"); and requiring every term, as websearch_to_tsquery does,
+// finds almost nothing, because questions are phrased unlike the facts
+// they ask about. Each keyword is its own tsquery, stemmed by the english
+// configuration like messages.tsv.
 func (s *Searcher) keyword(ctx context.Context, tx querier, sessionID uuid.UUID, text string, n int, exclude []uuid.UUID) ([]MemoryResult, error) {
 	kws := memory.Keywords(text)
 	if len(kws) == 0 {
 		return nil, nil
 	}
-	// Keywords are [a-z0-9]+ only, so joining them cannot inject tsquery syntax.
-	tsq := strings.Join(kws, " | ")
-	rows, err := tx.Query(ctx, `SELECT m.id, m.session_id, m.role, m.content, m.turn_id, m.author_id, m.created_at, m.seq,
-			ts_rank(m.tsv, q, 1) AS score
-		FROM game.messages m, to_tsquery('english', $2) q
-		WHERE m.session_id = $1 AND m.tsv @@ q AND NOT (m.id = ANY($3::uuid[]))
-		ORDER BY score DESC, m.seq DESC
-		LIMIT $4`, sessionID, tsq, uuidTexts(exclude), n)
+	rows, err := tx.Query(ctx, `WITH terms AS (
+			SELECT DISTINCT q FROM unnest($2::text[]) AS t, to_tsquery('english', t) AS q WHERE numnode(q) > 0
+		), docs AS (
+			SELECT m.id, m.tsv, length(m.tsv) AS len FROM game.messages m WHERE m.session_id = $1
+		), stats AS (
+			SELECT count(*) AS n, greatest(avg(len), 1) AS avglen FROM docs
+		), df AS (
+			SELECT terms.q, count(d.id) AS n FROM terms JOIN docs d ON d.tsv @@ terms.q GROUP BY terms.q
+		), scored AS (
+			SELECT d.id, sum(ln(1 + (stats.n - df.n + 0.5) / (df.n + 0.5))
+				* 2.2 / (1 + 1.2 * (0.25 + 0.75 * d.len / stats.avglen))) AS score
+			FROM docs d JOIN df ON d.tsv @@ df.q CROSS JOIN stats
+			WHERE NOT (d.id = ANY($3::uuid[]))
+			GROUP BY d.id
+		)
+		SELECT m.id, m.session_id, m.role, m.content, m.turn_id, m.author_id, m.created_at, m.seq, s.score::float8
+		FROM scored s JOIN game.messages m ON m.id = s.id
+		ORDER BY s.score DESC, m.seq DESC
+		LIMIT $4`, sessionID, kws, uuidTexts(exclude), n)
 	if err != nil {
 		return nil, err
 	}
@@ -198,16 +217,16 @@ func collectResults(rows pgx.Rows, source string) ([]MemoryResult, error) {
 	})
 }
 
-// Fuse merges ranked lists by reciprocal rank fusion: each result scores
-// the sum of 1/(k + rank) over the lists it appears in (rank from 1), so
-// agreement between methods beats a high rank in one. A result in both
-// lists has source "hybrid". Ties keep the vector order.
-func Fuse(k float64, vector, keyword []MemoryResult) []MemoryResult {
+// Fuse merges two ranked lists by weighted reciprocal rank fusion: each
+// result scores the sum of w/(k + rank) over the lists it appears in (rank
+// from 1), so agreement between methods beats a high rank in one. A
+// result in both lists has source "hybrid". Ties keep the vector order.
+func Fuse(k, wv float64, vector []MemoryResult, wk float64, keyword []MemoryResult) []MemoryResult {
 	byID := map[uuid.UUID]*MemoryResult{}
 	var order []uuid.UUID
-	add := func(list []MemoryResult) {
+	add := func(w float64, list []MemoryResult) {
 		for i, r := range list {
-			rrf := 1 / (k + float64(i+1))
+			rrf := w / (k + float64(i+1))
 			if cur, ok := byID[r.Message.ID]; ok {
 				cur.Score += rrf
 				cur.Source = SourceHybrid
@@ -220,8 +239,8 @@ func Fuse(k float64, vector, keyword []MemoryResult) []MemoryResult {
 			order = append(order, r.Message.ID)
 		}
 	}
-	add(vector)
-	add(keyword)
+	add(wv, vector)
+	add(wk, keyword)
 	out := make([]MemoryResult, len(order))
 	for i, id := range order {
 		out[i] = *byID[id]

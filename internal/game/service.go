@@ -48,6 +48,8 @@ type Service struct {
 	search   *Searcher
 
 	portraits Portraits // nil: characters cannot have portraits
+
+	limits TurnLimits // per-player turn limits (limits.go)
 }
 
 // NewService wires the game service.
@@ -222,17 +224,29 @@ func (s *Service) PostMessage(ctx context.Context, playerID, sessionID uuid.UUID
 			return m, t, err
 		}
 	}
+	if s.limits.Rate != nil {
+		if err := s.limits.Rate.AllowTurn(ctx, playerID); err != nil {
+			return Message{}, Turn{}, err
+		}
+	}
 	turnID := uuid.Must(uuid.NewV7())
 	msg := Message{ID: uuid.Must(uuid.NewV7()), SessionID: sessionID, Role: RolePlayer, Content: content, TurnID: &turnID, AuthorID: &playerID}
 	turn := Turn{ID: turnID, SessionID: sessionID, PlayerID: playerID, Seed: rand.Int64()}
 	if idemKey != "" {
 		turn.IdempotencyKey = &idemKey
 	}
-	m, t, err := s.store.insertTurn(ctx, msg, turn)
+	m, t, err := s.store.insertTurn(ctx, msg, turn, s.limits.MaxInFlight)
 	if err != nil {
 		if idemKey != "" && apperr.Is(err, apperr.Conflict) {
 			// A concurrent request with the same key won the race.
 			return s.replay(ctx, sessionID, playerID, idemKey, content)
+		}
+		if idemKey != "" && apperr.Is(err, apperr.RateLimited) {
+			// A concurrent request with the same key may have taken the
+			// player's last in-flight slot: a retry still gets its turn.
+			if m, t, rerr := s.replay(ctx, sessionID, playerID, idemKey, content); !apperr.Is(rerr, apperr.NotFound) {
+				return m, t, rerr
+			}
 		}
 		return Message{}, Turn{}, err
 	}

@@ -317,10 +317,13 @@ func (s *Store) turnByIdempotencyKey(ctx context.Context, q querier, sessionID, 
 
 // insertTurn writes the player message and its turn in one transaction.
 // A concurrent duplicate Idempotency-Key loses with a conflict.
-func (s *Store) insertTurn(ctx context.Context, m Message, t Turn) (Message, Turn, error) {
+func (s *Store) insertTurn(ctx context.Context, m Message, t Turn, maxInFlight int) (Message, Turn, error) {
 	var outM Message
 	var outT Turn
 	err := s.Tx(ctx, func(q querier) error {
+		if err := checkInFlight(ctx, q, t.PlayerID, maxInFlight); err != nil {
+			return err
+		}
 		var err error
 		outM, err = scanMessage(q.QueryRow(ctx, `
 			INSERT INTO game.messages (id, session_id, turn_id, role, author_id, content, token_count)

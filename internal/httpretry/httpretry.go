@@ -178,19 +178,20 @@ func Backoff(p Policy, attempt int, retryAfter time.Duration) time.Duration {
 }
 
 // RetryAfter parses a Retry-After header: delay-seconds or an HTTP date.
-// It returns 0 for anything else.
+// It returns 0 for anything else, and for waits over a day (a broken
+// clock or header, not advice).
 func RetryAfter(h string, now time.Time) time.Duration {
 	h = strings.TrimSpace(h)
 	if h == "" {
 		return 0
 	}
 	if secs, err := strconv.ParseFloat(h, 64); err == nil {
-		if secs <= 0 || secs > 86400 {
+		if !(secs > 0 && secs <= 86400) { // also refuses NaN
 			return 0
 		}
 		return time.Duration(secs * float64(time.Second))
 	}
-	if t, err := http.ParseTime(h); err == nil && t.After(now) {
+	if t, err := http.ParseTime(h); err == nil && t.After(now) && t.Before(now.Add(24*time.Hour)) {
 		return t.Sub(now)
 	}
 	return 0

@@ -146,6 +146,10 @@ func Start(t testing.TB, o Options) *Process {
 		"RATE_REGISTER_PER_IP=100000",
 		"RATE_LOGIN_PER_IP=100000",
 		"RATE_LOGIN_PER_ACCOUNT=1000",
+		// Some tests post many turns at once for one player; the per-player
+		// turn limits have their own tests (tests/abuse_test.go).
+		"TURNS_IN_FLIGHT_PER_PLAYER=1000",
+		"TURNS_PER_MINUTE_PER_PLAYER=100000",
 	)
 	cmd.Env = append(cmd.Env, o.Env...)
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}

@@ -126,7 +126,10 @@ export class Story {
       if (this.closed) return;
       const t = this.turn(id);
       if (FINAL.has(turn.status)) {
-        if (turn.status !== 'completed') {
+        if (turn.status === 'completed' && turn.dm_message_id && !this.messages.has(turn.dm_message_id)) {
+          // It ended between our page and this look-up: the reply is stored now.
+          this.reconcileSoon(() => !this.messages.has(turn.dm_message_id));
+        } else if (turn.status !== 'completed') {
           t.status = turn.status;
           t.error = turn.error ?? null;
           this.end(t);
@@ -209,7 +212,7 @@ export class Story {
     // A turn started elsewhere (another tab): fetch its player message. Our
     // own send's events can beat its POST's answer; that answer brings it.
     if (!known && !this.hasPlayerMessage(tid) && ![...this.pending.values()].some((p) => p.state === 'sending')) {
-      this.reconcileSoon(tid);
+      this.reconcileSoon(() => !this.hasPlayerMessage(tid));
     }
   }
 
@@ -255,10 +258,11 @@ export class Story {
     this.changed({ turn: t });
   }
 
-  reconcileSoon(turnId) {
+  /** reconcileSoon merges the latest page again shortly, if still needed(). */
+  reconcileSoon(needed = () => true) {
     clearTimeout(this.reconcileTimer);
     this.reconcileTimer = setTimeout(() => {
-      if (!this.hasPlayerMessage(turnId)) this.loadLatest().catch(() => {});
+      if (!this.closed && needed()) this.loadLatest().catch(() => {});
     }, 400);
   }
 

@@ -135,8 +135,6 @@ export class EventStream {
   handle(es, type, ev) {
     if (this.es !== es || this.stopped) return;
     const id = ev.lastEventId || null;
-    if (id && this.lastId && compareIds(id, this.lastId) <= 0) return; // seen already
-    if (id) this.lastId = id;
     let data = {};
     try {
       data = JSON.parse(ev.data || '{}');
@@ -144,9 +142,15 @@ export class EventStream {
       return;
     }
     if (type === 'reset') {
+      // The history we asked for is gone. The reset's id is where to resume
+      // from now: it may be lower than ours (the stream expired and started
+      // over), so it is taken as is, never dropped as "seen".
+      this.lastId = id;
       this.onReset(data);
       return;
     }
+    if (id && this.lastId && compareIds(id, this.lastId) <= 0) return; // seen already
+    if (id) this.lastId = id;
     this.onEvent(type, data, id);
   }
 

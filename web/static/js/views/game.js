@@ -70,14 +70,22 @@ export async function gameView({ id, alive }) {
 
   // ---- story ------------------------------------------------------------
   const story = new Story(id, (what) => {
-    if (what.turn && logView.renderTurn(what.turn, story.entries().find((e) => e.key === `turn:${what.turn.id}`))) {
+    // A delta: update that one reply in place.
+    const t = what.turn;
+    if (t && logView.renderTurn(t, { kind: 'turn', turn: t, message: t.messageId ? story.messages.get(t.messageId) : null })) {
       refreshComposer();
       return;
     }
     renderAll();
   });
   const panel = memoryPanel(id, story);
-  side.append(panel.el);
+  // On small screens the panel covers the story; it needs its own way out.
+  const closePanel = h('button', { type: 'button', class: 'btn btn-quiet btn-small panel-close', 'aria-label': 'Close the memory panel' }, 'Close ✕');
+  closePanel.addEventListener('click', () => {
+    openPanel(false);
+    panelToggle.focus();
+  });
+  side.append(closePanel, panel.el);
 
   const logView = new LogView(pane, list, {
     stop: async (turn, button) => {
@@ -158,7 +166,11 @@ export async function gameView({ id, alive }) {
     panelToggle.setAttribute('aria-expanded', String(open));
   }
   openPanel(wide.matches);
-  panelToggle.addEventListener('click', () => openPanel(!view.classList.contains('panel-open')));
+  panelToggle.addEventListener('click', () => {
+    const open = !view.classList.contains('panel-open');
+    openPanel(open);
+    if (open && !wide.matches) side.querySelector('#memory-q')?.focus(); // it covers the story on small screens
+  });
   side.addEventListener('keydown', (e) => {
     if (e.key === 'Escape' && !wide.matches) {
       openPanel(false);
@@ -169,10 +181,8 @@ export async function gameView({ id, alive }) {
   earlier.addEventListener('click', async () => {
     earlier.disabled = true;
     try {
-      const before = story.nextBefore;
       await story.loadEarlier();
       renderAll({ keepOffset: true });
-      if (before) list.querySelector(`[data-message-id="${before}"]`)?.scrollIntoView?.({ block: 'nearest' });
     } catch (err) {
       notify(friendly(err), 'error');
     } finally {

@@ -1,0 +1,85 @@
+// Command gendata fills the database with generated game sessions for the
+// retrieval-at-scale benchmark: -sessions sessions of -messages messages
+// each (bench/campaign's ordinary play), with hash-384 vectors, written
+// with multi-row INSERTs. Run it against a stack, then measure with
+// `memorybench -scale`:
+//
+//	go run ./cmd/stack test -- sh -c 'go run ./cmd/gendata -sessions 1000 -messages 100 && go run ./cmd/memorybench -scale'
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"log/slog"
+	"os"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/codeofconquest/brightdawn/bench/campaign"
+	"github.com/codeofconquest/brightdawn/internal/game"
+	"github.com/codeofconquest/brightdawn/internal/memory"
+	"github.com/codeofconquest/brightdawn/internal/postgres"
+	"github.com/codeofconquest/brightdawn/schema"
+)
+
+func main() {
+	sessions := flag.Int("sessions", 1000, "sessions to create")
+	perSession := flag.Int("messages", 100, "messages per session")
+	flag.Parse()
+	if err := run(*sessions, *perSession); err != nil {
+		fmt.Fprintln(os.Stderr, "gendata:", err)
+		os.Exit(1)
+	}
+}
+
+func run(sessions, perSession int) error {
+	ctx := context.Background()
+	pool, err := postgres.Open(ctx, os.Getenv("DATABASE_URL"), 4)
+	if err != nil {
+		return err
+	}
+	defer pool.Close()
+	if _, err := schema.Migrate(ctx, pool, slog.New(slog.DiscardHandler)); err != nil {
+		return err
+	}
+	store := game.NewStore(pool)
+	emb := memory.NewHashEmbedder(memory.DefaultDim)
+	start := time.Now()
+	owner := uuid.New()
+	for s := 0; s < sessions; s++ {
+		msgs := campaign.Session(uint64(1000+s), (perSession+1)/2, 1, nil)[:perSession]
+		id, err := store.ImportSession(ctx, owner, fmt.Sprintf("gendata %d", s))
+		if err != nil {
+			return err
+		}
+		in := make([]game.ImportMessage, len(msgs))
+		texts := make([]string, len(msgs))
+		for i, m := range msgs {
+			in[i], texts[i] = game.ImportMessage{Role: m.Role, Content: m.Content}, m.Content
+		}
+		stored, err := store.ImportMessages(ctx, id, in)
+		if err != nil {
+			return err
+		}
+		vecs, err := emb.Embed(ctx, texts)
+		if err != nil {
+			return err
+		}
+		rows := make([]game.VectorRow, len(stored))
+		for i, m := range stored {
+			rows[i] = game.VectorRow{MessageID: m.ID, SessionID: id, Vector: vecs[i]}
+		}
+		for i := 0; i < len(rows); i += 100 {
+			if err := store.SetEmbeddings(ctx, nil, emb.Model(), rows[i:min(i+100, len(rows))]); err != nil {
+				return err
+			}
+		}
+		if (s+1)%10 == 0 || s+1 == sessions {
+			done := (s + 1) * perSession
+			fmt.Printf("gendata: %d sessions, %d messages, %.0f messages/s\n", s+1, done, float64(done)/time.Since(start).Seconds())
+		}
+	}
+	return nil
+}

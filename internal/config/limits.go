@@ -1,0 +1,46 @@
+package config
+
+import (
+	"net"
+	"net/netip"
+)
+
+// TurnLimits bound how fast one player can start turns (429 rate_limited).
+type TurnLimits struct {
+	// InFlight is how many of a player's turns may be unfinished at once,
+	// counted in Postgres when a message is posted.
+	InFlight int `env:"TURNS_IN_FLIGHT_PER_PLAYER" envDefault:"3"`
+	// PerMinute is how many turns a player may start per minute (Redis GCRA,
+	// shared by all API replicas).
+	PerMinute int `env:"TURNS_PER_MINUTE_PER_PLAYER" envDefault:"30"`
+}
+
+func (l *TurnLimits) validate(bad func(name, format string, args ...any)) {
+	if l.InFlight < 1 || l.InFlight > 1000 {
+		bad("TURNS_IN_FLIGHT_PER_PLAYER", "must be between 1 and 1000")
+	}
+	if l.PerMinute < 1 || l.PerMinute > 100000 {
+		bad("TURNS_PER_MINUTE_PER_PLAYER", "must be between 1 and 100000")
+	}
+}
+
+// validatePprof checks PPROF_ADDR: profiles expose internals, so the
+// listener must be on a loopback address (reach it through SSH or kubectl
+// port-forward), never on all interfaces.
+func validatePprof(addr string, bad func(name, format string, args ...any)) {
+	if addr == "" {
+		return
+	}
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		bad("PPROF_ADDR", "must be host:port, got %q", addr)
+		return
+	}
+	if host == "localhost" {
+		return
+	}
+	ip, err := netip.ParseAddr(host)
+	if err != nil || !ip.IsLoopback() {
+		bad("PPROF_ADDR", "must be a loopback address such as 127.0.0.1:6060, got %q", addr)
+	}
+}

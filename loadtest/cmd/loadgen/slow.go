@@ -1,0 +1,156 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/codeofconquest/brightdawn/events"
+)
+
+// runSlow: -clients session streams that never read (raw TCP with a small
+// receive buffer) and one normal client follow one session while -events
+// events of -size bytes are published as fast as Redis takes them. The
+// server must drop the stalled clients (its per-client buffer fills), keep
+// its memory bounded, and still deliver everything to the reader.
+func runSlow(ctx context.Context, args []string) error {
+	fs := flag.NewFlagSet("slow", flag.ExitOnError)
+	var c common
+	c.register(fs, 5*time.Minute)
+	nSlow := fs.Int("clients", 200, "clients that stop reading")
+	nev := fs.Int("events", 3000, "events published")
+	size := fs.Int("size", 4096, "bytes of padding per event")
+	fs.Parse(args)
+	ctx, cancel := context.WithTimeout(ctx, c.maxTime)
+	defer cancel()
+	srv, err := startServer(ctx, &c)
+	if err != nil {
+		return err
+	}
+	defer srv.stop()
+	p, err := register(ctx, srv.URL)
+	if err != nil {
+		return err
+	}
+	sid, err := p.newSession(ctx, "slow clients")
+	if err != nil {
+		return err
+	}
+	pub, closeRedis, err := publisher()
+	if err != nil {
+		return err
+	}
+	defer closeRedis()
+
+	var slow []net.Conn
+	defer func() {
+		for _, c := range slow {
+			c.Close()
+		}
+	}()
+	for i := 0; i < *nSlow; i++ {
+		conn, err := dialStream(ctx, srv.URL, p.token, "/api/sessions/"+sid+"/events")
+		if err != nil {
+			return err
+		}
+		if tc, ok := conn.(*net.TCPConn); ok {
+			_ = tc.SetReadBuffer(4096)
+		}
+		slow = append(slow, conn)
+	}
+	rctx, stopReader := context.WithCancel(ctx)
+	defer stopReader()
+	resp, err := p.openStream(rctx, "/api/sessions/"+sid+"/events", "")
+	if err != nil {
+		return err
+	}
+	var got atomic.Int64
+	inOrder := atomic.Bool{}
+	inOrder.Store(true)
+	readerDone := make(chan struct{})
+	go func() {
+		defer close(readerDone)
+		defer resp.Body.Close()
+		_ = events.Read(rctx, resp.Body, func(e events.Event) bool {
+			if e.Type != pingType {
+				return true
+			}
+			var d struct{ Seq int64 }
+			_ = json.Unmarshal(e.Data, &d)
+			if d.Seq != got.Load()+1 {
+				inOrder.Store(false)
+			}
+			return got.Add(1) < int64(*nev)
+		})
+	}()
+	rss0 := rssKB(srv.pid())
+	peak := rss0
+	pad := strings.Repeat("x", *size)
+	t0 := time.Now()
+	for k := 1; k <= *nev; k++ {
+		e, _ := events.NewEvent(pingType, uuid.Nil, map[string]any{"seq": k, "pad": pad})
+		if _, err := pub.Publish(ctx, uuid.MustParse(sid), e); err != nil {
+			return err
+		}
+		if k%100 == 0 {
+			peak = max(peak, rssKB(srv.pid()))
+		}
+	}
+	select {
+	case <-readerDone:
+	case <-time.After(60 * time.Second):
+	}
+	elapsed := time.Since(t0)
+	time.Sleep(2 * time.Second)
+	peak = max(peak, rssKB(srv.pid()))
+	m := scrape(srv.URL, "conquest_sse_slow_clients_disconnected_total", "conquest_sse_connections")
+	if c.keepLogs {
+		fmt.Fprintln(os.Stderr, srv.logs())
+	}
+	fmt.Printf("slow: %d stalled clients, %d events of %d B in %s; reader got %d (in order %v); server RSS %d → peak %d KB; %v\n",
+		*nSlow, *nev, *size, elapsed.Round(time.Millisecond), got.Load(), inOrder.Load(), rss0, peak, m)
+	report(&c, "slow", map[string]any{
+		"stalled_clients": *nSlow, "events": *nev, "event_bytes": *size, "publish_seconds": elapsed.Seconds(),
+		"reader_got": got.Load(), "reader_in_order": inOrder.Load(), "server_rss_kb_before": rss0, "server_rss_kb_peak": peak,
+		"metrics": m, "server_alive": srv.alive(),
+	})
+	if got.Load() != int64(*nev) || !inOrder.Load() || !srv.alive() {
+		return fmt.Errorf("the reading client got %d of %d events (in order: %v)", got.Load(), *nev, inOrder.Load())
+	}
+	return nil
+}
+
+// scrape reads the named unlabelled samples of the server's /metrics.
+func scrape(base string, names ...string) map[string]float64 {
+	out := map[string]float64{}
+	resp, err := http.Get(base + "/metrics")
+	if err != nil {
+		return out
+	}
+	defer resp.Body.Close()
+	sc := bufio.NewScanner(resp.Body)
+	sc.Buffer(make([]byte, 64<<10), 4<<20)
+	for sc.Scan() {
+		f := strings.Fields(sc.Text())
+		if len(f) != 2 {
+			continue
+		}
+		for _, n := range names {
+			if f[0] == n {
+				out[n], _ = strconv.ParseFloat(f[1], 64)
+			}
+		}
+	}
+	return out
+}
