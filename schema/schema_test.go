@@ -100,14 +100,14 @@ func TestMigrations(t *testing.T) {
 
 	t.Run("the schema has the tables and indexes the design names", func(t *testing.T) {
 		for _, table := range []string{"auth.players", "auth.refresh_tokens", "game.characters", "game.sessions",
-			"game.session_members", "game.messages", "game.turns", "game.assets"} {
+			"game.session_members", "game.messages", "game.turns", "game.assets", "game.message_embeddings"} {
 			var ok bool
 			require.NoError(t, pool.QueryRow(ctx, `SELECT to_regclass($1) IS NOT NULL`, table).Scan(&ok))
 			require.True(t, ok, table)
 		}
 		var method string
 		require.NoError(t, pool.QueryRow(ctx, `SELECT am.amname FROM pg_class c JOIN pg_am am ON am.oid = c.relam
-			WHERE c.relname = 'messages_embedding_idx'`).Scan(&method))
+			WHERE c.relname = 'message_embeddings_hnsw_hash_384'`).Scan(&method))
 		require.Equal(t, "hnsw", method)
 	})
 
