@@ -93,7 +93,11 @@ func runVisible(ctx context.Context, out io.Writer, dir string, env []string, na
 	cmd.SysProcAttr = childAttr()
 	// Kill the whole group on cancel: `go install` and npm fork workers.
 	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
-	if err := cmd.Run(); err != nil {
+	err := startTracked(cmd)
+	if err == nil {
+		err = waitTracked(cmd)
+	}
+	if err != nil {
 		return fmt.Errorf("%s %s: %w", name, strings.Join(args, " "), err)
 	}
 	return nil

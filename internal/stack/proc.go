@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 )
@@ -44,15 +45,46 @@ func startLogged(name, logPath string, cmd *exec.Cmd) (*process, error) {
 // start runs cmd in a new process group and reaps it in the background.
 func start(name string, cmd *exec.Cmd) (*process, error) {
 	cmd.SysProcAttr = childAttr()
-	if err := cmd.Start(); err != nil {
+	if err := startTracked(cmd); err != nil {
 		return nil, fmt.Errorf("start %s: %w", name, err)
 	}
 	p := &process{name: name, cmd: cmd, done: make(chan struct{})}
 	go func() {
-		p.err = cmd.Wait()
+		p.err = waitTracked(cmd)
 		close(p.done)
 	}()
 	return p, nil
+}
+
+// As a subreaper (sweep_linux.go) we adopt orphans and must reap them, but
+// never a child of our own: that would steal its status from exec.Cmd.Wait.
+// ownChildren holds the pids we started and have not yet waited for; starting
+// holds spawning shared, the orphan reaper holds it exclusively, so the reaper
+// never sees a child of ours before it is registered.
+var (
+	spawning    sync.RWMutex
+	ownChildren sync.Map // pid → struct{}
+)
+
+func startTracked(cmd *exec.Cmd) error {
+	spawning.RLock()
+	defer spawning.RUnlock()
+	if err := cmd.Start(); err != nil {
+		return err
+	}
+	ownChildren.Store(cmd.Process.Pid, struct{}{})
+	return nil
+}
+
+func waitTracked(cmd *exec.Cmd) error {
+	err := cmd.Wait()
+	ownChildren.Delete(cmd.Process.Pid)
+	return err
+}
+
+func isOwnChild(pid int) bool {
+	_, ok := ownChildren.Load(pid)
+	return ok
 }
 
 // pid is the child's process id, which is also its process group id.

@@ -31,9 +31,8 @@ func RunTest(ctx context.Context, root string, args []string, out io.Writer) int
 		fmt.Fprintln(out, "stack test: no command given (usage: stack test -- go test ./...)")
 		return 2
 	}
-	if err := becomeSubreaper(); err != nil {
-		fmt.Fprintf(out, "stack: cannot become subreaper, leaked grandchildren will outlive us: %v\n", err)
-	}
+	stopReaping := adoptOrphans(out)
+	defer stopReaping()
 	tmp, err := os.MkdirTemp("", "conquest-stack-")
 	if err != nil {
 		fmt.Fprintf(out, "stack: %v\n", err)
@@ -104,9 +103,8 @@ type DevOptions struct {
 // builds and runs `conquest all` against it, and on cancellation stops
 // conquest first, then the servers. It returns a process exit status.
 func RunDev(ctx context.Context, root string, opts DevOptions, out io.Writer) int {
-	if err := becomeSubreaper(); err != nil {
-		fmt.Fprintf(out, "stack: cannot become subreaper: %v\n", err)
-	}
+	stopReaping := adoptOrphans(out)
+	defer stopReaping()
 	began := time.Now()
 	// Compile while the servers start: both take seconds.
 	built := make(chan error, 1)
@@ -260,6 +258,18 @@ func envFilePid(content string) int {
 // shellQuote single-quotes s for POSIX shells: URLs carry & and ?.
 func shellQuote(s string) string {
 	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
+}
+
+// adoptOrphans makes us the subreaper of everything we start and reaps
+// exited orphans until the returned func is called.
+func adoptOrphans(out io.Writer) (stop func()) {
+	if err := becomeSubreaper(); err != nil {
+		fmt.Fprintf(out, "stack: cannot become subreaper, leaked grandchildren will outlive us: %v\n", err)
+		return func() {}
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	go reapOrphans(ctx)
+	return cancel
 }
 
 // reportOrphans kills what the command or app left running and says so, as

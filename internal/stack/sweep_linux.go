@@ -2,18 +2,20 @@ package stack
 
 import (
 	"bytes"
+	"context"
 	"os"
 	"path/filepath"
 	"strconv"
 	"syscall"
+	"time"
 )
 
 const prSetChildSubreaper = 36 // from <linux/prctl.h>
 
 // becomeSubreaper makes processes orphaned anywhere below us (a test that
-// started a server and exited without stopping it, a daemon that re-parented
-// itself with setsid) re-parent to us instead of init, so sweepOrphans can
-// find them after the command ends.
+// started a server and exited without stopping it, a browser that
+// double-forks) re-parent to us instead of init, so sweepOrphans can find
+// them after the command ends.
 func becomeSubreaper() error {
 	_, _, errno := syscall.RawSyscall(syscall.SYS_PRCTL, prSetChildSubreaper, 1, 0)
 	if errno != 0 {
@@ -22,31 +24,63 @@ func becomeSubreaper() error {
 	return nil
 }
 
-// sweepOrphans kills and reaps every remaining child of ours and returns their
-// pids. Call it only once all children we started on purpose are gone.
-// Killing a child re-parents its own children to us, hence the loop.
+// reapOrphans reaps adopted orphans that have exited, every few seconds until
+// ctx ends; without it each would sit as a zombie, holding a pid, until the
+// final sweep.
+func reapOrphans(ctx context.Context) {
+	t := time.NewTicker(2 * time.Second)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		spawning.Lock()
+		for _, c := range adoptedChildren() {
+			if c.zombie {
+				var ws syscall.WaitStatus
+				syscall.Wait4(c.pid, &ws, syscall.WNOHANG, nil)
+			}
+		}
+		spawning.Unlock()
+	}
+}
+
+// sweepOrphans kills and reaps every adopted orphan still around and returns
+// their pids. Killing one re-parents its own children to us, hence the loop.
 func sweepOrphans() []int {
+	spawning.Lock()
+	defer spawning.Unlock()
 	var killed []int
 	for range 20 {
-		pids := childPids()
-		if len(pids) == 0 {
+		orphans := adoptedChildren()
+		if len(orphans) == 0 {
 			break
 		}
-		for _, pid := range pids {
-			syscall.Kill(pid, syscall.SIGKILL)
+		for _, c := range orphans {
+			syscall.Kill(c.pid, syscall.SIGKILL)
 			var ws syscall.WaitStatus
-			syscall.Wait4(pid, &ws, 0, nil)
-			killed = append(killed, pid)
+			syscall.Wait4(c.pid, &ws, 0, nil)
+			if !c.zombie {
+				killed = append(killed, c.pid)
+			}
 		}
 	}
 	return killed
 }
 
-// childPids lists the processes whose parent is us, zombies included.
-func childPids() []int {
+type child struct {
+	pid    int
+	zombie bool
+}
+
+// adoptedChildren lists the processes whose parent is us but that we did not
+// start ourselves: orphans the kernel handed to us as subreaper.
+func adoptedChildren() []child {
 	self := os.Getpid()
 	stats, _ := filepath.Glob("/proc/[0-9]*/stat")
-	var pids []int
+	var out []child
 	for _, path := range stats {
 		b, err := os.ReadFile(path)
 		if err != nil {
@@ -66,9 +100,10 @@ func childPids() []int {
 			continue
 		}
 		pid, err := strconv.Atoi(filepath.Base(filepath.Dir(path)))
-		if err == nil {
-			pids = append(pids, pid)
+		if err != nil || isOwnChild(pid) {
+			continue
 		}
+		out = append(out, child{pid: pid, zombie: string(fields[0]) == "Z"})
 	}
-	return pids
+	return out
 }
