@@ -301,7 +301,7 @@ func TestChangingTheEmbeddingModelReembedsAndMemoryKeepsWorking(t *testing.T) {
 		require.Equal(t, "completed", waitFinal(t, c, tr.ID, 30*time.Second).Status)
 	}
 	model, _ := activeModel(t, c)
-	require.Equal(t, "hash-384", model)
+	require.Equal(t, "hash-384-v2", model, "a fresh database starts on the default model")
 	hash.Stop()
 
 	emb := newFakeEmbeddings(t, 64)

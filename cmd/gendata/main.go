@@ -1,6 +1,6 @@
 // Command gendata fills the database with generated game sessions for the
 // retrieval-at-scale benchmark: -sessions sessions of -messages messages
-// each (bench/campaign's ordinary play), with hash-384 vectors, written
+// each (bench/campaign's ordinary play), with hash-384-v2 vectors (the default model), written
 // with multi-row INSERTs. Run it against a stack, then measure with
 // `memorybench -scale`:
 //
@@ -45,7 +45,7 @@ func run(sessions, perSession int) error {
 		return err
 	}
 	store := game.NewStore(pool)
-	emb := memory.NewHashEmbedder(memory.DefaultDim)
+	emb := memory.NewHashEmbedderV2(memory.DefaultDim)
 	start := time.Now()
 	owner := uuid.New()
 	for s := 0; s < sessions; s++ {

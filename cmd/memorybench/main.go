@@ -84,7 +84,7 @@ func run(seeds, turns, plant, k, recent int, verbose bool) error {
 	_ = pool.QueryRow(ctx, `SELECT version(), (SELECT extversion FROM pg_extension WHERE extname = 'vector')`).Scan(&version, &vector)
 
 	store := game.NewStore(pool)
-	emb := memory.NewHashEmbedder(memory.DefaultDim)
+	emb := memory.NewHashEmbedderV2(memory.DefaultDim)
 	models := game.NewModels(store, emb, game.ModelSpec{Provider: "hash", Name: emb.Model()}, memory.Factory{})
 	if _, err := models.EnsureConfigured(ctx); err != nil {
 		return err

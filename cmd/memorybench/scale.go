@@ -34,7 +34,7 @@ func scale(ctx context.Context, pool *pgxpool.Pool, search *game.Searcher, emb m
 		return err
 	}
 	var total int
-	if err := pool.QueryRow(ctx, `SELECT count(*) FROM game.message_embeddings WHERE model = 'hash-384'`).Scan(&total); err != nil {
+	if err := pool.QueryRow(ctx, `SELECT count(*) FROM game.message_embeddings WHERE model = 'hash-384-v2'`).Scan(&total); err != nil {
 		return err
 	}
 	if len(sessions) == 0 {
@@ -77,7 +77,7 @@ func scale(ctx context.Context, pool *pgxpool.Pool, search *game.Searcher, emb m
 	var plan strings.Builder
 	err = pgx.BeginFunc(ctx, pool, func(tx pgx.Tx) error {
 		rows, err := tx.Query(ctx, `EXPLAIN SELECT e.message_id FROM game.message_embeddings e
-			WHERE e.model = 'hash-384' AND e.session_id = $1 ORDER BY e.embedding::vector(384) <=> $2::vector(384) LIMIT 8`,
+			WHERE e.model = 'hash-384-v2' AND e.session_id = $1 ORDER BY e.embedding::vector(384) <=> $2::vector(384) LIMIT 8`,
 			qs[0].session, game.VectorText(qs[0].vec))
 		if err != nil {
 			return err
@@ -141,7 +141,7 @@ func scale(ctx context.Context, pool *pgxpool.Pool, search *game.Searcher, emb m
 
 // exactTop is brute force in Go over the session's stored vectors.
 func exactTop(ctx context.Context, pool *pgxpool.Pool, session uuid.UUID, q []float32, k int) (map[uuid.UUID]bool, error) {
-	rows, err := pool.Query(ctx, `SELECT message_id, embedding::text FROM game.message_embeddings WHERE model = 'hash-384' AND session_id = $1`, session)
+	rows, err := pool.Query(ctx, `SELECT message_id, embedding::text FROM game.message_embeddings WHERE model = 'hash-384-v2' AND session_id = $1`, session)
 	if err != nil {
 		return nil, err
 	}
@@ -181,7 +181,7 @@ func forcedHNSW(ctx context.Context, pool *pgxpool.Pool, session uuid.UUID, q []
 			return err
 		}
 		rows, err := tx.Query(ctx, `SELECT e.message_id FROM game.message_embeddings e
-			WHERE e.model = 'hash-384' AND e.session_id::text = $1
+			WHERE e.model = 'hash-384-v2' AND e.session_id::text = $1
 			ORDER BY e.embedding::vector(384) <=> $2::vector(384) LIMIT $3`, session.String(), game.VectorText(q), k)
 		if err != nil {
 			return err

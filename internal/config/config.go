@@ -80,7 +80,7 @@ type Auth struct {
 // Game holds settings of the turn pipeline and its providers.
 type Game struct {
 	EmbedProvider string `env:"EMBED_PROVIDER" envDefault:"hash"`
-	EmbedModel    string `env:"EMBED_MODEL" envDefault:"hash-384"`
+	EmbedModel    string `env:"EMBED_MODEL" envDefault:"hash-384-v2"`
 	EmbedDim      int    `env:"EMBED_DIM" envDefault:"384"`
 	DMProvider    string `env:"DM_PROVIDER" envDefault:"offline"`
 	// DMWordDelay paces the offline narrator's streaming, word by word.

@@ -66,8 +66,9 @@ func (g *Game) validateProviders(bad func(name, format string, args ...any)) {
 	}
 	switch g.EmbedProvider {
 	case "hash":
-		if want := fmt.Sprintf("hash-%d", g.EmbedDim); g.EmbedModel != want {
-			bad("EMBED_MODEL", "the hash embedder's model is %q for EMBED_DIM=%d, got %q", want, g.EmbedDim, g.EmbedModel)
+		v1, v2 := fmt.Sprintf("hash-%d", g.EmbedDim), fmt.Sprintf("hash-%d-v2", g.EmbedDim)
+		if g.EmbedModel != v1 && g.EmbedModel != v2 {
+			bad("EMBED_MODEL", "the hash embedder's model is %q (stemmed, the default) or %q for EMBED_DIM=%d, got %q", v2, v1, g.EmbedDim, g.EmbedModel)
 		}
 	case "openai":
 		needsOpenAI = true

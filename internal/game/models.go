@@ -255,10 +255,14 @@ func dropModelIndex(ctx context.Context, q querier, model string) error {
 	return err
 }
 
-// modelIndexName is stable per model; hash-384's matches migration 004.
+// modelIndexName is stable per model; the hash models' names match
+// migrations 004 and 005.
 func modelIndexName(model string) string {
-	if model == "hash-384" {
+	switch model {
+	case "hash-384":
 		return "message_embeddings_hnsw_hash_384"
+	case "hash-384-v2":
+		return "message_embeddings_hnsw_hash_384_v2"
 	}
 	sum := sha1.Sum([]byte(model))
 	return "message_embeddings_hnsw_" + hex.EncodeToString(sum[:8])

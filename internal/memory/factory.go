@@ -23,10 +23,14 @@ type Factory struct {
 func (f Factory) New(provider, name string, dim int) (Embedder, error) {
 	switch provider {
 	case "hash":
-		if name != "hash-"+strconv.Itoa(dim) || dim <= 0 {
-			return nil, fmt.Errorf("memory: hash model %q does not match dimension %d", name, dim)
+		switch {
+		case dim <= 0:
+		case name == "hash-"+strconv.Itoa(dim):
+			return NewHashEmbedder(dim), nil
+		case name == "hash-"+strconv.Itoa(dim)+"-v2":
+			return NewHashEmbedderV2(dim), nil
 		}
-		return NewHashEmbedder(dim), nil
+		return nil, fmt.Errorf("memory: hash model %q does not match dimension %d (want hash-%d or hash-%d-v2)", name, dim, dim, dim)
 	case "openai":
 		o := f.OpenAI
 		o.Model, o.Dim = name, dim

@@ -6,6 +6,8 @@ import (
 	"math"
 	"slices"
 	"strconv"
+
+	"github.com/kljensen/snowball/english"
 )
 
 // DefaultDim is the hash embedder's default dimension, the width of the
@@ -14,8 +16,9 @@ const DefaultDim = 384
 
 // Feature weights of the hash embedder. Whole words carry the meaning; word
 // bigrams reward shared phrases ("blacksmith daughter"); character n-grams
-// let inflections and typos still meet ("named"/"name", "Ysolde"/"Ysolda")
-// without drowning out exact word matches.
+// let inflections (v1) and typos still meet ("named"/"name",
+// "Ysolde"/"Ysolda") without drowning out exact word matches. charWeight is
+// each n-gram's weight in v1, one word's n-grams' together in v2.
 const (
 	wordWeight   = 1.0
 	bigramWeight = 0.7
@@ -32,30 +35,59 @@ const (
 // and its sign (the top bit), so colliding features tend to cancel rather
 // than pile up; repeats count as 1 + ln(tf).
 //
+// There are two versions, two models:
+//
+//   - v1, "hash-<dim>" (NewHashEmbedder): whole words, and each character
+//     n-gram weighs charWeight.
+//   - v2, "hash-<dim>-v2" (NewHashEmbedderV2): words and bigrams are Porter2
+//     (Snowball English) stems, the stemmer Postgres's english configuration
+//     uses for the keyword search, so "sleeps"/"sleep", "warns"/"warn",
+//     "recognised"/"recognise" are one feature; and one word's character
+//     n-grams weigh charWeight together (each charWeight/√count). In v1 a
+//     7-letter word's 13 n-grams had twice the squared weight of the word
+//     itself, so vectors were mostly substrings shared by unrelated words
+//     ("#th", "er#"); they were there to meet inflections, which stems now
+//     do, and are left to typos and names ("Ysolde"/"Ysolda"). N-grams are
+//     still of the unstemmed word.
+//
 // It needs no model and no network, and its vectors are identical across
 // runs, processes and machines: features are hashed with FNV-1a 64 (a fixed,
 // published function, unlike hash/maphash whose seeds are per process)
-// followed by a fixed bit mixer. Any change to that pipeline changes every
-// vector and needs a new model name.
+// followed by a fixed bit mixer, and the stemmer is a pure function of the
+// word. Any change to that pipeline changes every vector and needs a new
+// model name (a new version); v1 is kept so a deployment can go on serving
+// it while the re-embed to v2 runs.
 type HashEmbedder struct {
-	dim int
+	dim     int
+	version int
 }
 
 var _ Embedder = (*HashEmbedder)(nil)
 
-// NewHashEmbedder returns a hash embedder of dim dimensions. dim must be
-// positive; configuration validates it at start-up, so a bad value here is a
-// programming error and panics.
-func NewHashEmbedder(dim int) *HashEmbedder {
+// NewHashEmbedder returns a version 1 hash embedder ("hash-<dim>") of dim
+// dimensions. dim must be positive; configuration validates it at start-up,
+// so a bad value here is a programming error and panics.
+func NewHashEmbedder(dim int) *HashEmbedder { return newHashEmbedder(dim, 1) }
+
+// NewHashEmbedderV2 returns a version 2 hash embedder ("hash-<dim>-v2"):
+// stemmed words, and character n-grams weighted per word.
+func NewHashEmbedderV2(dim int) *HashEmbedder { return newHashEmbedder(dim, 2) }
+
+func newHashEmbedder(dim, version int) *HashEmbedder {
 	if dim <= 0 {
 		panic("memory: NewHashEmbedder: dim must be positive, got " + strconv.Itoa(dim))
 	}
-	return &HashEmbedder{dim: dim}
+	return &HashEmbedder{dim: dim, version: version}
 }
 
-// Model returns "hash-<dim>": vectors of different dimensions are different
-// models.
-func (e *HashEmbedder) Model() string { return fmt.Sprintf("hash-%d", e.dim) }
+// Model returns "hash-<dim>" (v1) or "hash-<dim>-v2": vectors of different
+// dimensions or versions are different models.
+func (e *HashEmbedder) Model() string {
+	if e.version == 1 {
+		return fmt.Sprintf("hash-%d", e.dim)
+	}
+	return fmt.Sprintf("hash-%d-v%d", e.dim, e.version)
+}
 
 // Dim returns the vector length.
 func (e *HashEmbedder) Dim() int { return e.dim }
@@ -74,7 +106,7 @@ func (e *HashEmbedder) Embed(ctx context.Context, texts []string) ([][]float32, 
 		if err := ctx.Err(); err != nil {
 			return nil, err
 		}
-		feats = extract(feats[:0], t)
+		feats = extract(feats[:0], t, e.version)
 		out[i] = e.vector(feats)
 	}
 	return out, nil
@@ -107,9 +139,18 @@ func (e *HashEmbedder) vector(feats []feature) []float32 {
 			j++
 		}
 		h := feats[i].h
+		// A feature repeated with different weights (v2: one character
+		// n-gram in words of different lengths) takes its largest weight,
+		// so the result does not depend on the sort's order of equal
+		// hashes. In v1 a feature's weight follows from its kind, which
+		// its hash covers, so this changes nothing there.
+		fw := feats[i].w
+		for _, f := range feats[i+1 : j] {
+			fw = max(fw, f.w)
+		}
 		// The float32 conversions forbid fused multiply-adds, which some
 		// architectures would otherwise use and round differently.
-		w := float32(feats[i].w * float32(1+math.Log(float64(j-i))))
+		w := float32(fw * float32(1+math.Log(float64(j-i))))
 		if h>>63 == 1 {
 			w = -w
 		}
@@ -138,8 +179,9 @@ const (
 	kindChar   = 'c'
 )
 
-// extract appends the features of text to dst.
-func extract(dst []feature, text string) []feature {
+// extract appends the features of text to dst, for a version of the
+// embedder.
+func extract(dst []feature, text string, version int) []feature {
 	prev := ""
 	var buf []byte
 	var offs []int
@@ -152,17 +194,22 @@ func extract(dst []feature, text string) []feature {
 		if stopWords[w] {
 			continue
 		}
-		dst = append(dst, feature{mix(fnvString(fnvByte(fnvOffset, kindWord), w)), wordWeight})
+		st := w
+		if version >= 2 {
+			st = english.Stem(w, false)
+		}
+		dst = append(dst, feature{mix(fnvString(fnvByte(fnvOffset, kindWord), st)), wordWeight})
 		if prev != "" {
 			h := fnvString(fnvByte(fnvOffset, kindBigram), prev)
-			h = fnvString(fnvByte(h, ' '), w)
+			h = fnvString(fnvByte(h, ' '), st)
 			dst = append(dst, feature{mix(h), bigramWeight})
 		}
-		prev = w
+		prev = st
 
-		// Character n-grams of the word padded with boundary markers, so
-		// "#ys" (a word start) differs from "ys" inside a word. N-grams
-		// count runes, not bytes, for words that kept non-Latin letters.
+		// Character n-grams of the (unstemmed) word padded with boundary
+		// markers, so "#ys" (a word start) differs from "ys" inside a
+		// word. N-grams count runes, not bytes, for words that kept
+		// non-Latin letters.
 		buf = append(append(append(buf[:0], '#'), w...), '#')
 		offs = offs[:0]
 		for i := range string(buf) {
@@ -170,10 +217,15 @@ func extract(dst []feature, text string) []feature {
 		}
 		offs = append(offs, len(buf))
 		runes := len(offs) - 1
+		cw := float32(charWeight)
+		if version >= 2 {
+			// runes-2 3-grams and runes-3 4-grams (runes ≥ 3).
+			cw = float32(charWeight / math.Sqrt(float64(2*runes-5)))
+		}
 		for _, n := range [...]int{3, 4} {
 			for i := 0; i+n <= runes; i++ {
 				h := fnvBytes(fnvByte(fnvOffset, kindChar), buf[offs[i]:offs[i+n]])
-				dst = append(dst, feature{mix(h), charWeight})
+				dst = append(dst, feature{mix(h), cw})
 			}
 		}
 	}
