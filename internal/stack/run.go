@@ -46,11 +46,7 @@ func RunTest(ctx context.Context, root string, args []string, out io.Writer) int
 	}
 	st, err := Start(ctx, Options{Mode: Test, Root: root, Dir: tmp, Out: out})
 	if err != nil {
-		fmt.Fprintf(out, "stack: %v\n", err)
-		if ctx.Err() != nil {
-			return 130
-		}
-		return 1
+		return startFailed(ctx, err, out)
 	}
 	code := runCommand(ctx, args, st.Env(), out)
 	if code != 0 && ctx.Err() == nil { // an interrupt is no server's fault
@@ -62,6 +58,17 @@ func RunTest(ctx context.Context, root string, args []string, out io.Writer) int
 	}
 	reportOrphans(out)
 	return code
+}
+
+// startFailed reports a failed start-up and returns the exit status. After
+// an interrupt the servers' complaints about it are noise.
+func startFailed(ctx context.Context, err error, out io.Writer) int {
+	if ctx.Err() != nil {
+		fmt.Fprintln(out, "stack: interrupted during start-up; everything started was stopped")
+		return 130
+	}
+	fmt.Fprintf(out, "stack: %v\n", err)
+	return 1
 }
 
 // runCommand runs args in its own process group with env added, passing
@@ -114,11 +121,7 @@ func RunDev(ctx context.Context, root string, opts DevOptions, out io.Writer) in
 	dir := filepath.Join(root, ".stack")
 	st, err := Start(ctx, Options{Mode: Dev, Root: root, Dir: dir, Out: out})
 	if err != nil {
-		fmt.Fprintf(out, "stack: %v\n", err)
-		if ctx.Err() != nil {
-			return 130
-		}
-		return 1
+		return startFailed(ctx, err, out)
 	}
 	defer func() {
 		fmt.Fprintln(out, "stack: stopping servers…")
