@@ -42,6 +42,9 @@ func (e *apiError) Error() string { return fmt.Sprintf("HTTP %d: %.200s", e.Stat
 
 // call sends a JSON request and decodes a JSON answer into out (may be nil).
 func (p *player) call(ctx context.Context, method, path string, in, out any, want int) error {
+	// A request that hangs is a finding, not a reason to hang the run.
+	ctx, cancel := context.WithTimeout(ctx, 60*time.Second)
+	defer cancel()
 	var body io.Reader
 	if in != nil {
 		b, _ := json.Marshal(in)

@@ -25,6 +25,7 @@ func runIdle(ctx context.Context, args []string) error {
 	conns := fs.Int("conns", 10000, "idle SSE connections")
 	nsess := fs.Int("sessions", 100, "sessions they are spread over")
 	hold := fs.Duration("hold", 20*time.Second, "how long to hold them before measuring (spans a heartbeat)")
+	heapOut := fs.String("heap-profile", "", "save a heap profile (after GC) with the connections open")
 	fs.Parse(args)
 	c.pprof = true
 	ctx, cancel := context.WithTimeout(ctx, c.maxTime)
@@ -59,9 +60,9 @@ func runIdle(ctx context.Context, args []string) error {
 	}
 	time.Sleep(2 * time.Second)
 	measure := func() map[string]int64 {
-		hi, hs, st, _ := heapStats(srv)
+		hi, hs, st, ha, _ := heapStats(srv)
 		time.Sleep(500 * time.Millisecond)
-		return map[string]int64{"rss_kb": rssKB(srv.pid()), "heap_inuse": hi, "heap_sys": hs, "stack_inuse": st,
+		return map[string]int64{"rss_kb": rssKB(srv.pid()), "heap_inuse": hi, "heap_alloc": ha, "heap_sys": hs, "stack_inuse": st,
 			"goroutines": int64(goroutines(srv)), "fds": int64(openFDs(srv.pid())), "threads": threads(srv.pid())}
 	}
 	before := measure()
@@ -94,6 +95,11 @@ func runIdle(ctx context.Context, args []string) error {
 		return ctx.Err()
 	}
 	after := measure()
+	if *heapOut != "" {
+		if err := saveProfile(ctx, srv, "heap?gc=1", *heapOut); err != nil {
+			return err
+		}
+	}
 	n := int64(len(held))
 	per := func(k string) float64 { return float64(after[k]-before[k]) / float64(n) }
 	fmt.Printf("%d idle connections opened in %s; per connection: RSS %.1f KB, heap %.1f KB, stacks %.1f KB, %.2f goroutines\n",
@@ -107,7 +113,7 @@ func runIdle(ctx context.Context, args []string) error {
 	closed := measure()
 	report(&c, "idle", map[string]any{
 		"conns": n, "sessions": *nsess, "open_seconds": openTime.Seconds(), "before": before, "with_conns": after, "after_close": closed,
-		"rss_kb_per_conn": per("rss_kb"), "heap_kb_per_conn": per("heap_inuse") / 1024, "stack_kb_per_conn": per("stack_inuse") / 1024,
+		"rss_kb_per_conn": per("rss_kb"), "heap_kb_per_conn": per("heap_inuse") / 1024, "heap_alloc_kb_per_conn": per("heap_alloc") / 1024, "stack_kb_per_conn": per("stack_inuse") / 1024,
 		"goroutines_per_conn": per("goroutines"), "server_alive": alive,
 		"client_fd_limit": fileLimit(), "server_fd_limit": procLimitNoFile(srv.pid()),
 	})

@@ -34,6 +34,7 @@ scenarios:
   storm     reconnect storm: many clients resume with Last-Event-ID at once
   slow      clients that stop reading while events flow: memory stays bounded
   dbbench   insert rate of the database alone (pgx, same PGlite)
+  pgmux     PGlite socket server stalls with concurrent exec-mode connections
 
 The server is started from the environment of the test stack unless -base
 is given. Every scenario prints a summary; -json writes it as JSON too.
@@ -49,7 +50,7 @@ func main() {
 	name, args := os.Args[1], os.Args[2:]
 	scenarios := map[string]func(context.Context, []string) error{
 		"ttft": runTTFT, "turns": runTurns, "fanout": runFanout, "idle": runIdle,
-		"storm": runStorm, "slow": runSlow, "dbbench": runDBBench,
+		"storm": runStorm, "slow": runSlow, "dbbench": runDBBench, "pgmux": runPGMux,
 	}
 	run, ok := scenarios[name]
 	if !ok {
@@ -73,6 +74,7 @@ type common struct {
 	pprof    bool
 	workers  int
 	keepLogs bool
+	pgMode   string
 }
 
 func (c *common) register(fs *flag.FlagSet, maxTime time.Duration) {
@@ -84,6 +86,7 @@ func (c *common) register(fs *flag.FlagSet, maxTime time.Duration) {
 	fs.DurationVar(&c.maxTime, "max-time", maxTime, "hard bound on the whole run")
 	fs.BoolVar(&c.pprof, "pprof", false, "start conquest with PPROF_ADDR on a loopback port and save a CPU profile of the run")
 	fs.BoolVar(&c.keepLogs, "logs", false, "print the started conquest's log at the end")
+	fs.StringVar(&c.pgMode, "pg-mode", "simple_protocol", "default_query_exec_mode for the started conquest's DATABASE_URL (\"\": as the stack gives it); see `loadgen pgmux`")
 }
 
 type multiFlag []string

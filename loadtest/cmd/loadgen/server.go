@@ -89,6 +89,9 @@ func startServer(ctx context.Context, c *common, extraEnv ...string) (*server, e
 		"TURNS_IN_FLIGHT_PER_PLAYER=1000",
 		"TURNS_PER_MINUTE_PER_PLAYER=100000",
 	)
+	if c.pgMode != "" {
+		env = append(env, "DATABASE_URL="+withExecMode(os.Getenv("DATABASE_URL"), c.pgMode))
+	}
 	env = append(env, extraEnv...)
 	env = append(env, c.env...)
 	if c.pprof {
@@ -134,7 +137,13 @@ func startProc(bin, cmdName string, env []string) (*proc, error) {
 	cmd.Env = env
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
 	p := &proc{name: cmdName, cmd: cmd, logs: &lockedBuffer{}, done: make(chan struct{})}
-	cmd.Stdout, cmd.Stderr = p.logs, p.logs
+	// The log also goes to a file that outlives the run, for post-mortems.
+	var out io.Writer = p.logs
+	if f, err := os.CreateTemp("", "loadgen-conquest-"+cmdName+"-*.log"); err == nil {
+		fmt.Fprintf(os.Stderr, "loadgen: conquest %s log: %s\n", cmdName, f.Name())
+		out = io.MultiWriter(p.logs, f)
+	}
+	cmd.Stdout, cmd.Stderr = out, out
 	if err := cmd.Start(); err != nil {
 		return nil, err
 	}
@@ -413,10 +422,15 @@ func loadAvg() string {
 
 // saveCPUProfile fetches a CPU profile of seconds from the server's pprof.
 func saveCPUProfile(ctx context.Context, s *server, seconds int, path string) error {
+	return saveProfile(ctx, s, fmt.Sprintf("profile?seconds=%d", seconds), path)
+}
+
+// saveProfile fetches /debug/pprof/<what> from the server into path.
+func saveProfile(ctx context.Context, s *server, what, path string) error {
 	if s.PprofAddr == "" {
 		return nil
 	}
-	req, _ := http.NewRequestWithContext(ctx, "GET", fmt.Sprintf("http://%s/debug/pprof/profile?seconds=%d", s.PprofAddr, seconds), nil)
+	req, _ := http.NewRequestWithContext(ctx, "GET", fmt.Sprintf("http://%s/debug/pprof/%s", s.PprofAddr, what), nil)
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		return err
@@ -436,13 +450,13 @@ func saveCPUProfile(ctx context.Context, s *server, seconds int, path string) er
 
 // heapInuse asks the server's pprof to run a GC and reports the heap in
 // use and the goroutine count (from the heap profile's MemStats lines).
-func heapStats(s *server) (heapInuse, heapSys, stackInuse int64, ok bool) {
+func heapStats(s *server) (heapInuse, heapSys, stackInuse, heapAlloc int64, ok bool) {
 	if s.PprofAddr == "" {
-		return 0, 0, 0, false
+		return 0, 0, 0, 0, false
 	}
 	resp, err := http.Get(fmt.Sprintf("http://%s/debug/pprof/heap?gc=1&debug=1", s.PprofAddr))
 	if err != nil {
-		return 0, 0, 0, false
+		return 0, 0, 0, 0, false
 	}
 	defer resp.Body.Close()
 	sc := bufio.NewScanner(resp.Body)
@@ -452,14 +466,14 @@ func heapStats(s *server) (heapInuse, heapSys, stackInuse int64, ok bool) {
 		for _, f := range []struct {
 			name string
 			dst  *int64
-		}{{"# HeapInuse = ", &heapInuse}, {"# HeapSys = ", &heapSys}, {"# Stack = ", &stackInuse}} {
+		}{{"# HeapInuse = ", &heapInuse}, {"# HeapSys = ", &heapSys}, {"# Stack = ", &stackInuse}, {"# HeapAlloc = ", &heapAlloc}} {
 			if rest, found := strings.CutPrefix(line, f.name); found {
 				v, _ := strconv.ParseInt(strings.Fields(rest)[0], 10, 64)
 				*f.dst = v
 			}
 		}
 	}
-	return heapInuse, heapSys, stackInuse, true
+	return heapInuse, heapSys, stackInuse, heapAlloc, true
 }
 
 // goroutines counts the server's goroutines (pprof).
