@@ -191,9 +191,6 @@ func TestBrowserReloadMidReplyShowsTheWholeReplyOnce(t *testing.T) {
 func TestBrowserPortraitUpload(t *testing.T) {
 	srv := testkit.Start(t, testkit.Options{Env: []string{"DM_WORD_DELAY=5ms"}})
 	p := signUp(t, srv.URL)
-	if resp := p.Client.Do(t, "GET", "/api/assets", nil); resp.Status == http.StatusNotFound {
-		t.Skip("the assets API (/api/assets) is not in the conquest binary yet")
-	}
 	ch := newCharacter(t, p)
 	b := newBrowser(t, srv.URL, 1280, 860)
 	b.signInInBrowser(p.Email)
