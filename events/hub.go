@@ -50,6 +50,10 @@ type HubOptions struct {
 	// ConnectWait is how long Serve waits for the hub's subscription while
 	// Redis is reconnecting before answering 503 (default 5s).
 	ConnectWait time.Duration
+	// Detach runs each stream on a connection of its own once its
+	// response starts, so the handler returns and an idle connection
+	// costs a few KB instead of ~40 (detach.go).
+	Detach bool
 }
 
 const (
@@ -86,6 +90,8 @@ type Hub struct {
 	running   atomic.Bool
 
 	received, malformed, delivered, dropped, reconnects atomic.Uint64
+
+	detached detachedStreams // streams on their own goroutines (detach.go)
 }
 
 // NewHub returns a hub; call Run to connect it.
@@ -239,9 +245,11 @@ func (h *Hub) interrupt() {
 // resume on another replica. Run keeps going until its ctx ends.
 func (h *Hub) Shutdown() {
 	h.mu.Lock()
-	defer h.mu.Unlock()
 	h.down = true
 	h.closeAllLocked(ErrShutdown)
+	h.mu.Unlock()
+	// Detached streams write their retry hint on their own goroutines.
+	h.detached.wait(shutdownWait)
 }
 
 func (h *Hub) closeAllLocked(reason error) {

@@ -134,7 +134,6 @@ func (h *Hub) Serve(ctx context.Context, w http.ResponseWriter, req StreamReques
 	if err != nil {
 		return err
 	}
-	defer sub.Close()
 	hb := req.Heartbeat
 	if hb <= 0 {
 		hb = DefaultHeartbeat
@@ -144,6 +143,10 @@ func (h *Hub) Serve(ctx context.Context, w http.ResponseWriter, req StreamReques
 		p: p, key: StreamKey(req.SessionID), sub: sub,
 		heartbeat: hb, retry: req.Retry,
 	}
+	if h.opts.Detach {
+		return h.serveDetached(ctx, w, s) // owns sub from here (detach.go)
+	}
+	defer sub.Close()
 	err = s.run(ctx)
 	s.finish(err)
 	return err
@@ -164,6 +167,10 @@ type stream struct {
 	started  bool     // headers written
 	lastSent StreamID // the last id handled (written or filtered out)
 	wrote    bool     // something was written since the last heartbeat tick
+
+	// handoff, when set, moves the following of live frames to a goroutine
+	// of its own (detach.go); it returns errKeepFollowing to follow here.
+	handoff func(ctx context.Context) error
 }
 
 func (s *stream) run(ctx context.Context) error {
@@ -298,6 +305,12 @@ func (s *stream) ownsTerminal(f *Frame) bool {
 
 // follow writes live frames until the stream ends.
 func (s *stream) follow(ctx context.Context) error {
+	if h := s.handoff; h != nil {
+		s.handoff = nil
+		if err := h(ctx); !errors.Is(err, errKeepFollowing) {
+			return err
+		}
+	}
 	if err := s.flush(); err != nil {
 		return err
 	}

@@ -207,7 +207,7 @@ func (a *app) serveAPI(ctx context.Context) error {
 		return err
 	}
 	g := a.game()
-	hub := events.NewHub(a.rdb, events.HubOptions{ClientBuffer: a.cfg.Game.SSEClientBuffer, Log: a.log})
+	hub := events.NewHub(a.rdb, events.HubOptions{ClientBuffer: a.cfg.Game.SSEClientBuffer, Log: a.log, Detach: a.cfg.SSEDetach})
 	hubCtx, stopHub := context.WithCancel(context.WithoutCancel(ctx))
 	defer stopHub()
 	go func() {

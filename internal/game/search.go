@@ -1,6 +1,8 @@
 package game
 
 import (
+	"log/slog"
+	"time"
 	"context"
 	"sort"
 	"strconv"
@@ -96,13 +98,17 @@ func (s *Searcher) SearchMode(ctx context.Context, sessionID uuid.UUID, q Query,
 		}
 		dim = strings.Count(q.Vector, ",") + 1
 	}
+	t0 := time.Now()
+	var t1, t2 time.Time
 	err := s.store.Tx(ctx, func(tx querier) error {
 		var err error
+		t1 = time.Now()
 		if mode != KeywordOnly {
 			if vec, err = s.nearest(ctx, tx, sessionID, q.Model, dim, q.Vector, n, exclude); err != nil {
 				return err
 			}
 		}
+		t2 = time.Now()
 		if mode != VectorOnly {
 			if kw, err = s.keyword(ctx, tx, sessionID, q.Text, n, exclude); err != nil {
 				return err
@@ -110,6 +116,7 @@ func (s *Searcher) SearchMode(ctx context.Context, sessionID uuid.UUID, q Query,
 		}
 		return nil
 	})
+	slog.Warn("DIAG search", "begin", t1.Sub(t0), "knn", t2.Sub(t1), "kw", time.Since(t2), "n", n, "exclude", len(exclude))
 	if err != nil {
 		return nil, postgres.Translate(err, "memory")
 	}
@@ -171,7 +178,9 @@ func (s *Searcher) nearest(ctx context.Context, tx querier, sessionID uuid.UUID,
 // one ("warn"); and requiring every term, as websearch_to_tsquery does,
 // finds almost nothing, because questions are phrased unlike the facts
 // they ask about. Each keyword is its own tsquery, stemmed by the english
-// configuration like messages.tsv.
+// configuration like messages.tsv. stats is MATERIALIZED: inlined, the
+// planner re-aggregated the whole session for every (message, term) match,
+// quadratic in the session's length (docs/PERFORMANCE.md "Pipeline overhead").
 func (s *Searcher) keyword(ctx context.Context, tx querier, sessionID uuid.UUID, text string, n int, exclude []uuid.UUID) ([]MemoryResult, error) {
 	kws := memory.Keywords(text)
 	if len(kws) == 0 {
@@ -181,7 +190,7 @@ func (s *Searcher) keyword(ctx context.Context, tx querier, sessionID uuid.UUID,
 			SELECT DISTINCT q FROM unnest($2::text[]) AS t, to_tsquery('english', t) AS q WHERE numnode(q) > 0
 		), docs AS (
 			SELECT m.id, m.tsv, length(m.tsv) AS len FROM game.messages m WHERE m.session_id = $1
-		), stats AS (
+		), stats AS MATERIALIZED (
 			SELECT count(*) AS n, greatest(avg(len), 1) AS avglen FROM docs
 		), df AS (
 			SELECT terms.q, count(d.id) AS n FROM terms JOIN docs d ON d.tsv @@ terms.q GROUP BY terms.q

@@ -100,20 +100,24 @@ func runDBBench(ctx context.Context, args []string) error {
 		var lat dist
 		var mu sync.Mutex
 		var firstErr error
-		kctx, stop := context.WithTimeout(ctx, *dur)
+		// Operations are never cancelled mid-flight: PGlite's socket server
+		// can stall every connection after a client abandons a query (see
+		// pgmux). Each worker stops between operations instead.
+		end := time.Now().Add(*dur)
 		t0 := time.Now()
 		var wg sync.WaitGroup
 		for g := 0; g < *conns; g++ {
 			wg.Go(func() {
 				var local dist
-				for i := g; kctx.Err() == nil; i += *conns {
+				for i := g; time.Now().Before(end) && ctx.Err() == nil; i += *conns {
 					s := time.Now()
-					if err := k.op(kctx, i); err != nil {
-						if kctx.Err() == nil {
-							mu.Lock()
-							firstErr = err
-							mu.Unlock()
-						}
+					octx, ocancel := context.WithTimeout(ctx, 30*time.Second)
+					err := k.op(octx, i)
+					ocancel()
+					if err != nil {
+						mu.Lock()
+						firstErr = err
+						mu.Unlock()
 						break
 					}
 					local = append(local, time.Since(s))
@@ -126,7 +130,6 @@ func runDBBench(ctx context.Context, args []string) error {
 		}
 		wg.Wait()
 		el := time.Since(t0)
-		stop()
 		if firstErr != nil {
 			return fmt.Errorf("%s: %w", k.name, firstErr)
 		}

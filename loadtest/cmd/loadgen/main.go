@@ -27,6 +27,7 @@ import (
 const usage = `usage: loadgen <scenario> [flags]   (loadgen <scenario> -h for its flags)
 
 scenarios:
+  k6        the k6 scripts of loadtest/k6 (player journey, API only); builds k6 once
   ttft      pipeline overhead on time to first token, against a fake model
   turns     sustained turns per second with the instant offline DM
   fanout    one event to many subscribers of one session: delivery latency
@@ -50,7 +51,7 @@ func main() {
 	name, args := os.Args[1], os.Args[2:]
 	scenarios := map[string]func(context.Context, []string) error{
 		"ttft": runTTFT, "turns": runTurns, "fanout": runFanout, "idle": runIdle,
-		"storm": runStorm, "slow": runSlow, "dbbench": runDBBench, "pgmux": runPGMux,
+		"storm": runStorm, "slow": runSlow, "dbbench": runDBBench, "pgmux": runPGMux, "k6": runK6,
 	}
 	run, ok := scenarios[name]
 	if !ok {

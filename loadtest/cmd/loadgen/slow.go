@@ -71,28 +71,47 @@ func runSlow(ctx context.Context, args []string) error {
 	}
 	rctx, stopReader := context.WithCancel(ctx)
 	defer stopReader()
-	resp, err := p.openStream(rctx, "/api/sessions/"+sid+"/events", "")
-	if err != nil {
-		return err
-	}
 	var got atomic.Int64
+	var reconnects atomic.Int64
 	inOrder := atomic.Bool{}
 	inOrder.Store(true)
 	readerDone := make(chan struct{})
+	first, err := p.openStream(rctx, "/api/sessions/"+sid+"/events", "")
+	if err != nil {
+		return err
+	}
 	go func() {
+		// Like a browser's EventSource: when the server drops it (too slow
+		// for a burst), it reconnects with Last-Event-ID and catches up.
 		defer close(readerDone)
-		defer resp.Body.Close()
-		_ = events.Read(rctx, resp.Body, func(e events.Event) bool {
-			if e.Type != pingType {
-				return true
+		resp, lastID := first, ""
+		for attempt := 0; attempt < 50 && rctx.Err() == nil; attempt++ {
+			if resp == nil {
+				reconnects.Add(1)
+				time.Sleep(200 * time.Millisecond)
+				if resp, err = p.openStream(rctx, "/api/sessions/"+sid+"/events", lastID); err != nil {
+					resp = nil
+					continue
+				}
 			}
-			var d struct{ Seq int64 }
-			_ = json.Unmarshal(e.Data, &d)
-			if d.Seq != got.Load()+1 {
-				inOrder.Store(false)
+			_ = events.Read(rctx, resp.Body, func(e events.Event) bool {
+				if e.Type != pingType {
+					return true
+				}
+				lastID = e.ID
+				var d struct{ Seq int64 }
+				_ = json.Unmarshal(e.Data, &d)
+				if d.Seq != got.Load()+1 {
+					inOrder.Store(false)
+				}
+				return got.Add(1) < int64(*nev)
+			})
+			resp.Body.Close()
+			resp = nil
+			if got.Load() >= int64(*nev) {
+				return
 			}
-			return got.Add(1) < int64(*nev)
-		})
+		}
 	}()
 	rss0 := rssKB(srv.pid())
 	peak := rss0
@@ -118,11 +137,11 @@ func runSlow(ctx context.Context, args []string) error {
 	if c.keepLogs {
 		fmt.Fprintln(os.Stderr, srv.logs())
 	}
-	fmt.Printf("slow: %d stalled clients, %d events of %d B in %s; reader got %d (in order %v); server RSS %d → peak %d KB; %v\n",
-		*nSlow, *nev, *size, elapsed.Round(time.Millisecond), got.Load(), inOrder.Load(), rss0, peak, m)
+	fmt.Printf("slow: %d stalled clients, %d events of %d B in %s; reader got %d (in order %v, %d reconnects); server RSS %d → peak %d KB; %v\n",
+		*nSlow, *nev, *size, elapsed.Round(time.Millisecond), got.Load(), inOrder.Load(), reconnects.Load(), rss0, peak, m)
 	report(&c, "slow", map[string]any{
 		"stalled_clients": *nSlow, "events": *nev, "event_bytes": *size, "publish_seconds": elapsed.Seconds(),
-		"reader_got": got.Load(), "reader_in_order": inOrder.Load(), "server_rss_kb_before": rss0, "server_rss_kb_peak": peak,
+		"reader_got": got.Load(), "reader_in_order": inOrder.Load(), "reader_reconnects": reconnects.Load(), "server_rss_kb_before": rss0, "server_rss_kb_peak": peak,
 		"metrics": m, "server_alive": srv.alive(),
 	})
 	if got.Load() != int64(*nev) || !inOrder.Load() || !srv.alive() {

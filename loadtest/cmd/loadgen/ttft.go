@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -38,6 +39,7 @@ func runTTFT(ctx context.Context, args []string) error {
 	rate := fs.Float64("rate", 100, "fake model: tokens per second")
 	ntok := fs.Int("tokens", 20, "fake model: tokens per reply")
 	profile := fs.String("profile", "cpu-ttft.pprof", "where -pprof saves the CPU profile")
+	records := fs.String("records", "", "also write one JSON line per measured turn here (turn number, stages)")
 	fs.Parse(args)
 	ctx, cancel := context.WithTimeout(ctx, c.maxTime)
 	defer cancel()
@@ -74,6 +76,15 @@ func runTTFT(ctx context.Context, args []string) error {
 		stageDists                                  = map[string]dist{}
 	)
 	remaining.Store(int64(*turns))
+	var rec *json.Encoder
+	if *records != "" {
+		f, err := os.Create(*records)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		rec = json.NewEncoder(f)
+	}
 	began := time.Now()
 	var profErr error
 	var wg sync.WaitGroup
@@ -97,6 +108,15 @@ func runTTFT(ctx context.Context, args []string) error {
 				overhead = append(overhead, r.delta.Sub(r.posted)-r.model.FirstToken.Sub(r.model.Received))
 				for k, d := range r.stages {
 					stageDists[k] = append(stageDists[k], d)
+				}
+				if rec != nil {
+					ms := map[string]float64{}
+					for k, d := range r.stages {
+						ms[k] = float64(d) / 1e6
+					}
+					_ = rec.Encode(map[string]any{"player": r.player, "turn": r.n, "stages_ms": ms,
+						"overhead_ms": float64(r.delta.Sub(r.posted)-r.model.FirstToken.Sub(r.model.Received)) / 1e6,
+						"delivery_ms": float64(r.delta.Sub(r.model.FirstToken)) / 1e6})
 				}
 			})
 			if err != nil {
@@ -138,6 +158,7 @@ func runTTFT(ctx context.Context, args []string) error {
 }
 
 type ttftResult struct {
+	player, n               int
 	posted, answered, delta time.Time
 	model                   fakemodel.Timing
 	final                   string
@@ -215,7 +236,7 @@ func ttftPlayer(ctx context.Context, base string, n, warm int, remaining *atomic
 			return nil
 		}
 		id := fmt.Sprintf("p%d-t%d", n, k)
-		r := ttftResult{posted: time.Now()}
+		r := ttftResult{player: n, n: k, posted: time.Now()}
 		turnID, err := p.post(ctx, sid, fmt.Sprintf("I light a torch and look around. [lt:%s]", id))
 		if err != nil {
 			return fmt.Errorf("post: %w", err)

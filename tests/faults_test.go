@@ -1,0 +1,621 @@
+package tests
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+	"github.com/stretchr/testify/require"
+
+	"github.com/codeofconquest/brightdawn/internal/stack"
+	"github.com/codeofconquest/brightdawn/internal/testkit"
+)
+
+// Fault tests (docs/RELIABILITY.md): a fault hits the system while players
+// keep posting, and afterwards every accepted message must end in exactly
+// one final state, with no duplicate DM message and no turn left behind.
+// Each test runs its own Redis (and, for the database fault, its own
+// PGlite), so the faults never touch the stack other tests share.
+//
+// FAULT_SOAK=1 (go tool task faults) runs each with more players for
+// longer; FAULT_FREEZE sets how long Redis is frozen (default 30s).
+
+// soak reports whether the long variants were asked for.
+func soak() bool { return os.Getenv("FAULT_SOAK") != "" }
+
+// faultEnv is the environment of every conquest process of a fault test:
+// quick recovery (the sweeper looks every second and requeues a turn silent
+// for 3s) and, for PGlite, the simple query protocol (see docs/RELIABILITY.md:
+// PGlite's socket server can stall connections that interleave exec-mode
+// queries, which would look like a stuck turn but is not the app's fault).
+func faultEnv(redisURL, databaseURL string, extra ...string) []string {
+	env := []string{
+		"REDIS_URL=" + redisURL,
+		"DATABASE_URL=" + simpleProtocol(databaseURL),
+		"TURN_STUCK_AFTER=3s",
+		"SWEEP_INTERVAL=1s",
+		"DM_WORD_DELAY=10ms",
+		"LOG_LEVEL=info",
+	}
+	return append(env, extra...)
+}
+
+func simpleProtocol(url string) string {
+	return strings.Replace(url, "default_query_exec_mode=exec", "default_query_exec_mode=simple_protocol", 1)
+}
+
+// --- a Redis of the test's own
+
+type ownRedis struct {
+	t    *testing.T
+	port int
+	dir  string
+	aof  bool
+	cmd  *exec.Cmd
+	done chan struct{}
+}
+
+func startOwnRedis(t *testing.T, aof bool) *ownRedis {
+	t.Helper()
+	testkit.RequireStack(t)
+	r := &ownRedis{t: t, port: testkit.FreePort(t), dir: t.TempDir(), aof: aof}
+	r.start()
+	t.Cleanup(func() {
+		r.thaw()
+		r.kill()
+	})
+	return r
+}
+
+func (r *ownRedis) url() string { return fmt.Sprintf("redis://127.0.0.1:%d/0", r.port) }
+
+func (r *ownRedis) start() {
+	r.t.Helper()
+	exe, err := exec.LookPath("redis-server")
+	require.NoError(r.t, err, "redis-server is needed (the test stack installs it)")
+	aof := "no"
+	if r.aof {
+		aof = "yes"
+	}
+	r.cmd = exec.Command(exe, "--port", fmt.Sprint(r.port), "--bind", "127.0.0.1", "--dir", r.dir,
+		"--save", "", "--appendonly", aof, "--appendfsync", "everysec", "--daemonize", "no")
+	r.cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+	var out bytes.Buffer
+	r.cmd.Stdout, r.cmd.Stderr = &out, &out
+	require.NoError(r.t, r.cmd.Start())
+	done := make(chan struct{})
+	r.done = done
+	go func() { _ = r.cmd.Wait(); close(done) }()
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		c, err := net.DialTimeout("tcp", fmt.Sprintf("127.0.0.1:%d", r.port), time.Second)
+		if err == nil {
+			_, _ = c.Write([]byte("PING\r\n"))
+			buf := make([]byte, 16)
+			_ = c.SetReadDeadline(time.Now().Add(time.Second))
+			n, _ := c.Read(buf)
+			c.Close()
+			if strings.HasPrefix(string(buf[:n]), "+PONG") {
+				return
+			}
+		}
+		if time.Now().After(deadline) {
+			r.t.Fatalf("redis on %d not ready:\n%s", r.port, out.String())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// kill crashes Redis (SIGKILL): with AOF (fsync every second) at most the
+// last second of writes is lost; without it, everything.
+func (r *ownRedis) kill() {
+	if r.cmd == nil || r.cmd.Process == nil {
+		return
+	}
+	_ = r.cmd.Process.Kill()
+	<-r.done
+}
+
+func (r *ownRedis) freeze() { _ = r.cmd.Process.Signal(syscall.SIGSTOP) }
+func (r *ownRedis) thaw() {
+	if r.cmd != nil && r.cmd.Process != nil {
+		_ = r.cmd.Process.Signal(syscall.SIGCONT)
+	}
+}
+
+// --- a PGlite of the test's own, on disk, so it restarts with its data
+
+type ownPGlite struct {
+	t    *testing.T
+	port int
+	dir  string
+	cmd  *exec.Cmd
+	done chan struct{}
+	logs *bytes.Buffer
+}
+
+func startOwnPGlite(t *testing.T) *ownPGlite {
+	t.Helper()
+	testkit.RequireStack(t)
+	p := &ownPGlite{t: t, port: testkit.FreePort(t), dir: filepath.Join(t.TempDir(), "pglite")}
+	p.start()
+	t.Cleanup(p.stop)
+	return p
+}
+
+func (p *ownPGlite) url() string {
+	return fmt.Sprintf("postgres://postgres:postgres@127.0.0.1:%d/postgres?sslmode=disable&default_query_exec_mode=simple_protocol", p.port)
+}
+
+// start runs the same server the stack runs (internal/stack/pglite.go).
+func (p *ownPGlite) start() {
+	p.t.Helper()
+	root, err := stack.FindRoot(".")
+	require.NoError(p.t, err)
+	server := filepath.Join(root, "devstack", "node_modules", "@electric-sql", "pglite-socket", "dist", "scripts", "server.js")
+	p.cmd = exec.Command("node", server, "--db="+p.dir, "--host=127.0.0.1", fmt.Sprintf("--port=%d", p.port),
+		"--extensions=@electric-sql/pglite-pgvector:vector", "--max-connections=200")
+	p.cmd.Dir = filepath.Join(root, "devstack")
+	p.cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+	p.logs = &bytes.Buffer{}
+	p.cmd.Stdout, p.cmd.Stderr = &lockedWriter{w: p.logs}, &lockedWriter{w: p.logs}
+	require.NoError(p.t, p.cmd.Start())
+	done := make(chan struct{})
+	p.done = done
+	go func() { _ = p.cmd.Wait(); close(done) }()
+	deadline := time.Now().Add(2 * time.Minute) // the first start runs initdb
+	for {
+		ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+		c, err := pgx.Connect(ctx, p.url())
+		if err == nil {
+			_, err = c.Exec(ctx, "CREATE EXTENSION IF NOT EXISTS vector")
+			c.Close(ctx)
+		}
+		cancel()
+		if err == nil {
+			return
+		}
+		select {
+		case <-done:
+			p.t.Fatalf("pglite exited:\n%s", p.logs.String())
+		default:
+		}
+		if time.Now().After(deadline) {
+			p.t.Fatalf("pglite not ready: %v", err)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+}
+
+// stop shuts PGlite down cleanly (SIGTERM: it closes the database, which
+// writes it out), killing it if it takes more than 30s.
+func (p *ownPGlite) stop() {
+	if p.cmd == nil || p.cmd.Process == nil {
+		return
+	}
+	select {
+	case <-p.done:
+		return
+	default:
+	}
+	_ = p.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case <-p.done:
+	case <-time.After(30 * time.Second):
+		_ = p.cmd.Process.Kill()
+		<-p.done
+	}
+}
+
+type lockedWriter struct {
+	mu sync.Mutex
+	w  io.Writer
+}
+
+func (l *lockedWriter) Write(b []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(b)
+}
+
+// --- players posting under a fault
+
+// faultClient is a tolerant HTTP client: under a fault, requests fail and
+// time out, and the test must go on.
+var faultClient = &http.Client{Timeout: 10 * time.Second}
+
+func tryJSON(ctx context.Context, base, token, method, path string, body any, hdr ...string) (int, []byte, error) {
+	var rd io.Reader
+	if body != nil {
+		b, _ := json.Marshal(body)
+		rd = bytes.NewReader(b)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, base+path, rd)
+	if err != nil {
+		return 0, nil, err
+	}
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	for i := 0; i+1 < len(hdr); i += 2 {
+		req.Header.Set(hdr[i], hdr[i+1])
+	}
+	resp, err := faultClient.Do(req)
+	if err != nil {
+		return 0, nil, err
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	return resp.StatusCode, b, err
+}
+
+// faultLoad is players posting messages at a steady pace until stopped.
+// Each message carries an Idempotency-Key and is retried with it until it
+// gets a definite answer, as an honest client does: a 202 whose answer was
+// lost is then still counted, and never doubled.
+type faultLoad struct {
+	base    string
+	players []player
+	session []string
+
+	stop chan struct{}
+	wg   sync.WaitGroup
+
+	mu       sync.Mutex
+	accepted []string // turn ids answered 202
+	refused  map[int]int
+	lost     int // no definite answer after every retry
+}
+
+func startFaultLoad(t *testing.T, base string, players int, every time.Duration) *faultLoad {
+	t.Helper()
+	l := &faultLoad{base: base, stop: make(chan struct{}), refused: map[int]int{}}
+	for i := 0; i < players; i++ {
+		p := signUp(t, base)
+		l.players = append(l.players, p)
+		l.session = append(l.session, newSession(t, p, "").ID)
+	}
+	for i := range l.players {
+		l.wg.Go(func() { l.play(i, every) })
+	}
+	return l
+}
+
+func (l *faultLoad) play(i int, every time.Duration) {
+	tick := time.NewTicker(every)
+	defer tick.Stop()
+	for n := 0; n < 10_000; n++ {
+		select {
+		case <-l.stop:
+			return
+		case <-tick.C:
+		}
+		key := uuid.NewString()
+		body := map[string]any{"content": fmt.Sprintf("I take step %d along the tunnel.", n)}
+		definite := false
+		for attempt := 0; attempt < 20 && !definite; attempt++ {
+			if attempt > 0 {
+				time.Sleep(500 * time.Millisecond)
+			}
+			status, b, err := tryJSON(context.Background(), l.base, l.players[i].Client.Token, "POST",
+				"/api/sessions/"+l.session[i]+"/messages", body, "Idempotency-Key", key)
+			switch {
+			case err != nil || status >= 500:
+				continue // ambiguous or unavailable: retry with the same key
+			case status == http.StatusAccepted:
+				var out struct{ Turn struct{ ID string } }
+				_ = json.Unmarshal(b, &out)
+				l.mu.Lock()
+				l.accepted = append(l.accepted, out.Turn.ID)
+				l.mu.Unlock()
+			default:
+				l.mu.Lock()
+				l.refused[status]++
+				l.mu.Unlock()
+			}
+			definite = true
+		}
+		if !definite {
+			l.mu.Lock()
+			l.lost++
+			l.mu.Unlock()
+		}
+	}
+}
+
+func (l *faultLoad) finish() {
+	close(l.stop)
+	l.wg.Wait()
+}
+
+// outcome counts how the turns of a fault test ended.
+type outcome struct {
+	Accepted, PlayerMessages, Completed, Failed, Cancelled, DMMessages int
+	Refused                                                            map[int]int
+	Lost                                                               int
+	FailedCodes                                                        map[string]int
+}
+
+func (o outcome) String() string {
+	return fmt.Sprintf("accepted %d (player messages stored %d): completed %d, failed %d %v, cancelled %d; DM messages %d; refused %v; no answer %d",
+		o.Accepted, o.PlayerMessages, o.Completed, o.Failed, o.FailedCodes, o.Cancelled, o.DMMessages, o.Refused, o.Lost)
+}
+
+// settle waits until every turn of the load's sessions is final and checks
+// the invariants: every stored player message has a turn in exactly one
+// final state; a completed turn has exactly one DM message, any other none;
+// every 202 is among them.
+func (l *faultLoad) settle(t *testing.T, within time.Duration) outcome {
+	t.Helper()
+	o := outcome{Accepted: len(l.accepted), Refused: l.refused, Lost: l.lost, FailedCodes: map[string]int{}}
+	deadline := time.Now().Add(within)
+	statuses := map[string]turn{}
+	for {
+		pending := 0
+		for i, p := range l.players {
+			msgs := l.messages(t, p, l.session[i], deadline)
+			for _, m := range msgs {
+				if m.Role != "player" || m.TurnID == nil {
+					continue
+				}
+				if tr, ok := statuses[*m.TurnID]; ok && isFinal(tr.Status) {
+					continue
+				}
+				tr, ok := l.turn(p, *m.TurnID)
+				if !ok || !isFinal(tr.Status) {
+					pending++
+					continue
+				}
+				statuses[*m.TurnID] = tr
+			}
+		}
+		if pending == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d turns still not final after %s", pending, within)
+		}
+		time.Sleep(500 * time.Millisecond)
+	}
+	dmByTurn := map[string]int{}
+	for i, p := range l.players {
+		for _, m := range l.messages(t, p, l.session[i], deadline) {
+			switch {
+			case m.Role == "player":
+				o.PlayerMessages++
+			case m.Role == "dm":
+				o.DMMessages++
+				require.NotNil(t, m.TurnID, "a DM message belongs to a turn")
+				dmByTurn[*m.TurnID]++
+			}
+		}
+	}
+	for id, tr := range statuses {
+		switch tr.Status {
+		case "completed":
+			o.Completed++
+			require.Equal(t, 1, dmByTurn[id], "completed turn %s has exactly one DM message", id)
+			require.NotNil(t, tr.DMMessageID)
+		case "failed":
+			o.Failed++
+			if tr.Error != nil {
+				o.FailedCodes[tr.Error.Code]++
+			}
+			require.Zero(t, dmByTurn[id], "failed turn %s has no DM message", id)
+		case "cancelled":
+			o.Cancelled++
+			require.Zero(t, dmByTurn[id], "cancelled turn %s has no DM message", id)
+		}
+	}
+	for id := range dmByTurn {
+		_, ok := statuses[id]
+		require.True(t, ok, "DM message of turn %s belongs to a player message", id)
+	}
+	require.Equal(t, o.PlayerMessages, len(statuses), "every player message has exactly one turn")
+	for _, id := range l.accepted {
+		_, ok := statuses[id]
+		require.True(t, ok, "accepted turn %s is stored and final", id)
+	}
+	return o
+}
+
+func isFinal(s string) bool { return s == "completed" || s == "failed" || s == "cancelled" }
+
+func (l *faultLoad) turn(p player, id string) (turn, bool) {
+	status, b, err := tryJSON(context.Background(), l.base, p.Client.Token, "GET", "/api/turns/"+id, nil)
+	if err != nil || status != 200 {
+		return turn{}, false
+	}
+	var out struct{ Turn turn }
+	return out.Turn, json.Unmarshal(b, &out) == nil
+}
+
+// messages lists a whole session, retrying while the service recovers.
+func (l *faultLoad) messages(t *testing.T, p player, sessionID string, deadline time.Time) []message {
+	t.Helper()
+	var all []message
+	before := ""
+	for page := 0; page < 100; page++ {
+		path := "/api/sessions/" + sessionID + "/messages?limit=100"
+		if before != "" {
+			path += "&before=" + before
+		}
+		var out struct {
+			Messages   []message
+			NextBefore *string `json:"next_before"`
+		}
+		for {
+			status, b, err := tryJSON(context.Background(), l.base, p.Client.Token, "GET", path, nil)
+			if err == nil && status == 200 && json.Unmarshal(b, &out) == nil {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("listing messages: status %d, err %v", status, err)
+			}
+			time.Sleep(500 * time.Millisecond)
+		}
+		all = append(all, out.Messages...)
+		if out.NextBefore == nil {
+			return all
+		}
+		before = *out.NextBefore
+	}
+	return all
+}
+
+// recoveries counts, in the logs of the processes, how the system got
+// over the fault: turns the sweeper re-enqueued, failed publishes and
+// enqueues (the state was in Postgres; clients reload), task retries.
+func recoveries(t *testing.T, procs ...*testkit.Process) {
+	t.Helper()
+	counts := map[string]int{}
+	for _, p := range procs {
+		logs := p.Logs()
+		for _, what := range []string{"sweeper re-enqueued a stuck turn", "publish failed", "enqueue failed", "task failed; will retry", "task failed for good", "live subscription lost"} {
+			counts[what] += strings.Count(logs, what)
+		}
+	}
+	t.Logf("recovery in the logs: %v", counts)
+}
+
+// runFault puts load on base, applies the fault after warm, keeps the load
+// on for after, then settles.
+func runFault(t *testing.T, base string, fault func()) outcome {
+	t.Helper()
+	players, warm, after, every := 3, 2*time.Second, 3*time.Second, 300*time.Millisecond
+	if soak() {
+		players, warm, after, every = 8, 20*time.Second, 30*time.Second, 200*time.Millisecond
+	}
+	load := startFaultLoad(t, base, players, every)
+	time.Sleep(warm)
+	fault()
+	time.Sleep(after)
+	load.finish()
+	o := load.settle(t, 3*time.Minute)
+	require.Positive(t, o.Accepted, "some messages were accepted")
+	t.Logf("outcome: %s", o)
+	return o
+}
+
+// --- the faults
+
+func TestFaultWorkerKilledMidGenerationUnderLoad(t *testing.T) {
+	t.Parallel()
+	rd := startOwnRedis(t, false)
+	env := faultEnv(rd.url(), os.Getenv("DATABASE_URL"))
+	api := testkit.Start(t, testkit.Options{Command: "api", Env: env})
+	w1 := testkit.Start(t, testkit.Options{Command: "worker", Env: append(env, "DM_WORD_DELAY=100ms")})
+	var w2 *testkit.Process
+	o := runFault(t, api.URL, func() {
+		w1.Kill()
+		w2 = testkit.Start(t, testkit.Options{Command: "worker", Env: env})
+	})
+	recoveries(t, api, w2)
+	require.Zero(t, o.Failed, "a killed worker's turns are recovered, not failed")
+}
+
+func TestFaultWorkerSIGTERMHandsItsTaskBack(t *testing.T) {
+	t.Parallel()
+	rd := startOwnRedis(t, false)
+	// The sweeper would recover the turn only after 60s: a completion
+	// before that is asynq handing the task back on shutdown.
+	env := faultEnv(rd.url(), os.Getenv("DATABASE_URL"), "TURN_STUCK_AFTER=60s", "SHUTDOWN_TIMEOUT=2s")
+	api := testkit.Start(t, testkit.Options{Command: "api", Env: env})
+	w1 := testkit.Start(t, testkit.Options{Command: "worker", Env: append(env, "DM_WORD_DELAY=300ms")})
+	p := signUp(t, api.URL)
+	s := newSession(t, p, "")
+	ev := openStream(t, p.Client, "/api/sessions/"+s.ID+"/events")
+	_, tr := postMessage(t, p.Client, s.ID, "I recite the long saga of my clan, every verse of it.")
+	ev.until(t, 30*time.Second, func(e sseEvent) bool { return e.Type == "dm.delta" })
+
+	began := time.Now()
+	w1.Stop() // SIGTERM
+	stopped := time.Since(began)
+	require.Contains(t, w1.Logs(), "msg=stopped", "the worker shut down by itself (testkit would SIGKILL it after 10s)")
+	require.Equal(t, "generating", getTurn(t, p.Client, tr.ID).Status, "the turn was mid-generation when the worker left")
+
+	// Within 30s, while the sweeper would wait 60s: asynq handed it back.
+	testkit.Start(t, testkit.Options{Command: "worker", Env: append(env, "DM_WORD_DELAY=5ms")})
+	rest := ev.until(t, 30*time.Second, isDone(tr.ID))
+	took := time.Since(began)
+	require.Equal(t, "dm.done", rest[len(rest)-1].Type)
+	final := getTurn(t, p.Client, tr.ID)
+	require.Equal(t, "completed", final.Status)
+	resp := p.Client.Do(t, "GET", "/api/sessions/"+s.ID+"/messages", nil)
+	var page struct{ Messages []message }
+	resp.JSON(t, &page)
+	require.Len(t, page.Messages, 2, "exactly one DM reply")
+	t.Logf("worker stopped in %s; the turn completed on the other worker %s after SIGTERM", stopped.Round(time.Millisecond), took.Round(time.Millisecond))
+}
+
+func TestFaultRedisCrashUnderLoad(t *testing.T) {
+	t.Parallel()
+	for _, aof := range []bool{true, false} {
+		t.Run(fmt.Sprintf("appendonly=%v", aof), func(t *testing.T) {
+			t.Parallel()
+			rd := startOwnRedis(t, aof)
+			srv := testkit.Start(t, testkit.Options{Env: faultEnv(rd.url(), os.Getenv("DATABASE_URL"))})
+			o := runFault(t, srv.URL, func() {
+				rd.kill()
+				time.Sleep(2 * time.Second)
+				rd.start()
+			})
+			recoveries(t, srv)
+			if aof {
+				require.Zero(t, o.Failed, "with AOF nothing is lost that the sweeper cannot redo")
+			}
+		})
+	}
+}
+
+func TestFaultRedisFrozen(t *testing.T) {
+	t.Parallel()
+	freeze := 30 * time.Second
+	if d, err := time.ParseDuration(os.Getenv("FAULT_FREEZE")); err == nil {
+		freeze = d
+	}
+	rd := startOwnRedis(t, true)
+	srv := testkit.Start(t, testkit.Options{Env: faultEnv(rd.url(), os.Getenv("DATABASE_URL"))})
+	runFault(t, srv.URL, func() {
+		rd.freeze()
+		time.Sleep(freeze)
+		rd.thaw()
+	})
+	recoveries(t, srv)
+	require.Equal(t, 200, testkit.NewClient(srv.URL).Do(t, "GET", "/readyz", nil).Status, "ready again after the freeze")
+}
+
+func TestFaultDatabaseRestartUnderLoad(t *testing.T) {
+	t.Parallel()
+	rd := startOwnRedis(t, true)
+	pg := startOwnPGlite(t)
+	// `all` applies the migrations to the fresh database itself.
+	srv := testkit.Start(t, testkit.Options{Env: faultEnv(rd.url(), pg.url())})
+	var down time.Duration
+	runFault(t, srv.URL, func() {
+		began := time.Now()
+		pg.stop()
+		pg.start()
+		down = time.Since(began)
+	})
+	t.Logf("the database was away for %s", down.Round(100*time.Millisecond))
+	recoveries(t, srv)
+	require.Equal(t, 200, testkit.NewClient(srv.URL).Do(t, "GET", "/readyz", nil).Status, "ready again after the restart")
+}
