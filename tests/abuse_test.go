@@ -168,7 +168,8 @@ func TestAbuseMessageFloodByOnePlayer(t *testing.T) {
 
 	t.Run("turns per minute are capped per player", func(t *testing.T) {
 		t.Parallel()
-		srv := testkit.Start(t, testkit.Options{Env: []string{"TURNS_IN_FLIGHT_PER_PLAYER=1000", "TURNS_PER_MINUTE_PER_PLAYER=3", "DM_WORD_DELAY=1ms"}})
+		srv := testkit.Start(t, testkit.Options{Env: []string{"TURNS_IN_FLIGHT_PER_PLAYER=1000", "TURNS_PER_MINUTE_PER_PLAYER=3", "DM_WORD_DELAY=1ms",
+			"DATABASE_URL=" + simpleProtocol(os.Getenv("DATABASE_URL"))}})
 		p, other := signUp(t, srv.URL), signUp(t, srv.URL)
 		s := newSession(t, p, "")
 		for i := range 3 {
@@ -182,7 +183,7 @@ func TestAbuseMessageFloodByOnePlayer(t *testing.T) {
 
 func TestAbuseOversizedAndMalformedBodies(t *testing.T) {
 	t.Parallel()
-	srv := testkit.Start(t, testkit.Options{})
+	srv := testkit.Start(t, testkit.Options{Env: []string{"DATABASE_URL=" + simpleProtocol(os.Getenv("DATABASE_URL"))}})
 	p := signUp(t, srv.URL)
 	s := newSession(t, p, "")
 	msgs := "/api/sessions/" + s.ID + "/messages"
@@ -235,7 +236,9 @@ func TestAbuseOversizedAndMalformedBodies(t *testing.T) {
 
 func TestAbuseSSE(t *testing.T) {
 	t.Parallel()
-	srv := testkit.Start(t, testkit.Options{Command: "api"})
+	// Hundreds of concurrent stream opens: PGlite with the simple protocol
+	// (docs/RELIABILITY.md, "PGlite and concurrent connections").
+	srv := testkit.Start(t, testkit.Options{Command: "api", Env: []string{"DATABASE_URL=" + simpleProtocol(os.Getenv("DATABASE_URL"))}})
 	p := signUp(t, srv.URL)
 	s := newSession(t, p, "")
 	sessionPath := "/api/sessions/" + s.ID + "/events"

@@ -46,7 +46,7 @@ type Config struct {
 	// SSEDetach serves each SSE stream on a connection of its own once its
 	// response starts (events.HubOptions.Detach): a few KB per idle
 	// connection instead of ~40. Off: the ordinary net/http path.
-	SSEDetach bool `env:"SSE_DETACH" envDefault:"true"`
+	SSEDetach bool `env:"SSE_DETACH" envDefault:"false"`
 
 	ShutdownTimeout time.Duration `env:"SHUTDOWN_TIMEOUT" envDefault:"15s"`
 	// TrustedProxies lists the proxies (CIDRs or IPs) whose X-Forwarded-For

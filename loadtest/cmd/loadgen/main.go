@@ -76,6 +76,7 @@ type common struct {
 	workers  int
 	keepLogs bool
 	pgMode   string
+	countSQL bool
 }
 
 func (c *common) register(fs *flag.FlagSet, maxTime time.Duration) {
@@ -87,6 +88,7 @@ func (c *common) register(fs *flag.FlagSet, maxTime time.Duration) {
 	fs.DurationVar(&c.maxTime, "max-time", maxTime, "hard bound on the whole run")
 	fs.BoolVar(&c.pprof, "pprof", false, "start conquest with PPROF_ADDR on a loopback port and save a CPU profile of the run")
 	fs.BoolVar(&c.keepLogs, "logs", false, "print the started conquest's log at the end")
+	fs.BoolVar(&c.countSQL, "count-sql", false, "put a counting proxy between conquest and the database and report SQL statements per turn")
 	fs.StringVar(&c.pgMode, "pg-mode", "simple_protocol", "default_query_exec_mode for the started conquest's DATABASE_URL (\"\": as the stack gives it); see `loadgen pgmux`")
 }
 

@@ -30,6 +30,15 @@ type server struct {
 	URL       string
 	PprofAddr string
 	procs     []*proc
+	sql       *sqlCounter // -count-sql
+}
+
+// statements is the SQL statements counted so far (-count-sql; 0 otherwise).
+func (s *server) statements() int64 {
+	if s.sql == nil {
+		return 0
+	}
+	return s.sql.statements()
 }
 
 type proc struct {
@@ -89,9 +98,15 @@ func startServer(ctx context.Context, c *common, extraEnv ...string) (*server, e
 		"TURNS_IN_FLIGHT_PER_PLAYER=1000",
 		"TURNS_PER_MINUTE_PER_PLAYER=100000",
 	)
-	if c.pgMode != "" {
-		env = append(env, "DATABASE_URL="+withExecMode(os.Getenv("DATABASE_URL"), c.pgMode))
+	dbURL := withExecMode(os.Getenv("DATABASE_URL"), c.pgMode)
+	if c.countSQL {
+		sc, proxied, err := startSQLCounter(dbURL)
+		if err != nil {
+			return nil, err
+		}
+		s.sql, dbURL = sc, proxied
 	}
+	env = append(env, "DATABASE_URL="+dbURL)
 	env = append(env, extraEnv...)
 	env = append(env, c.env...)
 	if c.pprof {

@@ -105,6 +105,7 @@ func runTurns(ctx context.Context, args []string) error {
 	}
 	meter := newCPUMeter(procs)
 	load0 := loadAvg()
+	sql0 := srv.statements()
 	inWindow.Store(true)
 	t0 := time.Now()
 	var profErr error
@@ -119,6 +120,10 @@ func runTurns(ctx context.Context, args []string) error {
 	window := time.Since(t0)
 	cpu := meter.percent()
 	n := measured.Load()
+	sqlPerTurn := 0.0
+	if n > 0 {
+		sqlPerTurn = float64(srv.statements()-sql0) / float64(n)
+	}
 	stopAll.Store(true)
 	wg.Wait()
 	close(errc)
@@ -133,11 +138,11 @@ func runTurns(ctx context.Context, args []string) error {
 	if c.keepLogs {
 		fmt.Fprintln(os.Stderr, srv.logs())
 	}
-	fmt.Printf("turns/s %.1f over %s (%d turns); latency post→final %s\n", float64(n)/window.Seconds(), window.Round(time.Millisecond), n, lat)
+	fmt.Printf("turns/s %.1f over %s (%d turns); latency post→final %s; SQL statements per turn %.1f (-count-sql)\n", float64(n)/window.Seconds(), window.Round(time.Millisecond), n, lat, sqlPerTurn)
 	report(&c, "turns", map[string]any{
 		"concurrency": *conc, "window_s": window.Seconds(), "turns": n, "turns_per_s": float64(n) / window.Seconds(),
 		"outcomes": outcomes, "latency": lat.summary(), "cpu_percent_of_one_core": cpu,
-		"load_average_at_start": load0, "queue_backlog_after": backlog,
+		"load_average_at_start": load0, "queue_backlog_after": backlog, "sql_statements_per_turn": sqlPerTurn,
 	})
 	return errors.Join(errs...)
 }
