@@ -33,7 +33,9 @@ import (
 func requireLimitedAnswer(t *testing.T, status int, header http.Header, body []byte, maxRetry int) {
 	t.Helper()
 	require.Equal(t, http.StatusTooManyRequests, status, string(body))
-	var e struct{ Error struct{ Code, Message string } }
+	var e struct {
+		Error struct{ Code, Message string }
+	}
 	require.NoError(t, json.Unmarshal(body, &e), string(body))
 	require.Equal(t, "rate_limited", e.Error.Code)
 	require.NotEmpty(t, e.Error.Message)
@@ -222,7 +224,9 @@ func TestAbuseOversizedAndMalformedBodies(t *testing.T) {
 			defer resp.Body.Close()
 			b, _ := io.ReadAll(resp.Body)
 			require.Equal(t, tc.status, resp.StatusCode, string(b))
-			var e struct{ Error struct{ Code, Message string } }
+			var e struct {
+				Error struct{ Code, Message string }
+			}
 			require.NoError(t, json.Unmarshal(b, &e), string(b))
 			require.Equal(t, tc.code, e.Error.Code)
 			require.NotEmpty(t, e.Error.Message)
