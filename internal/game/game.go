@@ -142,24 +142,24 @@ type Timings struct {
 
 // Turn is the processing of one player message into a DM reply.
 type Turn struct {
-	ID               uuid.UUID       `json:"id"`
-	SessionID        uuid.UUID       `json:"session_id"`
-	PlayerID         uuid.UUID       `json:"-"`
-	PlayerMessageID  uuid.UUID       `json:"player_message_id"`
-	DMMessageID      *uuid.UUID      `json:"dm_message_id,omitempty"`
-	Status           string          `json:"status"`
-	Error            *TurnError      `json:"error,omitempty"`
-	Provider         string          `json:"provider,omitempty"`
-	Model            string          `json:"model,omitempty"`
-	Seed             int64           `json:"-"`
-	Attempts         int             `json:"attempts"`
-	Context          []ContextItem   `json:"context,omitempty"`
-	PromptTokens     *int            `json:"prompt_tokens,omitempty"`
-	CompletionTokens *int            `json:"completion_tokens,omitempty"`
-	Timings          Timings         `json:"timings"`
-	CreatedAt        time.Time       `json:"created_at"`
-	UpdatedAt        time.Time       `json:"updated_at"`
-	IdempotencyKey   *string         `json:"-"`
+	ID               uuid.UUID     `json:"id"`
+	SessionID        uuid.UUID     `json:"session_id"`
+	PlayerID         uuid.UUID     `json:"-"`
+	PlayerMessageID  uuid.UUID     `json:"player_message_id"`
+	DMMessageID      *uuid.UUID    `json:"dm_message_id,omitempty"`
+	Status           string        `json:"status"`
+	Error            *TurnError    `json:"error,omitempty"`
+	Provider         string        `json:"provider,omitempty"`
+	Model            string        `json:"model,omitempty"`
+	Seed             int64         `json:"-"`
+	Attempts         int           `json:"attempts"`
+	Context          []ContextItem `json:"context,omitempty"`
+	PromptTokens     *int          `json:"prompt_tokens,omitempty"`
+	CompletionTokens *int          `json:"completion_tokens,omitempty"`
+	Timings          Timings       `json:"timings"`
+	CreatedAt        time.Time     `json:"created_at"`
+	UpdatedAt        time.Time     `json:"updated_at"`
+	IdempotencyKey   *string       `json:"-"`
 }
 
 // MemoryResult is one answer of a memory search.
