@@ -22,7 +22,7 @@ type Config struct {
 	LogLevel string `env:"LOG_LEVEL" envDefault:"info"`
 	LogJSON  bool   `env:"LOG_JSON" envDefault:"false"`
 
-	DatabaseURL   string `env:"DATABASE_URL" envDefault:"postgres://postgres:postgres@127.0.0.1:55432/postgres?sslmode=disable&default_query_exec_mode=exec"`
+	DatabaseURL   string `env:"DATABASE_URL" envDefault:"postgres://postgres:postgres@127.0.0.1:55432/postgres?sslmode=disable&default_query_exec_mode=simple_protocol"`
 	DatabaseConns int32  `env:"DATABASE_MAX_CONNS" envDefault:"8"`
 	RedisURL      string `env:"REDIS_URL" envDefault:"redis://127.0.0.1:56379/0"`
 

@@ -17,7 +17,7 @@ import (
 )
 
 // Open connects a pool and waits until the database answers or ctx ends.
-// Query-execution mode comes from the URL (default_query_exec_mode=exec for
+// Query-execution mode comes from the URL (default_query_exec_mode=simple_protocol for
 // PGlite, which multiplexes connections onto one backend).
 func Open(ctx context.Context, url string, maxConns int32) (*pgxpool.Pool, error) {
 	cfg, err := pgxpool.ParseConfig(url)

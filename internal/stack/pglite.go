@@ -31,9 +31,12 @@ import (
 //     connection is "held" by everyone, so pg_advisory_lock cannot serialise
 //     migrations here; a single transaction does, since transactions are
 //     already exclusive). pgx's default statement cache breaks with "prepared
-//     statement ... already exists", hence default_query_exec_mode=exec.
-//     Parameterised queries on concurrent connections in exec mode did not mix
-//     up (32 connections, small and 300 KB parameters).
+//     statement ... already exists". Exec mode (unnamed statements) is not
+//     enough either: under concurrent load the load tests saw pglite-socket
+//     interleave the extended-protocol messages of connections (SQLSTATE
+//     26000 "portal does not exist", wrong rows, requests never answered;
+//     docs/RELIABILITY.md), hence default_query_exec_mode=simple_protocol:
+//     one message per statement.
 //   - --max-connections caps open sockets (default 1!). A connection over the
 //     cap gets the plain text "Too many connections" and is closed, which pgx
 //     reports as "unexpected EOF" or "connection reset by peer" - it is not
@@ -49,7 +52,7 @@ const pgliteMaxConnections = 200
 // postgresURL is the DATABASE_URL for a PGlite on port. Exec mode because the
 // backend's prepared statements are shared by every connection.
 func postgresURL(port int) string {
-	return fmt.Sprintf("postgres://postgres:postgres@%s/postgres?sslmode=disable&default_query_exec_mode=exec", hostPort(port))
+	return fmt.Sprintf("postgres://postgres:postgres@%s/postgres?sslmode=disable&default_query_exec_mode=simple_protocol", hostPort(port))
 }
 
 // startPGlite serves db ("memory://" or a folder) over the Postgres wire

@@ -59,7 +59,7 @@ func TestStartTestStack(t *testing.T) {
 		for _, k := range []string{"DATABASE_URL", "REDIS_URL", "S3_ENDPOINT", "S3_ACCESS_KEY", "S3_SECRET_KEY", "S3_USE_SSL", "S3_BUCKET", "S3_REGION", "STACK_TMP", "CONQUEST_TEST_STACK"} {
 			require.NotEmpty(t, env[k], k)
 		}
-		require.Contains(t, env["DATABASE_URL"], "default_query_exec_mode=exec")
+		require.Contains(t, env["DATABASE_URL"], "default_query_exec_mode=simple_protocol")
 		require.GreaterOrEqual(t, len(env["S3_SECRET_KEY"]), 8, "MinIO rejects shorter root passwords")
 	})
 
