@@ -372,3 +372,24 @@ func (sp *switchProxy) restore() {
 	sp.down = false
 	sp.mu.Unlock()
 }
+
+// sampleReplyUntilDone samples the DM reply's text every 100 ms until the
+// reply is marked done, and returns the samples: a test checks that each is
+// a prefix of the stored reply (nothing shown twice or out of order).
+func (b *browser) sampleReplyUntilDone(after string) []string {
+	var samples []string
+	deadline := time.Now().Add(90 * time.Second)
+	for {
+		done, err := chromedp.Run(b.ctx, chromedp.Evaluate[bool](fmt.Sprintf(`!!document.querySelector(%q)`, dmReplyDoneSel)))
+		if err == nil && done {
+			return samples
+		}
+		if sample, err := chromedp.Run(b.ctx, chromedp.Evaluate[string](fmt.Sprintf(`[...document.querySelectorAll('%s .msg-text')].map(e => e.textContent).join('\u0000')`, dmReplySel))); err == nil && sample != "" {
+			samples = append(samples, sample)
+		}
+		if time.Now().After(deadline) {
+			b.fail("the reply did not end within 90s after %s", after)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}

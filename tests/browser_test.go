@@ -157,21 +157,7 @@ func TestBrowserReloadMidReplyShowsTheWholeReplyOnce(t *testing.T) {
 
 	// Sample the reply as it is rebuilt: every sample must be a prefix of
 	// the final reply (no text shown twice, nothing out of order).
-	var samples []string
-	deadline := time.Now().Add(90 * time.Second)
-	for {
-		done, err := chromedp.Run(b.ctx, chromedp.Evaluate[bool](fmt.Sprintf(`!!document.querySelector(%q)`, dmReplyDoneSel)))
-		if err == nil && done {
-			break
-		}
-		if sample, err := chromedp.Run(b.ctx, chromedp.Evaluate[string](fmt.Sprintf(`[...document.querySelectorAll('%s .msg-text')].map(e => e.textContent).join('\u0000')`, dmReplySel))); err == nil && sample != "" {
-			samples = append(samples, sample)
-		}
-		if time.Now().After(deadline) {
-			b.fail("the reply did not end within 90s after the reload")
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
+	samples := b.sampleReplyUntilDone("the reload")
 
 	msgs := restMessages(t, p, s.ID)
 	require.Len(t, msgs, 2)
@@ -293,21 +279,7 @@ func TestBrowserResumesOnAnotherReplicaAfterTheConnectionDrops(t *testing.T) {
 	proxy.switchTo(api2.URL)
 	require.Equal(t, "generating", getTurn(t, p.Client, turnID).Status, "the connection dropped mid-reply")
 
-	var samples []string
-	deadline := time.Now().Add(90 * time.Second)
-	for {
-		done, err := chromedp.Run(b.ctx, chromedp.Evaluate[bool](fmt.Sprintf(`!!document.querySelector(%q)`, dmReplyDoneSel)))
-		if err == nil && done {
-			break
-		}
-		if sample, err := chromedp.Run(b.ctx, chromedp.Evaluate[string](fmt.Sprintf(`[...document.querySelectorAll('%s .msg-text')].map(e => e.textContent).join('\u0000')`, dmReplySel))); err == nil && sample != "" {
-			samples = append(samples, sample)
-		}
-		if time.Now().After(deadline) {
-			b.fail("the reply did not end within 90s after the drop")
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
+	samples := b.sampleReplyUntilDone("the drop")
 	msgs := restMessages(t, p, s.ID)
 	require.Len(t, msgs, 2)
 	stored := msgs[1].Content
