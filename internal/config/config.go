@@ -45,8 +45,9 @@ type Config struct {
 	PprofAddr string `env:"PPROF_ADDR"`
 	// SSEDetach serves each SSE stream on a connection of its own once its
 	// response starts (events.HubOptions.Detach): a few KB per idle
-	// connection instead of ~40. Off: the ordinary net/http path.
-	SSEDetach bool `env:"SSE_DETACH" envDefault:"false"`
+	// connection instead of ~40 (docs/PERFORMANCE.md "SSE"). False: the
+	// ordinary net/http path, the handler waiting while the stream is open.
+	SSEDetach bool `env:"SSE_DETACH" envDefault:"true"`
 
 	ShutdownTimeout time.Duration `env:"SHUTDOWN_TIMEOUT" envDefault:"15s"`
 	// TrustedProxies lists the proxies (CIDRs or IPs) whose X-Forwarded-For

@@ -8,13 +8,13 @@ import (
 )
 
 func TestTurnLimitsAndProfiling(t *testing.T) {
-	t.Run("defaults are valid: 3 turns in flight, 30 per minute, no pprof, streams not detached", func(t *testing.T) {
+	t.Run("defaults are valid: 3 turns in flight, 30 per minute, no pprof, streams detached", func(t *testing.T) {
 		c, err := Load()
 		require.NoError(t, err)
 		require.Equal(t, 3, c.TurnLimits.InFlight)
 		require.Equal(t, 30, c.TurnLimits.PerMinute)
 		require.Empty(t, c.PprofAddr)
-		require.False(t, c.SSEDetach, "SSE_DETACH is opt-in")
+		require.True(t, c.SSEDetach, "SSE_DETACH is on by default")
 	})
 	t.Run("a loopback pprof address is accepted", func(t *testing.T) {
 		for _, addr := range []string{"127.0.0.1:6060", "[::1]:6060", "localhost:6060", "127.0.0.1:0"} {
