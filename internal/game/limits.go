@@ -36,36 +36,19 @@ func WithTurnLimits(l TurnLimits) ServiceOption {
 	return func(s *Service) { s.limits = l }
 }
 
-// checkInFlight refuses a new turn when the player already has max
-// unfinished turns. It runs inside the transaction that inserts the turn,
-// after taking a transaction-scoped lock on the player, so two concurrent
-// requests cannot both see max-1 and both insert: the count and the insert
-// are one atomic step per player. Postgres, not a Redis counter, because
-// "in flight" IS the turns' status there: a counter kept beside it would
-// have to be decremented on every way a turn ends (completion, failure,
-// cancel, the sweeper's timeout) and would drift for good after a crash
-// between the two writes or a Redis restart.
+// errTooManyInFlight refuses a new turn when the player already has the
+// allowed number of unfinished turns. insertTurn counts them in the batch
+// that inserts the turn, after taking a transaction-scoped lock on the
+// player, so two concurrent requests cannot both see max-1 and both insert:
+// the count and the insert are one atomic step per player. Postgres, not a
+// Redis counter, because "in flight" IS the turns' status there: a counter
+// kept beside it would have to be decremented on every way a turn ends
+// (completion, failure, cancel, the sweeper's timeout) and would drift for
+// good after a crash between the two writes or a Redis restart.
 //
 // On PGlite, transactions are already serialised globally, so the lock is
 // free; on Postgres it serialises one player's inserts only. The count
 // repeats the predicate of the partial index turns_open_idx, which holds
 // the unfinished turns of everybody (few at any moment), so it never scans
 // finished history.
-func checkInFlight(ctx context.Context, q querier, playerID uuid.UUID, max int) error {
-	if max <= 0 {
-		return nil
-	}
-	if _, err := q.Exec(ctx, `SELECT pg_advisory_xact_lock(hashtextextended('game.turns:' || $1::text, 0))`, playerID); err != nil {
-		return err
-	}
-	var n int
-	err := q.QueryRow(ctx, `SELECT count(*) FROM game.turns
-		WHERE player_id = $1 AND status IN ('queued', 'embedding', 'retrieving', 'generating')`, playerID).Scan(&n)
-	if err != nil {
-		return err
-	}
-	if n >= max {
-		return apperr.Limited(InFlightRetryAfter, "too many turns in flight; wait for the Dungeon Master to answer")
-	}
-	return nil
-}
+var errTooManyInFlight = apperr.Limited(InFlightRetryAfter, "too many turns in flight; wait for the Dungeon Master to answer")

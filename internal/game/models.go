@@ -293,6 +293,13 @@ func (s *Store) SetEmbeddings(ctx context.Context, q querier, model string, rows
 	if q == nil {
 		q = s.pool
 	}
+	sql, args := embeddingsInsertSQL(model, rows)
+	_, err := q.Exec(ctx, sql, args...)
+	return postgres.Translate(err, "embedding")
+}
+
+// embeddingsInsertSQL is the upsert of one model's vectors for rows.
+func embeddingsInsertSQL(model string, rows []VectorRow) (string, []any) {
 	var b strings.Builder
 	args := make([]any, 0, 1+3*len(rows))
 	args = append(args, model)
@@ -306,8 +313,7 @@ func (s *Store) SetEmbeddings(ctx context.Context, q querier, model string, rows
 		args = append(args, r.MessageID.String(), r.SessionID.String(), VectorText(r.Vector))
 	}
 	b.WriteString(` ON CONFLICT (model, message_id) DO UPDATE SET embedding = excluded.embedding, created_at = now()`)
-	_, err := q.Exec(ctx, b.String(), args...)
-	return postgres.Translate(err, "embedding")
+	return b.String(), args
 }
 
 // VectorRow is one message's vector.
@@ -315,15 +321,4 @@ type VectorRow struct {
 	MessageID uuid.UUID
 	SessionID uuid.UUID
 	Vector    []float32
-}
-
-// messageVector returns a message's vector of a model in pgvector text
-// form, or "" when it has none.
-func (s *Store) messageVector(ctx context.Context, model string, id uuid.UUID) (string, error) {
-	var vec string
-	err := s.pool.QueryRow(ctx, `SELECT embedding::text FROM game.message_embeddings WHERE model = $1 AND message_id = $2`, model, id).Scan(&vec)
-	if err == pgx.ErrNoRows {
-		return "", nil
-	}
-	return vec, postgres.Translate(err, "embedding")
 }

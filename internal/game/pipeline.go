@@ -66,58 +66,56 @@ func NewPipeline(store *Store, queue Queue, pub Publisher, models *Models, searc
 // Embed embeds the player's message and hands the turn to retrieval.
 func (p *Pipeline) Embed(ctx context.Context, turnID uuid.UUID) error {
 	began := time.Now()
-	t, ok, changed, err := p.store.Advance(ctx, turnID, StatusEmbedding, StatusQueued, StatusEmbedding)
-	if err != nil || !ok {
+	st := turnStart{}
+	if err := p.store.startStage(ctx, turnID, &st, StatusEmbedding, StatusQueued, StatusEmbedding); err != nil || !st.OK {
 		return err
 	}
-	if changed {
-		publishStatus(ctx, p.pub, t)
+	if st.Changed {
+		publishStatus(ctx, p.pub, st.Turn)
 	}
-	if err := p.EmbedMessage(ctx, t.PlayerMessageID); err != nil {
-		return err
-	}
-	if err := p.store.EndStage(ctx, turnID, StatusEmbedding); err != nil {
+	if err := p.embed(ctx, st.Player, &turnID); err != nil {
 		return err
 	}
 	p.opts.Observer.StageDone(StageEmbed, time.Since(began))
 	return p.queue.Enqueue(ctx, StageRetrieve, turnID)
 }
 
-// EmbedMessage computes and stores one message's vectors: one per model in
-// use (the served one and, during a re-embed, the one being built, so the
-// new model is complete when the job's cursor reaches the end).
+// EmbedMessage computes and stores one message's vectors.
 func (p *Pipeline) EmbedMessage(ctx context.Context, messageID uuid.UUID) error {
 	m, err := p.store.GetMessage(ctx, messageID)
 	if err != nil {
 		return err
 	}
+	return p.embed(ctx, m, nil)
+}
+
+// embed computes a message's vectors, one per model in use (the served
+// one and, during a re-embed, the one being built, so the new model is
+// complete when the job's cursor reaches the end), and stores them with
+// the message's token count and, for a turn's embed stage, the stage's end.
+func (p *Pipeline) embed(ctx context.Context, m Message, endStage *uuid.UUID) error {
 	embedders, err := p.models.Writing(ctx)
 	if err != nil {
 		return err
 	}
+	vectors := make(map[string][]float32, len(embedders))
 	for _, e := range embedders {
 		vecs, err := e.Embed(ctx, []string{m.Content})
 		if err != nil {
 			return fmt.Errorf("embed with %s: %w", e.Model(), err)
 		}
-		row := VectorRow{MessageID: m.ID, SessionID: m.SessionID, Vector: vecs[0]}
-		if err := p.store.SetEmbeddings(ctx, nil, e.Model(), []VectorRow{row}); err != nil {
-			return err
-		}
+		vectors[e.Model()] = vecs[0]
 	}
-	return p.store.SetTokenCount(ctx, m.ID, memory.CountTokens(m.Content))
+	return p.store.StoreVectors(ctx, m, vectors, memory.CountTokens(m.Content), endStage)
 }
 
 // EmbedReply embeds the DM's reply of a completed turn (low priority).
 func (p *Pipeline) EmbedReply(ctx context.Context, turnID uuid.UUID) error {
-	t, err := p.store.GetTurn(ctx, turnID)
-	if err != nil {
+	m, ok, err := p.store.replyOf(ctx, turnID)
+	if err != nil || !ok {
 		return err
 	}
-	if t.DMMessageID == nil {
-		return nil
-	}
-	return p.EmbedMessage(ctx, *t.DMMessageID)
+	return p.embed(ctx, m, nil)
 }
 
 // Retrieve chooses what enters the turn's prompt: the most recent
@@ -127,26 +125,23 @@ func (p *Pipeline) EmbedReply(ctx context.Context, turnID uuid.UUID) error {
 // source, scores and token count, so the context is inspectable.
 func (p *Pipeline) Retrieve(ctx context.Context, turnID uuid.UUID) error {
 	began := time.Now()
-	t, ok, changed, err := p.store.Advance(ctx, turnID, StatusRetrieving, StatusEmbedding, StatusRetrieving)
-	if err != nil || !ok {
+	served, err := p.models.Serving(ctx)
+	if err != nil {
 		return err
 	}
-	if changed {
+	st := turnStart{wantRecent: p.opts.RecentN, wantVector: served.Model(), wantCharacter: true}
+	if err := p.store.startStage(ctx, turnID, &st, StatusRetrieving, StatusEmbedding, StatusRetrieving); err != nil || !st.OK {
+		return err
+	}
+	t, pm, recent := st.Turn, st.Player, st.Recent
+	if st.Changed {
 		publishStatus(ctx, p.pub, t)
-	}
-	pm, err := p.store.GetMessage(ctx, t.PlayerMessageID)
-	if err != nil {
-		return err
-	}
-	recent, err := p.store.RecentMessages(ctx, t.SessionID, pm.Seq, p.opts.RecentN)
-	if err != nil {
-		return err
 	}
 	exclude := []uuid.UUID{pm.ID}
 	for _, m := range recent {
 		exclude = append(exclude, m.ID)
 	}
-	q, err := p.query(ctx, pm)
+	q, err := p.query(ctx, served, pm, st.Vector)
 	if err != nil {
 		return err
 	}
@@ -165,11 +160,7 @@ func (p *Pipeline) Retrieve(ctx context.Context, turnID uuid.UUID) error {
 			Tokens: memory.CountTokens(h.Message.Content), VectorScore: h.VectorScore, KeywordScore: h.KeywordScore})
 		contents[h.Message.ID] = h.Message.Content
 	}
-	char, err := p.store.SessionCharacter(ctx, t.SessionID)
-	if err != nil {
-		return err
-	}
-	_, items, err := p.shape(t, pm, char, candidates, contents)
+	_, items, err := p.shape(t, pm, st.Character, candidates, contents)
 	if err != nil {
 		return p.failPermanent(ctx, turnID, err)
 	}
@@ -181,17 +172,9 @@ func (p *Pipeline) Retrieve(ctx context.Context, turnID uuid.UUID) error {
 }
 
 // query is the player's message with its vector of the served model. The
-// embed stage stored it; a message embedded just before a model switch
-// is embedded again here.
-func (p *Pipeline) query(ctx context.Context, pm Message) (Query, error) {
-	e, err := p.models.Serving(ctx)
-	if err != nil {
-		return Query{}, err
-	}
-	vec, err := p.store.messageVector(ctx, e.Model(), pm.ID)
-	if err != nil {
-		return Query{}, err
-	}
+// embed stage stored it (vec, read as the stage started); a message
+// embedded just before a model switch is embedded again here.
+func (p *Pipeline) query(ctx context.Context, e memory.Embedder, pm Message, vec string) (Query, error) {
 	if vec == "" {
 		vs, err := e.Embed(ctx, []string{pm.Content})
 		if err != nil {
@@ -251,14 +234,15 @@ func (p *Pipeline) failPermanent(ctx context.Context, turnID uuid.UUID, err erro
 // dm.delta, then stores the reply and ends the turn.
 func (p *Pipeline) Generate(ctx context.Context, turnID uuid.UUID) error {
 	began := time.Now()
-	t, ok, changed, err := p.store.Advance(ctx, turnID, StatusGenerating, StatusRetrieving, StatusGenerating)
-	if err != nil || !ok {
+	st := turnStart{wantCharacter: true, wantContext: true}
+	if err := p.store.startStage(ctx, turnID, &st, StatusGenerating, StatusRetrieving, StatusGenerating); err != nil || !st.OK {
 		return err
 	}
-	if changed {
+	t := st.Turn
+	if st.Changed {
 		publishStatus(ctx, p.pub, t)
 	}
-	prompt, err := p.prompt(ctx, t)
+	prompt, err := p.prompt(st)
 	if err != nil {
 		return p.failPermanent(ctx, turnID, err)
 	}
@@ -357,29 +341,14 @@ func (p *Pipeline) Fail(ctx context.Context, turnID uuid.UUID, code, message str
 }
 
 // prompt rebuilds the model's input from the context Retrieve recorded,
-// through the same shaping (the character sheet may have changed since).
-func (p *Pipeline) prompt(ctx context.Context, t Turn) (dm.Prompt, error) {
-	pm, err := p.store.GetMessage(ctx, t.PlayerMessageID)
-	if err != nil {
-		return dm.Prompt{}, err
-	}
-	char, err := p.store.SessionCharacter(ctx, t.SessionID)
-	if err != nil {
-		return dm.Prompt{}, err
-	}
-	ids := make([]uuid.UUID, 0, len(t.Context))
-	for _, c := range t.Context {
-		ids = append(ids, c.MessageID)
-	}
-	byID, err := p.store.MessagesByID(ctx, t.SessionID, ids)
-	if err != nil {
-		return dm.Prompt{}, err
-	}
-	contents := make(map[uuid.UUID]string, len(byID))
-	for id, m := range byID {
+// through the same shaping (the character sheet may have changed since),
+// from what the generate stage read as it started.
+func (p *Pipeline) prompt(st turnStart) (dm.Prompt, error) {
+	contents := make(map[uuid.UUID]string, len(st.ContextByID))
+	for id, m := range st.ContextByID {
 		contents[id] = m.Content
 	}
-	pr, _, err := p.shape(t, pm, char, t.Context, contents)
+	pr, _, err := p.shape(st.Turn, st.Player, st.Character, st.Turn.Context, contents)
 	return pr, err
 }
 

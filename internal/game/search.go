@@ -96,20 +96,39 @@ func (s *Searcher) SearchMode(ctx context.Context, sessionID uuid.UUID, q Query,
 		}
 		dim = strings.Count(q.Vector, ",") + 1
 	}
-	err := s.store.Tx(ctx, func(tx querier) error {
+	// One round trip: the index settings, the nearest neighbours and the
+	// keyword query go as one batch, which Postgres runs as one implicit
+	// transaction, so the SET LOCAL settings hold for the KNN query.
+	b := &pgx.Batch{}
+	if mode != KeywordOnly {
+		s.queueNearest(b, sessionID, q.Model, dim, q.Vector, n, exclude)
+	}
+	kws := memory.Keywords(q.Text)
+	if mode != VectorOnly && len(kws) > 0 {
+		queueKeyword(b, sessionID, kws, n, exclude)
+	}
+	if b.Len() == 0 {
+		return []MemoryResult{}, nil
+	}
+	br := s.store.pool.SendBatch(ctx, b)
+	err := func() error {
 		var err error
 		if mode != KeywordOnly {
-			if vec, err = s.nearest(ctx, tx, sessionID, q.Model, dim, q.Vector, n, exclude); err != nil {
+			if vec, err = readNearest(br); err != nil {
 				return err
 			}
 		}
-		if mode != VectorOnly {
-			if kw, err = s.keyword(ctx, tx, sessionID, q.Text, n, exclude); err != nil {
-				return err
+		if mode != VectorOnly && len(kws) > 0 {
+			var rows pgx.Rows
+			if rows, err = br.Query(); err == nil {
+				kw, err = collectResults(rows, SourceKeyword)
 			}
 		}
-		return nil
-	})
+		return err
+	}()
+	if cerr := br.Close(); err == nil {
+		err = cerr
+	}
 	if err != nil {
 		return nil, postgres.Translate(err, "memory")
 	}
@@ -129,26 +148,33 @@ func limit(rs []MemoryResult, k int) []MemoryResult {
 	return rs[:min(k, len(rs))]
 }
 
-// nearest returns the n messages of the session nearest to vec, best first.
-// The model and dimension are literals, not parameters, so the planner can
-// match the model's partial HNSW index (a parameter would hide which
-// partial index applies from a generic plan).
-func (s *Searcher) nearest(ctx context.Context, tx querier, sessionID uuid.UUID, model string, dim int, vec string, n int, exclude []uuid.UUID) ([]MemoryResult, error) {
+// queueNearest queues the settings and the query of the n messages of the
+// session nearest to vec, best first. The model and dimension are
+// literals, not parameters, so the planner can match the model's partial
+// HNSW index (a parameter would hide which partial index applies from a
+// generic plan).
+func (s *Searcher) queueNearest(b *pgx.Batch, sessionID uuid.UUID, model string, dim int, vec string, n int, exclude []uuid.UUID) {
 	// Iterative scans keep the HNSW index from returning fewer than n rows
 	// when most candidates belong to other sessions (pgvector 0.8).
 	// set_config(…, true) is SET LOCAL: transaction state only, which
 	// PGlite's connection multiplexing allows.
-	if _, err := tx.Exec(ctx, `SELECT set_config('hnsw.iterative_scan', 'relaxed_order', true),
-		set_config('hnsw.ef_search', $1, true)`, strconv.Itoa(max(s.EfSearch, n))); err != nil {
-		return nil, err
-	}
+	b.Queue(`SELECT set_config('hnsw.iterative_scan', 'relaxed_order', true),
+		set_config('hnsw.ef_search', $1, true)`, strconv.Itoa(max(s.EfSearch, n)))
 	typ := "vector(" + strconv.Itoa(dim) + ")"
-	rows, err := tx.Query(ctx, `SELECT m.id, m.session_id, m.role, m.content, m.turn_id, m.author_id, m.created_at, m.seq,
+	b.Queue(`SELECT m.id, m.session_id, m.role, m.content, m.turn_id, m.author_id, m.created_at, m.seq,
 			1 - (e.embedding::`+typ+` <=> $2::`+typ+`) AS score
 		FROM game.message_embeddings e JOIN game.messages m ON m.id = e.message_id
 		WHERE e.model = `+quoteLiteral(model)+` AND e.session_id = $1 AND NOT (e.message_id = ANY($3::uuid[]))
 		ORDER BY e.embedding::`+typ+` <=> $2::`+typ+`
 		LIMIT $4`, sessionID, vec, uuidTexts(exclude), n)
+}
+
+// readNearest reads what queueNearest queued.
+func readNearest(br pgx.BatchResults) ([]MemoryResult, error) {
+	if _, err := br.Exec(); err != nil {
+		return nil, err
+	}
+	rows, err := br.Query()
 	if err != nil {
 		return nil, err
 	}
@@ -161,8 +187,8 @@ func (s *Searcher) nearest(ctx context.Context, tx querier, sessionID uuid.UUID,
 	return out, nil
 }
 
-// keyword returns up to n messages of the session matching any keyword of
-// text, ranked by BM25 computed in SQL over the session's messages:
+// queueKeyword queues the query of up to n messages of the session matching
+// any of the keywords kws (memory.Keywords of the query text), ranked by BM25 computed in SQL over the session's messages:
 // each matched term adds its inverse document frequency within the
 // session, damped by the message's length relative to the session's
 // average (the textbook k1 = 1.2, b = 0.75; term frequency counts as 1,
@@ -177,12 +203,8 @@ func (s *Searcher) nearest(ctx context.Context, tx querier, sessionID uuid.UUID,
 // for every (message, term) match: quadratic in the session's length,
 // 150 ms at 300 messages on PGlite, 7.5 ms materialized, same results
 // (docs/PERFORMANCE.md "Pipeline overhead").
-func (s *Searcher) keyword(ctx context.Context, tx querier, sessionID uuid.UUID, text string, n int, exclude []uuid.UUID) ([]MemoryResult, error) {
-	kws := memory.Keywords(text)
-	if len(kws) == 0 {
-		return nil, nil
-	}
-	rows, err := tx.Query(ctx, `WITH terms AS (
+func queueKeyword(b *pgx.Batch, sessionID uuid.UUID, kws []string, n int, exclude []uuid.UUID) {
+	b.Queue(`WITH terms AS (
 			SELECT DISTINCT q FROM unnest($2::text[]) AS t, to_tsquery('english', t) AS q WHERE numnode(q) > 0
 		), docs AS (
 			SELECT m.id, m.tsv, length(m.tsv) AS len FROM game.messages m WHERE m.session_id = $1
@@ -201,10 +223,6 @@ func (s *Searcher) keyword(ctx context.Context, tx querier, sessionID uuid.UUID,
 		FROM scored s JOIN game.messages m ON m.id = s.id
 		ORDER BY s.score DESC, m.seq DESC
 		LIMIT $4`, sessionID, kws, uuidTexts(exclude), n)
-	if err != nil {
-		return nil, err
-	}
-	return collectResults(rows, SourceKeyword)
 }
 
 func collectResults(rows pgx.Rows, source string) ([]MemoryResult, error) {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/google/uuid"
@@ -228,33 +229,6 @@ func (s *Store) GetMessage(ctx context.Context, id uuid.UUID) (Message, error) {
 	return m, postgres.Translate(err, "message")
 }
 
-// RecentMessages returns the last n messages of a session before seq (oldest first).
-func (s *Store) RecentMessages(ctx context.Context, sessionID uuid.UUID, beforeSeq int64, n int) ([]Message, error) {
-	msgs, err := collectMessages(s.pool.Query(ctx, `SELECT `+messageCols+` FROM game.messages
-		WHERE session_id = $1 AND seq < $2 ORDER BY seq DESC LIMIT $3`, sessionID, beforeSeq, n))
-	if err != nil {
-		return nil, err
-	}
-	for i, j := 0, len(msgs)-1; i < j; i, j = i+1, j-1 {
-		msgs[i], msgs[j] = msgs[j], msgs[i]
-	}
-	return msgs, nil
-}
-
-// MessagesByID returns the messages with the given ids in the session.
-func (s *Store) MessagesByID(ctx context.Context, sessionID uuid.UUID, ids []uuid.UUID) (map[uuid.UUID]Message, error) {
-	msgs, err := collectMessages(s.pool.Query(ctx, `SELECT `+messageCols+` FROM game.messages
-		WHERE session_id = $1 AND id = ANY($2::uuid[])`, sessionID, uuidTexts(ids)))
-	if err != nil {
-		return nil, err
-	}
-	out := make(map[uuid.UUID]Message, len(msgs))
-	for _, m := range msgs {
-		out[m.ID] = m
-	}
-	return out, nil
-}
-
 // --- turns
 
 const turnCols = `t.id, t.session_id, t.player_id, t.player_message_id, t.dm_message_id, t.status,
@@ -315,94 +289,62 @@ func (s *Store) turnByIdempotencyKey(ctx context.Context, q querier, sessionID, 
 	return t, postgres.Translate(err, "turn")
 }
 
-// insertTurn writes the player message and its turn in one transaction.
-// A concurrent duplicate Idempotency-Key loses with a conflict.
+// insertTurn writes the player message and its turn, all or nothing, in
+// one round trip (a batch: one implicit transaction, see stages.go). With
+// a limit on turns in flight, the player's turns are counted under a
+// transaction-scoped lock on the player, and nothing is written when the
+// limit is reached. A concurrent duplicate Idempotency-Key loses with a
+// conflict.
 func (s *Store) insertTurn(ctx context.Context, m Message, t Turn, maxInFlight int) (Message, Turn, error) {
-	var outM Message
-	var outT Turn
-	err := s.Tx(ctx, func(q querier) error {
-		if err := checkInFlight(ctx, q, t.PlayerID, maxInFlight); err != nil {
-			return err
-		}
-		var err error
-		outM, err = scanMessage(q.QueryRow(ctx, `
-			INSERT INTO game.messages (id, session_id, turn_id, role, author_id, content, token_count)
-			VALUES ($1, $2, $3, 'player', $4, $5, $6)
-			RETURNING `+messageCols, m.ID, m.SessionID, m.TurnID, m.AuthorID, m.Content, 0))
-		if err != nil {
-			return err
-		}
-		outT, err = scanTurn(q.QueryRow(ctx, `
-			INSERT INTO game.turns AS t (id, session_id, player_id, player_message_id, idempotency_key, seed, status)
-			VALUES ($1, $2, $3, $4, $5, $6, 'queued')
-			RETURNING `+turnCols, t.ID, t.SessionID, t.PlayerID, outM.ID, t.IdempotencyKey, t.Seed))
-		if err != nil {
-			return err
-		}
-		_, err = q.Exec(ctx, `UPDATE game.sessions SET updated_at = now() WHERE id = $1`, m.SessionID)
-		return err
-	})
-	return outM, outT, postgres.Translate(err, "turn")
-}
-
-// Advance moves a turn into status `to` if it is currently in one of
-// `from`, stamping the stage's start time once. It reports false when the
-// turn is elsewhere (a task run twice, or a turn already final), and
-// whether the status really changed (false on a retry of the same stage).
-func (s *Store) Advance(ctx context.Context, id uuid.UUID, to string, from ...string) (t Turn, ok, changed bool, err error) {
-	col := map[string]string{
-		StatusEmbedding:  "embed_started_at",
-		StatusRetrieving: "retrieve_started_at",
-		StatusGenerating: "generate_started_at",
-	}[to]
-	if col == "" {
-		return Turn{}, false, false, fmt.Errorf("advance: no stage %q", to)
+	b := &pgx.Batch{}
+	if maxInFlight > 0 {
+		b.Queue(`SELECT pg_advisory_xact_lock(hashtextextended('game.turns:' || $1::text, 0))`, t.PlayerID)
 	}
-	var prev string
-	row := s.pool.QueryRow(ctx, `WITH old AS (SELECT status FROM game.turns WHERE id = $1 FOR UPDATE)
-		UPDATE game.turns t SET status = $2,
-			`+col+` = coalesce(t.`+col+`, now()), updated_at = now(),
-			attempts = t.attempts + CASE WHEN $2 = 'generating' THEN 1 ELSE 0 END
-		FROM old
-		WHERE t.id = $1 AND t.status = ANY($3)
-		RETURNING `+turnCols+`, old.status`, id, to, from)
-	t, err = scanTurn(rowWithExtra{row, &prev})
-	if err == pgx.ErrNoRows {
-		return Turn{}, false, false, nil
+	b.Queue(`WITH room AS (
+			SELECT $7::int <= 0 OR count(*) < $7::int AS ok FROM game.turns
+			WHERE player_id = $4 AND status IN ('queued', 'embedding', 'retrieving', 'generating'))
+		INSERT INTO game.messages (id, session_id, turn_id, role, author_id, content, token_count)
+		SELECT $1::uuid, $2::uuid, $3::uuid, 'player', $4::uuid, $5::text, $6::int FROM room WHERE room.ok
+		RETURNING `+messageCols, m.ID, m.SessionID, m.TurnID, m.AuthorID, m.Content, 0, maxInFlight)
+	b.Queue(`INSERT INTO game.turns AS t (id, session_id, player_id, player_message_id, idempotency_key, seed, status)
+		SELECT $1::uuid, $2::uuid, $3::uuid, m.id, $5::text, $6::bigint, 'queued' FROM game.messages m WHERE m.id = $4
+		RETURNING `+turnCols, t.ID, t.SessionID, t.PlayerID, m.ID, t.IdempotencyKey, t.Seed)
+	b.Queue(`UPDATE game.sessions SET updated_at = now() WHERE id = $1 AND EXISTS (SELECT 1 FROM game.turns WHERE id = $2)`,
+		m.SessionID, t.ID)
+	br := s.pool.SendBatch(ctx, b)
+	outM, outT, err := func() (Message, Turn, error) {
+		if maxInFlight > 0 {
+			if _, err := br.Exec(); err != nil {
+				return Message{}, Turn{}, err
+			}
+		}
+		outM, err := scanMessage(br.QueryRow())
+		if err == pgx.ErrNoRows {
+			return Message{}, Turn{}, errTooManyInFlight
+		}
+		if err != nil {
+			return Message{}, Turn{}, err
+		}
+		outT, err := scanTurn(br.QueryRow())
+		return outM, outT, err
+	}()
+	if cerr := br.Close(); err == nil {
+		err = cerr
 	}
 	if err != nil {
-		return Turn{}, false, false, postgres.Translate(err, "turn")
+		return Message{}, Turn{}, postgres.Translate(err, "turn")
 	}
-	return t, true, prev != to, nil
+	return outM, outT, nil
 }
 
-// rowWithExtra scans a turn followed by extra columns.
-type rowWithExtra struct {
+// rowWith scans a row's leading columns into the caller's destinations
+// (scanTurn's) and the columns after them into extra.
+type rowWith struct {
 	row   pgx.Row
-	extra *string
+	extra []any
 }
 
-func (r rowWithExtra) Scan(dest ...any) error { return r.row.Scan(append(dest, r.extra)...) }
-
-// EndStage stamps the end time of a stage.
-func (s *Store) EndStage(ctx context.Context, id uuid.UUID, stage string) error {
-	col := map[string]string{
-		StatusEmbedding:  "embed_ended_at",
-		StatusRetrieving: "retrieve_ended_at",
-		StatusGenerating: "generate_ended_at",
-	}[stage]
-	if col == "" {
-		return fmt.Errorf("end stage: no stage %q", stage)
-	}
-	_, err := s.pool.Exec(ctx, `UPDATE game.turns SET `+col+` = now(), updated_at = now() WHERE id = $1`, id)
-	return postgres.Translate(err, "turn")
-}
-
-// SetTokenCount records a message's estimated token count.
-func (s *Store) SetTokenCount(ctx context.Context, messageID uuid.UUID, tokens int) error {
-	_, err := s.pool.Exec(ctx, `UPDATE game.messages SET token_count = $2 WHERE id = $1 AND token_count <> $2`, messageID, tokens)
-	return postgres.Translate(err, "message")
-}
+func (r rowWith) Scan(dest ...any) error { return r.row.Scan(append(dest, r.extra...)...) }
 
 // SetContext records what entered the turn's prompt.
 func (s *Store) SetContext(ctx context.Context, id uuid.UUID, items []ContextItem) error {
@@ -415,39 +357,40 @@ func (s *Store) SetContext(ctx context.Context, id uuid.UUID, items []ContextIte
 }
 
 // Complete stores the DM's reply and ends the turn `completed`, in one
-// transaction, only if the turn is still generating: a cancel that won the
+// statement, only if the turn is still generating: a cancel that won the
 // race leaves no DM message behind, and a second run writes nothing.
 func (s *Store) Complete(ctx context.Context, t Turn, reply Message, provider, model string, promptTokens, completionTokens int) (Message, Turn, bool, error) {
-	var outM Message
-	var outT Turn
-	done := false
-	err := s.Tx(ctx, func(q querier) error {
-		var err error
-		outT, err = scanTurn(q.QueryRow(ctx, `UPDATE game.turns t SET status = 'completed', dm_message_id = $2,
+	var m Message
+	out, err := scanTurn(rowWith{s.pool.QueryRow(ctx, `WITH t AS (
+			UPDATE game.turns t SET status = 'completed', dm_message_id = $2,
 				provider = $3, model = $4, prompt_tokens = $5, completion_tokens = $6,
 				generate_ended_at = now(), finished_at = now(), updated_at = now()
 			WHERE t.id = $1 AND t.status = 'generating'
-			RETURNING `+turnCols, t.ID, reply.ID, provider, model, promptTokens, completionTokens))
-		if err == pgx.ErrNoRows {
-			return nil
-		}
-		if err != nil {
-			return err
-		}
-		outM, err = scanMessage(q.QueryRow(ctx, `
+			RETURNING `+turnCols+`
+		), m AS (
 			INSERT INTO game.messages (id, session_id, turn_id, role, content, token_count)
-			VALUES ($1, $2, $3, 'dm', $4, $5)
-			RETURNING `+messageCols, reply.ID, t.SessionID, t.ID, reply.Content, completionTokens))
-		if err != nil {
-			return err
-		}
-		done = true
-		return nil
-	})
+			SELECT $2::uuid, t.session_id, t.id, 'dm', $7::text, $6::int FROM t
+			RETURNING `+messageCols+`
+		)
+		SELECT `+turnCols+`, `+prefixed("m", messageCols)+` FROM t, m`,
+		t.ID, reply.ID, provider, model, promptTokens, completionTokens, reply.Content),
+		[]any{&m.ID, &m.SessionID, &m.Role, &m.Content, &m.TurnID, &m.AuthorID, &m.CreatedAt, &m.Seq}})
+	if err == pgx.ErrNoRows {
+		return Message{}, Turn{}, false, nil
+	}
 	if err != nil {
 		return Message{}, Turn{}, false, postgres.Translate(err, "turn")
 	}
-	return outM, outT, done, nil
+	return m, out, true, nil
+}
+
+// prefixed qualifies each column of a comma-separated list with a table alias.
+func prefixed(alias, cols string) string {
+	parts := strings.Split(cols, ",")
+	for i, c := range parts {
+		parts[i] = alias + "." + strings.TrimSpace(c)
+	}
+	return strings.Join(parts, ", ")
 }
 
 // Finish ends a turn as failed or cancelled if it is not final yet.
@@ -507,20 +450,6 @@ func (s *Store) TouchGenerating(ctx context.Context, id uuid.UUID) (bool, error)
 		return false, postgres.Translate(err, "turn")
 	}
 	return tag.RowsAffected() == 1, nil
-}
-
-// SessionCharacter returns the character of a session (nil if none).
-func (s *Store) SessionCharacter(ctx context.Context, sessionID uuid.UUID) (*Character, error) {
-	c, err := scanCharacter(s.pool.QueryRow(ctx, `SELECT c.id, c.player_id, c.name, c.class, c.level, c.sheet,
-			c.portrait_asset_id, c.created_at, c.updated_at
-		FROM game.sessions s JOIN game.characters c ON c.id = s.character_id WHERE s.id = $1`, sessionID))
-	if err == pgx.ErrNoRows {
-		return nil, nil
-	}
-	if err != nil {
-		return nil, postgres.Translate(err, "character")
-	}
-	return &c, nil
 }
 
 // charSheet converts a stored character for the DM.

@@ -1,0 +1,194 @@
+package game
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+
+	"github.com/codeofconquest/brightdawn/internal/postgres"
+)
+
+// Stage reads and writes in one round trip each.
+//
+// A turn's stages ran about 25 SQL statements before the model was asked,
+// each a round trip; on PGlite, which executes one statement at a time
+// behind one socket, a round trip costs 0.3–0.5 ms before any work
+// (docs/PERFORMANCE.md "Pipeline overhead"). Here each stage starts with
+// one batch (its status change and everything it reads) and ends with one
+// (everything it writes). pgx sends a batch as one multi-statement query
+// (simple protocol) or one pipeline ending in a single Sync (extended
+// protocol); either way Postgres runs it as one implicit transaction, so a
+// batch of writes is all or nothing, and each statement sees the ones
+// before it. The reads are keyed by the turn id, so they need nothing from
+// the status change's result; when the turn was elsewhere (ok false), what
+// they read is not used.
+
+// turnStart is what a stage reads as it starts.
+type turnStart struct {
+	Turn          Turn
+	OK, Changed   bool // as Advance reports them
+	Player        Message
+	Recent        []Message             // retrieve: the last messages before the player's, oldest first
+	Vector        string                // retrieve: the player message's vector of the served model ("" if none)
+	Character     *Character            // retrieve, generate
+	ContextByID   map[uuid.UUID]Message // generate: the messages the turn's context names
+	wantRecent    int
+	wantVector    string // model
+	wantCharacter bool
+	wantContext   bool
+}
+
+// advanceSQL moves a turn into status `to` from one of the statuses given as
+// $3, stamping the stage's start time once, and returns the turn and its
+// status before ($1 turn id, $2 to).
+func advanceSQL(to string) (string, error) {
+	col := map[string]string{
+		StatusEmbedding:  "embed_started_at",
+		StatusRetrieving: "retrieve_started_at",
+		StatusGenerating: "generate_started_at",
+	}[to]
+	if col == "" {
+		return "", fmt.Errorf("advance: no stage %q", to)
+	}
+	return `WITH old AS (SELECT status FROM game.turns WHERE id = $1 FOR UPDATE)
+		UPDATE game.turns t SET status = $2,
+			` + col + ` = coalesce(t.` + col + `, now()), updated_at = now(),
+			attempts = t.attempts + CASE WHEN $2 = 'generating' THEN 1 ELSE 0 END
+		FROM old
+		WHERE t.id = $1 AND t.status = ANY($3)
+		RETURNING ` + turnCols + `, old.status`, nil
+}
+
+const (
+	playerMessageSQL = `SELECT ` + messageCols + ` FROM game.messages
+		WHERE id = (SELECT player_message_id FROM game.turns WHERE id = $1)`
+	recentSQL = `SELECT ` + messageCols + ` FROM game.messages
+		WHERE session_id = (SELECT session_id FROM game.turns WHERE id = $1)
+		  AND seq < (SELECT m.seq FROM game.messages m JOIN game.turns t ON m.id = t.player_message_id WHERE t.id = $1)
+		ORDER BY seq DESC LIMIT $2`
+	playerVectorSQL = `SELECT embedding::text FROM game.message_embeddings
+		WHERE model = $2 AND message_id = (SELECT player_message_id FROM game.turns WHERE id = $1)`
+	turnCharacterSQL = `SELECT c.id, c.player_id, c.name, c.class, c.level, c.sheet, c.portrait_asset_id, c.created_at, c.updated_at
+		FROM game.turns t JOIN game.sessions s ON s.id = t.session_id JOIN game.characters c ON c.id = s.character_id
+		WHERE t.id = $1`
+	contextMessagesSQL = `SELECT ` + messageCols + ` FROM game.messages
+		WHERE session_id = (SELECT session_id FROM game.turns WHERE id = $1)
+		  AND id IN (SELECT (e->>'message_id')::uuid FROM game.turns t, jsonb_array_elements(t.context) e WHERE t.id = $1)`
+)
+
+// startStage advances the turn into `to` (from one of `from`) and reads,
+// in the same round trip, the player's message and what st asks for.
+func (s *Store) startStage(ctx context.Context, id uuid.UUID, st *turnStart, to string, from ...string) error {
+	adv, err := advanceSQL(to)
+	if err != nil {
+		return err
+	}
+	b := &pgx.Batch{}
+	b.Queue(adv, id, to, from)
+	b.Queue(playerMessageSQL, id)
+	if st.wantRecent > 0 {
+		b.Queue(recentSQL, id, st.wantRecent)
+	}
+	if st.wantVector != "" {
+		b.Queue(playerVectorSQL, id, st.wantVector)
+	}
+	if st.wantCharacter {
+		b.Queue(turnCharacterSQL, id)
+	}
+	if st.wantContext {
+		b.Queue(contextMessagesSQL, id)
+	}
+	br := s.pool.SendBatch(ctx, b)
+	err = st.read(br, to)
+	if cerr := br.Close(); err == nil {
+		err = cerr
+	}
+	return postgres.Translate(err, "turn")
+}
+
+func (st *turnStart) read(br pgx.BatchResults, to string) error {
+	var prev string
+	t, err := scanTurn(rowWith{br.QueryRow(), []any{&prev}})
+	switch {
+	case err == pgx.ErrNoRows:
+		st.OK = false
+	case err != nil:
+		return err
+	default:
+		st.Turn, st.OK, st.Changed = t, true, prev != to
+	}
+	st.Player, err = scanMessage(br.QueryRow())
+	if err != nil {
+		if err == pgx.ErrNoRows && !st.OK {
+			return nil // the turn is gone or elsewhere: nothing to do
+		}
+		return err
+	}
+	if st.wantRecent > 0 {
+		if st.Recent, err = collectMessages(br.Query()); err != nil {
+			return err
+		}
+		for i, j := 0, len(st.Recent)-1; i < j; i, j = i+1, j-1 {
+			st.Recent[i], st.Recent[j] = st.Recent[j], st.Recent[i]
+		}
+	}
+	if st.wantVector != "" {
+		if err := br.QueryRow().Scan(&st.Vector); err != nil && err != pgx.ErrNoRows {
+			return err
+		}
+	}
+	if st.wantCharacter {
+		c, err := scanCharacter(br.QueryRow())
+		switch {
+		case err == pgx.ErrNoRows:
+		case err != nil:
+			return err
+		default:
+			st.Character = &c
+		}
+	}
+	if st.wantContext {
+		msgs, err := collectMessages(br.Query())
+		if err != nil {
+			return err
+		}
+		st.ContextByID = make(map[uuid.UUID]Message, len(msgs))
+		for _, m := range msgs {
+			st.ContextByID[m.ID] = m
+		}
+	}
+	return nil
+}
+
+// embeddingsInsert is the upsert of one model's vectors.
+func embeddingsInsert(b *pgx.Batch, model string, rows []VectorRow) {
+	sql, args := embeddingsInsertSQL(model, rows)
+	b.Queue(sql, args...)
+}
+
+// StoreVectors writes a message's vectors (one per model), its token count
+// and, when endStage is set, the end of that turn's embed stage, all or
+// nothing in one round trip.
+func (s *Store) StoreVectors(ctx context.Context, m Message, vectors map[string][]float32, tokens int, endStage *uuid.UUID) error {
+	b := &pgx.Batch{}
+	for model, v := range vectors {
+		embeddingsInsert(b, model, []VectorRow{{MessageID: m.ID, SessionID: m.SessionID, Vector: v}})
+	}
+	b.Queue(`UPDATE game.messages SET token_count = $2 WHERE id = $1 AND token_count <> $2`, m.ID, tokens)
+	if endStage != nil {
+		b.Queue(`UPDATE game.turns SET embed_ended_at = now(), updated_at = now() WHERE id = $1`, *endStage)
+	}
+	return postgres.Translate(s.pool.SendBatch(ctx, b).Close(), "embedding")
+}
+
+// replyOf returns the DM's reply of a turn; false when it has none.
+func (s *Store) replyOf(ctx context.Context, turnID uuid.UUID) (Message, bool, error) {
+	m, err := scanMessage(s.pool.QueryRow(ctx, `SELECT `+messageCols+` FROM game.messages
+		WHERE id = (SELECT dm_message_id FROM game.turns WHERE id = $1)`, turnID))
+	if err == pgx.ErrNoRows {
+		return Message{}, false, nil
+	}
+	return m, err == nil, postgres.Translate(err, "message")
+}

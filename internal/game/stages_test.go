@@ -1,0 +1,118 @@
+package game_test
+
+import (
+	"context"
+	"os"
+	"sync"
+	"testing"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+	"github.com/stretchr/testify/require"
+
+	"github.com/codeofconquest/brightdawn/internal/apperr"
+	"github.com/codeofconquest/brightdawn/internal/game"
+	"github.com/codeofconquest/brightdawn/internal/memory"
+	"github.com/codeofconquest/brightdawn/internal/postgres"
+	"github.com/codeofconquest/brightdawn/internal/testkit"
+)
+
+// The stages send their statements as pgx batches and rely on Postgres
+// running a batch as one implicit transaction (stages.go). These tests pin
+// that down on the database the suite runs on.
+
+func TestBatchIsOneTransaction(t *testing.T) {
+	testkit.Migrate(t)
+	ctx := context.Background()
+	pool, err := postgres.Open(ctx, os.Getenv("DATABASE_URL"), 2)
+	require.NoError(t, err)
+	t.Cleanup(pool.Close)
+
+	t.Run("a setting made local in a batch holds for the batch's later statements only", func(t *testing.T) {
+		var before string
+		require.NoError(t, pool.QueryRow(ctx, `SELECT current_setting('hnsw.ef_search')`).Scan(&before))
+		b := &pgx.Batch{}
+		b.Queue(`SELECT set_config('hnsw.ef_search', '123', true)`)
+		b.Queue(`SELECT current_setting('hnsw.ef_search')`)
+		br := pool.SendBatch(ctx, b)
+		_, err := br.Exec()
+		require.NoError(t, err)
+		var inside string
+		require.NoError(t, br.QueryRow().Scan(&inside))
+		require.NoError(t, br.Close())
+		require.Equal(t, "123", inside)
+		var after string
+		require.NoError(t, pool.QueryRow(ctx, `SELECT current_setting('hnsw.ef_search')`).Scan(&after))
+		require.Equal(t, before, after, "SET LOCAL ended with the batch")
+		require.NotEqual(t, "123", after)
+	})
+
+	t.Run("a failing statement undoes the batch's earlier writes", func(t *testing.T) {
+		_, err := pool.Exec(ctx, `CREATE TABLE IF NOT EXISTS public.batch_probe (id int PRIMARY KEY)`)
+		require.NoError(t, err)
+		t.Cleanup(func() { pool.Exec(ctx, `DROP TABLE public.batch_probe`) })
+		b := &pgx.Batch{}
+		b.Queue(`INSERT INTO public.batch_probe (id) VALUES (1)`)
+		b.Queue(`INSERT INTO public.batch_probe (id) VALUES (1)`) // duplicate key
+		require.Error(t, pool.SendBatch(ctx, b).Close())
+		var n int
+		require.NoError(t, pool.QueryRow(ctx, `SELECT count(*) FROM public.batch_probe`).Scan(&n))
+		require.Zero(t, n)
+	})
+}
+
+func TestStoreVectorsIsAllOrNothing(t *testing.T) {
+	b := newBundle(t)
+	ctx := context.Background()
+	playerID, turn := b.newTurn(t, "I light the lantern.")
+	// A message that does not exist: its vector cannot be stored (foreign
+	// key), so neither may the stage's end be.
+	ghost := game.Message{ID: uuid.New(), SessionID: turn.SessionID, Content: "nobody wrote this"}
+	vec, err := memory.NewHashEmbedder(384).Embed(ctx, []string{ghost.Content})
+	require.NoError(t, err)
+	err = b.store.StoreVectors(ctx, ghost, map[string][]float32{memory.NewHashEmbedder(384).Model(): vec[0]}, 3, &turn.ID)
+	require.Error(t, err)
+	got, err := b.svc.GetTurn(ctx, playerID, turn.ID)
+	require.NoError(t, err)
+	require.Nil(t, got.Timings.EmbedEndedAt, "the stage's end was not written")
+
+	require.NoError(t, b.pipe.Embed(ctx, turn.ID))
+	got, err = b.svc.GetTurn(ctx, playerID, turn.ID)
+	require.NoError(t, err)
+	require.NotNil(t, got.Timings.EmbedEndedAt)
+}
+
+func TestTurnsInFlightLimitHoldsUnderConcurrentPosts(t *testing.T) {
+	b := newBundle(t)
+	ctx := context.Background()
+	svc := game.NewService(b.store, b.rec, b.rec, memory.NewHashEmbedder(384), nil, game.WithTurnLimits(game.TurnLimits{MaxInFlight: 2}))
+	playerID := uuid.New()
+	s, err := svc.CreateSession(ctx, playerID, game.SessionInput{Title: "Flood"})
+	require.NoError(t, err)
+	var wg sync.WaitGroup
+	errs := make([]error, 8)
+	for i := range errs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			_, _, errs[i] = svc.PostMessage(ctx, playerID, s.ID, "I shout.", "")
+		}()
+	}
+	wg.Wait()
+	ok, limited := 0, 0
+	for _, err := range errs {
+		switch {
+		case err == nil:
+			ok++
+		case apperr.Is(err, apperr.RateLimited):
+			limited++
+		default:
+			t.Fatalf("unexpected error: %v", err)
+		}
+	}
+	require.Equal(t, 2, ok, "exactly the limit got turns")
+	require.Equal(t, 6, limited)
+	page, err := svc.ListMessages(ctx, playerID, s.ID, nil, 20)
+	require.NoError(t, err)
+	require.Len(t, page.Messages, 2, "a refused post writes nothing")
+}
