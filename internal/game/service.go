@@ -216,9 +216,9 @@ func (s *Service) PostMessage(ctx context.Context, playerID, sessionID uuid.UUID
 	if err := ValidateIdempotencyKey(idemKey); err != nil {
 		return Message{}, Turn{}, err
 	}
-	if _, err := s.GetSession(ctx, playerID, sessionID); err != nil {
-		return Message{}, Turn{}, err
-	}
+	// The session's membership is checked where the turn is inserted, in
+	// the same round trip (insertTurn); a replay finds only the player's
+	// own turns of the session.
 	if idemKey != "" {
 		if m, t, err := s.replay(ctx, sessionID, playerID, idemKey, content); err == nil || !apperr.Is(err, apperr.NotFound) {
 			return m, t, err

@@ -116,3 +116,14 @@ func TestTurnsInFlightLimitHoldsUnderConcurrentPosts(t *testing.T) {
 	require.NoError(t, err)
 	require.Len(t, page.Messages, 2, "a refused post writes nothing")
 }
+
+func TestPostToAnotherPlayersSessionIsNotFoundAndWritesNothing(t *testing.T) {
+	b := newBundle(t)
+	ctx := context.Background()
+	owner, turn := b.newTurn(t, "I open the door.")
+	_, _, err := b.svc.PostMessage(ctx, uuid.New(), turn.SessionID, "I sneak in behind them.", "")
+	require.True(t, apperr.Is(err, apperr.NotFound), "got %v", err)
+	page, err := b.svc.ListMessages(ctx, owner, turn.SessionID, nil, 10)
+	require.NoError(t, err)
+	require.Len(t, page.Messages, 1, "only the owner's message")
+}

@@ -290,19 +290,22 @@ func (s *Store) turnByIdempotencyKey(ctx context.Context, q querier, sessionID, 
 }
 
 // insertTurn writes the player message and its turn, all or nothing, in
-// one round trip (a batch: one implicit transaction, see stages.go). With
+// one round trip (a batch: one implicit transaction, see stages.go), if the
+// player is a member of the session (not_found otherwise). With
 // a limit on turns in flight, the player's turns are counted under a
 // transaction-scoped lock on the player, and nothing is written when the
 // limit is reached. A concurrent duplicate Idempotency-Key loses with a
 // conflict.
 func (s *Store) insertTurn(ctx context.Context, m Message, t Turn, maxInFlight int) (Message, Turn, error) {
 	b := &pgx.Batch{}
+	b.Queue(`SELECT EXISTS (SELECT 1 FROM game.session_members WHERE session_id = $1 AND player_id = $2)`, m.SessionID, t.PlayerID)
 	if maxInFlight > 0 {
 		b.Queue(`SELECT pg_advisory_xact_lock(hashtextextended('game.turns:' || $1::text, 0))`, t.PlayerID)
 	}
 	b.Queue(`WITH room AS (
-			SELECT $7::int <= 0 OR count(*) < $7::int AS ok FROM game.turns
-			WHERE player_id = $4 AND status IN ('queued', 'embedding', 'retrieving', 'generating'))
+			SELECT EXISTS (SELECT 1 FROM game.session_members WHERE session_id = $2 AND player_id = $4)
+				AND ($7::int <= 0 OR count(*) < $7::int) AS ok
+			FROM game.turns WHERE player_id = $4 AND status IN ('queued', 'embedding', 'retrieving', 'generating'))
 		INSERT INTO game.messages (id, session_id, turn_id, role, author_id, content, token_count)
 		SELECT $1::uuid, $2::uuid, $3::uuid, 'player', $4::uuid, $5::text, $6::int FROM room WHERE room.ok
 		RETURNING `+messageCols, m.ID, m.SessionID, m.TurnID, m.AuthorID, m.Content, 0, maxInFlight)
@@ -313,6 +316,13 @@ func (s *Store) insertTurn(ctx context.Context, m Message, t Turn, maxInFlight i
 		m.SessionID, t.ID)
 	br := s.pool.SendBatch(ctx, b)
 	outM, outT, err := func() (Message, Turn, error) {
+		var isMember bool
+		if err := br.QueryRow().Scan(&isMember); err != nil {
+			return Message{}, Turn{}, err
+		}
+		if !isMember {
+			return Message{}, Turn{}, apperr.NotFoundf("session")
+		}
 		if maxInFlight > 0 {
 			if _, err := br.Exec(); err != nil {
 				return Message{}, Turn{}, err
