@@ -88,26 +88,27 @@ func (c *Client) Enqueue(ctx context.Context, stage string, turnID uuid.UUID) er
 }
 
 // Requeue enqueues a stage again for a stuck turn (see game.Queue). A task
-// still waiting its turn (pending, scheduled, retry) is left alone, so a
-// backlog is not doubled; a missing task is enqueued under its own id; an
-// "active" task of a turn that stopped moving belongs to a dead worker (a
-// live one heartbeats), so the recovery runs under an id of its own.
-func (c *Client) Requeue(ctx context.Context, stage string, turnID uuid.UUID, episode string) error {
+// still waiting its turn (pending, scheduled, retry) is left alone and
+// reported as such (false), so a backlog is neither doubled nor counted as
+// a fault; a missing task is enqueued under its own id; an "active" task of
+// a turn that stopped moving belongs to a dead worker (a live one
+// heartbeats), so the recovery runs under an id of its own.
+func (c *Client) Requeue(ctx context.Context, stage string, turnID uuid.UUID, episode string) (bool, error) {
 	spec, ok := stages[stage]
 	if !ok {
-		return fmt.Errorf("requeue: unknown stage %q", stage)
+		return false, fmt.Errorf("requeue: unknown stage %q", stage)
 	}
 	info, err := c.inspector.GetTaskInfo(spec.Queue, TaskID(stage, turnID))
 	switch {
 	case errors.Is(err, asynq.ErrTaskNotFound), errors.Is(err, asynq.ErrQueueNotFound):
-		return c.Enqueue(ctx, stage, turnID)
+		return true, c.Enqueue(ctx, stage, turnID)
 	case err != nil:
-		return err
+		return false, err
 	case info.State == asynq.TaskStatePending, info.State == asynq.TaskStateScheduled,
 		info.State == asynq.TaskStateRetry, info.State == asynq.TaskStateAggregating:
-		return nil
+		return false, nil
 	}
-	return c.enqueue(ctx, stage, turnID, TaskID(stage, turnID)+":r"+episode)
+	return true, c.enqueue(ctx, stage, turnID, TaskID(stage, turnID)+":r"+episode)
 }
 
 func (c *Client) enqueue(ctx context.Context, stage string, turnID uuid.UUID, taskID string) error {

@@ -375,8 +375,15 @@ func (p *Pipeline) Sweep(ctx context.Context, now time.Time, stuckAfter, deadlin
 		// stays "active" until asynq's lease runs out, a minute or more),
 		// so the recovery gets an id of its own, named by the stuck moment.
 		episode := strconv.FormatInt(t.UpdatedAt.UnixMicro(), 36)
-		if err := p.queue.Requeue(ctx, stage, t.ID, episode); err != nil {
+		requeued, err := p.queue.Requeue(ctx, stage, t.ID, episode)
+		if err != nil {
 			return n, err
+		}
+		if !requeued {
+			// Its task is waiting in a backlog: not stuck, nothing to
+			// write (touching it would add a write per waiting turn and
+			// sweep exactly when the database is busiest).
+			continue
 		}
 		if err := p.store.Touch(ctx, t.ID); err != nil {
 			return n, err

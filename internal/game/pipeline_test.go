@@ -24,6 +24,7 @@ type recorder struct {
 	enqueued []string
 	requeued []string
 	events   []events.Event
+	waiting  bool // Requeue finds every task still waiting in its queue
 }
 
 func (r *recorder) Enqueue(_ context.Context, stage string, id uuid.UUID) error {
@@ -33,11 +34,14 @@ func (r *recorder) Enqueue(_ context.Context, stage string, id uuid.UUID) error 
 	return nil
 }
 
-func (r *recorder) Requeue(_ context.Context, stage string, id uuid.UUID, _ string) error {
+func (r *recorder) Requeue(_ context.Context, stage string, id uuid.UUID, _ string) (bool, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	if r.waiting {
+		return false, nil
+	}
 	r.requeued = append(r.requeued, stage+":"+id.String())
-	return nil
+	return true, nil
 }
 
 func (r *recorder) CancelRunning(context.Context, string, uuid.UUID) error { return nil }
@@ -158,4 +162,28 @@ func TestSweeperRequeuesStuckTurnsAndFailsOldOnes(t *testing.T) {
 	require.Equal(t, game.StatusFailed, got.Status)
 	require.Equal(t, "timeout", got.Error.Code)
 	require.Equal(t, 1, b.rec.count(events.TypeTurnFailed, stuck.ID.String()))
+}
+
+func TestSweeperLeavesTurnsWaitingInABacklogUntouched(t *testing.T) {
+	b := newBundle(t)
+	ctx := context.Background()
+	b.rec.waiting = true // every stage's task is still pending in its queue
+	playerID, turn := b.newTurn(t, "I wait in line.")
+	before, err := b.svc.GetTurn(ctx, playerID, turn.ID)
+	require.NoError(t, err)
+
+	n, err := b.pipe.Sweep(ctx, time.Now().Add(time.Minute), 30*time.Second, time.Hour)
+	require.NoError(t, err)
+	require.Zero(t, n, "a waiting turn is not stuck")
+	after, err := b.svc.GetTurn(ctx, playerID, turn.ID)
+	require.NoError(t, err)
+	require.Equal(t, before.UpdatedAt, after.UpdatedAt, "nothing written for it")
+	require.Equal(t, game.StatusQueued, after.Status)
+
+	// Past the deadline it still fails: waiting that long is a broken promise.
+	_, err = b.pipe.Sweep(ctx, time.Now().Add(2*time.Hour), 30*time.Second, time.Hour)
+	require.NoError(t, err)
+	after, err = b.svc.GetTurn(ctx, playerID, turn.ID)
+	require.NoError(t, err)
+	require.Equal(t, game.StatusFailed, after.Status)
 }

@@ -28,8 +28,9 @@ type Queue interface {
 	// Requeue enqueues a stage again for a turn whose task was lost (its
 	// worker died, say). episode names the recovery, so concurrent
 	// sweepers requeue once, and a new episode is never blocked by the
-	// dead worker's task id.
-	Requeue(ctx context.Context, stage string, turnID uuid.UUID, episode string) error
+	// dead worker's task id. It reports false when nothing was lost: the
+	// stage's task is still waiting in its queue (a backlog, not a fault).
+	Requeue(ctx context.Context, stage string, turnID uuid.UUID, episode string) (bool, error)
 	// CancelRunning asks whichever worker runs the turn's stage to stop.
 	CancelRunning(ctx context.Context, stage string, turnID uuid.UUID) error
 }
