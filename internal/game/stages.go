@@ -22,22 +22,26 @@ import (
 // protocol); either way Postgres runs it as one implicit transaction, so a
 // batch of writes is all or nothing, and each statement sees the ones
 // before it. The reads are keyed by the turn id, so they need nothing from
-// the status change's result; when the turn was elsewhere (ok false), what
+// the status change's result; when the turn was elsewhere (OK false), what
 // they read is not used.
 
-// turnStart is what a stage reads as it starts.
+// turnStart is what a stage reads as it starts: the want fields say what,
+// beyond the turn and its player message, startStage fills in.
 type turnStart struct {
-	Turn          Turn
-	OK, Changed   bool // as Advance reports them
-	Player        Message
-	Recent        []Message             // retrieve: the last messages before the player's, oldest first
-	Vector        string                // retrieve: the player message's vector of the served model ("" if none)
-	Character     *Character            // retrieve, generate
-	ContextByID   map[uuid.UUID]Message // generate: the messages the turn's context names
-	wantRecent    int
-	wantVector    string // model
+	// What to read.
+	wantRecent    int    // the last n messages before the player's
+	wantVector    string // the player message's vector of this model
 	wantCharacter bool
-	wantContext   bool
+	wantContext   bool // the messages the turn's recorded context names
+
+	// What was read.
+	Turn        Turn
+	OK, Changed bool // the turn moved into the stage; its status changed (false on a retry of the stage)
+	Player      Message
+	Recent      []Message // oldest first
+	Vector      string    // "" if the message has no vector of that model
+	Character   *Character
+	ContextByID map[uuid.UUID]Message
 }
 
 // advanceSQL moves a turn into status `to` from one of the statuses given as
@@ -162,19 +166,14 @@ func (st *turnStart) read(br pgx.BatchResults, to string) error {
 	return nil
 }
 
-// embeddingsInsert is the upsert of one model's vectors.
-func embeddingsInsert(b *pgx.Batch, model string, rows []VectorRow) {
-	sql, args := embeddingsInsertSQL(model, rows)
-	b.Queue(sql, args...)
-}
-
 // StoreVectors writes a message's vectors (one per model), its token count
 // and, when endStage is set, the end of that turn's embed stage, all or
 // nothing in one round trip.
 func (s *Store) StoreVectors(ctx context.Context, m Message, vectors map[string][]float32, tokens int, endStage *uuid.UUID) error {
 	b := &pgx.Batch{}
 	for model, v := range vectors {
-		embeddingsInsert(b, model, []VectorRow{{MessageID: m.ID, SessionID: m.SessionID, Vector: v}})
+		sql, args := embeddingsInsertSQL(model, []VectorRow{{MessageID: m.ID, SessionID: m.SessionID, Vector: v}})
+		b.Queue(sql, args...)
 	}
 	b.Queue(`UPDATE game.messages SET token_count = $2 WHERE id = $1 AND token_count <> $2`, m.ID, tokens)
 	if endStage != nil {
