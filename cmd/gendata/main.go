@@ -50,31 +50,8 @@ func run(sessions, perSession int) error {
 	owner := uuid.New()
 	for s := 0; s < sessions; s++ {
 		msgs := campaign.Session(uint64(1000+s), (perSession+1)/2, 1, nil)[:perSession]
-		id, err := store.ImportSession(ctx, owner, fmt.Sprintf("gendata %d", s))
-		if err != nil {
+		if _, _, err := campaign.Load(ctx, store, emb, owner, fmt.Sprintf("gendata %d", s), msgs, 100); err != nil {
 			return err
-		}
-		in := make([]game.ImportMessage, len(msgs))
-		texts := make([]string, len(msgs))
-		for i, m := range msgs {
-			in[i], texts[i] = game.ImportMessage{Role: m.Role, Content: m.Content}, m.Content
-		}
-		stored, err := store.ImportMessages(ctx, id, in)
-		if err != nil {
-			return err
-		}
-		vecs, err := emb.Embed(ctx, texts)
-		if err != nil {
-			return err
-		}
-		rows := make([]game.VectorRow, len(stored))
-		for i, m := range stored {
-			rows[i] = game.VectorRow{MessageID: m.ID, SessionID: id, Vector: vecs[i]}
-		}
-		for i := 0; i < len(rows); i += 100 {
-			if err := store.SetEmbeddings(ctx, nil, emb.Model(), rows[i:min(i+100, len(rows))]); err != nil {
-				return err
-			}
 		}
 		if (s+1)%10 == 0 || s+1 == sessions {
 			done := (s + 1) * perSession

@@ -108,32 +108,9 @@ func run(seeds, turns, plant, k, recent int, verbose bool) error {
 	start := time.Now()
 	for seed := 1; seed <= seeds; seed++ {
 		msgs := campaign.Session(uint64(seed), turns, plant, campaign.Facts)
-		sessionID, err := store.ImportSession(ctx, uuid.New(), fmt.Sprintf("memorybench campaign %d", seed))
+		sessionID, stored, err := campaign.Load(ctx, store, emb, uuid.New(), fmt.Sprintf("memorybench campaign %d", seed), msgs, 200)
 		if err != nil {
 			return err
-		}
-		in := make([]game.ImportMessage, len(msgs))
-		texts := make([]string, len(msgs))
-		for i, m := range msgs {
-			in[i] = game.ImportMessage{Role: m.Role, Content: m.Content}
-			texts[i] = m.Content
-		}
-		stored, err := store.ImportMessages(ctx, sessionID, in)
-		if err != nil {
-			return err
-		}
-		vecs, err := emb.Embed(ctx, texts)
-		if err != nil {
-			return err
-		}
-		rows := make([]game.VectorRow, len(stored))
-		for i, m := range stored {
-			rows[i] = game.VectorRow{MessageID: m.ID, SessionID: sessionID, Vector: vecs[i]}
-		}
-		for i := 0; i < len(rows); i += 200 {
-			if err := store.SetEmbeddings(ctx, nil, emb.Model(), rows[i:min(i+200, len(rows))]); err != nil {
-				return err
-			}
 		}
 		var exclude []uuid.UUID
 		for _, m := range stored[max(0, len(stored)-recent):] {

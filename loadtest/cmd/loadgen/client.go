@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"net"
 	"net/http"
 	"os"
 	"sort"
@@ -138,6 +139,21 @@ func (p *player) openStream(ctx context.Context, path, lastID string) (*http.Res
 		return nil, &apiError{Status: resp.StatusCode, Body: string(b)}
 	}
 	return resp, nil
+}
+
+// sessionEvents is the path of a session's event stream.
+func sessionEvents(sessionID string) string { return "/api/sessions/" + sessionID + "/events" }
+
+// openSession opens a session's event stream, resuming after lastID
+// unless it is empty; see openStream.
+func (p *player) openSession(ctx context.Context, sessionID, lastID string) (*http.Response, error) {
+	return p.openStream(ctx, sessionEvents(sessionID), lastID)
+}
+
+// dialSession opens a session's event stream over a raw TCP connection
+// that reads nothing after the response head; see dialStream.
+func (p *player) dialSession(ctx context.Context, sessionID string) (net.Conn, error) {
+	return dialStream(ctx, p.base, p.token, sessionEvents(sessionID))
 }
 
 // readTurn reads a turn stream to its end and returns the final event type.

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"flag"
 	"fmt"
 	"math"
 	"math/rand/v2"
@@ -27,9 +26,8 @@ import (
 //	vector     one-row INSERT of a message with a 384-d vector into an HNSW-indexed table
 //	turn_tx    the write transaction of a posted message: INSERT message, INSERT turn, UPDATE session
 func runDBBench(ctx context.Context, args []string) error {
-	fs := flag.NewFlagSet("dbbench", flag.ExitOnError)
 	var c common
-	c.register(fs, 5*time.Minute)
+	fs := c.flagSet("dbbench", 5*time.Minute)
 	conns := fs.Int("conns", 4, "connections (goroutines)")
 	dur := fs.Duration("duration", 10*time.Second, "per kind")
 	dim := fs.Int("dim", 384, "vector dimension")

@@ -3,15 +3,12 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"flag"
 	"fmt"
-	"os"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/google/uuid"
-	"github.com/redis/go-redis/v9"
 
 	"github.com/codeofconquest/brightdawn/events"
 )
@@ -24,9 +21,8 @@ const pingType = "loadtest.ping"
 // same Publisher the workers use) and measures, for every subscriber, the
 // time from just before Publish to the event's arrival.
 func runFanout(ctx context.Context, args []string) error {
-	fs := flag.NewFlagSet("fanout", flag.ExitOnError)
 	var c common
-	c.register(fs, 5*time.Minute)
+	fs := c.flagSet("fanout", 5*time.Minute)
 	subs := fs.Int("subscribers", 1000, "session streams on the one session")
 	nev := fs.Int("events", 20, "events published")
 	gap := fs.Duration("gap", 250*time.Millisecond, "pause between events")
@@ -34,24 +30,12 @@ func runFanout(ctx context.Context, args []string) error {
 	ctx, cancel := context.WithTimeout(ctx, c.maxTime)
 	defer cancel()
 
-	srv, err := startServer(ctx, &c)
+	st, err := setUp(ctx, &c, setup{titles: []string{"fan-out"}, publish: true})
 	if err != nil {
 		return err
 	}
-	defer srv.stop()
-	p, err := register(ctx, srv.URL)
-	if err != nil {
-		return err
-	}
-	sid, err := p.newSession(ctx, "fan-out")
-	if err != nil {
-		return err
-	}
-	pub, closeRedis, err := publisher()
-	if err != nil {
-		return err
-	}
-	defer closeRedis()
+	defer st.close()
+	srv, p, sid := st.srv, st.p, st.sessions[0]
 
 	recv := make([][]time.Time, *nev+1)
 	for i := range recv {
@@ -62,7 +46,7 @@ func runFanout(ctx context.Context, args []string) error {
 	var open atomic.Int64
 	var wg sync.WaitGroup
 	openErr := openMany(sctx, *subs, 100, func(i int) error {
-		resp, err := p.openStream(sctx, "/api/sessions/"+sid+"/events", "")
+		resp, err := p.openSession(sctx, sid, "")
 		if err != nil {
 			return err
 		}
@@ -95,7 +79,7 @@ func runFanout(ctx context.Context, args []string) error {
 			return err
 		}
 		sent[k] = time.Now()
-		if _, err := pub.Publish(ctx, uuid.MustParse(sid), e); err != nil {
+		if _, err := st.pub.Publish(ctx, uuid.MustParse(sid), e); err != nil {
 			return err
 		}
 		time.Sleep(*gap)
@@ -118,9 +102,7 @@ func runFanout(ctx context.Context, args []string) error {
 		lastPerEvent = append(lastPerEvent, last)
 	}
 	wg.Wait()
-	if c.keepLogs {
-		fmt.Fprintln(os.Stderr, srv.logs())
-	}
+	c.printLogs(srv)
 	fmt.Printf("deliveries %s\nlast subscriber per event %s\nmissing %d\n", all, lastPerEvent, missing)
 	report(&c, "fanout", map[string]any{
 		"subscribers": *subs, "events": *nev, "deliveries": all.summary(), "last_subscriber_per_event": lastPerEvent.summary(),
@@ -130,16 +112,6 @@ func runFanout(ctx context.Context, args []string) error {
 		return fmt.Errorf("%d deliveries missing", missing)
 	}
 	return nil
-}
-
-// publisher returns the events.Publisher on the stack's Redis.
-func publisher() (*events.Publisher, func(), error) {
-	opt, err := redis.ParseURL(os.Getenv("REDIS_URL"))
-	if err != nil {
-		return nil, nil, fmt.Errorf("REDIS_URL: %w", err)
-	}
-	rdb := redis.NewClient(opt)
-	return events.NewPublisher(rdb, 5000), func() { rdb.Close() }, nil
 }
 
 // openMany runs open(i) for i in [0,n) with at most par at once; the first

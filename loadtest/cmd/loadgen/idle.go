@@ -3,11 +3,9 @@ package main
 import (
 	"bufio"
 	"context"
-	"flag"
 	"fmt"
 	"net"
 	"net/url"
-	"os"
 	"strings"
 	"sync"
 	"time"
@@ -18,9 +16,8 @@ import (
 // per connection (after a forced GC through pprof). The client side uses
 // raw TCP connections that only read the response head, so it stays small.
 func runIdle(ctx context.Context, args []string) error {
-	fs := flag.NewFlagSet("idle", flag.ExitOnError)
 	var c common
-	c.register(fs, 10*time.Minute)
+	fs := c.flagSet("idle", 10*time.Minute)
 	fs.Set("cmd", "api")
 	conns := fs.Int("conns", 10000, "idle SSE connections")
 	nsess := fs.Int("sessions", 100, "sessions they are spread over")
@@ -33,24 +30,15 @@ func runIdle(ctx context.Context, args []string) error {
 	if c.base != "" {
 		return fmt.Errorf("idle measures the process it starts; -base is not supported")
 	}
-	srv, err := startServer(ctx, &c, "SSE_HEARTBEAT=15s")
+	st, err := setUp(ctx, &c, setup{titles: numbered("idle", *nsess), env: []string{"SSE_HEARTBEAT=15s"}})
 	if err != nil {
 		return err
 	}
-	defer srv.stop()
-	p, err := register(ctx, srv.URL)
-	if err != nil {
-		return err
-	}
-	sessions := make([]string, *nsess)
-	for i := range sessions {
-		if sessions[i], err = p.newSession(ctx, fmt.Sprintf("idle %d", i)); err != nil {
-			return err
-		}
-	}
+	defer st.close()
+	srv, p, sessions := st.srv, st.p, st.sessions
 	// Warm the process up (pools, first handlers) before the baseline.
 	if err := openMany(ctx, 50, 50, func(i int) error {
-		conn, err := dialStream(ctx, srv.URL, p.token, "/api/sessions/"+sessions[i%len(sessions)]+"/events")
+		conn, err := p.dialSession(ctx, sessions[i%len(sessions)])
 		if err == nil {
 			conn.Close()
 		}
@@ -77,7 +65,7 @@ func runIdle(ctx context.Context, args []string) error {
 	held := make([]net.Conn, 0, *conns)
 	t0 := time.Now()
 	err = openMany(ctx, *conns, 200, func(i int) error {
-		conn, err := dialStream(ctx, srv.URL, p.token, "/api/sessions/"+sessions[i%len(sessions)]+"/events")
+		conn, err := p.dialSession(ctx, sessions[i%len(sessions)])
 		if err != nil {
 			return err
 		}
@@ -123,9 +111,7 @@ func runIdle(ctx context.Context, args []string) error {
 		"goroutines_per_conn": per("goroutines"), "server_alive": alive,
 		"client_fd_limit": fileLimit(), "server_fd_limit": procLimitNoFile(srv.pid()),
 	})
-	if c.keepLogs {
-		fmt.Fprintln(os.Stderr, srv.logs())
-	}
+	c.printLogs(srv)
 	return nil
 }
 

@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"os"
 	"os/exec"
@@ -21,9 +20,8 @@ const K6Version = "v1.8.1"
 // loadtest/k6 against it, one after the other; it fails when a script's
 // thresholds fail. k6 is built once into .stack/bin with the Go toolchain.
 func runK6(ctx context.Context, args []string) error {
-	fs := flag.NewFlagSet("k6", flag.ExitOnError)
 	var c common
-	c.register(fs, 20*time.Minute)
+	fs := c.flagSet("k6", 20*time.Minute)
 	scripts := fs.String("scripts", "journey,api", "scripts of loadtest/k6 to run, in order")
 	vus := fs.Int("vus", 10, "journey: virtual players")
 	iters := fs.Int("iterations", 2, "journey: journeys per player")
@@ -68,9 +66,7 @@ func runK6(ctx context.Context, args []string) error {
 			failed = append(failed, fmt.Errorf("k6 %s: %w", name, err))
 		}
 	}
-	if c.keepLogs {
-		fmt.Fprintln(os.Stderr, srv.logs())
-	}
+	c.printLogs(srv)
 	if !srv.alive() {
 		failed = append(failed, errors.New("conquest exited during the run"))
 	}

@@ -79,6 +79,21 @@ type common struct {
 	countSQL bool
 }
 
+// flagSet is a scenario's flag set with the common flags registered on c;
+// maxTime is the scenario's default -max-time.
+func (c *common) flagSet(name string, maxTime time.Duration) *flag.FlagSet {
+	fs := flag.NewFlagSet(name, flag.ExitOnError)
+	c.register(fs, maxTime)
+	return fs
+}
+
+// printLogs prints the started conquest's log when -logs asks for it.
+func (c *common) printLogs(srv *server) {
+	if c.keepLogs {
+		fmt.Fprintln(os.Stderr, srv.logs())
+	}
+}
+
 func (c *common) register(fs *flag.FlagSet, maxTime time.Duration) {
 	fs.StringVar(&c.base, "base", "", "URL of a running conquest API (default: start one from the stack's environment)")
 	fs.StringVar(&c.cmd, "cmd", "all", "what to start: all, or api (plus -workers worker processes)")
@@ -88,7 +103,7 @@ func (c *common) register(fs *flag.FlagSet, maxTime time.Duration) {
 	fs.DurationVar(&c.maxTime, "max-time", maxTime, "hard bound on the whole run")
 	fs.BoolVar(&c.pprof, "pprof", false, "start conquest with PPROF_ADDR on a loopback port and save a CPU profile of the run")
 	fs.BoolVar(&c.keepLogs, "logs", false, "print the started conquest's log at the end")
-	fs.BoolVar(&c.countSQL, "count-sql", false, "put a counting proxy between conquest and the database and report SQL statements per turn")
+	fs.BoolVar(&c.countSQL, "count-sql", false, "put a counting proxy between conquest and the database and report SQL round trips (Query and Execute messages; a batch is one) per turn")
 	fs.StringVar(&c.pgMode, "pg-mode", "simple_protocol", "default_query_exec_mode for the started conquest's DATABASE_URL (\"\": as the stack gives it); see `loadgen pgmux`")
 }
 

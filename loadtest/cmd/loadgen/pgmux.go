@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"flag"
 	"fmt"
 	"os"
 	"sort"
@@ -36,9 +35,8 @@ import (
 // connections' queries, which then never get an answer. simple_protocol
 // sends each query as ONE message, which the queue cannot split.
 func runPGMux(ctx context.Context, args []string) error {
-	fs := flag.NewFlagSet("pgmux", flag.ExitOnError)
 	var c common
-	c.register(fs, 5*time.Minute)
+	fs := c.flagSet("pgmux", 5*time.Minute)
 	mode := fs.String("mode", "exec", "pgx default_query_exec_mode: exec or simple_protocol")
 	conns := fs.Int("conns", 8, "pool connections")
 	gor := fs.Int("goroutines", 16, "concurrent workers")

@@ -4,11 +4,9 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
-	"flag"
 	"fmt"
 	"net"
 	"net/http"
-	"os"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -25,33 +23,20 @@ import (
 // server must drop the stalled clients (its per-client buffer fills), keep
 // its memory bounded, and still deliver everything to the reader.
 func runSlow(ctx context.Context, args []string) error {
-	fs := flag.NewFlagSet("slow", flag.ExitOnError)
 	var c common
-	c.register(fs, 5*time.Minute)
+	fs := c.flagSet("slow", 5*time.Minute)
 	nSlow := fs.Int("clients", 200, "clients that stop reading")
 	nev := fs.Int("events", 3000, "events published")
 	size := fs.Int("size", 4096, "bytes of padding per event")
 	fs.Parse(args)
 	ctx, cancel := context.WithTimeout(ctx, c.maxTime)
 	defer cancel()
-	srv, err := startServer(ctx, &c)
+	st, err := setUp(ctx, &c, setup{titles: []string{"slow clients"}, publish: true})
 	if err != nil {
 		return err
 	}
-	defer srv.stop()
-	p, err := register(ctx, srv.URL)
-	if err != nil {
-		return err
-	}
-	sid, err := p.newSession(ctx, "slow clients")
-	if err != nil {
-		return err
-	}
-	pub, closeRedis, err := publisher()
-	if err != nil {
-		return err
-	}
-	defer closeRedis()
+	defer st.close()
+	srv, p, sid := st.srv, st.p, st.sessions[0]
 
 	var slow []net.Conn
 	defer func() {
@@ -60,7 +45,7 @@ func runSlow(ctx context.Context, args []string) error {
 		}
 	}()
 	for i := 0; i < *nSlow; i++ {
-		conn, err := dialStream(ctx, srv.URL, p.token, "/api/sessions/"+sid+"/events")
+		conn, err := p.dialSession(ctx, sid)
 		if err != nil {
 			return err
 		}
@@ -76,7 +61,7 @@ func runSlow(ctx context.Context, args []string) error {
 	inOrder := atomic.Bool{}
 	inOrder.Store(true)
 	readerDone := make(chan struct{})
-	first, err := p.openStream(rctx, "/api/sessions/"+sid+"/events", "")
+	first, err := p.openSession(rctx, sid, "")
 	if err != nil {
 		return err
 	}
@@ -89,7 +74,7 @@ func runSlow(ctx context.Context, args []string) error {
 			if resp == nil {
 				reconnects.Add(1)
 				time.Sleep(200 * time.Millisecond)
-				if resp, err = p.openStream(rctx, "/api/sessions/"+sid+"/events", lastID); err != nil {
+				if resp, err = p.openSession(rctx, sid, lastID); err != nil {
 					resp = nil
 					continue
 				}
@@ -119,7 +104,7 @@ func runSlow(ctx context.Context, args []string) error {
 	t0 := time.Now()
 	for k := 1; k <= *nev; k++ {
 		e, _ := events.NewEvent(pingType, uuid.Nil, map[string]any{"seq": k, "pad": pad})
-		if _, err := pub.Publish(ctx, uuid.MustParse(sid), e); err != nil {
+		if _, err := st.pub.Publish(ctx, uuid.MustParse(sid), e); err != nil {
 			return err
 		}
 		if k%100 == 0 {
@@ -134,9 +119,7 @@ func runSlow(ctx context.Context, args []string) error {
 	time.Sleep(2 * time.Second)
 	peak = max(peak, rssKB(srv.pid()))
 	m := scrape(srv.URL, "conquest_sse_slow_clients_disconnected_total", "conquest_sse_connections")
-	if c.keepLogs {
-		fmt.Fprintln(os.Stderr, srv.logs())
-	}
+	c.printLogs(srv)
 	fmt.Printf("slow: %d stalled clients, %d events of %d B in %s; reader got %d (in order %v, %d reconnects); server RSS %d → peak %d KB; %v\n",
 		*nSlow, *nev, *size, elapsed.Round(time.Millisecond), got.Load(), inOrder.Load(), reconnects.Load(), rss0, peak, m)
 	report(&c, "slow", map[string]any{

@@ -4,10 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"flag"
 	"fmt"
 	"net/http"
-	"os"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -23,9 +21,8 @@ import (
 // client must then hold every event of its session exactly once, in order.
 // Then as many requests with a malformed Last-Event-ID arrive at once.
 func runStorm(ctx context.Context, args []string) error {
-	fs := flag.NewFlagSet("storm", flag.ExitOnError)
 	var c common
-	c.register(fs, 5*time.Minute)
+	fs := c.flagSet("storm", 5*time.Minute)
 	nClients := fs.Int("clients", 1000, "SSE clients")
 	nSess := fs.Int("sessions", 10, "sessions they follow")
 	e1 := fs.Int("before", 10, "events per session before the drop")
@@ -34,33 +31,19 @@ func runStorm(ctx context.Context, args []string) error {
 	fs.Parse(args)
 	ctx, cancel := context.WithTimeout(ctx, c.maxTime)
 	defer cancel()
-	srv, err := startServer(ctx, &c)
+	st, err := setUp(ctx, &c, setup{titles: numbered("storm", *nSess), publish: true})
 	if err != nil {
 		return err
 	}
-	defer srv.stop()
-	p, err := register(ctx, srv.URL)
-	if err != nil {
-		return err
-	}
-	sessions := make([]string, *nSess)
-	for i := range sessions {
-		if sessions[i], err = p.newSession(ctx, fmt.Sprintf("storm %d", i)); err != nil {
-			return err
-		}
-	}
-	pub, closeRedis, err := publisher()
-	if err != nil {
-		return err
-	}
-	defer closeRedis()
+	defer st.close()
+	srv, p, sessions := st.srv, st.p, st.sessions
 	seq := make([]int, *nSess)
 	publishRound := func(n int) error {
 		for k := 0; k < n; k++ {
 			for s := range sessions {
 				seq[s]++
 				e, _ := events.NewEvent(pingType, uuid.Nil, map[string]any{"seq": seq[s], "pad": "some narration of a typical delta size"})
-				if _, err := pub.Publish(ctx, uuid.MustParse(sessions[s]), e); err != nil {
+				if _, err := st.pub.Publish(ctx, uuid.MustParse(sessions[s]), e); err != nil {
 					return err
 				}
 			}
@@ -99,7 +82,7 @@ func runStorm(ctx context.Context, args []string) error {
 	phase1, stop1 := context.WithCancel(ctx)
 	var wg sync.WaitGroup
 	if err := openMany(phase1, *nClients, 100, func(i int) error {
-		resp, err := p.openStream(phase1, "/api/sessions/"+sessions[clients[i].sess]+"/events", "")
+		resp, err := p.openSession(phase1, sessions[clients[i].sess], "")
 		if err != nil {
 			return err
 		}
@@ -166,7 +149,7 @@ func runStorm(ctx context.Context, args []string) error {
 					retried.Add(1)
 					time.Sleep(time.Second) // an EventSource's retry delay
 				}
-				resp, err := p.openStream(storm, "/api/sessions/"+sessions[cl.sess]+"/events", cl.lastID)
+				resp, err := p.openSession(storm, sessions[cl.sess], cl.lastID)
 				if err != nil {
 					var ae *apiError
 					if errors.As(err, &ae) {
@@ -213,7 +196,7 @@ func runStorm(ctx context.Context, args []string) error {
 	// Malformed Last-Event-IDs, all at once.
 	var malformed400, malformedOther atomic.Int64
 	_ = openMany(ctx, *nClients, 200, func(i int) error {
-		_, err := p.openStream(ctx, "/api/sessions/"+sessions[i%*nSess]+"/events", []string{"not-an-id", "1-2-3", "99999999999999999999999-1", "-1", "1.5-0"}[i%5])
+		_, err := p.openSession(ctx, sessions[i%*nSess], []string{"not-an-id", "1-2-3", "99999999999999999999999-1", "-1", "1.5-0"}[i%5])
 		var ae *apiError
 		if errors.As(err, &ae) && ae.Status == 400 {
 			malformed400.Add(1)
@@ -222,9 +205,7 @@ func runStorm(ctx context.Context, args []string) error {
 		}
 		return nil
 	})
-	if c.keepLogs {
-		fmt.Fprintln(os.Stderr, srv.logs())
-	}
+	c.printLogs(srv)
 	fmt.Printf("storm: %d clients; first replayed event %s; caught up %s; refused %d, retries %d, wrong sequences %d, failed %d\n",
 		*nClients, firstLat, doneLat, refused.Load(), retried.Load(), bad, len(failed))
 	report(&c, "storm", map[string]any{

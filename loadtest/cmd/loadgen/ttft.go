@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"flag"
 	"fmt"
 	"net"
 	"net/http"
@@ -29,9 +28,8 @@ import (
 //	  before model = model's request received − POST sent (API, 3 queue hops, embed, retrieve, prompt)
 //	  delivery     = first dm.delta received − model's first token sent (provider read, publish, Redis, hub, SSE)
 func runTTFT(ctx context.Context, args []string) error {
-	fs := flag.NewFlagSet("ttft", flag.ExitOnError)
 	var c common
-	c.register(fs, 10*time.Minute)
+	fs := c.flagSet("ttft", 10*time.Minute)
 	conc := fs.Int("concurrency", 1, "players playing turns at the same time")
 	turns := fs.Int("turns", 100, "measured turns in all (after the warm-up)")
 	warm := fs.Int("warmup", 2, "turns per player before measuring")
@@ -128,9 +126,7 @@ func runTTFT(ctx context.Context, args []string) error {
 	wg.Wait()
 	close(errc)
 	elapsed := time.Since(began)
-	if c.keepLogs {
-		fmt.Fprintln(os.Stderr, srv.logs())
-	}
+	c.printLogs(srv)
 	var errs []error
 	for e := range errc {
 		errs = append(errs, e)

@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"os"
 	"sync"
@@ -21,9 +20,8 @@ import (
 // for -duration after a warm-up. CPU use of conquest, the database and
 // Redis over the window shows what bounds the rate.
 func runTurns(ctx context.Context, args []string) error {
-	fs := flag.NewFlagSet("turns", flag.ExitOnError)
 	var c common
-	c.register(fs, 10*time.Minute)
+	fs := c.flagSet("turns", 10*time.Minute)
 	conc := fs.Int("concurrency", 20, "players playing at the same time")
 	dur := fs.Duration("duration", 60*time.Second, "measured window")
 	warm := fs.Duration("warmup", 10*time.Second, "unmeasured start")
@@ -135,14 +133,12 @@ func runTurns(ctx context.Context, args []string) error {
 	if profErr != nil {
 		errs = append(errs, profErr)
 	}
-	if c.keepLogs {
-		fmt.Fprintln(os.Stderr, srv.logs())
-	}
-	fmt.Printf("turns/s %.1f over %s (%d turns); latency post→final %s; SQL statements per turn %.1f (-count-sql)\n", float64(n)/window.Seconds(), window.Round(time.Millisecond), n, lat, sqlPerTurn)
+	c.printLogs(srv)
+	fmt.Printf("turns/s %.1f over %s (%d turns); latency post→final %s; SQL round trips per turn %.1f (-count-sql; a batch is one)\n", float64(n)/window.Seconds(), window.Round(time.Millisecond), n, lat, sqlPerTurn)
 	report(&c, "turns", map[string]any{
 		"concurrency": *conc, "window_s": window.Seconds(), "turns": n, "turns_per_s": float64(n) / window.Seconds(),
 		"outcomes": outcomes, "latency": lat.summary(), "cpu_percent_of_one_core": cpu,
-		"load_average_at_start": load0, "queue_backlog_after": backlog, "sql_statements_per_turn": sqlPerTurn,
+		"load_average_at_start": load0, "queue_backlog_after": backlog, "sql_round_trips_per_turn": sqlPerTurn,
 	})
 	return errors.Join(errs...)
 }

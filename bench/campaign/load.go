@@ -1,0 +1,45 @@
+package campaign
+
+import (
+	"context"
+
+	"github.com/google/uuid"
+
+	"github.com/codeofconquest/brightdawn/internal/game"
+	"github.com/codeofconquest/brightdawn/internal/memory"
+)
+
+// Load writes msgs as a new session titled title, owned by owner, together
+// with emb's vector of every message, and returns the session's id and the
+// stored messages in the order of msgs. It uses the store's bulk import
+// (multi-row INSERTs) rather than the turn pipeline, because benchmarks
+// load thousands of messages; vectors go batch rows per statement.
+func Load(ctx context.Context, store *game.Store, emb memory.Embedder, owner uuid.UUID, title string, msgs []Message, batch int) (uuid.UUID, []game.Message, error) {
+	id, err := store.ImportSession(ctx, owner, title)
+	if err != nil {
+		return uuid.Nil, nil, err
+	}
+	in := make([]game.ImportMessage, len(msgs))
+	texts := make([]string, len(msgs))
+	for i, m := range msgs {
+		in[i], texts[i] = game.ImportMessage{Role: m.Role, Content: m.Content}, m.Content
+	}
+	stored, err := store.ImportMessages(ctx, id, in)
+	if err != nil {
+		return uuid.Nil, nil, err
+	}
+	vecs, err := emb.Embed(ctx, texts)
+	if err != nil {
+		return uuid.Nil, nil, err
+	}
+	rows := make([]game.VectorRow, len(stored))
+	for i, m := range stored {
+		rows[i] = game.VectorRow{MessageID: m.ID, SessionID: id, Vector: vecs[i]}
+	}
+	for i := 0; i < len(rows); i += batch {
+		if err := store.SetEmbeddings(ctx, nil, emb.Model(), rows[i:min(i+batch, len(rows))]); err != nil {
+			return uuid.Nil, nil, err
+		}
+	}
+	return id, stored, nil
+}
