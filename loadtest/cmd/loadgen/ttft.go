@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"net"
 	"net/http"
 	"os"
@@ -33,6 +34,7 @@ func runTTFT(ctx context.Context, args []string) error {
 	conc := fs.Int("concurrency", 1, "players playing turns at the same time")
 	turns := fs.Int("turns", 100, "measured turns in all (after the warm-up)")
 	warm := fs.Int("warmup", 2, "turns per player before measuring")
+	think := fs.Duration("think", 0, "each player waits a random time in [0, think) before each message, as players read and type (0: back to back, all players in step)")
 	first := fs.Duration("first-token", 100*time.Millisecond, "fake model: delay before the first token")
 	rate := fs.Float64("rate", 100, "fake model: tokens per second")
 	ntok := fs.Int("tokens", 20, "fake model: tokens per reply")
@@ -92,7 +94,7 @@ func runTTFT(ctx context.Context, args []string) error {
 	errc := make(chan error, *conc)
 	for i := 0; i < *conc; i++ {
 		wg.Go(func() {
-			err := ttftPlayer(ctx, srv.URL, i, *warm, &remaining, fm, func(r ttftResult) {
+			err := ttftPlayer(ctx, srv.URL, i, *warm, *think, &remaining, fm, func(r ttftResult) {
 				mu.Lock()
 				defer mu.Unlock()
 				outcomes[r.final]++
@@ -145,7 +147,7 @@ func runTTFT(ctx context.Context, args []string) error {
 	}
 	report(&c, "ttft", map[string]any{
 		"before_model_breakdown": breakdown,
-		"concurrency":            *conc, "turns": len(overhead), "outcomes": outcomes, "seconds": elapsed.Seconds(),
+		"concurrency":            *conc, "think": think.String(), "turns": len(overhead), "outcomes": outcomes, "seconds": elapsed.Seconds(),
 		"fake_model":  map[string]any{"first_token": first.String(), "tokens_per_s": *rate, "tokens": *ntok},
 		"client_ttft": clientTTFT.summary(), "model_ttft": modelTTFT.summary(),
 		"overhead": overhead.summary(), "before_model": pre.summary(), "delivery": deliv.summary(),
@@ -198,7 +200,7 @@ type stamped struct {
 }
 
 // ttftPlayer plays turns until the shared budget is spent.
-func ttftPlayer(ctx context.Context, base string, n, warm int, remaining *atomic.Int64, fm *fakemodel.Server, done func(ttftResult)) error {
+func ttftPlayer(ctx context.Context, base string, n, warm int, think time.Duration, remaining *atomic.Int64, fm *fakemodel.Server, done func(ttftResult)) error {
 	p, err := register(ctx, base)
 	if err != nil {
 		return err
@@ -230,6 +232,13 @@ func ttftPlayer(ctx context.Context, base string, n, warm int, remaining *atomic
 		measured := k >= warm
 		if measured && remaining.Add(-1) < 0 {
 			return nil
+		}
+		if think > 0 {
+			select {
+			case <-time.After(rand.N(think)):
+			case <-ctx.Done():
+				return ctx.Err()
+			}
 		}
 		id := fmt.Sprintf("p%d-t%d", n, k)
 		r := ttftResult{player: n, n: k, posted: time.Now()}
