@@ -36,7 +36,7 @@ func BenchmarkQueueHop(b *testing.B) {
 	for _, setting := range []struct {
 		name     string
 		interval time.Duration
-	}{{"asynq-default-1s", 0}, {"tuned-4ms", 4 * time.Millisecond}, {"tuned-2ms", 2 * time.Millisecond}, {"tuned-1ms", time.Millisecond}} {
+	}{{"asynq-default-1s", 0}, {"tuned-4ms", 4 * time.Millisecond}, {"tuned-2ms", 2 * time.Millisecond}, {"tuned-1ms", time.Millisecond}, {"tuned-100us", 100 * time.Microsecond}} {
 		for _, load := range []struct {
 			name  string
 			rate  float64 // hops per second
