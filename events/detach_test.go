@@ -2,10 +2,8 @@ package events
 
 import (
 	"errors"
-	"fmt"
 	"net"
 	"net/http"
-	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -101,13 +99,7 @@ func TestDetachedStreams(t *testing.T) {
 		srv := newServer(t, h, time.Minute)
 		sid, turn := uuid.New(), uuid.New()
 		t.Cleanup(func() { rdb.Del(t.Context(), StreamKey(sid)) })
-		u, err := url.Parse(srv.sessionURL(sid))
-		require.NoError(t, err)
-		conn, err := net.Dial("tcp", u.Host)
-		require.NoError(t, err)
-		defer conn.Close()
-		_, err = fmt.Fprintf(conn, "GET %s HTTP/1.1\r\nHost: %s\r\nAccept: text/event-stream\r\n\r\n", u.RequestURI(), u.Host)
-		require.NoError(t, err)
+		conn := neverReads(t, srv.sessionURL(sid))
 		good := dial(t, srv.sessionURL(sid), "")
 		require.Eventually(t, func() bool { return h.Stats().Subscribers == 2 }, patience, time.Millisecond)
 		big := strings.Repeat("x", 64<<10)

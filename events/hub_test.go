@@ -75,14 +75,7 @@ func stalledClient(t *testing.T, rdb redis.UniversalClient, wrap func(http.Respo
 	srv := newWrappedServer(t, h, time.Minute, wrap)
 	sid, turn := uuid.New(), uuid.New()
 
-	// A client that sends its request and never reads a byte.
-	u, err := url.Parse(srv.sessionURL(sid))
-	require.NoError(t, err)
-	conn, err := net.Dial("tcp", u.Host)
-	require.NoError(t, err)
-	defer conn.Close()
-	_, err = fmt.Fprintf(conn, "GET %s HTTP/1.1\r\nHost: %s\r\nAccept: text/event-stream\r\n\r\n", u.RequestURI(), u.Host)
-	require.NoError(t, err)
+	conn := neverReads(t, srv.sessionURL(sid))
 	good := dial(t, srv.sessionURL(sid), "")
 	require.Eventually(t, func() bool { return h.Stats().Subscribers == 2 }, patience, time.Millisecond)
 
@@ -111,10 +104,23 @@ func stalledClient(t *testing.T, rdb redis.UniversalClient, wrap func(http.Respo
 	}, patience, 10*time.Millisecond, "the stalled client's handler returns with an error")
 	// Its connection is cut: draining what it holds ends.
 	require.NoError(t, conn.SetReadDeadline(time.Now().Add(patience)))
-	_, err = io.Copy(io.Discard, conn)
-	if err != nil {
+	if _, err := io.Copy(io.Discard, conn); err != nil {
 		assert.NotErrorIs(t, err, os.ErrDeadlineExceeded)
 	}
+}
+
+// neverReads opens a raw connection that sends a stream request to streamURL
+// and never reads a byte; it is closed when the test ends.
+func neverReads(t *testing.T, streamURL string) net.Conn {
+	t.Helper()
+	u, err := url.Parse(streamURL)
+	require.NoError(t, err)
+	conn, err := net.Dial("tcp", u.Host)
+	require.NoError(t, err)
+	t.Cleanup(func() { conn.Close() })
+	_, err = fmt.Fprintf(conn, "GET %s HTTP/1.1\r\nHost: %s\r\nAccept: text/event-stream\r\n\r\n", u.RequestURI(), u.Host)
+	require.NoError(t, err)
+	return conn
 }
 
 func TestTwoHubs(t *testing.T) {

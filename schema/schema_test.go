@@ -9,38 +9,14 @@ import (
 	"strings"
 	"sync"
 	"testing"
-	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/stretchr/testify/require"
 
 	"github.com/codeofconquest/brightdawn/internal/postgres"
-	"github.com/codeofconquest/brightdawn/internal/stack"
 	"github.com/codeofconquest/brightdawn/internal/testkit"
 	"github.com/codeofconquest/brightdawn/schema"
 )
-
-// freshDatabase starts a PGlite of its own, so the migrations meet an
-// empty database whatever other tests did to the shared one.
-func freshDatabase(t *testing.T) string {
-	t.Helper()
-	testkit.RequireStack(t)
-	root, err := stack.FindRoot(".")
-	require.NoError(t, err)
-	t.Setenv("DATABASE_URL", "") // start a Postgres; keep the stack's Redis and S3
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
-	defer cancel()
-	st, err := stack.Start(ctx, stack.Options{Mode: stack.Test, Root: root, Dir: t.TempDir(), Out: io.Discard})
-	require.NoError(t, err)
-	t.Cleanup(func() { _ = st.Stop() })
-	for _, kv := range st.Env() {
-		if v, ok := strings.CutPrefix(kv, "DATABASE_URL="); ok {
-			return v
-		}
-	}
-	t.Fatal("the stack did not start a database")
-	return ""
-}
 
 func open(t *testing.T, url string) *pgxpool.Pool {
 	t.Helper()
@@ -51,7 +27,7 @@ func open(t *testing.T, url string) *pgxpool.Pool {
 }
 
 func TestMigrations(t *testing.T) {
-	url := freshDatabase(t)
+	url := testkit.PrivateDatabase(t)
 	ctx := context.Background()
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	all, err := schema.Migrations()

@@ -259,6 +259,17 @@ func (b *browser) signInInBrowser(email string) {
 
 const browserPassword = "correct horse battery"
 
+// playing opens a browser on base, signed in as p, at the game view of the
+// session, and waits until its event stream is open.
+func playing(t *testing.T, base string, p player, sessionID string) *browser {
+	t.Helper()
+	b := newBrowser(t, base, 1280, 860)
+	b.signInInBrowser(p.Email)
+	b.open("/#/play/" + sessionID)
+	b.waitFor("the game view, live", `document.querySelector('.connection')?.dataset.state === 'open'`, 15*time.Second)
+	return b
+}
+
 func uniqueBrowserEmail() string { return testkit.UniqueEmail("browser") }
 
 // loginREST signs a player in over HTTP, for checks behind the browser's back.
@@ -267,15 +278,7 @@ func loginREST(t *testing.T, base, email string) player {
 	c := testkit.NewClient(base)
 	resp := c.Do(t, "POST", "/auth/login", map[string]any{"email": email, "password": browserPassword})
 	require.Equal(t, 200, resp.Status, string(resp.Body))
-	var out struct {
-		Player struct {
-			ID string `json:"id"`
-		} `json:"player"`
-		AccessToken string `json:"access_token"`
-	}
-	resp.JSON(t, &out)
-	c.Token = out.AccessToken
-	return player{ID: out.Player.ID, Email: email, Client: c}
+	return signedIn(t, c, resp, email)
 }
 
 // tinyPNG writes a small real PNG (a gradient) and returns its path.

@@ -145,7 +145,7 @@ type ownPGlite struct {
 	dir  string
 	cmd  *exec.Cmd
 	done chan struct{}
-	logs *bytes.Buffer
+	logs *testkit.LockedBuffer
 }
 
 func startOwnPGlite(t *testing.T) *ownPGlite {
@@ -171,8 +171,8 @@ func (p *ownPGlite) start() {
 		"--extensions=@electric-sql/pglite-pgvector:vector", "--max-connections=200")
 	p.cmd.Dir = filepath.Join(root, "devstack")
 	p.cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
-	p.logs = &bytes.Buffer{}
-	p.cmd.Stdout, p.cmd.Stderr = &lockedWriter{w: p.logs}, &lockedWriter{w: p.logs}
+	p.logs = &testkit.LockedBuffer{}
+	p.cmd.Stdout, p.cmd.Stderr = p.logs, p.logs
 	require.NoError(p.t, p.cmd.Start())
 	done := make(chan struct{})
 	p.done = done
@@ -219,17 +219,6 @@ func (p *ownPGlite) stop() {
 		_ = p.cmd.Process.Kill()
 		<-p.done
 	}
-}
-
-type lockedWriter struct {
-	mu sync.Mutex
-	w  io.Writer
-}
-
-func (l *lockedWriter) Write(b []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.w.Write(b)
 }
 
 // --- players posting under a fault

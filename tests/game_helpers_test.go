@@ -29,6 +29,13 @@ func signUp(t *testing.T, base string) player {
 	email := testkit.UniqueEmail("game")
 	resp := c.Do(t, "POST", "/auth/register", map[string]any{"email": email, "password": "correct horse battery", "display_name": "Tester"})
 	require.Equal(t, http.StatusCreated, resp.Status, string(resp.Body))
+	return signedIn(t, c, resp, email)
+}
+
+// signedIn is the player of a register or login answer, its client
+// carrying the access token.
+func signedIn(t *testing.T, c *testkit.Client, resp *testkit.Response, email string) player {
+	t.Helper()
 	var out struct {
 		Player struct {
 			ID string `json:"id"`

@@ -1,13 +1,11 @@
 package tests
 
 import (
-	"context"
 	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
-	"os"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -17,7 +15,6 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/codeofconquest/brightdawn/internal/memory"
-	"github.com/codeofconquest/brightdawn/internal/stack"
 	"github.com/codeofconquest/brightdawn/internal/testkit"
 )
 
@@ -222,29 +219,6 @@ func newFakeEmbeddings(t *testing.T, dim int) *fakeEmbeddings {
 	return f
 }
 
-// privateDatabase starts a PGlite of the test's own: the embedding model
-// registry is database-wide, and switching it must not disturb other
-// tests sharing the stack's database.
-func privateDatabase(t *testing.T) string {
-	t.Helper()
-	root, err := stack.FindRoot(".")
-	require.NoError(t, err)
-	t.Setenv("DATABASE_URL", "") // only Postgres is started: Redis and S3 stay the stack's
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
-	defer cancel()
-	st, err := stack.Start(ctx, stack.Options{Mode: stack.Test, Root: root, Dir: t.TempDir(), Out: io.Discard})
-	require.NoError(t, err)
-	t.Cleanup(func() { _ = st.Stop() })
-	for _, kv := range st.Env() {
-		if v, ok := strings.CutPrefix(kv, "DATABASE_URL="); ok {
-			require.NoError(t, os.Setenv("DATABASE_URL", v))
-			return v
-		}
-	}
-	t.Fatal("the private stack has no DATABASE_URL")
-	return ""
-}
-
 type reembedView struct {
 	Models []struct {
 		Model  string `json:"model"`
@@ -276,7 +250,8 @@ func activeModel(t *testing.T, c *testkit.Client) (string, reembedView) {
 
 func TestChangingTheEmbeddingModelReembedsAndMemoryKeepsWorking(t *testing.T) {
 	testkit.RequireStack(t)
-	dbURL := privateDatabase(t)
+	dbURL := testkit.PrivateDatabase(t)
+	t.Setenv("DATABASE_URL", dbURL) // for the processes this test starts
 	admin := testkit.UniqueEmail("admin")
 	base := []string{"DATABASE_URL=" + dbURL, "ADMIN_EMAILS=" + admin, "RECENT_MESSAGES=2", "DM_WORD_DELAY=0s"}
 	hash := testkit.Start(t, testkit.Options{Env: base})

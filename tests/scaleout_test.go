@@ -415,25 +415,8 @@ type replica struct {
 	name string
 	port int
 	cmd  *exec.Cmd
-	out  *lockedBuffer
+	out  *testkit.LockedBuffer
 	done chan struct{}
-}
-
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
 }
 
 // startReplica starts a process, reporting failures to t; it is stopped
@@ -448,7 +431,7 @@ func startReplica(t, owner *testing.T, name, command string, port int, env ...st
 	)
 	cmd.Env = append(append(cmd.Env, appEnv...), env...)
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
-	r := &replica{name: name, port: port, cmd: cmd, out: &lockedBuffer{}, done: make(chan struct{})}
+	r := &replica{name: name, port: port, cmd: cmd, out: &testkit.LockedBuffer{}, done: make(chan struct{})}
 	cmd.Stdout, cmd.Stderr = r.out, r.out
 	require.NoError(t, cmd.Start())
 	go func() { _ = cmd.Wait(); close(r.done) }()
@@ -551,7 +534,7 @@ func tail(s string, n int) string {
 // replicas as static upstreams.
 type caddyProc struct {
 	url string
-	out *lockedBuffer
+	out *testkit.LockedBuffer
 }
 
 func startCaddy(t *testing.T, upstreamPorts ...int) *caddyProc {
@@ -570,7 +553,7 @@ func startCaddy(t *testing.T, upstreamPorts ...int) *caddyProc {
 	})
 	cmd.Dir = t.TempDir()
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
-	c := &caddyProc{url: fmt.Sprintf("http://127.0.0.1:%d", port), out: &lockedBuffer{}}
+	c := &caddyProc{url: fmt.Sprintf("http://127.0.0.1:%d", port), out: &testkit.LockedBuffer{}}
 	cmd.Stdout, cmd.Stderr = c.out, c.out
 	require.NoError(t, cmd.Start())
 	done := make(chan struct{})

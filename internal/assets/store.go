@@ -24,6 +24,18 @@ func NewStore(pool *pgxpool.Pool) *Store { return &Store{pool: pool} }
 const assetCols = `id, owner_id, kind, status, content_type, size, filename, checksum, etag,
 	created_at, updated_at, completed_at, bucket, object_key, upload_expires_at`
 
+// collectAssets reads the rows of a query of assetCols (never nil).
+func collectAssets(rows pgx.Rows, err error) ([]Asset, error) {
+	if err != nil {
+		return nil, postgres.Translate(err, "assets")
+	}
+	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (Asset, error) { return scanAsset(r) })
+	if out == nil {
+		out = []Asset{}
+	}
+	return out, postgres.Translate(err, "assets")
+}
+
 func scanAsset(row pgx.Row) (Asset, error) {
 	var a Asset
 	err := row.Scan(&a.ID, &a.OwnerID, &a.Kind, &a.Status, &a.ContentType, &a.Size, &a.Filename, &a.SHA256, &a.ETag,
@@ -60,19 +72,7 @@ func (s *Store) list(ctx context.Context, ownerID uuid.UUID, kind string) ([]Ass
 	rows, err := s.pool.Query(ctx, `SELECT `+assetCols+` FROM game.assets
 		WHERE owner_id = $1 AND status IN ('pending', 'ready') AND ($2 = '' OR kind = $2)
 		ORDER BY created_at DESC, id DESC LIMIT 1000`, ownerID, kind)
-	if err != nil {
-		return nil, postgres.Translate(err, "assets")
-	}
-	defer rows.Close()
-	out := []Asset{}
-	for rows.Next() {
-		a, err := scanAsset(rows)
-		if err != nil {
-			return nil, postgres.Translate(err, "assets")
-		}
-		out = append(out, a)
-	}
-	return out, postgres.Translate(rows.Err(), "assets")
+	return collectAssets(rows, err)
 }
 
 // markReady records a verified upload. ok is false when the asset is no
@@ -123,17 +123,5 @@ func (s *Store) claimStale(ctx context.Context, pendingBefore, deletedBefore tim
 			LIMIT $3
 			FOR UPDATE SKIP LOCKED)
 		RETURNING `+assetCols, pendingBefore, deletedBefore, limit)
-	if err != nil {
-		return nil, postgres.Translate(err, "assets")
-	}
-	defer rows.Close()
-	var out []Asset
-	for rows.Next() {
-		a, err := scanAsset(rows)
-		if err != nil {
-			return nil, postgres.Translate(err, "assets")
-		}
-		out = append(out, a)
-	}
-	return out, postgres.Translate(rows.Err(), "assets")
+	return collectAssets(rows, err)
 }

@@ -1,14 +1,14 @@
 // Package memory is what the Dungeon Master remembers: it turns messages into
 // vectors (embedders) and estimates how much of a prompt budget a text uses.
 //
-// The package is pure: nothing here talks to a database or the network except
-// the network embedders, which arrive with issue #4.
+// Nothing here talks to a database; only the openai and replicate embedders
+// talk to the network.
 package memory
 
 import "context"
 
-// Embedder turns texts into vectors. Implementations: hash (now), openai and
-// replicate (issue #4).
+// Embedder turns texts into vectors. Implementations: hash, openai and
+// replicate.
 //
 // A vector is only comparable with vectors from the same Model, so the model
 // name is stored next to every vector; changing it means re-embedding.
@@ -20,4 +20,18 @@ type Embedder interface {
 	// Embed returns one vector per text, in order. It honours ctx: a
 	// cancelled context ends the batch with ctx.Err().
 	Embed(ctx context.Context, texts []string) ([][]float32, error)
+}
+
+// inBatches embeds texts size at a time with embed, the vectors in the
+// texts' order.
+func inBatches(ctx context.Context, texts []string, size int, embed func(context.Context, []string) ([][]float32, error)) ([][]float32, error) {
+	out := make([][]float32, 0, len(texts))
+	for start := 0; start < len(texts); start += size {
+		vs, err := embed(ctx, texts[start:min(start+size, len(texts))])
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, vs...)
+	}
+	return out, nil
 }

@@ -58,16 +58,7 @@ func (e *OpenAIEmbedder) Dim() int { return e.o.Dim }
 
 // Embed sends the texts in batches and returns their vectors in order.
 func (e *OpenAIEmbedder) Embed(ctx context.Context, texts []string) ([][]float32, error) {
-	out := make([][]float32, 0, len(texts))
-	for start := 0; start < len(texts); start += e.o.BatchSize {
-		batch := texts[start:min(start+e.o.BatchSize, len(texts))]
-		vs, err := e.embedBatch(ctx, batch)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, vs...)
-	}
-	return out, nil
+	return inBatches(ctx, texts, e.o.BatchSize, e.embedBatch)
 }
 
 type embeddingsRequest struct {

@@ -56,16 +56,7 @@ func (e *ReplicateEmbedder) Dim() int { return e.o.Dim }
 // Embed runs one prediction per batch and returns the vectors in order.
 // A prediction abandoned because ctx ended is cancelled.
 func (e *ReplicateEmbedder) Embed(ctx context.Context, texts []string) ([][]float32, error) {
-	out := make([][]float32, 0, len(texts))
-	for start := 0; start < len(texts); start += e.o.BatchSize {
-		batch := texts[start:min(start+e.o.BatchSize, len(texts))]
-		vs, err := e.embedBatch(ctx, batch)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, vs...)
-	}
-	return out, nil
+	return inBatches(ctx, texts, e.o.BatchSize, e.embedBatch)
 }
 
 func (e *ReplicateEmbedder) embedBatch(ctx context.Context, texts []string) ([][]float32, error) {

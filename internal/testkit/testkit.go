@@ -115,8 +115,7 @@ type Options struct {
 type Process struct {
 	URL  string // base URL of the HTTP server (api/all)
 	cmd  *exec.Cmd
-	logs *bytes.Buffer
-	mu   *sync.Mutex
+	logs *LockedBuffer
 	done chan struct{}
 }
 
@@ -153,9 +152,8 @@ func Start(t testing.TB, o Options) *Process {
 	)
 	cmd.Env = append(cmd.Env, o.Env...)
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
-	p := &Process{URL: fmt.Sprintf("http://127.0.0.1:%d", port), cmd: cmd, logs: &bytes.Buffer{}, mu: &sync.Mutex{}, done: make(chan struct{})}
-	w := &lockedWriter{buf: p.logs, mu: p.mu}
-	cmd.Stdout, cmd.Stderr = w, w
+	p := &Process{URL: fmt.Sprintf("http://127.0.0.1:%d", port), cmd: cmd, logs: &LockedBuffer{}, done: make(chan struct{})}
+	cmd.Stdout, cmd.Stderr = p.logs, p.logs
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
@@ -218,21 +216,25 @@ func (p *Process) Kill() {
 func (p *Process) Done() <-chan struct{} { return p.done }
 
 // Logs returns what the process printed so far.
-func (p *Process) Logs() string {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return p.logs.String()
+func (p *Process) Logs() string { return p.logs.String() }
+
+// LockedBuffer collects a process's output: safe to write from its stdout
+// and stderr copiers and to read while they run.
+type LockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
 }
 
-type lockedWriter struct {
-	buf *bytes.Buffer
-	mu  *sync.Mutex
+func (l *LockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
 }
 
-func (w *lockedWriter) Write(b []byte) (int, error) {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	return w.buf.Write(b)
+func (l *LockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
 }
 
 // UniqueEmail returns an email no other test uses.
