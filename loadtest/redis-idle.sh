@@ -4,6 +4,10 @@
 # (docs/PERFORMANCE.md "Queue hop latency").
 #   go run ./cmd/stack test -- bash loadtest/redis-idle.sh 4ms 2ms 1ms
 set -euo pipefail
+if [ -z "${REDIS_URL:-}" ] || [ -z "${DATABASE_URL:-}" ]; then
+  echo "redis-idle.sh: run it inside the test stack: go run ./cmd/stack test -- bash loadtest/redis-idle.sh 2ms" >&2
+  exit 2
+fi
 bin=$(mktemp -d)/conquest
 trap 'rm -rf "$(dirname "$bin")"' EXIT
 go build -o "$bin" ./cmd/conquest

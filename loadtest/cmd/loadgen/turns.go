@@ -28,6 +28,9 @@ func runTurns(ctx context.Context, args []string) error {
 	maxTurns := fs.Int("max-turns", 100000, "bound on turns posted in all")
 	profile := fs.String("profile", "cpu-turns.pprof", "where -pprof saves the CPU profile of the window")
 	fs.Parse(args)
+	if *conc < 1 || *dur <= 0 {
+		return errors.New("turns: -concurrency must be at least 1 and -duration positive")
+	}
 	ctx, cancel := context.WithTimeout(ctx, c.maxTime)
 	defer cancel()
 
