@@ -42,7 +42,7 @@ func runTTFT(ctx context.Context, args []string) error {
 	records := fs.String("records", "", "also write one JSON line per measured turn here (turn number, stages)")
 	fs.Parse(args)
 	if *conc < 1 || *turns < 1 || *warm < 0 || *ntok < 1 || *rate < 0 || *first < 0 || *think < 0 {
-		return errors.New("ttft: -concurrency, -turns and -tokens must be at least 1; -warmup, -rate, -first-token and -think not negative")
+		return errors.New("-concurrency, -turns and -tokens must be at least 1; -warmup, -rate, -first-token and -think not negative")
 	}
 	ctx, cancel := context.WithTimeout(ctx, c.maxTime)
 	defer cancel()

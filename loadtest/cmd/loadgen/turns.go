@@ -29,7 +29,7 @@ func runTurns(ctx context.Context, args []string) error {
 	profile := fs.String("profile", "cpu-turns.pprof", "where -pprof saves the CPU profile of the window")
 	fs.Parse(args)
 	if *conc < 1 || *dur <= 0 {
-		return errors.New("turns: -concurrency must be at least 1 and -duration positive")
+		return errors.New("-concurrency must be at least 1 and -duration positive")
 	}
 	ctx, cancel := context.WithTimeout(ctx, c.maxTime)
 	defer cancel()
