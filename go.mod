@@ -203,3 +203,5 @@ require (
 )
 
 tool github.com/go-task/task/v3/cmd/task
+
+replace github.com/hibiken/asynq => ./third_party/asynq

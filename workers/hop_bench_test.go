@@ -3,6 +3,7 @@ package workers
 import (
 	"context"
 	"encoding/json"
+	"log/slog"
 	"os"
 	"sort"
 	"sync"
@@ -17,7 +18,8 @@ import (
 // BenchmarkQueueHop measures one queue hop — enqueue to handler start —
 // with asynq's default polling and with this project's tuning, at idle
 // (one task at a time) and at 50 turns/s (150 hops/s: embed, retrieve and
-// generate each hop once per turn). Run it with the test stack:
+// generate each hop once per turn), and with wake-ups on enqueue (wake.go),
+// where the interval is only the fallback. Run it with the test stack:
 //
 //	go run ./cmd/stack test -- go test -run XXX -bench QueueHop -benchtime 1x ./workers
 //
@@ -36,7 +38,12 @@ func BenchmarkQueueHop(b *testing.B) {
 	for _, setting := range []struct {
 		name     string
 		interval time.Duration
-	}{{"asynq-default-1s", 0}, {"tuned-4ms", 4 * time.Millisecond}, {"tuned-2ms", 2 * time.Millisecond}, {"tuned-1ms", time.Millisecond}, {"tuned-100us", 100 * time.Microsecond}} {
+		wake     bool // wake-ups on enqueue (wake.go)
+	}{
+		{"asynq-default-1s", 0, false}, {"tuned-4ms", 4 * time.Millisecond, false}, {"tuned-2ms", 2 * time.Millisecond, false},
+		{"tuned-1ms", time.Millisecond, false}, {"tuned-100us", 100 * time.Microsecond, false},
+		{"wake-100ms", 100 * time.Millisecond, true}, {"wake-1s", time.Second, true},
+	} {
 		for _, load := range []struct {
 			name  string
 			rate  float64 // hops per second
@@ -46,7 +53,7 @@ func BenchmarkQueueHop(b *testing.B) {
 				load.count = 300
 			}
 			b.Run(setting.name+"/"+load.name, func(b *testing.B) {
-				lat := measureHops(b, rdb, setting.interval, load.rate, load.count)
+				lat := measureHops(b, rdb, setting.interval, setting.wake, load.rate, load.count)
 				b.ReportMetric(pct(lat, 50), "p50-ms")
 				b.ReportMetric(pct(lat, 99), "p99-ms")
 				b.ReportMetric(float64(len(lat)), "hops")
@@ -55,15 +62,23 @@ func BenchmarkQueueHop(b *testing.B) {
 	}
 }
 
-func measureHops(b *testing.B, rdb *redis.Client, interval time.Duration, rate float64, count int) []float64 {
+func measureHops(b *testing.B, rdb *redis.Client, interval time.Duration, wakeUps bool, rate float64, count int) []float64 {
 	queue := "hopbench-" + uuid.NewString()[:8]
 	var mu sync.Mutex
 	var lat []float64
 	done := make(chan struct{})
-	srv := asynq.NewServerFromRedisClient(rdb, asynq.Config{
+	cfg := asynq.Config{
 		Concurrency: 20, Queues: map[string]int{queue: 1}, TaskCheckInterval: interval,
 		LogLevel: asynq.ErrorLevel,
-	})
+	}
+	if wakeUps {
+		ch := make(chan struct{}, 1)
+		ctx, stop := context.WithCancel(context.Background())
+		defer stop()
+		go listenWake(ctx, rdb, []string{queue}, ch, slog.Default())
+		cfg.Wake = ch
+	}
+	srv := asynq.NewServerFromRedisClient(rdb, cfg)
 	mux := asynq.NewServeMux()
 	mux.HandleFunc("hop", func(ctx context.Context, t *asynq.Task) error {
 		var sent time.Time
@@ -95,6 +110,9 @@ func measureHops(b *testing.B, rdb *redis.Client, interval time.Duration, rate f
 		payload, _ := json.Marshal(time.Now())
 		if _, err := client.Enqueue(asynq.NewTask("hop", payload), asynq.Queue(queue), asynq.MaxRetry(0)); err != nil {
 			b.Fatal(err)
+		}
+		if wakeUps {
+			wake(context.Background(), rdb, queue)
 		}
 	}
 	select {

@@ -43,6 +43,9 @@ type Server struct {
 	srv      *asynq.Server
 	mux      *asynq.ServeMux
 	client   *asynq.Client
+	rdb      redis.UniversalClient
+	queues   []string
+	wake     chan struct{} // wake-ups for the asynq server (wake.go)
 	pipeline *game.Pipeline
 	opts     Options
 }
@@ -61,11 +64,15 @@ func NewServer(rdb redis.UniversalClient, client *asynq.Client, pipeline *game.P
 		}
 		queues[q] = w
 	}
-	s := &Server{client: client, pipeline: pipeline, opts: opts, mux: asynq.NewServeMux()}
+	s := &Server{client: client, rdb: rdb, wake: make(chan struct{}, 1), pipeline: pipeline, opts: opts, mux: asynq.NewServeMux()}
+	for q := range queues {
+		s.queues = append(s.queues, q)
+	}
 	s.srv = asynq.NewServerFromRedisClient(rdb, asynq.Config{
 		Concurrency:              opts.Concurrency,
 		Queues:                   queues,
 		TaskCheckInterval:        opts.TaskCheckInterval,
+		Wake:                     s.wake,
 		DelayedTaskCheckInterval: time.Second,
 		ShutdownTimeout:          opts.ShutdownTimeout,
 		RetryDelayFunc:           retryDelay,
@@ -91,6 +98,9 @@ func NewServer(rdb redis.UniversalClient, client *asynq.Client, pipeline *game.P
 // Run serves tasks until ctx ends, then shuts down gracefully: running
 // tasks get ShutdownTimeout to finish, the rest go back to their queues.
 func (s *Server) Run(ctx context.Context) error {
+	wakeCtx, stopWake := context.WithCancel(ctx)
+	defer stopWake()
+	go listenWake(wakeCtx, s.rdb, s.queues, s.wake, s.opts.Log)
 	if err := s.srv.Start(s.mux); err != nil {
 		return fmt.Errorf("worker: %w", err)
 	}
@@ -118,7 +128,10 @@ func (s *Server) enqueueSweep(ctx context.Context, now time.Time) {
 	_, err := s.client.EnqueueContext(ctx, asynq.NewTask(TypeSweep, nil),
 		asynq.TaskID(fmt.Sprintf("sweep:%d", slot)), asynq.Queue(QueueMaintenance),
 		asynq.MaxRetry(0), asynq.Timeout(time.Minute), asynq.Retention(2*s.opts.SweepInterval))
-	if err != nil && !errors.Is(err, asynq.ErrTaskIDConflict) {
+	switch {
+	case err == nil:
+		wake(ctx, s.rdb, QueueMaintenance)
+	case !errors.Is(err, asynq.ErrTaskIDConflict):
 		s.opts.Log.Warn("could not enqueue sweep", "err", err)
 	}
 }

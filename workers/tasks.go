@@ -12,6 +12,7 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/hibiken/asynq"
+	"github.com/redis/go-redis/v9"
 
 	"github.com/codeofconquest/brightdawn/internal/game"
 )
@@ -72,13 +73,16 @@ func TaskID(stage string, turnID uuid.UUID) string { return stage + ":" + turnID
 type Client struct {
 	client    *asynq.Client
 	inspector *asynq.Inspector
+	rdb       redis.UniversalClient // wake-ups (wake.go); nil: none
 }
 
 var _ game.Queue = (*Client)(nil)
 
-// NewClient returns a client on an asynq connection.
-func NewClient(client *asynq.Client, inspector *asynq.Inspector) *Client {
-	return &Client{client: client, inspector: inspector}
+// NewClient returns a client on an asynq connection; rdb, the same Redis,
+// carries the wake-ups that tell workers a task is waiting (nil: workers
+// find it by polling).
+func NewClient(client *asynq.Client, inspector *asynq.Inspector, rdb redis.UniversalClient) *Client {
+	return &Client{client: client, inspector: inspector, rdb: rdb}
 }
 
 // Enqueue puts a turn's stage on its queue. A stage already queued or
@@ -125,6 +129,9 @@ func (c *Client) enqueue(ctx context.Context, stage string, turnID uuid.UUID, ta
 		asynq.Timeout(spec.Timeout), asynq.MaxRetry(spec.MaxRetry))
 	if errors.Is(err, asynq.ErrTaskIDConflict) {
 		return nil
+	}
+	if err == nil {
+		wake(ctx, c.rdb, spec.Queue)
 	}
 	return err
 }

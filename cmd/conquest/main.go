@@ -184,7 +184,7 @@ func (a *app) game() *gameParts {
 	return &gameParts{
 		store:    store,
 		asynq:    ac,
-		queue:    workers.NewClient(ac, asynq.NewInspectorFromRedisClient(a.rdb)),
+		queue:    workers.NewClient(ac, asynq.NewInspectorFromRedisClient(a.rdb), a.rdb),
 		pub:      events.NewPublisher(a.rdb, a.cfg.Game.StreamMaxLen).WithObserver(a.ops.metrics.EventPublished),
 		embedder: embedder,
 		search:   newSearcher(a.cfg, store, models),

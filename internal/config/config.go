@@ -95,7 +95,7 @@ type Game struct {
 
 	WorkerConcurrency int           `env:"WORKER_CONCURRENCY" envDefault:"20"`
 	WorkerQueues      []string      `env:"WORKER_QUEUES" envSeparator:","`
-	TaskCheckInterval time.Duration `env:"TASK_CHECK_INTERVAL" envDefault:"2ms"`
+	TaskCheckInterval time.Duration `env:"TASK_CHECK_INTERVAL" envDefault:"100ms"`
 	SweepInterval     time.Duration `env:"SWEEP_INTERVAL" envDefault:"10s"`
 	StuckAfter        time.Duration `env:"TURN_STUCK_AFTER" envDefault:"30s"`
 	TurnDeadline      time.Duration `env:"TURN_DEADLINE" envDefault:"10m"`
