@@ -15,6 +15,8 @@ FROM golang:${GO_VERSION}-bookworm AS build
 WORKDIR /src
 ENV CGO_ENABLED=0 GOOS=linux GOFLAGS=-buildvcs=false
 COPY go.mod go.sum ./
+# asynq with the project's wake-up patch (go.mod replaces it with this copy).
+COPY third_party/ third_party/
 RUN --mount=type=cache,target=/go/pkg/mod go mod download
 COPY . .
 RUN --mount=type=cache,target=/go/pkg/mod \

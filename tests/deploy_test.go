@@ -237,6 +237,17 @@ func TestDeployDockerfile(t *testing.T) {
 	last := users[len(users)-1][1]
 	require.NotContains(t, []string{"root", "0", "0:0"}, last, "runs as non-root")
 	require.Contains(t, df, `ENTRYPOINT ["/conquest"]`)
+	// A module replaced by a folder of the repository (go.mod) must be in
+	// the build before `go mod download`, which resolves it.
+	gomod, err := os.ReadFile(repoFile(t, "go.mod"))
+	require.NoError(t, err)
+	download := strings.Index(df, "go mod download")
+	require.Positive(t, download)
+	for _, m := range regexp.MustCompile(`(?m)^replace\s+\S+\s+=>\s+\./(\S+)`).FindAllStringSubmatch(string(gomod), -1) {
+		dir := strings.SplitN(m[1], "/", 2)[0]
+		at := strings.Index(df, "COPY "+dir+"/")
+		require.True(t, at >= 0 && at < download, "the Dockerfile copies %s/ (a go.mod replace) before go mod download", dir)
+	}
 	ign, err := os.ReadFile(repoFile(t, ".dockerignore"))
 	require.NoError(t, err)
 	for _, p := range []string{".git", ".stack", ".env", "devstack/node_modules"} {
