@@ -141,7 +141,7 @@ func (p *Pipeline) Retrieve(ctx context.Context, turnID uuid.UUID) error {
 	for _, m := range recent {
 		exclude = append(exclude, m.ID)
 	}
-	q, err := p.query(ctx, served, pm, st.Vector)
+	q, fresh, err := p.query(ctx, served, pm, st.Vector)
 	if err != nil {
 		return err
 	}
@@ -164,7 +164,7 @@ func (p *Pipeline) Retrieve(ctx context.Context, turnID uuid.UUID) error {
 	if err != nil {
 		return p.failPermanent(ctx, turnID, err)
 	}
-	if err := p.store.SetContext(ctx, turnID, items); err != nil {
+	if err := p.store.SetContext(ctx, turnID, items, served.Model(), fresh); err != nil {
 		return err
 	}
 	p.opts.Observer.StageDone(StageRetrieve, time.Since(began))
@@ -173,16 +173,20 @@ func (p *Pipeline) Retrieve(ctx context.Context, turnID uuid.UUID) error {
 
 // query is the player's message with its vector of the served model. The
 // embed stage stored it (vec, read as the stage started); a message
-// embedded just before a model switch is embedded again here.
-func (p *Pipeline) query(ctx context.Context, e memory.Embedder, pm Message, vec string) (Query, error) {
+// embedded just before a model switch, or whose vector a database crash
+// lost (stages commit asynchronously, stages.go), is embedded again here,
+// and that vector is returned as fresh for the stage to store.
+func (p *Pipeline) query(ctx context.Context, e memory.Embedder, pm Message, vec string) (Query, *VectorRow, error) {
+	var fresh *VectorRow
 	if vec == "" {
 		vs, err := e.Embed(ctx, []string{pm.Content})
 		if err != nil {
-			return Query{}, fmt.Errorf("embed with %s: %w", e.Model(), err)
+			return Query{}, nil, fmt.Errorf("embed with %s: %w", e.Model(), err)
 		}
 		vec = VectorText(vs[0])
+		fresh = &VectorRow{MessageID: pm.ID, SessionID: pm.SessionID, Vector: vs[0]}
 	}
-	return Query{Text: pm.Content, Vector: vec, Model: e.Model()}, nil
+	return Query{Text: pm.Content, Vector: vec, Model: e.Model()}, fresh, nil
 }
 
 // shape is the one place a prompt is assembled and fitted to the budget

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/stretchr/testify/require"
 
 	"github.com/codeofconquest/brightdawn/events"
@@ -66,10 +67,12 @@ func (r *recorder) count(typ, turnID string) int {
 }
 
 type bundle struct {
-	svc   *game.Service
-	pipe  *game.Pipeline
-	store *game.Store
-	rec   *recorder
+	svc    *game.Service
+	pipe   *game.Pipeline
+	store  *game.Store
+	search *game.Searcher
+	pool   *pgxpool.Pool
+	rec    *recorder
 }
 
 func newBundle(t *testing.T) bundle {
@@ -84,10 +87,12 @@ func newBundle(t *testing.T) bundle {
 	search := game.NewSearcher(store, models)
 	rec := &recorder{}
 	return bundle{
-		svc:   game.NewService(store, rec, rec, emb, search),
-		pipe:  game.NewPipeline(store, rec, rec, models, search, dm.NewOffline(dm.OfflineOptions{}), game.PipelineOptions{MemoryK: 8, RecentN: 4}),
-		store: store,
-		rec:   rec,
+		svc:    game.NewService(store, rec, rec, emb, search),
+		pipe:   game.NewPipeline(store, rec, rec, models, search, dm.NewOffline(dm.OfflineOptions{}), game.PipelineOptions{MemoryK: 8, RecentN: 4}),
+		store:  store,
+		search: search,
+		pool:   pool,
+		rec:    rec,
 	}
 }
 

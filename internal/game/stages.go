@@ -2,6 +2,7 @@ package game
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 
 	"github.com/google/uuid"
@@ -24,6 +25,24 @@ import (
 // before it. The reads are keyed by the turn id, so they need nothing from
 // the status change's result; when the turn was elsewhere (OK false), what
 // they read is not used.
+
+// The writes of a turn's stages (each start, the player message's vector,
+// the retrieved context) commit asynchronously: Postgres answers before
+// the commit's WAL reaches the disk, and flushes it within a few hundred
+// milliseconds (wal_writer_delay). On this VM a synchronous commit added
+// 0.5–1 ms to each of these writes, 3–4 ms to every turn before its first
+// token (docs/PERFORMANCE.md "Pipeline overhead"). What a crash of the
+// database itself (not of the app, not a clean restart) can lose is only
+// that last moment of progress, never a promise: the player's message and
+// the DM's reply still commit synchronously (insertTurn, Complete), and a
+// synchronous commit flushes every earlier one. A turn whose progress was
+// lost is back in an earlier status and the sweeper runs that stage
+// again, as after a dead worker; a player message whose vector was lost
+// gets it from the retrieve stage, which stores the vector it had to
+// compute (Pipeline.Retrieve). Postgres documents the setting for exactly
+// this: transactions "where the loss of the most recent few transactions
+// is acceptable".
+const asyncCommitSQL = `SELECT set_config('synchronous_commit', 'off', true)`
 
 // turnStart is what a stage reads as it starts: the want fields say what,
 // beyond the turn and its player message, startStage fills in.
@@ -90,6 +109,7 @@ func (s *Store) startStage(ctx context.Context, id uuid.UUID, st *turnStart, to 
 		return err
 	}
 	b := &pgx.Batch{}
+	b.Queue(asyncCommitSQL)
 	b.Queue(adv, id, to, from)
 	b.Queue(playerMessageSQL, id)
 	if st.wantRecent > 0 {
@@ -113,6 +133,9 @@ func (s *Store) startStage(ctx context.Context, id uuid.UUID, st *turnStart, to 
 }
 
 func (st *turnStart) read(br pgx.BatchResults, to string) error {
+	if _, err := br.Exec(); err != nil {
+		return err
+	}
 	var prev string
 	t, err := scanTurn(rowWith{br.QueryRow(), []any{&prev}})
 	switch {
@@ -167,10 +190,14 @@ func (st *turnStart) read(br pgx.BatchResults, to string) error {
 }
 
 // StoreVectors writes a message's vectors (one per model), its token count
-// and, when endStage is set, the end of that turn's embed stage, all or
-// nothing in one round trip.
+// and, when endStage is set, the end of that turn's embed stage (then
+// committed asynchronously, as a stage's write), all or nothing in one
+// round trip.
 func (s *Store) StoreVectors(ctx context.Context, m Message, vectors map[string][]float32, tokens int, endStage *uuid.UUID) error {
 	b := &pgx.Batch{}
+	if endStage != nil {
+		b.Queue(asyncCommitSQL)
+	}
 	for model, v := range vectors {
 		sql, args := embeddingsInsertSQL(model, []VectorRow{{MessageID: m.ID, SessionID: m.SessionID, Vector: v}})
 		b.Queue(sql, args...)
@@ -180,6 +207,25 @@ func (s *Store) StoreVectors(ctx context.Context, m Message, vectors map[string]
 		b.Queue(`UPDATE game.turns SET embed_ended_at = now(), updated_at = now() WHERE id = $1`, *endStage)
 	}
 	return postgres.Translate(s.pool.SendBatch(ctx, b).Close(), "embedding")
+}
+
+// SetContext records the turn's retrieved context and the end of its
+// retrieve stage, and, when fresh is set, the player message's vector of
+// model that the stage had to compute (fresh.Vector: it was missing),
+// committed asynchronously in one round trip.
+func (s *Store) SetContext(ctx context.Context, id uuid.UUID, items []ContextItem, model string, fresh *VectorRow) error {
+	js, err := json.Marshal(items)
+	if err != nil {
+		return err
+	}
+	b := &pgx.Batch{}
+	b.Queue(asyncCommitSQL)
+	if fresh != nil {
+		sql, args := embeddingsInsertSQL(model, []VectorRow{*fresh})
+		b.Queue(sql, args...)
+	}
+	b.Queue(`UPDATE game.turns SET context = $2, retrieve_ended_at = now(), updated_at = now() WHERE id = $1`, id, string(js))
+	return postgres.Translate(s.pool.SendBatch(ctx, b).Close(), "turn")
 }
 
 // replyOf returns the DM's reply of a turn; false when it has none.

@@ -129,3 +129,33 @@ func TestPostToAnotherPlayersSessionIsNotFoundAndWritesNothing(t *testing.T) {
 	require.NoError(t, err)
 	require.Len(t, page.Messages, 1, "only the owner's message")
 }
+
+// Stages commit asynchronously (stages.go): a crash of the database can
+// lose the player message's vector while the turn moves on. The retrieve
+// stage, which needs the vector, computes it and stores it again, so the
+// message is not missing from later turns' memory.
+func TestRetrieveStoresAVectorTheEmbedStageLost(t *testing.T) {
+	b := newBundle(t)
+	ctx := context.Background()
+	_, turn := b.newTurn(t, "I hide the silver key under the third floorboard.")
+	require.NoError(t, b.pipe.Embed(ctx, turn.ID))
+	pool := b.pool
+	vectors := func() int {
+		var n int
+		require.NoError(t, pool.QueryRow(ctx, `SELECT count(*) FROM game.message_embeddings WHERE message_id = $1`, turn.PlayerMessageID).Scan(&n))
+		return n
+	}
+	require.Equal(t, 1, vectors())
+	_, err := pool.Exec(ctx, `DELETE FROM game.message_embeddings WHERE message_id = $1`, turn.PlayerMessageID)
+	require.NoError(t, err)
+
+	require.NoError(t, b.pipe.Retrieve(ctx, turn.ID))
+	require.Equal(t, 1, vectors(), "the retrieve stage stored the vector it computed")
+	var withContext bool
+	require.NoError(t, pool.QueryRow(ctx, `SELECT context IS NOT NULL AND retrieve_ended_at IS NOT NULL FROM game.turns WHERE id = $1`, turn.ID).Scan(&withContext))
+	require.True(t, withContext)
+	hits, err := b.search.SearchMode(ctx, turn.SessionID, game.Query{Text: "Where is the silver key?"}, game.VectorOnly, 8, nil)
+	require.NoError(t, err)
+	require.Len(t, hits, 1, "found by its vector")
+	require.Equal(t, turn.PlayerMessageID, hits[0].Message.ID)
+}

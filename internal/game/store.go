@@ -356,16 +356,6 @@ type rowWith struct {
 
 func (r rowWith) Scan(dest ...any) error { return r.row.Scan(append(dest, r.extra...)...) }
 
-// SetContext records what entered the turn's prompt.
-func (s *Store) SetContext(ctx context.Context, id uuid.UUID, items []ContextItem) error {
-	js, err := json.Marshal(items)
-	if err != nil {
-		return err
-	}
-	_, err = s.pool.Exec(ctx, `UPDATE game.turns SET context = $2, retrieve_ended_at = now(), updated_at = now() WHERE id = $1`, id, string(js))
-	return postgres.Translate(err, "turn")
-}
-
 // Complete stores the DM's reply and ends the turn `completed`, in one
 // statement, only if the turn is still generating: a cancel that won the
 // race leaves no DM message behind, and a second run writes nothing.
