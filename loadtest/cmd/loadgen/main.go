@@ -104,7 +104,7 @@ func (c *common) register(fs *flag.FlagSet, maxTime time.Duration) {
 	fs.BoolVar(&c.pprof, "pprof", false, "start conquest with PPROF_ADDR on a loopback port and save a CPU profile of the run")
 	fs.BoolVar(&c.keepLogs, "logs", false, "print the started conquest's log at the end")
 	fs.BoolVar(&c.countSQL, "count-sql", false, "put a counting proxy between conquest and the database and report SQL round trips (Query and Execute messages; a batch is one) per turn")
-	fs.StringVar(&c.pgMode, "pg-mode", "simple_protocol", "default_query_exec_mode for the started conquest's DATABASE_URL (\"\": as the stack gives it); see `loadgen pgmux`")
+	fs.StringVar(&c.pgMode, "pg-mode", "", "default_query_exec_mode for the started conquest's DATABASE_URL; \"\" (default): as given — the stack's PGlite URL says simple_protocol, a real Postgres's DATABASE_URL runs with pgx's statement cache as in production; see `loadgen pgmux`")
 }
 
 type multiFlag []string
