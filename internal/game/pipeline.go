@@ -70,14 +70,31 @@ func (p *Pipeline) Embed(ctx context.Context, turnID uuid.UUID) error {
 	if err := p.store.startStage(ctx, turnID, &st, StatusEmbedding, StatusQueued, StatusEmbedding); err != nil || !st.OK {
 		return err
 	}
-	if st.Changed {
-		publishStatus(ctx, p.pub, st.Turn)
-	}
-	if err := p.embed(ctx, st.Player, &turnID); err != nil {
+	announced := p.announce(ctx, &st)
+	err := p.embed(ctx, st.Player, &turnID)
+	announced()
+	if err != nil {
 		return err
 	}
 	p.opts.Observer.StageDone(StageEmbed, time.Since(began))
 	return p.queue.Enqueue(ctx, StageRetrieve, turnID)
+}
+
+// announce publishes the turn's new status, when the stage moved it, while
+// the stage gets on with its work: a Redis round trip the stage's own
+// database work need not wait for. The returned func waits for it; a stage
+// calls it before it publishes anything else or hands the turn on (and
+// may call it again), so a turn's events stay in order.
+func (p *Pipeline) announce(ctx context.Context, st *turnStart) (wait func()) {
+	if !st.Changed {
+		return func() {}
+	}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		publishStatus(ctx, p.pub, st.Turn)
+	}()
+	return func() { <-done }
 }
 
 // EmbedMessage computes and stores one message's vectors.
@@ -134,9 +151,8 @@ func (p *Pipeline) Retrieve(ctx context.Context, turnID uuid.UUID) error {
 		return err
 	}
 	t, pm, recent := st.Turn, st.Player, st.Recent
-	if st.Changed {
-		publishStatus(ctx, p.pub, t)
-	}
+	announced := p.announce(ctx, &st)
+	defer announced()
 	exclude := []uuid.UUID{pm.ID}
 	for _, m := range recent {
 		exclude = append(exclude, m.ID)
@@ -162,12 +178,14 @@ func (p *Pipeline) Retrieve(ctx context.Context, turnID uuid.UUID) error {
 	}
 	_, items, err := p.shape(t, pm, st.Character, candidates, contents)
 	if err != nil {
+		announced()
 		return p.failPermanent(ctx, turnID, err)
 	}
 	if err := p.store.SetContext(ctx, turnID, items, served.Model(), fresh); err != nil {
 		return err
 	}
 	p.opts.Observer.StageDone(StageRetrieve, time.Since(began))
+	announced()
 	return p.queue.Enqueue(ctx, StageGenerate, turnID)
 }
 
@@ -243,11 +261,11 @@ func (p *Pipeline) Generate(ctx context.Context, turnID uuid.UUID) error {
 		return err
 	}
 	t := st.Turn
-	if st.Changed {
-		publishStatus(ctx, p.pub, t)
-	}
+	announced := p.announce(ctx, &st)
+	defer announced()
 	prompt, err := p.prompt(st)
 	if err != nil {
+		announced()
 		return p.failPermanent(ctx, turnID, err)
 	}
 	ctx, stopGen := context.WithCancel(ctx)
@@ -260,6 +278,7 @@ func (p *Pipeline) Generate(ctx context.Context, turnID uuid.UUID) error {
 		if first {
 			first = false
 			p.opts.Observer.FirstToken(p.model.Name(), time.Since(streamStart))
+			announced() // the status comes before the reply
 		}
 		reply.WriteString(delta)
 		e, err := events.NewEvent(events.TypeDMDelta, t.ID, map[string]any{"text": delta, "attempt": t.Attempts})
@@ -272,6 +291,7 @@ func (p *Pipeline) Generate(ctx context.Context, turnID uuid.UUID) error {
 		}
 		return err
 	})
+	announced()
 	if err != nil {
 		if ctx.Err() != nil {
 			if cur, gerr := p.store.GetTurn(context.WithoutCancel(ctx), turnID); gerr == nil && Final(cur.Status) {

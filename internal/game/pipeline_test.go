@@ -2,6 +2,7 @@ package game_test
 
 import (
 	"context"
+	"encoding/json"
 	"os"
 	"sync"
 	"testing"
@@ -26,6 +27,8 @@ type recorder struct {
 	requeued []string
 	events   []events.Event
 	waiting  bool // Requeue finds every task still waiting in its queue
+	// slowStatus delays every turn.status publish, as a slow Redis would.
+	slowStatus time.Duration
 }
 
 func (r *recorder) Enqueue(_ context.Context, stage string, id uuid.UUID) error {
@@ -48,6 +51,9 @@ func (r *recorder) Requeue(_ context.Context, stage string, id uuid.UUID, _ stri
 func (r *recorder) CancelRunning(context.Context, string, uuid.UUID) error { return nil }
 
 func (r *recorder) Publish(_ context.Context, _ uuid.UUID, e events.Event) (string, error) {
+	if e.Type == events.TypeTurnStatus {
+		time.Sleep(r.slowStatus)
+	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.events = append(r.events, e)
@@ -191,4 +197,37 @@ func TestSweeperLeavesTurnsWaitingInABacklogUntouched(t *testing.T) {
 	after, err = b.svc.GetTurn(ctx, playerID, turn.ID)
 	require.NoError(t, err)
 	require.Equal(t, game.StatusFailed, after.Status)
+}
+
+// A stage publishes its turn.status while it works (Pipeline.announce);
+// however slow that publish, the turn's events stay in order: every status
+// before the reply's first delta, completed before dm.done.
+func TestTurnEventsStayInOrderWhenStatusPublishesAreSlow(t *testing.T) {
+	b := newBundle(t)
+	b.rec.slowStatus = 30 * time.Millisecond
+	ctx := context.Background()
+	_, turn := b.newTurn(t, "I open the creaking door.")
+	for _, stage := range []func(context.Context, uuid.UUID) error{b.pipe.Embed, b.pipe.Retrieve, b.pipe.Generate} {
+		require.NoError(t, stage(ctx, turn.ID))
+	}
+	b.rec.mu.Lock()
+	defer b.rec.mu.Unlock()
+	var seen []string
+	for _, e := range b.rec.events {
+		if e.TurnID != turn.ID.String() {
+			continue
+		}
+		label := e.Type
+		if e.Type == events.TypeTurnStatus {
+			var d struct{ Status string }
+			require.NoError(t, json.Unmarshal(e.Data, &d))
+			label = d.Status
+		}
+		if label == events.TypeDMDelta && len(seen) > 0 && seen[len(seen)-1] == events.TypeDMDelta {
+			continue // one entry for a run of deltas
+		}
+		seen = append(seen, label)
+	}
+	require.Equal(t, []string{game.StatusQueued, game.StatusEmbedding, game.StatusRetrieving, game.StatusGenerating,
+		events.TypeDMDelta, game.StatusCompleted, events.TypeDMDone}, seen)
 }

@@ -35,14 +35,15 @@ func runTTFT(ctx context.Context, args []string) error {
 	turns := fs.Int("turns", 100, "measured turns in all (after the warm-up)")
 	warm := fs.Int("warmup", 2, "turns per player before measuring")
 	think := fs.Duration("think", 0, "each player waits a random time in [0, think) before each message, as players read and type (0: back to back, all players in step)")
+	stagger := fs.Duration("stagger", 0, "spread the players' first messages evenly over this time, so that back-to-back players keep -concurrency turns in flight without arriving together (set it to about one turn's length)")
 	first := fs.Duration("first-token", 100*time.Millisecond, "fake model: delay before the first token")
 	rate := fs.Float64("rate", 100, "fake model: tokens per second")
 	ntok := fs.Int("tokens", 20, "fake model: tokens per reply")
 	profile := fs.String("profile", "cpu-ttft.pprof", "where -pprof saves the CPU profile")
 	records := fs.String("records", "", "also write one JSON line per measured turn here (turn number, stages)")
 	fs.Parse(args)
-	if *conc < 1 || *turns < 1 || *warm < 0 || *ntok < 1 || *rate < 0 || *first < 0 || *think < 0 {
-		return errors.New("-concurrency, -turns and -tokens must be at least 1; -warmup, -rate, -first-token and -think not negative")
+	if *conc < 1 || *turns < 1 || *warm < 0 || *ntok < 1 || *rate < 0 || *first < 0 || *think < 0 || *stagger < 0 {
+		return errors.New("-concurrency, -turns and -tokens must be at least 1; -warmup, -rate, -first-token, -think and -stagger not negative")
 	}
 	ctx, cancel := context.WithTimeout(ctx, c.maxTime)
 	defer cancel()
@@ -97,7 +98,8 @@ func runTTFT(ctx context.Context, args []string) error {
 	errc := make(chan error, *conc)
 	for i := 0; i < *conc; i++ {
 		wg.Go(func() {
-			err := ttftPlayer(ctx, srv.URL, i, *warm, *think, &remaining, fm, func(r ttftResult) {
+			offset := *stagger * time.Duration(i) / time.Duration(*conc)
+			err := ttftPlayer(ctx, srv.URL, i, *warm, *think, offset, &remaining, fm, func(r ttftResult) {
 				mu.Lock()
 				defer mu.Unlock()
 				outcomes[r.final]++
@@ -150,7 +152,7 @@ func runTTFT(ctx context.Context, args []string) error {
 	}
 	report(&c, "ttft", map[string]any{
 		"before_model_breakdown": breakdown,
-		"concurrency":            *conc, "think": think.String(), "turns": len(overhead), "outcomes": outcomes, "seconds": elapsed.Seconds(),
+		"concurrency":            *conc, "think": think.String(), "stagger": stagger.String(), "turns": len(overhead), "outcomes": outcomes, "seconds": elapsed.Seconds(),
 		"fake_model":  map[string]any{"first_token": first.String(), "tokens_per_s": *rate, "tokens": *ntok},
 		"client_ttft": clientTTFT.summary(), "model_ttft": modelTTFT.summary(),
 		"overhead": overhead.summary(), "before_model": pre.summary(), "delivery": deliv.summary(),
@@ -203,7 +205,7 @@ type stamped struct {
 }
 
 // ttftPlayer plays turns until the shared budget is spent.
-func ttftPlayer(ctx context.Context, base string, n, warm int, think time.Duration, remaining *atomic.Int64, fm *fakemodel.Server, done func(ttftResult)) error {
+func ttftPlayer(ctx context.Context, base string, n, warm int, think, offset time.Duration, remaining *atomic.Int64, fm *fakemodel.Server, done func(ttftResult)) error {
 	p, err := register(ctx, base)
 	if err != nil {
 		return err
@@ -231,6 +233,11 @@ func ttftPlayer(ctx context.Context, base string, n, warm int, think time.Durati
 			}
 		})
 	}()
+	select {
+	case <-time.After(offset):
+	case <-ctx.Done():
+		return ctx.Err()
+	}
 	for k := 0; ; k++ {
 		measured := k >= warm
 		if measured && remaining.Add(-1) < 0 {
