@@ -16,7 +16,6 @@ import (
 
 	"github.com/gin-gonic/gin"
 	"github.com/google/uuid"
-	"github.com/redis/go-redis/v9"
 	"github.com/stretchr/testify/require"
 
 	"github.com/codeofconquest/brightdawn/internal/auth"
@@ -64,10 +63,7 @@ func TestAuthMiddleware(t *testing.T) {
 	t.Cleanup(pool.Close)
 	_, err = schema.Migrate(ctx, pool, log)
 	require.NoError(t, err)
-	opt, err := redis.ParseURL(os.Getenv("REDIS_URL"))
-	require.NoError(t, err)
-	rdb := redis.NewClient(opt)
-	t.Cleanup(func() { _ = rdb.Close() })
+	rdb := testkit.Redis(t)
 	svc, err := auth.NewService(auth.Deps{DB: pool, Redis: rdb, Config: cfg.Auth, Log: log})
 	require.NoError(t, err)
 

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"log/slog"
-	"os"
 	"sort"
 	"sync"
 	"testing"
@@ -13,6 +12,8 @@ import (
 	"github.com/google/uuid"
 	"github.com/hibiken/asynq"
 	"github.com/redis/go-redis/v9"
+
+	"github.com/codeofconquest/brightdawn/internal/testkit"
 )
 
 // BenchmarkQueueHop measures one queue hop — enqueue to handler start —
@@ -25,16 +26,7 @@ import (
 //
 // It reports p50 and p99 in ms; docs/PERFORMANCE.md records the figures.
 func BenchmarkQueueHop(b *testing.B) {
-	url := os.Getenv("REDIS_URL")
-	if url == "" {
-		b.Fatal("REDIS_URL is not set: run with `go run ./cmd/stack test -- go test -bench ...`")
-	}
-	opt, err := redis.ParseURL(url)
-	if err != nil {
-		b.Fatal(err)
-	}
-	rdb := redis.NewClient(opt)
-	defer rdb.Close()
+	rdb := testkit.Redis(b)
 	for _, setting := range []struct {
 		name     string
 		interval time.Duration

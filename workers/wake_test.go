@@ -3,7 +3,6 @@ package workers
 import (
 	"context"
 	"log/slog"
-	"os"
 	"testing"
 	"time"
 
@@ -11,6 +10,8 @@ import (
 	"github.com/hibiken/asynq"
 	"github.com/redis/go-redis/v9"
 	"github.com/stretchr/testify/require"
+
+	"github.com/codeofconquest/brightdawn/internal/testkit"
 )
 
 // A worker whose queues are empty polls them again only after its
@@ -19,39 +20,17 @@ import (
 // empty poll), so a task that runs within seconds was started by the
 // wake-up, and without one the same task is still waiting.
 func TestWakeUpStartsATaskWithoutWaitingForThePoll(t *testing.T) {
-	rdb := testRedis(t)
+	rdb := testkit.Redis(t)
 	for _, tc := range []struct {
 		name    string
 		wakeUps bool
 	}{{"with wake-ups", true}, {"without", false}} {
 		t.Run(tc.name, func(t *testing.T) {
-			queue := "waketest-" + uuid.NewString()[:8]
-			t.Cleanup(func() { _ = asynq.NewInspectorFromRedisClient(rdb).DeleteQueue(queue, true) })
-			ran := make(chan struct{}, 1)
-			cfg := asynq.Config{Concurrency: 1, Queues: map[string]int{queue: 1}, TaskCheckInterval: time.Minute, LogLevel: asynq.ErrorLevel}
-			ctx, stop := context.WithCancel(context.Background())
-			defer stop()
-			if tc.wakeUps {
-				ch := make(chan struct{}, 1)
-				go listenWake(ctx, rdb, []string{queue}, ch, slog.Default())
-				cfg.Wake = ch
-			}
-			srv := asynq.NewServerFromRedisClient(rdb, cfg)
-			mux := asynq.NewServeMux()
-			mux.HandleFunc("wake", func(context.Context, *asynq.Task) error {
-				ran <- struct{}{}
-				return nil
-			})
-			require.NoError(t, srv.Start(mux))
-			defer srv.Shutdown()
+			queue, ran := startWorker(t, rdb, time.Minute, tc.wakeUps)
 			waitForEmptyPoll(t, rdb, queue)
-
-			client := asynq.NewClientFromRedisClient(rdb)
-			defer client.Close()
-			_, err := client.Enqueue(asynq.NewTask("wake", nil), asynq.Queue(queue), asynq.MaxRetry(0))
-			require.NoError(t, err)
+			enqueue(t, rdb, queue)
 			if tc.wakeUps {
-				wake(ctx, rdb, queue)
+				wake(context.Background(), rdb, queue)
 				select {
 				case <-ran:
 				case <-time.After(10 * time.Second):
@@ -68,27 +47,12 @@ func TestWakeUpStartsATaskWithoutWaitingForThePoll(t *testing.T) {
 	}
 }
 
-// A lost subscription or a missing wake channel never loses a task: the
-// poll still finds it.
+// A worker listening for wake-ups still finds, by polling, a task no
+// wake-up announced (a retry coming due, a lost wake-up).
 func TestTasksStillRunByPollingWithoutWakeUps(t *testing.T) {
-	rdb := testRedis(t)
-	queue := "waketest-" + uuid.NewString()[:8]
-	t.Cleanup(func() { _ = asynq.NewInspectorFromRedisClient(rdb).DeleteQueue(queue, true) })
-	ran := make(chan struct{}, 1)
-	never := make(chan struct{})
-	srv := asynq.NewServerFromRedisClient(rdb, asynq.Config{Concurrency: 1, Queues: map[string]int{queue: 1},
-		TaskCheckInterval: 100 * time.Millisecond, Wake: never, LogLevel: asynq.ErrorLevel})
-	mux := asynq.NewServeMux()
-	mux.HandleFunc("poll", func(context.Context, *asynq.Task) error {
-		ran <- struct{}{}
-		return nil
-	})
-	require.NoError(t, srv.Start(mux))
-	defer srv.Shutdown()
-	client := asynq.NewClientFromRedisClient(rdb)
-	defer client.Close()
-	_, err := client.Enqueue(asynq.NewTask("poll", nil), asynq.Queue(queue), asynq.MaxRetry(0))
-	require.NoError(t, err)
+	rdb := testkit.Redis(t)
+	queue, ran := startWorker(t, rdb, 100*time.Millisecond, true)
+	enqueue(t, rdb, queue)
 	select {
 	case <-ran:
 	case <-time.After(10 * time.Second):
@@ -96,17 +60,39 @@ func TestTasksStillRunByPollingWithoutWakeUps(t *testing.T) {
 	}
 }
 
-func testRedis(t *testing.T) *redis.Client {
+// startWorker runs an asynq server on a queue of its own until the test
+// ends, listening for wake-ups on it if asked; ran receives one value per
+// task it runs.
+func startWorker(t *testing.T, rdb *redis.Client, interval time.Duration, wakeUps bool) (queue string, ran <-chan struct{}) {
 	t.Helper()
-	url := os.Getenv("REDIS_URL")
-	if url == "" {
-		t.Fatal("REDIS_URL is not set: run the tests with `go tool task test`")
+	queue = "waketest-" + uuid.NewString()[:8]
+	t.Cleanup(func() { _ = asynq.NewInspectorFromRedisClient(rdb).DeleteQueue(queue, true) })
+	cfg := asynq.Config{Concurrency: 1, Queues: map[string]int{queue: 1}, TaskCheckInterval: interval, LogLevel: asynq.ErrorLevel}
+	if wakeUps {
+		ch := make(chan struct{}, 1)
+		ctx, stop := context.WithCancel(context.Background())
+		t.Cleanup(stop)
+		go listenWake(ctx, rdb, []string{queue}, ch, slog.Default())
+		cfg.Wake = ch
 	}
-	opt, err := redis.ParseURL(url)
+	done := make(chan struct{}, 1)
+	mux := asynq.NewServeMux()
+	mux.HandleFunc("task", func(context.Context, *asynq.Task) error {
+		done <- struct{}{}
+		return nil
+	})
+	srv := asynq.NewServerFromRedisClient(rdb, cfg)
+	require.NoError(t, srv.Start(mux))
+	t.Cleanup(srv.Shutdown)
+	return queue, done
+}
+
+func enqueue(t *testing.T, rdb *redis.Client, queue string) {
+	t.Helper()
+	client := asynq.NewClientFromRedisClient(rdb)
+	defer client.Close()
+	_, err := client.Enqueue(asynq.NewTask("task", nil), asynq.Queue(queue), asynq.MaxRetry(0))
 	require.NoError(t, err)
-	rdb := redis.NewClient(opt)
-	t.Cleanup(func() { _ = rdb.Close() })
-	return rdb
 }
 
 // waitForEmptyPoll waits until the server has registered and so made its

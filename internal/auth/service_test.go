@@ -58,10 +58,7 @@ func newBundle(t *testing.T, mutate ...func(*config.Auth)) *bundle {
 	t.Cleanup(pool.Close)
 	_, err = schema.Migrate(ctx, pool, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	require.NoError(t, err)
-	opt, err := redis.ParseURL(os.Getenv("REDIS_URL"))
-	require.NoError(t, err)
-	rdb := redis.NewClient(opt)
-	t.Cleanup(func() { _ = rdb.Close() })
+	rdb := testkit.Redis(t)
 
 	clock := &testClock{}
 	svc, err := NewService(Deps{DB: pool, Redis: rdb, Config: cfg.Auth, Now: clock.Now})

@@ -261,8 +261,7 @@ func (p *Pipeline) Generate(ctx context.Context, turnID uuid.UUID) error {
 		return err
 	}
 	t := st.Turn
-	announced := p.announce(ctx, &st)
-	defer announced()
+	announced := p.announce(ctx, &st) // waited for before the first delta and after the stream
 	prompt, err := p.prompt(st)
 	if err != nil {
 		announced()

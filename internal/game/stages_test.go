@@ -139,20 +139,19 @@ func TestRetrieveStoresAVectorTheEmbedStageLost(t *testing.T) {
 	ctx := context.Background()
 	_, turn := b.newTurn(t, "I hide the silver key under the third floorboard.")
 	require.NoError(t, b.pipe.Embed(ctx, turn.ID))
-	pool := b.pool
 	vectors := func() int {
 		var n int
-		require.NoError(t, pool.QueryRow(ctx, `SELECT count(*) FROM game.message_embeddings WHERE message_id = $1`, turn.PlayerMessageID).Scan(&n))
+		require.NoError(t, b.pool.QueryRow(ctx, `SELECT count(*) FROM game.message_embeddings WHERE message_id = $1`, turn.PlayerMessageID).Scan(&n))
 		return n
 	}
 	require.Equal(t, 1, vectors())
-	_, err := pool.Exec(ctx, `DELETE FROM game.message_embeddings WHERE message_id = $1`, turn.PlayerMessageID)
+	_, err := b.pool.Exec(ctx, `DELETE FROM game.message_embeddings WHERE message_id = $1`, turn.PlayerMessageID)
 	require.NoError(t, err)
 
 	require.NoError(t, b.pipe.Retrieve(ctx, turn.ID))
 	require.Equal(t, 1, vectors(), "the retrieve stage stored the vector it computed")
 	var withContext bool
-	require.NoError(t, pool.QueryRow(ctx, `SELECT context IS NOT NULL AND retrieve_ended_at IS NOT NULL FROM game.turns WHERE id = $1`, turn.ID).Scan(&withContext))
+	require.NoError(t, b.pool.QueryRow(ctx, `SELECT context IS NOT NULL AND retrieve_ended_at IS NOT NULL FROM game.turns WHERE id = $1`, turn.ID).Scan(&withContext))
 	require.True(t, withContext)
 	hits, err := b.search.SearchMode(ctx, turn.SessionID, game.Query{Text: "Where is the silver key?"}, game.VectorOnly, 8, nil)
 	require.NoError(t, err)

@@ -2,7 +2,6 @@ package ratelimit
 
 import (
 	"context"
-	"os"
 	"testing"
 	"time"
 
@@ -11,24 +10,19 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/codeofconquest/brightdawn/internal/apperr"
+	"github.com/codeofconquest/brightdawn/internal/testkit"
 )
 
 func TestTurns(t *testing.T) {
 	t.Run("a player's minute is spent, then refused with the time to wait", func(t *testing.T) {
-		if testing.Short() {
-			t.Skip("needs Redis; -short runs without the test stack")
-		}
-		opt, err := redis.ParseURL(os.Getenv("REDIS_URL"))
-		require.NoError(t, err, "REDIS_URL (run with `go tool task test`)")
-		rdb := redis.NewClient(opt)
-		t.Cleanup(func() { rdb.Close() })
+		rdb := testkit.Redis(t)
 		l := NewTurns(rdb, 3)
 		ctx := context.Background()
 		player, other := uuid.New(), uuid.New()
 		for range 3 {
 			require.NoError(t, l.AllowTurn(ctx, player))
 		}
-		err = l.AllowTurn(ctx, player)
+		err := l.AllowTurn(ctx, player)
 		e, ok := apperr.As(err)
 		require.True(t, ok, "%v", err)
 		require.Equal(t, apperr.RateLimited, e.Code)
