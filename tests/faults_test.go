@@ -8,6 +8,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -607,4 +608,87 @@ func TestFaultDatabaseRestartUnderLoad(t *testing.T) {
 	t.Logf("the database was away for %s", down.Round(100*time.Millisecond))
 	recoveries(t, srv)
 	require.Equal(t, 200, testkit.NewClient(srv.URL).Do(t, "GET", "/readyz", nil).Status, "ready again after the restart")
+}
+
+// TestFaultDatabaseCrashUnderLoad crashes a real Postgres under load
+// (no clean shutdown: WAL recovery on restart, and whatever the stages
+// committed asynchronously and the WAL writer had not yet written is lost;
+// docs/RELIABILITY.md "Asynchronous stage commits"). PGlite cannot crash
+// that way (it writes its files when it closes), so this runs against a
+// server the caller controls, given by three variables:
+//
+//	FAULT_PG_URL    a superuser URL of that server (pgvector installed)
+//	FAULT_PG_CRASH  a shell command that stops it hard, e.g. pg_ctl stop -m immediate
+//	FAULT_PG_START  a shell command that starts it again
+//
+// Without them it is skipped: the suite's database is PGlite.
+func TestFaultDatabaseCrashUnderLoad(t *testing.T) {
+	admin, crash, start := os.Getenv("FAULT_PG_URL"), os.Getenv("FAULT_PG_CRASH"), os.Getenv("FAULT_PG_START")
+	if admin == "" || crash == "" || start == "" {
+		t.Skip("needs a real Postgres this test may crash: set FAULT_PG_URL, FAULT_PG_CRASH and FAULT_PG_START (docs/RELIABILITY.md)")
+	}
+	t.Parallel()
+	rd := startOwnRedis(t, true)
+	dbURL := freshDatabase(t, admin)
+	srv := testkit.Start(t, testkit.Options{Env: faultEnv(rd.url(), dbURL)})
+	var down time.Duration
+	o := runFault(t, srv.URL, func() {
+		began := time.Now()
+		shell(t, crash)
+		shell(t, start)
+		waitForPostgres(t, admin, time.Minute)
+		down = time.Since(began)
+	})
+	t.Logf("the database was away for %s", down.Round(100*time.Millisecond))
+	recoveries(t, srv)
+	require.Zero(t, o.Failed, "what the crash lost of the stages' progress, the sweeper redoes")
+	require.Equal(t, 200, testkit.NewClient(srv.URL).Do(t, "GET", "/readyz", nil).Status, "ready again after the crash")
+}
+
+// freshDatabase creates a database of the test's own on the server admin
+// points at, drops it afterwards, and returns its URL.
+func freshDatabase(t *testing.T, admin string) string {
+	t.Helper()
+	u, err := url.Parse(admin)
+	require.NoError(t, err, "FAULT_PG_URL")
+	name := "brightdawn_fault_" + strings.ReplaceAll(uuid.NewString()[:8], "-", "")
+	run := func(sql string) {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		c, err := pgx.Connect(ctx, admin)
+		require.NoError(t, err)
+		defer c.Close(ctx)
+		_, err = c.Exec(ctx, sql)
+		require.NoError(t, err)
+	}
+	run("CREATE DATABASE " + name)
+	t.Cleanup(func() { run("DROP DATABASE IF EXISTS " + name + " WITH (FORCE)") })
+	u.Path = "/" + name
+	return u.String()
+}
+
+func shell(t *testing.T, command string) {
+	t.Helper()
+	out, err := exec.Command("sh", "-c", command).CombinedOutput()
+	require.NoError(t, err, "%s:\n%s", command, out)
+}
+
+func waitForPostgres(t *testing.T, dsn string, within time.Duration) {
+	t.Helper()
+	deadline := time.Now().Add(within)
+	for {
+		ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+		c, err := pgx.Connect(ctx, dsn)
+		if err == nil {
+			c.Close(ctx)
+		}
+		cancel()
+		if err == nil {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("postgres not back after %s: %v", within, err)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
 }
