@@ -178,27 +178,9 @@ func (p *ownPGlite) start() {
 	done := make(chan struct{})
 	p.done = done
 	go func() { _ = p.cmd.Wait(); close(done) }()
-	deadline := time.Now().Add(2 * time.Minute) // the first start runs initdb
-	for {
-		ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
-		c, err := pgx.Connect(ctx, p.url())
-		if err == nil {
-			_, err = c.Exec(ctx, "CREATE EXTENSION IF NOT EXISTS vector")
-			c.Close(ctx)
-		}
-		cancel()
-		if err == nil {
-			return
-		}
-		select {
-		case <-done:
-			p.t.Fatalf("pglite exited:\n%s", p.logs.String())
-		default:
-		}
-		if time.Now().After(deadline) {
-			p.t.Fatalf("pglite not ready: %v", err)
-		}
-		time.Sleep(200 * time.Millisecond)
+	// The first start runs initdb.
+	if err := awaitPostgres(p.url(), "CREATE EXTENSION IF NOT EXISTS vector", 2*time.Minute, done); err != nil {
+		p.t.Fatalf("pglite not ready: %v\n%s", err, p.logs.String())
 	}
 }
 
@@ -636,7 +618,7 @@ func TestFaultDatabaseCrashUnderLoad(t *testing.T) {
 		began := time.Now()
 		shell(t, crash)
 		shell(t, start)
-		waitForPostgres(t, admin, time.Minute)
+		require.NoError(t, awaitPostgres(admin, "", time.Minute, nil), "postgres back after the crash")
 		down = time.Since(began)
 	})
 	t.Logf("the database was away for %s", down.Round(100*time.Millisecond))
@@ -652,15 +634,7 @@ func freshDatabase(t *testing.T, admin string) string {
 	u, err := url.Parse(admin)
 	require.NoError(t, err, "FAULT_PG_URL")
 	name := "brightdawn_fault_" + strings.ReplaceAll(uuid.NewString()[:8], "-", "")
-	run := func(sql string) {
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		defer cancel()
-		c, err := pgx.Connect(ctx, admin)
-		require.NoError(t, err)
-		defer c.Close(ctx)
-		_, err = c.Exec(ctx, sql)
-		require.NoError(t, err)
-	}
+	run := func(sql string) { require.NoError(t, execOn(admin, sql), sql) }
 	run("CREATE DATABASE " + name)
 	t.Cleanup(func() { run("DROP DATABASE IF EXISTS " + name + " WITH (FORCE)") })
 	u.Path = "/" + name
@@ -673,21 +647,38 @@ func shell(t *testing.T, command string) {
 	require.NoError(t, err, "%s:\n%s", command, out)
 }
 
-func waitForPostgres(t *testing.T, dsn string, within time.Duration) {
-	t.Helper()
+// execOn connects to dsn, runs sql (nothing if empty) and disconnects.
+func execOn(dsn, sql string) error {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	c, err := pgx.Connect(ctx, dsn)
+	if err != nil {
+		return err
+	}
+	defer c.Close(ctx)
+	if sql != "" {
+		_, err = c.Exec(ctx, sql)
+	}
+	return err
+}
+
+// awaitPostgres tries execOn(dsn, sql) every 200 ms until it succeeds;
+// it gives up after within, or as soon as gone (the server's exit, if
+// the test runs it) is closed.
+func awaitPostgres(dsn, sql string, within time.Duration, gone <-chan struct{}) error {
 	deadline := time.Now().Add(within)
 	for {
-		ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
-		c, err := pgx.Connect(ctx, dsn)
+		err := execOn(dsn, sql)
 		if err == nil {
-			c.Close(ctx)
+			return nil
 		}
-		cancel()
-		if err == nil {
-			return
+		select {
+		case <-gone:
+			return fmt.Errorf("the server exited: %w", err)
+		default:
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("postgres not back after %s: %v", within, err)
+			return fmt.Errorf("not ready after %s: %w", within, err)
 		}
 		time.Sleep(200 * time.Millisecond)
 	}
