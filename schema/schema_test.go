@@ -14,7 +14,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/codeofconquest/brightdawn/internal/postgres"
-	"github.com/codeofconquest/brightdawn/internal/testkit"
+	"github.com/codeofconquest/brightdawn/devstack/testkit"
 	"github.com/codeofconquest/brightdawn/schema"
 )
 

@@ -22,7 +22,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/codeofconquest/brightdawn/events"
-	"github.com/codeofconquest/brightdawn/internal/testkit"
+	"github.com/codeofconquest/brightdawn/devstack/testkit"
 )
 
 // Abuse tests (docs/RELIABILITY.md "Abuse"): what one misbehaving client can

@@ -21,7 +21,7 @@ import (
 	"github.com/google/uuid"
 	"github.com/stretchr/testify/require"
 
-	"github.com/codeofconquest/brightdawn/internal/testkit"
+	"github.com/codeofconquest/brightdawn/devstack/testkit"
 )
 
 // The auth suite: black-box against a running `conquest api`.

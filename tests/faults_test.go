@@ -22,8 +22,8 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/stretchr/testify/require"
 
-	"github.com/codeofconquest/brightdawn/internal/stack"
-	"github.com/codeofconquest/brightdawn/internal/testkit"
+	"github.com/codeofconquest/brightdawn/devstack"
+	"github.com/codeofconquest/brightdawn/devstack/testkit"
 )
 
 // Fault tests (docs/RELIABILITY.md): a fault hits the system while players
@@ -162,10 +162,10 @@ func (p *ownPGlite) url() string {
 	return fmt.Sprintf("postgres://postgres:postgres@127.0.0.1:%d/postgres?sslmode=disable&default_query_exec_mode=simple_protocol", p.port)
 }
 
-// start runs the same server the stack runs (internal/stack/pglite.go).
+// start runs the same server the stack runs (devstack/pglite.go).
 func (p *ownPGlite) start() {
 	p.t.Helper()
-	root, err := stack.FindRoot(".")
+	root, err := devstack.FindRoot(".")
 	require.NoError(p.t, err)
 	server := filepath.Join(root, "devstack", "node_modules", "@electric-sql", "pglite-socket", "dist", "scripts", "server.js")
 	p.cmd = exec.Command("node", server, "--db="+p.dir, "--host=127.0.0.1", fmt.Sprintf("--port=%d", p.port),

@@ -15,7 +15,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/codeofconquest/brightdawn/internal/testkit"
+	"github.com/codeofconquest/brightdawn/devstack/testkit"
 )
 
 // registerAs signs up email on base and returns a client with its token.

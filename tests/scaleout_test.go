@@ -24,7 +24,7 @@ import (
 
 	"github.com/codeofconquest/brightdawn/events"
 	"github.com/codeofconquest/brightdawn/internal/game"
-	"github.com/codeofconquest/brightdawn/internal/testkit"
+	"github.com/codeofconquest/brightdawn/devstack/testkit"
 	"github.com/codeofconquest/brightdawn/workers"
 )
 

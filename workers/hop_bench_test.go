@@ -13,7 +13,7 @@ import (
 	"github.com/hibiken/asynq"
 	"github.com/redis/go-redis/v9"
 
-	"github.com/codeofconquest/brightdawn/internal/testkit"
+	"github.com/codeofconquest/brightdawn/devstack/testkit"
 )
 
 // BenchmarkQueueHop measures one queue hop — enqueue to handler start —

@@ -12,7 +12,7 @@ import (
 	"fmt"
 	"os"
 
-	"github.com/codeofconquest/brightdawn/internal/stack"
+	"github.com/codeofconquest/brightdawn/devstack"
 )
 
 const usage = `usage:
@@ -30,12 +30,12 @@ func run(args []string) int {
 		fmt.Fprint(os.Stderr, usage)
 		return 2
 	}
-	root, err := stack.FindRoot(".")
+	root, err := devstack.FindRoot(".")
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "stack: %v\n", err)
 		return 1
 	}
-	ctx, stop := stack.InterruptContext(os.Stderr)
+	ctx, stop := devstack.InterruptContext(os.Stderr)
 	defer stop()
 
 	switch cmd, rest := args[0], args[1:]; cmd {
@@ -45,14 +45,14 @@ func run(args []string) int {
 		if err := fs.Parse(rest); err != nil {
 			return 2
 		}
-		return stack.RunDev(ctx, root, stack.DevOptions{ServersOnly: *serversOnly}, os.Stderr)
+		return devstack.RunDev(ctx, root, devstack.DevOptions{ServersOnly: *serversOnly}, os.Stderr)
 	case "test":
 		if len(rest) > 0 && rest[0] == "--" {
 			rest = rest[1:]
 		}
-		return stack.RunTest(ctx, root, rest, os.Stderr)
+		return devstack.RunTest(ctx, root, rest, os.Stderr)
 	case "env":
-		if err := stack.PrintEnv(root, os.Stdout); err != nil {
+		if err := devstack.PrintEnv(root, os.Stdout); err != nil {
 			fmt.Fprintf(os.Stderr, "stack: %v\n", err)
 			return 1
 		}

@@ -24,7 +24,7 @@ import (
 	"github.com/codeofconquest/brightdawn/internal/apperr"
 	"github.com/codeofconquest/brightdawn/internal/config"
 	"github.com/codeofconquest/brightdawn/internal/postgres"
-	"github.com/codeofconquest/brightdawn/internal/testkit"
+	"github.com/codeofconquest/brightdawn/devstack/testkit"
 	"github.com/codeofconquest/brightdawn/schema"
 )
 

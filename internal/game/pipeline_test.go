@@ -17,7 +17,7 @@ import (
 	"github.com/codeofconquest/brightdawn/internal/game"
 	"github.com/codeofconquest/brightdawn/internal/memory"
 	"github.com/codeofconquest/brightdawn/internal/postgres"
-	"github.com/codeofconquest/brightdawn/internal/testkit"
+	"github.com/codeofconquest/brightdawn/devstack/testkit"
 )
 
 // recorder is a Queue and a Publisher that remember what they were asked.

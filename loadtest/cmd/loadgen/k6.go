@@ -10,7 +10,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/codeofconquest/brightdawn/internal/stack"
+	"github.com/codeofconquest/brightdawn/devstack"
 )
 
 // K6Version is the k6 the project builds into .stack/bin (go install).
@@ -32,7 +32,7 @@ func runK6(ctx context.Context, args []string) error {
 	fs.Parse(args)
 	ctx, cancel := context.WithTimeout(ctx, c.maxTime)
 	defer cancel()
-	root, err := stack.FindRoot(".")
+	root, err := devstack.FindRoot(".")
 	if err != nil {
 		return err
 	}

@@ -18,7 +18,7 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/codeofconquest/brightdawn/internal/stack"
+	"github.com/codeofconquest/brightdawn/devstack"
 )
 
 // jwtSecret is shared by the processes loadgen starts, so a token works on
@@ -230,7 +230,7 @@ var (
 // buildConquest builds cmd/conquest once into a temporary folder.
 func buildConquest(ctx context.Context) (string, error) {
 	buildOnce.Do(func() {
-		root, err := stack.FindRoot(".")
+		root, err := devstack.FindRoot(".")
 		if err != nil {
 			buildErr = err
 			return

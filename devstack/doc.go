@@ -12,4 +12,4 @@
 // Children run in their own process groups with Pdeathsig set, and the stack
 // process is a child subreaper, so neither a crashed stack nor a leaky test
 // leaves processes behind.
-package stack
+package devstack

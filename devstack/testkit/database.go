@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/codeofconquest/brightdawn/internal/stack"
+	"github.com/codeofconquest/brightdawn/devstack"
 )
 
 // PrivateDatabase starts a PGlite of the test's own, stopped when the test
@@ -18,14 +18,14 @@ import (
 func PrivateDatabase(t *testing.T) string {
 	t.Helper()
 	RequireStack(t)
-	root, err := stack.FindRoot(".")
+	root, err := devstack.FindRoot(".")
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Setenv("DATABASE_URL", "") // the stack then starts a Postgres, nothing else
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
-	st, err := stack.Start(ctx, stack.Options{Mode: stack.Test, Root: root, Dir: t.TempDir(), Out: io.Discard})
+	st, err := devstack.Start(ctx, devstack.Options{Mode: devstack.Test, Root: root, Dir: t.TempDir(), Out: io.Discard})
 	if err != nil {
 		t.Fatal(err)
 	}
