@@ -15,7 +15,7 @@ import (
 // AuthService is what the auth routes and middleware need (implemented by
 // *auth.Service).
 type AuthService interface {
-	Authenticator
+	AdminChecker
 	Register(ctx context.Context, r auth.Registration) (auth.Session, error)
 	Login(ctx context.Context, c auth.Credentials) (auth.Session, error)
 	Refresh(ctx context.Context, refreshToken string) (auth.Session, error)

@@ -16,6 +16,13 @@ type Authenticator interface {
 	Authenticate(ctx context.Context, accessToken string) (auth.Principal, error)
 }
 
+// AdminChecker verifies a token and whether its player is an admin now
+// (implemented by *auth.Service).
+type AdminChecker interface {
+	Authenticator
+	HasRole(ctx context.Context, p auth.Principal, role string) (bool, error)
+}
+
 // principalKey is where requireAuth leaves the Principal in the gin context.
 const principalKey = "principal"
 
@@ -48,8 +55,10 @@ func requireAuth(a Authenticator) gin.HandlerFunc {
 
 // requireAdmin is requireAuth plus the admin role: 401 without a valid
 // token, 403 for a player who is not an admin. After requireAuth in a chain
-// it only checks the role.
-func requireAdmin(a Authenticator) gin.HandlerFunc {
+// it only checks the role. The role is read from the database on every
+// request, not from the token: an admin revoked by the operator loses the
+// admin routes at once, not when the token expires.
+func requireAdmin(a AdminChecker) gin.HandlerFunc {
 	authenticate := requireAuth(a)
 	return func(c *gin.Context) {
 		if _, ok := auth.PrincipalFrom(c.Request.Context()); !ok {
@@ -59,10 +68,19 @@ func requireAdmin(a Authenticator) gin.HandlerFunc {
 			}
 		}
 		p, _ := auth.PrincipalFrom(c.Request.Context())
-		if !p.IsAdmin() {
-			fail(c, apperr.New(apperr.Forbidden, "admins only"))
-			return
-		}
+		checkAdmin(c, a, p)
+	}
+}
+
+// checkAdmin aborts with 403 unless the database says p is an admin now.
+func checkAdmin(c *gin.Context, a AdminChecker, p auth.Principal) {
+	ok, err := a.HasRole(c.Request.Context(), p, auth.RoleAdmin)
+	if err != nil {
+		fail(c, err)
+		return
+	}
+	if !ok {
+		fail(c, apperr.New(apperr.Forbidden, "admins only"))
 	}
 }
 

@@ -57,7 +57,6 @@ func TestAuthMiddleware(t *testing.T) {
 	cfg, err := config.Load()
 	require.NoError(t, err)
 	adminEmail := fmt.Sprintf("mw-admin-%s@example.test", uuid.NewString()[:8])
-	cfg.Auth.AdminEmails = []string{adminEmail}
 	pool, err := postgres.Open(ctx, os.Getenv("DATABASE_URL"), 4)
 	require.NoError(t, err)
 	t.Cleanup(pool.Close)
@@ -89,6 +88,8 @@ func TestAuthMiddleware(t *testing.T) {
 	}
 	player := register(fmt.Sprintf("mw-player-%s@example.test", uuid.NewString()[:8]))
 	admin := register(adminEmail)
+	_, err = svc.SetRole(ctx, adminEmail, auth.RoleAdmin)
+	require.NoError(t, err)
 
 	do := func(path, authz string) *httptest.ResponseRecorder {
 		req := httptest.NewRequest(http.MethodGet, path, nil)

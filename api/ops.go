@@ -136,7 +136,7 @@ func opsHeaders(c *gin.Context) {
 // cookie: 401 without either (or when it is no longer valid), 403 for a
 // player who is not an admin. A state-changing request with the cookie
 // must come from this site (CSRF), on top of SameSite=Strict.
-func opsAdmin(a Authenticator) gin.HandlerFunc {
+func opsAdmin(a AdminChecker) gin.HandlerFunc {
 	bearer := requireAdmin(a)
 	return func(c *gin.Context) {
 		if c.GetHeader("Authorization") != "" {
@@ -162,8 +162,7 @@ func opsAdmin(a Authenticator) gin.HandlerFunc {
 			fail(c, err)
 			return
 		}
-		if !p.IsAdmin() {
-			fail(c, apperr.New(apperr.Forbidden, "admins only"))
+		if checkAdmin(c, a, p); c.IsAborted() {
 			return
 		}
 		ctx := auth.WithPrincipal(c.Request.Context(), p)

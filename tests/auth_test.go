@@ -522,25 +522,6 @@ func TestAuthRateLimits(t *testing.T) {
 	})
 }
 
-func TestAuthAdminsAreNamedByConfiguration(t *testing.T) {
-	t.Parallel()
-	admin := testkit.UniqueEmail("admin")
-	api := startAuthAPI(t, "ADMIN_EMAILS=someone@example.test, "+strings.ToUpper(admin))
-
-	t.Run("an email in ADMIN_EMAILS registers as admin", func(t *testing.T) {
-		p := registerPlayer(t, api.URL, admin)
-		require.Equal(t, "admin", p.Player.Role)
-		var out struct{ Player authPlayer }
-		resp := getMe(t, api.URL, p.AccessToken)
-		resp.JSON(t, &out)
-		require.Equal(t, "admin", out.Player.Role)
-	})
-	t.Run("any other email registers as player", func(t *testing.T) {
-		p := registerPlayer(t, api.URL, testkit.UniqueEmail("plain"))
-		require.Equal(t, "player", p.Player.Role)
-	})
-}
-
 func TestAuthRoutesSpeakTheErrorShape(t *testing.T) {
 	t.Parallel()
 	api := startAuthAPI(t)

@@ -253,7 +253,7 @@ func TestChangingTheEmbeddingModelReembedsAndMemoryKeepsWorking(t *testing.T) {
 	dbURL := testkit.PrivateDatabase(t)
 	t.Setenv("DATABASE_URL", dbURL) // for the processes this test starts
 	admin := testkit.UniqueEmail("admin")
-	base := []string{"DATABASE_URL=" + dbURL, "ADMIN_EMAILS=" + admin, "RECENT_MESSAGES=2", "DM_WORD_DELAY=0s"}
+	base := []string{"DATABASE_URL=" + dbURL, "RECENT_MESSAGES=2", "DM_WORD_DELAY=0s"}
 	hash := testkit.Start(t, testkit.Options{Env: base})
 
 	c := testkit.NewClient(hash.URL)
@@ -263,6 +263,7 @@ func TestChangingTheEmbeddingModelReembedsAndMemoryKeepsWorking(t *testing.T) {
 		AccessToken string `json:"access_token"`
 	}
 	resp.JSON(t, &reg)
+	adminCLI(t, "grant", admin)
 	c.Token = reg.AccessToken
 	p := player{Client: c}
 	s := newSession(t, p, "")

@@ -39,8 +39,9 @@ func registerAs(t *testing.T, base, email string) player {
 
 func TestOpsDashboardIsForAdmins(t *testing.T) {
 	adminEmail := testkit.UniqueEmail("ops-admin")
-	srv := testkit.Start(t, testkit.Options{Command: "all", Env: []string{"ADMIN_EMAILS=" + adminEmail, "DM_WORD_DELAY=1ms", "OPS_READ_ONLY=false"}})
+	srv := testkit.Start(t, testkit.Options{Command: "all", Env: []string{"DM_WORD_DELAY=1ms", "OPS_READ_ONLY=false"}})
 	admin := registerAs(t, srv.URL, adminEmail)
+	adminCLI(t, "grant", adminEmail)
 	pl := registerAs(t, srv.URL, testkit.UniqueEmail("ops-player"))
 	s := newSession(t, pl, "")
 	_, tr := postMessage(t, pl.Client, s.ID, "I open the ledger of the queues.")
@@ -130,7 +131,7 @@ func TestOpsDashboardIsForAdmins(t *testing.T) {
 	})
 
 	t.Run("OPS_READ_ONLY=true refuses changes even to an admin", func(t *testing.T) {
-		ro := testkit.Start(t, testkit.Options{Command: "api", Env: []string{"ADMIN_EMAILS=" + adminEmail, "OPS_READ_ONLY=true"}})
+		ro := testkit.Start(t, testkit.Options{Command: "api", Env: []string{"OPS_READ_ONLY=true"}})
 		c := admin.on(ro.URL)
 		require.Contains(t, string(c.Do(t, "GET", "/ops/queues/", nil).Body), `window.FLAG_READ_ONLY="true"`)
 		r := c.Do(t, "POST", "/ops/queues/api/queues/generate:pause", nil)

@@ -45,6 +45,9 @@ commands:
   reembed status|start
             show embedding models and re-embed jobs, or register the
             configured EMBED_* model and start (or resume) its re-embed
+  admin grant|revoke <email> | grant | list
+            make or unmake an admin (the only way; see docs/SECURITY.md),
+            grant every registered ADMIN_EMAILS address, or list admins
   healthcheck [--url URL]  exit 0 when URL (default: /readyz on HTTP_ADDR) answers 200
 
 Configuration comes from environment variables; see README.md.
@@ -78,7 +81,7 @@ func run(ctx context.Context, cmd string, args []string) error {
 		return err
 	}
 	switch cmd {
-	case "api", "worker", "all", "migrate", "reembed":
+	case "api", "worker", "all", "migrate", "reembed", "admin":
 	default:
 		fmt.Fprint(os.Stderr, usage)
 		return fmt.Errorf("unknown command %q", cmd)
@@ -93,6 +96,9 @@ func run(ctx context.Context, cmd string, args []string) error {
 	log := logging.New(os.Stderr, cfg.LogLevel, cfg.LogJSON)
 	slog.SetDefault(log)
 	log = log.With("process", cmd, "pid", os.Getpid())
+	if len(cfg.Auth.AdminEmails) > 0 && cmd != "admin" {
+		log.Warn("ADMIN_EMAILS grants nothing at registration or login; run `conquest admin grant` to make its registered addresses admins")
+	}
 	if cfg.GeneratedJWTKey() {
 		log.Warn("JWT_SECRET is not set: using a generated key; tokens will not survive a restart or work across replicas")
 	}
@@ -128,6 +134,9 @@ func run(ctx context.Context, cmd string, args []string) error {
 	app := &app{cfg: cfg, log: log, pool: pool, rdb: rdb}
 	if cmd == "reembed" {
 		return runReembed(ctx, app, fs.Args())
+	}
+	if cmd == "admin" {
+		return runAdmin(ctx, app, fs.Args())
 	}
 	app.ops = newOpsParts(cfg)
 	if err := app.openAssets(ctx); err != nil {

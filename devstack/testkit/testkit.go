@@ -328,3 +328,17 @@ func (c *Client) Do(t testing.TB, method, path string, body any, hdr ...string) 
 	}
 	return &Response{Status: resp.StatusCode, Header: resp.Header, Body: b}
 }
+
+// Exec runs the conquest binary once (a one-shot command such as
+// `admin grant <email>`) against the test stack and returns its output.
+// env are KEY=VALUE overrides on top of the test stack's environment.
+func Exec(t testing.TB, env []string, args ...string) (string, error) {
+	t.Helper()
+	Migrate(t)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, Binary(t), args...)
+	cmd.Env = append(append(os.Environ(), "APP_ENV=test", "JWT_SECRET="+TestSecret), env...)
+	out, err := cmd.CombinedOutput()
+	return string(out), err
+}

@@ -11,7 +11,8 @@ import (
 	"github.com/google/uuid"
 )
 
-// Roles a player can have. Admins are named by configuration (ADMIN_EMAILS).
+// Roles a player can have. Every account registers as a player; an
+// operator makes admins with `conquest admin grant` (Service.SetRole).
 const (
 	RolePlayer = "player"
 	RoleAdmin  = "admin"

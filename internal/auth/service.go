@@ -8,7 +8,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"strings"
 	"time"
 	"unicode/utf8"
 
@@ -44,7 +43,6 @@ type Service struct {
 	tokens *signer
 	pw     *passwords
 	limits *limiter
-	admins map[string]bool
 }
 
 // NewService builds the service. It computes one Argon2id hash (the dummy
@@ -70,12 +68,6 @@ func NewService(d Deps) (*Service, error) {
 	if err != nil {
 		return nil, err
 	}
-	admins := make(map[string]bool, len(d.Config.AdminEmails))
-	for _, e := range d.Config.AdminEmails {
-		if e = strings.ToLower(strings.TrimSpace(e)); e != "" {
-			admins[e] = true
-		}
-	}
 	return &Service{
 		db:     d.DB,
 		rdb:    d.Redis,
@@ -85,7 +77,6 @@ func NewService(d Deps) (*Service, error) {
 		tokens: tokens,
 		pw:     pw,
 		limits: newLimiter(d.Redis, d.Config),
-		admins: admins,
 	}, nil
 }
 
@@ -118,12 +109,11 @@ func (s *Service) Register(ctx context.Context, r Registration) (Session, error)
 	if err != nil {
 		return Session{}, err
 	}
-	role := RolePlayer
-	if s.admins[email] {
-		role = RoleAdmin
-	}
+	// Every account starts as a player: emails are not verified, so no
+	// address may carry a privilege at sign-up. Admins are made by an
+	// operator (SetRole, `conquest admin grant`).
 	now := s.now()
-	p := Player{ID: uuid.New(), Email: email, DisplayName: name, Role: role}
+	p := Player{ID: uuid.New(), Email: email, DisplayName: name, Role: RolePlayer}
 	var refresh string
 	var family uuid.UUID
 	err = pgx.BeginFunc(ctx, s.db, func(tx pgx.Tx) error {
@@ -480,4 +470,43 @@ func hashRefreshToken(tok string) ([]byte, bool) {
 	}
 	sum := sha256.Sum256([]byte(tok))
 	return sum[:], true
+}
+
+// SetRole gives the player with email the role (RolePlayer or RoleAdmin).
+// It is an operator action (`conquest admin grant|revoke`), never reachable
+// over HTTP. The role takes effect at once where it matters: every admin
+// check reads it from the database (HasRole), and the next login or
+// refresh puts it into the access token.
+func (s *Service) SetRole(ctx context.Context, email, role string) (Player, error) {
+	email, err := NormalizeEmail(email)
+	if err != nil {
+		return Player{}, err
+	}
+	if role != RolePlayer && role != RoleAdmin {
+		return Player{}, apperr.Invalidf("role", "must be %q or %q", RolePlayer, RoleAdmin)
+	}
+	p, err := s.store.setRole(ctx, s.db, email, role)
+	if apperr.Is(err, apperr.NotFound) {
+		return Player{}, apperr.Wrap(err, apperr.NotFound, "no player has the email %s", email)
+	}
+	return p, err
+}
+
+// Admins lists the players with the admin role, by email.
+func (s *Service) Admins(ctx context.Context) ([]Player, error) {
+	return s.store.playersWithRole(ctx, s.db, RoleAdmin)
+}
+
+// HasRole reports whether the player p acts for has role now, as the
+// database says: an access token's role claim may be up to AccessTTL old,
+// so privileged routes ask here instead of trusting it.
+func (s *Service) HasRole(ctx context.Context, p Principal, role string) (bool, error) {
+	pl, err := s.store.playerByID(ctx, s.db, p.PlayerID)
+	if apperr.Is(err, apperr.NotFound) {
+		return false, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	return pl.Role == role, nil
 }

@@ -7,6 +7,7 @@ import (
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/codeofconquest/brightdawn/internal/postgres"
 )
@@ -135,4 +136,21 @@ func (store) revokeFamily(ctx context.Context, db dbtx, familyID, playerID uuid.
 		UPDATE auth.refresh_tokens SET revoked_at = $2
 		WHERE family_id = $1 AND revoked_at IS NULL`, familyID, at)
 	return true, postgres.Translate(err, "refresh token")
+}
+
+func (store) setRole(ctx context.Context, db dbtx, email, role string) (Player, error) {
+	p, err := scanPlayer(db.QueryRow(ctx, `
+		UPDATE auth.players SET role = $2
+		WHERE lower(email) = lower($1)
+		RETURNING `+playerColumns, email, role))
+	return p, postgres.Translate(err, "player")
+}
+
+func (store) playersWithRole(ctx context.Context, db *pgxpool.Pool, role string) ([]Player, error) {
+	rows, err := db.Query(ctx, `SELECT `+playerColumns+` FROM auth.players WHERE role = $1 ORDER BY email`, role)
+	if err != nil {
+		return nil, postgres.Translate(err, "player")
+	}
+	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (Player, error) { return scanPlayer(r) })
+	return out, postgres.Translate(err, "player")
 }

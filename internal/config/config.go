@@ -67,7 +67,9 @@ type Auth struct {
 	AccessTTL       time.Duration `env:"ACCESS_TOKEN_TTL" envDefault:"15m"`
 	RefreshTTL      time.Duration `env:"REFRESH_TOKEN_TTL" envDefault:"720h"`
 	StreamTicketTTL time.Duration `env:"STREAM_TICKET_TTL" envDefault:"60s"`
-	AdminEmails     []string      `env:"ADMIN_EMAILS" envSeparator:","`
+	// AdminEmails is read only by `conquest admin grant` (no email): an
+	// operator bootstrap. Registration never grants a role by address.
+	AdminEmails []string `env:"ADMIN_EMAILS" envSeparator:","`
 
 	// Rate limits, per minute.
 	LoginPerAccount int `env:"RATE_LOGIN_PER_ACCOUNT" envDefault:"10"`
