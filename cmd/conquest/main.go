@@ -45,6 +45,9 @@ commands:
   reembed status|start
             show embedding models and re-embed jobs, or register the
             configured EMBED_* model and start (or resume) its re-embed
+  dice verify --seed HEX --rolls FILE|- [--commitment HEX]
+  dice verify --turn ID --url BASE --token TOKEN
+            recompute a turn's dice from its revealed seed (docs/DICE.md)
   healthcheck [--url URL]  exit 0 when URL (default: /readyz on HTTP_ADDR) answers 200
 
 Configuration comes from environment variables; see README.md.
@@ -62,6 +65,9 @@ func main() {
 	}
 	if cmd == "healthcheck" {
 		os.Exit(healthcheck(args))
+	}
+	if cmd == "dice" {
+		os.Exit(runDice(context.Background(), args, os.Stdin, os.Stdout, os.Stderr))
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
