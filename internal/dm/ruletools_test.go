@@ -58,7 +58,7 @@ func TestOpenAIToolCalls(t *testing.T) {
 	defer srv.Close()
 
 	e := rules.New(rules.Default())
-	sheet := rules.Sheet{Abilities: rules.Abilities{10, 10, 10, 10, 10, 10}, HP: rules.HP{5, 10}, AC: 12, Gold: 10, XP: 0, Level: 1}
+	sheet := rules.Sheet{Abilities: rules.Abilities{Strength: 10, Dexterity: 10, Constitution: 10, Intelligence: 10, Wisdom: 10, Charisma: 10}, HP: rules.HP{Current: 5, Max: 10}, AC: 12, Gold: 10, XP: 0, Level: 1}
 	tools := &RulesTools{Engine: e, Sheet: sheet, Roller: vdice.NewRoller(vdice.Seed{4})}
 	var reply strings.Builder
 	m := newOpenAI(srv.URL, Timeouts{})
@@ -122,7 +122,7 @@ func TestOpenAIToolStepsAreBounded(t *testing.T) {
 		write(w, toolDelta(0, "c", "gain_gold", `{"amount":1}`)+toolFinish+"data: [DONE]\n\n")
 	}))
 	defer srv.Close()
-	tools := &RulesTools{Engine: rules.New(rules.Default()), Sheet: rules.Sheet{HP: rules.HP{1, 1}, AC: 10, Level: 1}, Roller: vdice.NewRoller(vdice.Seed{})}
+	tools := &RulesTools{Engine: rules.New(rules.Default()), Sheet: rules.Sheet{HP: rules.HP{Current: 1, Max: 1}, AC: 10, Level: 1}, Roller: vdice.NewRoller(vdice.Seed{})}
 	_, err := newOpenAI(srv.URL, Timeouts{}).Stream(context.Background(), Prompt{Player: "x", Tools: tools}, func(string) error { return nil })
 	require.NoError(t, err)
 	require.EqualValues(t, MaxToolSteps+1, calls.Load())
