@@ -30,6 +30,7 @@ import (
 	"github.com/codeofconquest/brightdawn/internal/logging"
 	"github.com/codeofconquest/brightdawn/internal/memory"
 	"github.com/codeofconquest/brightdawn/internal/postgres"
+	"github.com/codeofconquest/brightdawn/internal/rules"
 	"github.com/codeofconquest/brightdawn/schema"
 	"github.com/codeofconquest/brightdawn/workers"
 )
@@ -92,6 +93,12 @@ func run(ctx context.Context, cmd string, args []string) error {
 	cfg, err := config.Load()
 	if err != nil {
 		return err
+	}
+	// A broken RULES_PACK stops start-up with the field named, before any
+	// turn could need it. (Phase 2 of the rules engine keeps the pack for the
+	// generate stage.)
+	if _, err := rules.Open(cfg.Game.RulesPack); err != nil {
+		return fmt.Errorf("config: RULES_PACK: %w", err)
 	}
 	if *queues != "" {
 		cfg.Game.WorkerQueues = strings.Split(*queues, ",")
