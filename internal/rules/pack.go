@@ -112,7 +112,7 @@ func LoadFile(path string) (*Pack, error) {
 	if err != nil {
 		return nil, fmt.Errorf("rule pack: %w", err)
 	}
-	p, err := Load(b)
+	p, err := load(b)
 	if err != nil {
 		return nil, fmt.Errorf("rule pack %s: %w", path, err)
 	}
@@ -122,14 +122,22 @@ func LoadFile(path string) (*Pack, error) {
 // Load parses and validates a pack. Unknown fields are errors, and every
 // error names the field (for example "items[3].heal: …").
 func Load(b []byte) (*Pack, error) {
+	p, err := load(b)
+	if err != nil {
+		return nil, fmt.Errorf("rule pack: %w", err)
+	}
+	return p, nil
+}
+
+func load(b []byte) (*Pack, error) {
 	dec := yaml.NewDecoder(bytes.NewReader(b))
 	dec.KnownFields(true)
 	var p Pack
 	if err := dec.Decode(&p); err != nil {
-		return nil, fmt.Errorf("rule pack: %w", err)
+		return nil, err
 	}
 	if err := p.validate(); err != nil {
-		return nil, fmt.Errorf("rule pack: %w", err)
+		return nil, err
 	}
 	return &p, nil
 }

@@ -3,6 +3,7 @@ package rules
 import (
 	"encoding/json"
 	"errors"
+	"os"
 	"strings"
 	"testing"
 
@@ -120,3 +121,21 @@ func TestLoadPack(t *testing.T) {
 }
 
 const base = "name: tiny\ndcs: {easy: 10}\nlevels: [0, 300]\nunarmed: {damage: 1d4, ability: strength}\n"
+
+func TestOpen(t *testing.T) {
+	p, err := Open("")
+	require.NoError(t, err)
+	require.Equal(t, "srd-5.1-basics", p.Name)
+	dir := t.TempDir()
+	good := dir + "/good.yaml"
+	require.NoError(t, os.WriteFile(good, []byte(base), 0o600))
+	p, err = Open(good)
+	require.NoError(t, err)
+	require.Equal(t, "tiny", p.Name)
+	bad := dir + "/bad.yaml"
+	require.NoError(t, os.WriteFile(bad, []byte(base+"items:\n  - {name: p, kind: consumable, heal: 1d7}\n"), 0o600))
+	_, err = Open(bad)
+	require.EqualError(t, err, "rule pack "+bad+": items[0].heal: invalid dice notation: a d7 does not exist; sides must be 2, 3, 4, 6, 8, 10, 12, 20 or 100")
+	_, err = Open(dir + "/missing.yaml")
+	require.ErrorContains(t, err, "no such file")
+}
