@@ -139,3 +139,17 @@ func TestOpen(t *testing.T) {
 	_, err = Open(dir + "/missing.yaml")
 	require.ErrorContains(t, err, "no such file")
 }
+
+// A sheet stored by round 1 (internal/dm.Sheet: full ability names,
+// inventory as strings, no gold or conditions) reads as a valid sheet, so
+// existing characters need no data migration.
+func TestNormalizeReadsRoundOneSheets(t *testing.T) {
+	s, err := pack.Normalize([]byte(`{"abilities":{"strength":10,"dexterity":17,"constitution":12,"intelligence":13,"wisdom":11,"charisma":14},
+		"hp":{"current":7,"max":9},"inventory":["shortsword","thieves' tools","healing potion"],"notes":"Owes the guild."}`))
+	require.NoError(t, err)
+	require.Equal(t, 17, s.Abilities.Dexterity)
+	require.Equal(t, HP{Current: 7, Max: 9}, s.HP)
+	require.Equal(t, []Item{{"shortsword", 1}, {"thieves' tools", 1}, {"healing potion", 1}}, s.Inventory)
+	require.Zero(t, s.Gold)
+	require.Equal(t, 1, s.Level)
+}
