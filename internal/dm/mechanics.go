@@ -293,3 +293,14 @@ func capitalise(s string) string {
 	}
 	return strings.ToUpper(s[:1]) + s[1:]
 }
+
+// ForPrompt is the outcome as a note for a plain-text model (the replicate
+// fallback): the mechanics are already decided, and the model narrates them
+// rather than inventing its own dice. "" when nothing was resolved.
+func (m Mechanics) ForPrompt() string {
+	text := NarrateMechanics(m)
+	if text == "" {
+		return ""
+	}
+	return "The rules engine has already resolved this turn's mechanics; narrate exactly this outcome, and do not roll again or change it: " + text
+}

@@ -111,3 +111,10 @@ func TestResolveIntent(t *testing.T) {
 		require.Empty(t, NarrateMechanics(m))
 	})
 }
+
+func TestMechanicsForPrompt(t *testing.T) {
+	e := rules.New(rules.Default())
+	m := ResolveIntent(e, adventurer(), "I pay 9 gold", vdice.NewRoller(vdice.Seed{}))
+	require.Equal(t, "The rules engine has already resolved this turn's mechanics; narrate exactly this outcome, and do not roll again or change it: You count your coins: 3 gold, not the 9 needed.", m.ForPrompt())
+	require.Empty(t, ResolveIntent(e, adventurer(), "Hello", vdice.NewRoller(vdice.Seed{})).ForPrompt())
+}
