@@ -30,6 +30,7 @@ import (
 	"github.com/codeofconquest/brightdawn/internal/logging"
 	"github.com/codeofconquest/brightdawn/internal/memory"
 	"github.com/codeofconquest/brightdawn/internal/postgres"
+	"github.com/codeofconquest/brightdawn/internal/rules"
 	"github.com/codeofconquest/brightdawn/schema"
 	"github.com/codeofconquest/brightdawn/workers"
 )
@@ -48,6 +49,9 @@ commands:
   admin grant|revoke <email> | grant | list
             make or unmake an admin (the only way; see docs/SECURITY.md),
             grant every registered ADMIN_EMAILS address, or list admins
+  dice verify --seed HEX --rolls FILE|- [--commitment HEX]
+  dice verify --turn ID --url BASE --token TOKEN
+            recompute a turn's dice from its revealed seed (docs/DICE.md)
   healthcheck [--url URL]  exit 0 when URL (default: /readyz on HTTP_ADDR) answers 200
 
 Configuration comes from environment variables; see README.md.
@@ -65,6 +69,9 @@ func main() {
 	}
 	if cmd == "healthcheck" {
 		os.Exit(healthcheck(args))
+	}
+	if cmd == "dice" {
+		os.Exit(runDice(context.Background(), args, os.Stdin, os.Stdout, os.Stderr))
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
@@ -89,6 +96,12 @@ func run(ctx context.Context, cmd string, args []string) error {
 	cfg, err := config.Load()
 	if err != nil {
 		return err
+	}
+	// A broken RULES_PACK stops start-up with the field named, before any
+	// turn could need it. (Phase 2 of the rules engine keeps the pack for the
+	// generate stage.)
+	if _, err := rules.Open(cfg.Game.RulesPack); err != nil {
+		return fmt.Errorf("config: RULES_PACK: %w", err)
 	}
 	if *queues != "" {
 		cfg.Game.WorkerQueues = strings.Split(*queues, ",")

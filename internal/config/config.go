@@ -94,6 +94,9 @@ type Game struct {
 	DMWordDelay time.Duration `env:"DM_WORD_DELAY" envDefault:"25ms"`
 	MemoryK     int           `env:"MEMORY_K" envDefault:"8"`
 	RecentN     int           `env:"RECENT_MESSAGES" envDefault:"12"`
+	// RulesPack is a YAML rule pack file (docs/RULES.md); empty means the
+	// embedded SRD 5.1 basics.
+	RulesPack string `env:"RULES_PACK"`
 
 	WorkerConcurrency int           `env:"WORKER_CONCURRENCY" envDefault:"20"`
 	WorkerQueues      []string      `env:"WORKER_QUEUES" envSeparator:","`

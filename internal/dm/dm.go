@@ -33,6 +33,9 @@ type Prompt struct {
 	Player    string     // the player's message for this turn
 	Seed      int64      // deterministic per turn, so a retried turn reads the same
 	MaxTokens int        // upper bound on the reply; 0 means the model's default
+	// Tools, when set, are offered to models that call tools (openai);
+	// the others ignore them.
+	Tools ToolExecutor
 }
 
 // Message roles, as stored on messages.

@@ -8,6 +8,14 @@
 // `[lt:<id>]` found in its messages (the load generator puts one in each
 // player message), so a client can match its own measurements to the
 // model's.
+//
+// Tool calls: when a request offers tools and the player's latest message
+// holds markers `[tool:<name> <json arguments>]`, the model answers with
+// those calls as streamed tool_calls deltas (OpenAI's wire format: id, type
+// and name in the first fragment of each index, the arguments split across
+// chunks, finish_reason "tool_calls"). When the tool results are sent back
+// (role "tool"), it replies "The rules answer: <result>; …" followed by the
+// usual words, so a test can see the results reached the model.
 package fakemodel
 
 import (
@@ -106,6 +114,65 @@ type chatRequest struct {
 		Role    string `json:"role"`
 		Content string `json:"content"`
 	} `json:"messages"`
+	Tools []json.RawMessage `json:"tools"`
+}
+
+// toolMarker is a tool call the player's message asks the fake to make.
+var toolMarker = regexp.MustCompile(`\[tool:([a-z_]{1,40}) (\{[^\]]*\})\]`)
+
+// toolPlan reads what the request asks of the tool protocol: the calls to
+// make (markers in the latest user message, none answered yet), or the
+// results to acknowledge (tool messages after it).
+func (req *chatRequest) toolPlan() (calls [][2]string, results []string) {
+	if len(req.Tools) == 0 {
+		return nil, nil
+	}
+	last := -1
+	for i, m := range req.Messages {
+		if m.Role == "user" {
+			last = i
+		}
+	}
+	if last < 0 {
+		return nil, nil
+	}
+	for _, m := range req.Messages[last+1:] {
+		if m.Role == "tool" {
+			results = append(results, m.Content)
+		}
+	}
+	if len(results) > 0 {
+		return nil, results
+	}
+	for _, mk := range toolMarker.FindAllStringSubmatch(req.Messages[last].Content, 8) {
+		calls = append(calls, [2]string{mk[1], mk[2]})
+	}
+	return calls, nil
+}
+
+// streamToolCalls writes calls as tool_calls deltas, each call's arguments
+// in two fragments, and finishes with finish_reason "tool_calls".
+func streamToolCalls(w io.Writer, fl http.Flusher, id, model string, calls [][2]string) {
+	send := func(delta map[string]any, finish any) {
+		chunk, _ := json.Marshal(map[string]any{"id": id, "object": "chat.completion.chunk", "model": model,
+			"choices": []any{map[string]any{"index": 0, "delta": delta, "finish_reason": finish}}})
+		fmt.Fprintf(w, "data: %s\n\n", chunk)
+		if fl != nil {
+			fl.Flush()
+		}
+	}
+	send(map[string]any{"role": "assistant", "content": nil}, nil)
+	for i, c := range calls {
+		half := len(c[1]) / 2
+		send(map[string]any{"tool_calls": []any{map[string]any{"index": i, "id": fmt.Sprintf("call_%s_%d", id, i), "type": "function",
+			"function": map[string]any{"name": c[0], "arguments": c[1][:half]}}}}, nil)
+		send(map[string]any{"tool_calls": []any{map[string]any{"index": i, "function": map[string]any{"arguments": c[1][half:]}}}}, nil)
+	}
+	send(map[string]any{}, "tool_calls")
+	fmt.Fprint(w, "data: [DONE]\n\n")
+	if fl != nil {
+		fl.Flush()
+	}
 }
 
 // words of the reply; the content does not matter, its length and pace do.
@@ -157,6 +224,11 @@ func (s *Server) chat(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	id := "chatcmpl-fake-" + strconv.FormatInt(t.Received.UnixNano(), 36)
+	calls, results := req.toolPlan()
+	if len(calls) > 0 {
+		streamToolCalls(w, fl, id, req.Model, calls)
+		return
+	}
 	for i := 0; i < s.o.Tokens; i++ {
 		if i > 0 && !wait(s.o.TokenInterval) {
 			return
@@ -164,6 +236,9 @@ func (s *Server) chat(w http.ResponseWriter, r *http.Request) {
 		word := words[i%len(words)]
 		if i > 0 {
 			word = " " + word
+		}
+		if i == 0 && len(results) > 0 {
+			word = "The rules answer: " + strings.Join(results, "; ") + ". " + word
 		}
 		chunk, _ := json.Marshal(map[string]any{
 			"id": id, "object": "chat.completion.chunk", "model": req.Model,
