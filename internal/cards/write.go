@@ -37,8 +37,8 @@ type v3Data struct {
 	CharacterBook           *v3Book        `json:"character_book,omitempty"`
 	// V3 only; a V2 copy leaves them out.
 	GroupOnlyGreetings *[]string `json:"group_only_greetings,omitempty"`
-	CreationDate       int64    `json:"creation_date,omitempty"`
-	ModificationDate   int64    `json:"modification_date,omitempty"`
+	CreationDate       int64     `json:"creation_date,omitempty"`
+	ModificationDate   int64     `json:"modification_date,omitempty"`
 }
 
 type v3Book struct {
