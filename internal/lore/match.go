@@ -94,8 +94,9 @@ func NewMatcher(entries []Entry) *Matcher {
 // substrings.
 func (m *Matcher) Match(msgs []Message) []Match {
 	texts := make([]msgIndex, len(msgs))
+	stems := map[string]string{} // stemming dominates; words repeat across messages
 	for i, msg := range msgs {
-		texts[i] = indexMessage(msg.Content)
+		texts[i] = indexMessage(msg.Content, stems)
 	}
 	var out []Match
 	for _, ce := range m.entries {
@@ -127,8 +128,8 @@ type msgIndex struct {
 	raw    string
 }
 
-func indexMessage(s string) msgIndex {
-	ws := foldWords(s)
+func indexMessage(s string, stems map[string]string) msgIndex {
+	ws := foldWordsCached(s, stems)
 	ix := msgIndex{words: ws, byStem: make(map[string][]int, len(ws)), raw: s}
 	for i, w := range ws {
 		ix.byStem[w.stem] = append(ix.byStem[w.stem], i)
@@ -165,7 +166,10 @@ func (ix *msgIndex) count(k compiledKey) int {
 // foldWords splits s into lower-cased, accent-folded words: runs of letters
 // and digits (Unicode-aware). An apostrophe inside a word is dropped and a
 // possessive "'s" removed, so "Bram's" is the word "bram".
-func foldWords(s string) []word {
+func foldWords(s string) []word { return foldWordsCached(s, nil) }
+
+// foldWordsCached is foldWords with a cache of stems (nil for none).
+func foldWordsCached(s string, stems map[string]string) []word {
 	s = foldString(s)
 	var out []word
 	var b strings.Builder
@@ -174,7 +178,14 @@ func foldWords(s string) []word {
 			return
 		}
 		t := b.String()
-		out = append(out, word{text: t, stem: stem(t)})
+		st, ok := stems[t]
+		if !ok {
+			st = stem(t)
+			if stems != nil {
+				stems[t] = st
+			}
+		}
+		out = append(out, word{text: t, stem: st})
 		b.Reset()
 	}
 	for i := 0; i < len(s); {
