@@ -10,9 +10,9 @@ import (
 )
 
 // The PNG chunk layer is written here rather than taken from a library: the
-// format is a signature and length-type-data-CRC records (RFC 2083 §3), the
-// Go PNG chunk libraries are unmaintained or much larger than what a card
-// needs, and image/png decodes pixels but exposes no text chunks.
+// format is a signature and length-type-data-CRC records (RFC 2083 §3),
+// image/png exposes no text chunks, and the Go chunk libraries are GPL,
+// partial (tEXt or iTXt only) or unused, none capping inflation (docs/CARDS.md).
 
 var pngSignature = []byte("\x89PNG\r\n\x1a\n")
 
