@@ -52,8 +52,7 @@ func TestParseFixtures(t *testing.T) {
 			assert.Equal(t, "World", c.Lore[1].Title, "the comment names an entry without a name")
 			assert.False(t, c.Lore[2].Enabled)
 			assert.Equal(t, []string{"Iron Gate"}, c.Lore[2].Keys, "the one-letter key is dropped")
-			require.Len(t, card.Warnings, 1)
-			assert.Contains(t, card.Warnings[0], `key "x" dropped`)
+			assert.Equal(t, []string{`character_book.entries[2]: key "x" dropped: keys need at least 2 characters`}, card.Warnings)
 			// Every imported entry is acceptable to the lorebook.
 			for _, e := range c.Lore {
 				_, _, err := lore.Validate(e.ToLore())
@@ -61,6 +60,23 @@ func TestParseFixtures(t *testing.T) {
 			}
 		})
 	}
+	t.Run("drops lore entries the lorebook would refuse, saying why, and flags risky keys", func(t *testing.T) {
+		card, err := Parse([]byte(`{"spec":"chara_card_v2","data":{"name":"N","character_book":{"entries":[
+			{"keys":["Bram"],"content":"kept"},
+			{"keys":["x"],"content":"no usable key"},
+			{"keys":["??"],"content":"punctuation key"},
+			{"keys":["Bram"],"content":"  "},
+			{"keys":["the"],"content":"common"},
+			{"keys":[],"constant":true,"content":"always"}]}}}`))
+		require.NoError(t, err)
+		require.Len(t, card.Character.Lore, 3)
+		assert.Equal(t, []string{"kept", "common", "always"}, []string{card.Character.Lore[0].Content, card.Character.Lore[1].Content, card.Character.Lore[2].Content})
+		require.Len(t, card.Warnings, 5)
+		assert.Contains(t, card.Warnings[1], "entries[1]: entry dropped: keys:")
+		assert.Contains(t, card.Warnings[2], "entries[2]: entry dropped: keys[0]:")
+		assert.Contains(t, card.Warnings[3], "entries[3]: entry dropped: content:")
+		assert.Equal(t, `character_book.entries[4]: key "the" may fire too often (common_word)`, card.Warnings[4])
+	})
 	t.Run("reads a V1 card (fields at the top level)", func(t *testing.T) {
 		card, err := Parse([]byte(`{"name":"Old","description":"d","first_mes":"hi"}`))
 		require.NoError(t, err)
@@ -288,6 +304,11 @@ func FuzzParse(f *testing.F) {
 		}
 		if card.Character.Name == "" {
 			t.Fatal("a card without a name was accepted")
+		}
+		for i, e := range card.Character.Lore {
+			if _, _, err := lore.Validate(e.ToLore()); err != nil {
+				t.Fatalf("lore entry %d would be refused by the lorebook: %v", i, err)
+			}
 		}
 		// Whatever is read can be written and read back the same.
 		out, err := EncodePNG(card.Character, nil, time.Unix(0, 0))

@@ -1,11 +1,13 @@
 package cards
 
 import (
+	"errors"
 	"fmt"
 	"math"
 	"strings"
 	"unicode/utf8"
 
+	"github.com/codeofconquest/brightdawn/internal/apperr"
 	"github.com/codeofconquest/brightdawn/internal/lore"
 )
 
@@ -107,10 +109,13 @@ func (d *cardData) toCharacter(card *Card) error {
 		}
 		for i, e := range b.Entries {
 			le, warns, err := e.toLore(fmt.Sprintf("character_book.entries[%d]", i))
+			card.Warnings = append(card.Warnings, warns...)
+			if errors.Is(err, errDropped) {
+				continue
+			}
 			if err != nil {
 				return err
 			}
-			card.Warnings = append(card.Warnings, warns...)
 			c.Lore = append(c.Lore, le)
 		}
 	}
@@ -156,22 +161,38 @@ func (e bookEntry) toLore(field string) (LoreEntry, []string, error) {
 	if err != nil {
 		return LoreEntry{}, nil, err
 	}
-	enabled := e.Enabled == nil || *e.Enabled
-	if len(primary) == 0 && !e.Constant && enabled {
-		// It could never fire; keep it, off, so the player sees it.
-		enabled = false
-		warns = append(warns, fmt.Sprintf("%s: entry has no usable keys and is not constant; imported disabled", field))
-	}
 	pos := e.Position
 	if pos != "before_char" && pos != "after_char" {
 		pos = ""
 	}
-	return LoreEntry{
+	le := LoreEntry{
 		Title: title, Keys: primary, SecondaryKeys: secondary, Content: e.Content,
-		Constant: e.Constant, Enabled: enabled, InsertionOrder: clampInt(e.InsertionOrder),
+		Constant: e.Constant, Enabled: e.Enabled == nil || *e.Enabled, InsertionOrder: clampInt(e.InsertionOrder),
 		Priority: clampInt(e.Priority), CaseSensitive: e.CaseSensitive, Position: pos,
-	}, warns, nil
+	}
+	// Sizes were refused above (a huge card is a bad card); what is left
+	// for the lorebook's own rules (an entry that can never fire, a key of
+	// punctuation, empty content) costs the entry, not the card.
+	valid, lw, err := lore.Validate(le.ToLore())
+	if err != nil {
+		msg := err.Error()
+		if ae, ok := apperr.As(err); ok {
+			msg = ae.Message
+		}
+		return LoreEntry{}, append(warns, fmt.Sprintf("%s: entry dropped: %s", field, msg)), errDropped
+	}
+	for _, w := range lw {
+		warns = append(warns, fmt.Sprintf("%s: key %q may fire too often (%s)", field, w.Key, w.Code))
+	}
+	le.Title, le.Content = valid.Title, valid.Content
+	if len(valid.Keys) > 0 {
+		le.Keys = valid.Keys
+	}
+	return le, warns, nil
 }
+
+// errDropped is toLore's signal that an entry was left out (with a warning).
+var errDropped = errors.New("cards: lore entry dropped")
 
 func clampInt(f float64) int {
 	if math.IsNaN(f) {
