@@ -229,6 +229,19 @@ func FuzzMatch(f *testing.F) {
 		if len(got) == 1 && got[0].Count < 1 {
 			t.Fatalf("a match with count %d", got[0].Count)
 		}
+		// Selection never exceeds its budget, whatever the content.
+		long := []Match{{Entry: Entry{Content: text + " " + key}, Always: true}, {Entry: Entry{Content: key}, MessageIndex: 0, Count: 1}}
+		for _, budget := range []int{0, 1, 3, 10} {
+			sel := Select(long, Budget{Tokens: budget, PerEntry: 2, Count: memory.CountTokens})
+			if sel.Tokens > budget || len(sel.Included)+len(sel.Skipped) != 2 {
+				t.Fatalf("budget %d: %+v", budget, sel)
+			}
+			for _, in := range sel.Included {
+				if memory.CountTokens(in.Content) > 2 {
+					t.Fatalf("an entry over the per-entry cap: %q", in.Content)
+				}
+			}
+		}
 	})
 }
 
