@@ -123,9 +123,8 @@ func Encode(d Document) ([]byte, error) {
 	if d.SheetChanges == nil {
 		d.SheetChanges = []SheetChange{}
 	}
-	if d.Lore == nil {
-		d.Lore = []lore.Entry{}
-	}
+	// Validate normalises lore in place: work on a copy, not the caller's.
+	d.Lore = append([]lore.Entry{}, d.Lore...)
 	if err := Validate(&d); err != nil {
 		return nil, err
 	}
@@ -149,7 +148,7 @@ func Decode(r io.Reader) (*Document, error) {
 		Version int    `json:"version"`
 	}
 	if err := json.Unmarshal(b, &head); err != nil {
-		return nil, apperr.Invalidf("export", "not valid JSON: %s", jsonReason(err))
+		return nil, apperr.Invalidf("export", "%s", jsonReason(err))
 	}
 	if head.Format != Format {
 		return nil, apperr.Invalidf("format", "must be %q", Format)

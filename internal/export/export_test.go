@@ -44,6 +44,13 @@ func TestRoundTrip(t *testing.T) {
 	assert.Equal(t, want, *got, "every field survives, messages in order with roles")
 	assert.NotContains(t, string(b), "embedding", "vectors are never exported")
 
+	t.Run("encoding leaves the caller's lore as it was", func(t *testing.T) {
+		d := sample()
+		d.Lore[0].Keys = []string{" Bram ", "bram"}
+		_, err := Encode(d)
+		require.NoError(t, err)
+		assert.Equal(t, []string{" Bram ", "bram"}, d.Lore[0].Keys)
+	})
 	t.Run("an empty session round-trips with empty arrays, not nulls", func(t *testing.T) {
 		b, err := Encode(Document{ExportedAt: t0, Session: Session{Title: "Empty"}})
 		require.NoError(t, err)
@@ -83,6 +90,7 @@ func TestDecodeRefuses(t *testing.T) {
 		{"another format", edit(func(m map[string]any) { m["format"] = "tavern" }), apperr.Invalid, "format"},
 		{"an unknown version", edit(func(m map[string]any) { m["version"] = 2 }), apperr.Unprocessable, "version"},
 		{"a missing version", edit(func(m map[string]any) { delete(m, "version") }), apperr.Unprocessable, "version"},
+		{"a version that is not a number", edit(func(m map[string]any) { m["version"] = "1" }), apperr.Invalid, "export"},
 		{"an unknown field", edit(func(m map[string]any) { m["vectors"] = []any{1} }), apperr.Invalid, "export"},
 		{"a field of the wrong type", edit(func(m map[string]any) { m["messages"] = "all of them" }), apperr.Invalid, "export"},
 		{"an unknown role", edit(func(m map[string]any) { msg(m, 0)["role"] = "god" }), apperr.Invalid, "messages[0].role"},
