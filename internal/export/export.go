@@ -1,0 +1,328 @@
+// Package export is the session export format: versioned JSON (documented
+// in docs/EXPORT.md) with its encoder, a validating decoder for imports, and
+// the Markdown transcript. It is pure: it takes data and returns bytes;
+// reading the session and writing to the exports bucket are the caller's.
+package export
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/codeofconquest/brightdawn/internal/apperr"
+	"github.com/codeofconquest/brightdawn/internal/lore"
+)
+
+// Format names the document type; Version is the only version this build
+// reads and writes.
+const (
+	Format  = "brightdawn.session"
+	Version = 1
+)
+
+// Limits on an import. An export of a session within them always imports.
+const (
+	MaxBytes          = 64 << 20
+	MaxMessages       = 20000
+	MaxMessageRunes   = 32000
+	MaxTitleRunes     = 200
+	MaxSettingRunes   = 8000
+	MaxRolls          = 50000
+	MaxSheetChanges   = 50000
+	MaxSummaryRunes   = 32000
+	MaxIDBytes        = 64
+	MaxNameRunes      = 100
+	MaxExpressionLen  = 200
+	MaxDice           = 1000
+	MaxSheetValueSize = 4096
+)
+
+// Message roles and visibilities.
+const (
+	RolePlayer = "player"
+	RoleDM     = "dm"
+	RoleSystem = "system"
+
+	VisibilityAll     = "all"
+	VisibilityWhisper = "whisper"
+)
+
+// Document is one exported session (format version 1).
+type Document struct {
+	Format       string        `json:"format"`
+	Version      int           `json:"version"`
+	ExportedAt   time.Time     `json:"exported_at"`
+	Session      Session       `json:"session"`
+	Messages     []Message     `json:"messages"`
+	Rolls        []Roll        `json:"rolls"`
+	SheetChanges []SheetChange `json:"sheet_changes"`
+	Lore         []lore.Entry  `json:"lore"`
+	Summary      *Summary      `json:"summary"`
+}
+
+// Session is the exported session's own fields.
+type Session struct {
+	ID        string    `json:"id"`
+	Title     string    `json:"title"`
+	Setting   string    `json:"setting,omitempty"`
+	CreatedAt time.Time `json:"created_at"`
+}
+
+// Message is one message of the session's selected history, in order.
+type Message struct {
+	ID      string `json:"id"`
+	Role    string `json:"role"`
+	Author  string `json:"author,omitempty"` // display name of the player who wrote it
+	Content string `json:"content"`
+	// Visibility is "all" or "whisper"; a whisper names its recipients.
+	Visibility string    `json:"visibility"`
+	To         []string  `json:"to,omitempty"`
+	CreatedAt  time.Time `json:"created_at"`
+}
+
+// Roll is a dice roll recorded on a turn.
+type Roll struct {
+	MessageID  string `json:"message_id"` // the DM message of the turn
+	Expression string `json:"expression"` // "1d20+3"
+	Dice       []int  `json:"dice"`
+	Total      int    `json:"total"`
+	Reason     string `json:"reason,omitempty"`
+}
+
+// SheetChange is one change to a character sheet recorded on a turn.
+type SheetChange struct {
+	MessageID string          `json:"message_id"`
+	Character string          `json:"character"`
+	Path      string          `json:"path"` // "hp", "inventory.rope"
+	Before    json.RawMessage `json:"before"`
+	After     json.RawMessage `json:"after"`
+}
+
+// Summary is the session's rolling summary and the message it covers up to.
+type Summary struct {
+	Content          string    `json:"content"`
+	ThroughMessageID string    `json:"through_message_id"`
+	UpdatedAt        time.Time `json:"updated_at"`
+}
+
+// Encode writes d as indented JSON, filling in Format and Version. It
+// validates first, so nothing is exported that could not be imported.
+func Encode(d Document) ([]byte, error) {
+	d.Format, d.Version = Format, Version
+	if d.Messages == nil {
+		d.Messages = []Message{}
+	}
+	if d.Rolls == nil {
+		d.Rolls = []Roll{}
+	}
+	if d.SheetChanges == nil {
+		d.SheetChanges = []SheetChange{}
+	}
+	// Validate normalises lore in place: work on a copy, not the caller's.
+	d.Lore = append([]lore.Entry{}, d.Lore...)
+	if err := Validate(&d); err != nil {
+		return nil, err
+	}
+	return json.MarshalIndent(d, "", "  ")
+}
+
+// Decode reads and validates an export for import. It reads at most
+// MaxBytes, refuses another format or version before looking further, and
+// refuses unknown fields, so a mistyped or newer file fails with a reason
+// rather than importing half of itself.
+func Decode(r io.Reader) (*Document, error) {
+	b, err := io.ReadAll(io.LimitReader(r, MaxBytes+1))
+	if err != nil {
+		return nil, fmt.Errorf("export: reading: %w", err)
+	}
+	if len(b) > MaxBytes {
+		return nil, apperr.New(apperr.TooLarge, "export: the file is larger than %d MiB", MaxBytes>>20)
+	}
+	var head struct {
+		Format  string `json:"format"`
+		Version int    `json:"version"`
+	}
+	if err := json.Unmarshal(b, &head); err != nil {
+		return nil, apperr.Invalidf("export", "%s", jsonReason(err))
+	}
+	if head.Format != Format {
+		return nil, apperr.Invalidf("format", "must be %q", Format)
+	}
+	if head.Version != Version {
+		return nil, apperr.New(apperr.Unprocessable, "version: export version %d is not supported (this server reads version %d)", head.Version, Version)
+	}
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.DisallowUnknownFields()
+	var d Document
+	if err := dec.Decode(&d); err != nil {
+		return nil, apperr.Invalidf("export", "%s", jsonReason(err))
+	}
+	if dec.More() {
+		return nil, apperr.Invalidf("export", "trailing data after the document")
+	}
+	if err := Validate(&d); err != nil {
+		return nil, err
+	}
+	return &d, nil
+}
+
+func jsonReason(err error) string {
+	var se *json.SyntaxError
+	var te *json.UnmarshalTypeError
+	switch {
+	case errors.As(err, &se):
+		return fmt.Sprintf("syntax error at byte %d", se.Offset)
+	case errors.As(err, &te):
+		return fmt.Sprintf("field %s has the wrong type (want %s)", te.Field, te.Type)
+	case strings.HasPrefix(err.Error(), "json: unknown field "):
+		return "unknown field " + strings.TrimPrefix(err.Error(), "json: unknown field ")
+	}
+	return "malformed JSON"
+}
+
+// Validate checks a document against the format and the import limits,
+// naming the first field at fault (apperr.Invalid). Lore entries are
+// normalised as lore.Validate does.
+func Validate(d *Document) error {
+	if d.Format != Format {
+		return apperr.Invalidf("format", "must be %q", Format)
+	}
+	if d.Version != Version {
+		return apperr.New(apperr.Unprocessable, "version: export version %d is not supported (this server reads version %d)", d.Version, Version)
+	}
+	if err := checkRunes("session.title", d.Session.Title, MaxTitleRunes); err != nil {
+		return err
+	}
+	if err := checkRunes("session.setting", d.Session.Setting, MaxSettingRunes); err != nil {
+		return err
+	}
+	if err := checkID("session.id", d.Session.ID, true); err != nil {
+		return err
+	}
+	if len(d.Messages) > MaxMessages {
+		return apperr.Invalidf("messages", "at most %d messages (got %d)", MaxMessages, len(d.Messages))
+	}
+	ids := make(map[string]bool, len(d.Messages))
+	for i, m := range d.Messages {
+		f := fmt.Sprintf("messages[%d]", i)
+		if err := checkID(f+".id", m.ID, false); err != nil {
+			return err
+		}
+		if ids[m.ID] {
+			return apperr.Invalidf(f+".id", "%q appears twice", m.ID)
+		}
+		ids[m.ID] = true
+		switch m.Role {
+		case RolePlayer, RoleDM, RoleSystem:
+		default:
+			return apperr.Invalidf(f+".role", "must be player, dm or system")
+		}
+		switch m.Visibility {
+		case VisibilityAll:
+			if len(m.To) > 0 {
+				return apperr.Invalidf(f+".to", "only whispers have recipients")
+			}
+		case VisibilityWhisper:
+			if len(m.To) == 0 || len(m.To) > 32 {
+				return apperr.Invalidf(f+".to", "a whisper names 1 to 32 recipients")
+			}
+			for _, to := range m.To {
+				if err := checkRunes(f+".to", to, MaxNameRunes); err != nil {
+					return err
+				}
+			}
+		default:
+			return apperr.Invalidf(f+".visibility", "must be all or whisper")
+		}
+		if err := checkRunes(f+".author", m.Author, MaxNameRunes); err != nil {
+			return err
+		}
+		if err := checkRunes(f+".content", m.Content, MaxMessageRunes); err != nil {
+			return err
+		}
+	}
+	if len(d.Rolls) > MaxRolls {
+		return apperr.Invalidf("rolls", "at most %d rolls (got %d)", MaxRolls, len(d.Rolls))
+	}
+	for i, r := range d.Rolls {
+		f := fmt.Sprintf("rolls[%d]", i)
+		if !ids[r.MessageID] {
+			return apperr.Invalidf(f+".message_id", "names no message of the export")
+		}
+		if len(r.Expression) > MaxExpressionLen || !utf8.ValidString(r.Expression) {
+			return apperr.Invalidf(f+".expression", "at most %d bytes of UTF-8", MaxExpressionLen)
+		}
+		if len(r.Dice) > MaxDice {
+			return apperr.Invalidf(f+".dice", "at most %d dice", MaxDice)
+		}
+		if err := checkRunes(f+".reason", r.Reason, MaxNameRunes*4); err != nil {
+			return err
+		}
+	}
+	if len(d.SheetChanges) > MaxSheetChanges {
+		return apperr.Invalidf("sheet_changes", "at most %d changes (got %d)", MaxSheetChanges, len(d.SheetChanges))
+	}
+	for i, c := range d.SheetChanges {
+		f := fmt.Sprintf("sheet_changes[%d]", i)
+		if !ids[c.MessageID] {
+			return apperr.Invalidf(f+".message_id", "names no message of the export")
+		}
+		if err := checkRunes(f+".character", c.Character, MaxNameRunes); err != nil {
+			return err
+		}
+		if c.Path == "" {
+			return apperr.Invalidf(f+".path", "is required")
+		}
+		if err := checkRunes(f+".path", c.Path, MaxNameRunes*2); err != nil {
+			return err
+		}
+		if len(c.Before) > MaxSheetValueSize || len(c.After) > MaxSheetValueSize {
+			return apperr.Invalidf(f, "before and after are at most %d bytes each", MaxSheetValueSize)
+		}
+	}
+	if len(d.Lore) > lore.MaxEntriesPerSession {
+		return apperr.Invalidf("lore", "at most %d entries (got %d)", lore.MaxEntriesPerSession, len(d.Lore))
+	}
+	for i, e := range d.Lore {
+		ne, _, err := lore.Validate(e)
+		if err != nil {
+			ae, _ := apperr.As(err)
+			return apperr.Invalidf(fmt.Sprintf("lore[%d]", i), "%s", ae.Message)
+		}
+		d.Lore[i] = ne
+	}
+	if s := d.Summary; s != nil {
+		if err := checkRunes("summary.content", s.Content, MaxSummaryRunes); err != nil {
+			return err
+		}
+		if !ids[s.ThroughMessageID] {
+			return apperr.Invalidf("summary.through_message_id", "names no message of the export")
+		}
+	}
+	return nil
+}
+
+func checkRunes(field, s string, max int) error {
+	if !utf8.ValidString(s) {
+		return apperr.Invalidf(field, "must be valid UTF-8")
+	}
+	if n := utf8.RuneCountInString(s); n > max {
+		return apperr.Invalidf(field, "at most %d characters (got %d)", max, n)
+	}
+	return nil
+}
+
+func checkID(field, id string, optional bool) error {
+	if id == "" && optional {
+		return nil
+	}
+	if id == "" || len(id) > MaxIDBytes || !utf8.ValidString(id) {
+		return apperr.Invalidf(field, "must be 1 to %d bytes", MaxIDBytes)
+	}
+	return nil
+}

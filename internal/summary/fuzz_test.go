@@ -1,0 +1,29 @@
+package summary
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/codeofconquest/brightdawn/internal/memory"
+)
+
+func FuzzSummarize(f *testing.F) {
+	f.Add("Ana met Bram.", "Ysolde hid the key. *nods* Fine.\nThe Duke owes 300 gold.", 30)
+	f.Add("", `"Stop!" she cries. ... ?!`, 5)
+	f.Add("DM: a: b: c", "Éowyn rode to Édoras. 東京に行く。", 12)
+	f.Fuzz(func(t *testing.T, previous, text string, budget int) {
+		budget %= 500
+		var msgs []Message
+		for i, part := range strings.Split(text, "|") {
+			role := []string{"player", "dm", "system"}[i%3]
+			msgs = append(msgs, Message{Role: role, Author: "Ana", Content: part})
+		}
+		got := Summarize(previous, msgs, Options{MaxTokens: budget})
+		if n := memory.CountTokens(got); n > max(budget, 0) {
+			t.Fatalf("summary costs %d tokens, budget %d", n, budget)
+		}
+		if again := Summarize(previous, msgs, Options{MaxTokens: budget}); again != got {
+			t.Fatalf("not deterministic: %q then %q", got, again)
+		}
+	})
+}
