@@ -180,13 +180,34 @@ func (s *Server) onError(ctx context.Context, t *asynq.Task, err error) {
 		return
 	}
 	var p TurnPayload
-	if json.Unmarshal(t.Payload(), &p) != nil || t.Type() == TypeEmbedDM || t.Type() == TypeSweep || t.Type() == TypeAssetCleanup {
+	code, msg, ok := game.StageFailed(stageOfType(t.Type()))
+	if !ok || json.Unmarshal(t.Payload(), &p) != nil {
 		return
 	}
-	code := strings.TrimPrefix(t.Type(), "turn:") + "_failed"
-	if ferr := s.pipeline.Fail(context.WithoutCancel(ctx), p.TurnID, code, "the "+strings.TrimPrefix(t.Type(), "turn:")+" stage failed after retries"); ferr != nil {
-		log.Error("could not mark turn failed", "err", ferr)
+	// The task's context may be done (its timeout is what failed it): the
+	// final write gets a context of its own, bounded, so a database that
+	// stops answering cannot hold the worker's error handler forever.
+	fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), FinalWriteTimeout)
+	defer cancel()
+	if ferr := s.pipeline.Fail(fctx, p.TurnID, code, msg); ferr != nil {
+		log.Error("could not mark turn failed; the sweeper will end it", "err", ferr)
 	}
+}
+
+// FinalWriteTimeout bounds a write that must outlive its task's context
+// (a turn's failure after its last retry, a re-embed job's): long enough
+// for a busy database, short enough that a stuck one frees the worker; the
+// sweeper ends a turn whose failure could not be written.
+const FinalWriteTimeout = 10 * time.Second
+
+// stageOfType is the turn stage a task type runs ("" for other tasks).
+func stageOfType(typ string) string {
+	for stage, spec := range stages {
+		if spec.Type == typ {
+			return stage
+		}
+	}
+	return ""
 }
 
 func (s *Server) logContext(h asynq.Handler) asynq.Handler {

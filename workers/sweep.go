@@ -17,7 +17,7 @@ import (
 // marked as looked after.
 type StuckTurns interface {
 	StuckTurns(ctx context.Context, before time.Time, limit int) ([]game.Turn, error)
-	Fail(ctx context.Context, turnID uuid.UUID, code, message string) error
+	Fail(ctx context.Context, turnID uuid.UUID, code game.FailureCode, message string) error
 	Touch(ctx context.Context, turnID uuid.UUID) error
 }
 
@@ -49,7 +49,7 @@ func (w Sweeper) Sweep(ctx context.Context, now time.Time) (int, error) {
 	n := 0
 	for _, t := range turns {
 		if t.CreatedAt.Before(now.Add(-w.Deadline)) {
-			if err := w.Turns.Fail(ctx, t.ID, "timeout", "the turn did not finish in time"); err != nil {
+			if err := w.Turns.Fail(ctx, t.ID, game.FailTimeout, "the turn did not finish in time"); err != nil {
 				return n, err
 			}
 			n++

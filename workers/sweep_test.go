@@ -113,7 +113,7 @@ func TestSweeperRequeuesStuckTurnsAndFailsOldOnes(t *testing.T) {
 	got, err := b.svc.GetTurn(ctx, playerID, stuck.ID)
 	require.NoError(t, err)
 	require.Equal(t, game.StatusFailed, got.Status)
-	require.Equal(t, "timeout", got.Error.Code)
+	require.Equal(t, game.FailureCode("timeout"), got.Error.Code)
 	b.rec.mu.Lock()
 	defer b.rec.mu.Unlock()
 	n = 0

@@ -250,7 +250,7 @@ func (p *Pipeline) failPermanent(ctx context.Context, turnID uuid.UUID, err erro
 		return err
 	}
 	logging.From(ctx).Warn("turn failed", "turn_id", turnID, "code", de.Code, "err", err)
-	return p.Fail(context.WithoutCancel(ctx), turnID, de.Code, de.Message)
+	return p.Fail(context.WithoutCancel(ctx), turnID, failureOf(de), de.Message)
 }
 
 // Generate streams the Dungeon Master's reply, publishing each piece as a
@@ -348,7 +348,7 @@ func (p *Pipeline) heartbeat(ctx context.Context, turnID uuid.UUID, stopGen cont
 }
 
 // Fail ends a turn `failed` with a reason (retries spent, or a permanent error).
-func (p *Pipeline) Fail(ctx context.Context, turnID uuid.UUID, code, message string) error {
+func (p *Pipeline) Fail(ctx context.Context, turnID uuid.UUID, code FailureCode, message string) error {
 	t, ok, err := p.store.Finish(ctx, turnID, StatusFailed, &TurnError{Code: code, Message: message})
 	if err != nil || !ok {
 		return err

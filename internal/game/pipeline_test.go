@@ -69,6 +69,7 @@ type bundle struct {
 	svc    *game.Service
 	pipe   *game.Pipeline
 	store  *game.Store
+	models *game.Models
 	search *game.Searcher
 	pool   *pgxpool.Pool
 	rec    *recorder
@@ -89,6 +90,7 @@ func newBundle(t *testing.T) bundle {
 		svc:    game.NewService(store, rec, rec, emb, search),
 		pipe:   game.NewPipeline(store, rec, models, search, dm.NewOffline(dm.OfflineOptions{}), game.PipelineOptions{MemoryK: 8, RecentN: 4}),
 		store:  store,
+		models: models,
 		search: search,
 		pool:   pool,
 		rec:    rec,
