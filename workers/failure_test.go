@@ -15,8 +15,6 @@ import (
 	"github.com/codeofconquest/brightdawn/devstack/testkit"
 	"github.com/codeofconquest/brightdawn/internal/dm"
 	"github.com/codeofconquest/brightdawn/internal/game"
-	"github.com/codeofconquest/brightdawn/internal/memory"
-	"github.com/codeofconquest/brightdawn/internal/postgres"
 	"github.com/codeofconquest/brightdawn/workers"
 )
 
@@ -33,22 +31,15 @@ func (brokenModel) Stream(context.Context, dm.Prompt, func(string) error) (dm.Us
 // the worker's error handler ends the turn failed as "<stage>_failed",
 // through the real asynq server, Redis and Postgres.
 func TestAStageThatSpendsItsRetriesFailsTheTurnAsStageFailed(t *testing.T) {
-	testkit.Migrate(t)
+	d := newDomain(t)
 	rdb := testkit.Redis(t)
 	ctx := context.Background()
-	pool, err := postgres.Open(ctx, os.Getenv("DATABASE_URL"), 4)
-	require.NoError(t, err)
-	t.Cleanup(pool.Close)
-	store := game.NewStore(pool)
-	emb := memory.NewHashEmbedder(384)
-	models := game.NewModels(store, emb, game.ModelSpec{Provider: "hash", Name: emb.Model()}, memory.Factory{})
-	search := game.NewSearcher(store, models)
 	rec := &queueRecorder{}
 	ac := asynq.NewClientFromRedisClient(rdb)
 	t.Cleanup(func() { ac.Close() })
 	queue := workers.NewClient(ac, asynq.NewInspectorFromRedisClient(rdb), rdb)
-	svc := game.NewService(store, queue, rec, emb, search)
-	pipe := game.NewPipeline(store, rec, models, search, brokenModel{}, game.PipelineOptions{})
+	svc := game.NewService(d.store, queue, rec, d.emb, d.search)
+	pipe := game.NewPipeline(d.store, rec, d.models, d.search, brokenModel{}, game.PipelineOptions{})
 	srv, err := workers.NewServer(rdb, queue, pipe, workers.Options{
 		Concurrency: 2, TaskCheckInterval: 100 * time.Millisecond, ShutdownTimeout: time.Second,
 		SweepInterval: time.Hour, StuckAfter: time.Hour, TurnDeadline: time.Hour,

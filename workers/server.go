@@ -187,18 +187,12 @@ func (s *Server) onError(ctx context.Context, t *asynq.Task, err error) {
 	// The task's context may be done (its timeout is what failed it): the
 	// final write gets a context of its own, bounded, so a database that
 	// stops answering cannot hold the worker's error handler forever.
-	fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), FinalWriteTimeout)
+	fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), game.FinalWriteTimeout)
 	defer cancel()
 	if ferr := s.pipeline.Fail(fctx, p.TurnID, code, msg); ferr != nil {
 		log.Error("could not mark turn failed; the sweeper will end it", "err", ferr)
 	}
 }
-
-// FinalWriteTimeout bounds a write that must outlive its task's context
-// (a turn's failure after its last retry, a re-embed job's): long enough
-// for a busy database, short enough that a stuck one frees the worker; the
-// sweeper ends a turn whose failure could not be written.
-const FinalWriteTimeout = 10 * time.Second
 
 // stageOfType is the turn stage a task type runs ("" for other tasks).
 func stageOfType(typ string) string {

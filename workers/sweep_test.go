@@ -56,20 +56,31 @@ type sweepBundle struct {
 	rec  *queueRecorder
 }
 
-func newSweepBundle(t *testing.T) sweepBundle {
+// domain is the game's store, embedding models and search on the test database.
+type domain struct {
+	store  *game.Store
+	emb    memory.Embedder
+	models *game.Models
+	search *game.Searcher
+}
+
+func newDomain(t *testing.T) domain {
 	t.Helper()
 	testkit.Migrate(t)
 	pool, err := postgres.Open(context.Background(), os.Getenv("DATABASE_URL"), 4)
 	require.NoError(t, err)
 	t.Cleanup(pool.Close)
-	store := game.NewStore(pool)
-	emb := memory.NewHashEmbedder(384)
-	models := game.NewModels(store, emb, game.ModelSpec{Provider: "hash", Name: emb.Model()}, memory.Factory{})
-	search := game.NewSearcher(store, models)
-	rec := &queueRecorder{}
+	d := domain{store: game.NewStore(pool), emb: memory.NewHashEmbedder(384)}
+	d.models = game.NewModels(d.store, d.emb, game.ModelSpec{Provider: "hash", Name: d.emb.Model()}, memory.Factory{})
+	d.search = game.NewSearcher(d.store, d.models)
+	return d
+}
+
+func newSweepBundle(t *testing.T) sweepBundle {
+	d, rec := newDomain(t), &queueRecorder{}
 	return sweepBundle{
-		svc:  game.NewService(store, rec, rec, emb, search),
-		pipe: game.NewPipeline(store, rec, models, search, dm.NewOffline(dm.OfflineOptions{}), game.PipelineOptions{MemoryK: 8, RecentN: 4}),
+		svc:  game.NewService(d.store, rec, rec, d.emb, d.search),
+		pipe: game.NewPipeline(d.store, rec, d.models, d.search, dm.NewOffline(dm.OfflineOptions{}), game.PipelineOptions{MemoryK: 8, RecentN: 4}),
 		rec:  rec,
 	}
 }

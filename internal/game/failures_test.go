@@ -5,11 +5,14 @@ import (
 	"os"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/codeofconquest/brightdawn/devstack/testkit"
 	"github.com/codeofconquest/brightdawn/internal/dm"
 	"github.com/codeofconquest/brightdawn/internal/game"
+	"github.com/codeofconquest/brightdawn/internal/postgres"
 )
 
 // failingModel is a DM whose every call ends in one permanent error.
@@ -82,4 +85,67 @@ func TestEveryFailureCodeIsDocumented(t *testing.T) {
 	for _, c := range []string{dm.CodeUnavailable, dm.CodeRateLimited, dm.CodeTimeout, dm.CodeError, dm.CodePromptTooLong} {
 		require.True(t, seen[game.FailureCode(c)], "the model's code %s is a turn failure code", c)
 	}
+}
+
+// pausingModel freezes the database (pauses the proxy in front of it) and
+// then fails with a permanent error: the turn's failure is the write that
+// meets a database which stopped answering.
+type pausingModel struct {
+	proxy *testkit.Proxy
+	calls int
+}
+
+func (m *pausingModel) Name() string { return "pausing" }
+func (m *pausingModel) Stream(context.Context, dm.Prompt, func(string) error) (dm.Usage, error) {
+	m.calls++
+	if m.calls == 1 {
+		m.proxy.Pause()
+	}
+	return dm.Usage{}, &dm.Error{Code: dm.CodeUnavailable, Message: "the pausing model is unavailable"}
+}
+
+// A final write (a turn's failure, written on a context without the
+// task's cancellation) against a database that stops answering gives up at
+// its own deadline instead of holding the worker forever; the task's retry
+// writes it once the database answers again.
+func TestAFinalWriteToAStuckDatabaseGivesUpAndIsRetried(t *testing.T) {
+	b := newBundle(t)
+	proxy := testkit.NewProxy(t, testkit.DatabaseAddr(t))
+	pool, err := postgres.Open(context.Background(), testkit.DatabaseURLVia(t, proxy.Addr()), 4)
+	require.NoError(t, err)
+	t.Cleanup(pool.Close)
+	store := game.NewStore(pool)
+	model := &pausingModel{proxy: proxy}
+	pipe := game.NewPipeline(store, b.rec, b.models, b.search, model,
+		game.PipelineOptions{MemoryK: 8, RecentN: 4, FinalWriteTimeout: 500 * time.Millisecond})
+	ctx := context.Background()
+	playerID, turn := b.newTurn(t, "I ring the bell.")
+	for _, s := range []stage{pipe.Embed, pipe.Retrieve} {
+		require.NoError(t, run(ctx, s, turn.ID))
+	}
+
+	// The first run's failure write hangs on the frozen database: the
+	// stage must give up (an error, so the queue retries it), not hang.
+	result := make(chan error, 1)
+	go func() { result <- run(ctx, pipe.Generate, turn.ID) }()
+	select {
+	case err := <-result:
+		require.Error(t, err, "the write gave up; the task is retried")
+	case <-time.After(60 * time.Second):
+		proxy.Resume()
+		t.Fatal("the final write hung on a database that stopped answering")
+	}
+	got, err := b.svc.GetTurn(ctx, playerID, turn.ID)
+	require.NoError(t, err)
+	require.Equal(t, game.StatusGenerating, got.Status, "nothing was written")
+
+	// The database answers again; the retry writes the failure.
+	proxy.Resume()
+	require.NoError(t, run(ctx, pipe.Generate, turn.ID))
+	got, err = b.svc.GetTurn(ctx, playerID, turn.ID)
+	require.NoError(t, err)
+	require.Equal(t, game.StatusFailed, got.Status)
+	require.Equal(t, game.FailModelUnavailable, got.Error.Code)
+	require.Equal(t, 2, model.calls, "the retry ran the model again")
+	require.Equal(t, 1, b.rec.count(game.EventTurnFailed, turn.ID.String()))
 }

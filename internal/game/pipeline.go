@@ -41,6 +41,22 @@ type PipelineOptions struct {
 	Heartbeat time.Duration
 	// Observer receives stage, turn and model measurements (nil: none).
 	Observer Observer
+	// FinalWriteTimeout bounds the writes that outlive a stage's context
+	// (0: FinalWriteTimeout).
+	FinalWriteTimeout time.Duration
+}
+
+// FinalWriteTimeout bounds a write that must outlive its task's context (a
+// turn's failure, a re-embed job's): long enough for a busy database,
+// short enough that one which stopped answering frees the worker. The
+// write then fails, the task is retried, and the sweeper ends a turn whose
+// failure could never be written.
+const FinalWriteTimeout = 10 * time.Second
+
+// finalContext is ctx without its cancellation (a cancelled or timed-out
+// task must still record how its turn ended) but with a deadline of its own.
+func (p *Pipeline) finalContext(ctx context.Context) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(context.WithoutCancel(ctx), p.opts.FinalWriteTimeout)
 }
 
 // NewPipeline wires the pipeline.
@@ -59,6 +75,9 @@ func NewPipeline(store *Store, pub Publisher, models *Models, search *Searcher, 
 	}
 	if opts.Observer == nil {
 		opts.Observer = nopObserver{}
+	}
+	if opts.FinalWriteTimeout <= 0 {
+		opts.FinalWriteTimeout = FinalWriteTimeout
 	}
 	return &Pipeline{store: store, pub: pub, models: models, search: search, model: model, opts: opts}
 }
@@ -250,7 +269,9 @@ func (p *Pipeline) failPermanent(ctx context.Context, turnID uuid.UUID, err erro
 		return err
 	}
 	logging.From(ctx).Warn("turn failed", "turn_id", turnID, "code", de.Code, "err", err)
-	return p.Fail(context.WithoutCancel(ctx), turnID, failureOf(de), de.Message)
+	fctx, cancel := p.finalContext(ctx)
+	defer cancel()
+	return p.Fail(fctx, turnID, failureOf(de), de.Message)
 }
 
 // Generate streams the Dungeon Master's reply, publishing each piece as a
@@ -292,7 +313,10 @@ func (p *Pipeline) Generate(ctx context.Context, turnID uuid.UUID) (next string,
 	announced()
 	if err != nil {
 		if ctx.Err() != nil {
-			if cur, gerr := p.store.GetTurn(context.WithoutCancel(ctx), turnID); gerr == nil && Final(cur.Status) {
+			fctx, cancel := p.finalContext(ctx)
+			cur, gerr := p.store.GetTurn(fctx, turnID)
+			cancel()
+			if gerr == nil && Final(cur.Status) {
 				return "", nil // cancelled by the player: the cancel already ended the turn
 			}
 		}
