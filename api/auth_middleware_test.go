@@ -46,9 +46,6 @@ func (b *syncBuffer) String() string {
 // TestAuthMiddleware runs requireAuth and requireAdmin with the real auth
 // service on the test stack's Postgres and Redis.
 func TestAuthMiddleware(t *testing.T) {
-	if testing.Short() {
-		t.Skip("needs the test stack (Postgres, Redis)")
-	}
 	testkit.RequireStack(t)
 	ctx := context.Background()
 	logs := &syncBuffer{}

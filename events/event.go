@@ -6,20 +6,18 @@ import (
 	"fmt"
 
 	"github.com/google/uuid"
+
+	"github.com/codeofconquest/brightdawn/internal/game"
 )
 
-// The event types of API.md (section Streams).
+// The event types of the API (section Streams): a turn's are named by the
+// domain (internal/game/events.go), the reset by this transport.
 const (
-	// TypeTurnStatus: {turn_id, status} on every status change of a turn.
-	TypeTurnStatus = "turn.status"
-	// TypeDMDelta: {turn_id, text} the next piece of the DM's reply.
-	TypeDMDelta = "dm.delta"
-	// TypeDMDone: {turn_id, message} the stored DM message. Final.
-	TypeDMDone = "dm.done"
-	// TypeTurnFailed: {turn_id, error:{code,message}}. Final.
-	TypeTurnFailed = "turn.failed"
-	// TypeTurnCancelled: {turn_id}. Final.
-	TypeTurnCancelled = "turn.cancelled"
+	TypeTurnStatus    = game.EventTurnStatus
+	TypeDMDelta       = game.EventDMDelta
+	TypeDMDone        = game.EventDMDone
+	TypeTurnFailed    = game.EventTurnFailed
+	TypeTurnCancelled = game.EventTurnCancelled
 	// TypeReset: {reason} the requested history is gone; reload over REST.
 	// Only the SSE server writes it; it is never stored in a stream.
 	TypeReset = "reset"

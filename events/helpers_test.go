@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/codeofconquest/brightdawn/devstack/testkit"
 	"github.com/codeofconquest/brightdawn/internal/apperr"
 	"github.com/google/uuid"
 	"github.com/redis/go-redis/v9"
@@ -29,9 +30,7 @@ const patience = 15 * time.Second
 // own client, like a separate process would.
 func testRedis(t testing.TB, name ...string) redis.UniversalClient {
 	t.Helper()
-	if testing.Short() {
-		t.Skip("needs Redis; -short runs without the test stack")
-	}
+	testkit.SkipShort(t, "Redis")
 	url := os.Getenv("REDIS_URL")
 	if url == "" {
 		t.Fatal("REDIS_URL is not set: run the tests with `go tool task test`, which starts the test stack " +

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/codeofconquest/brightdawn/internal/apperr"
+	"github.com/codeofconquest/brightdawn/internal/game"
 	"github.com/google/uuid"
 	"github.com/redis/go-redis/v9"
 )
@@ -99,6 +100,18 @@ func (p *Publisher) Publish(ctx context.Context, sessionID uuid.UUID, e Event) (
 	}
 	return id, nil
 }
+
+// PublishTurn builds an event of a turn (NewEvent) and publishes it: the
+// transport behind the game's Publisher.
+func (p *Publisher) PublishTurn(ctx context.Context, sessionID, turnID uuid.UUID, typ string, data any) (string, error) {
+	e, err := NewEvent(typ, turnID, data)
+	if err != nil {
+		return "", err
+	}
+	return p.Publish(ctx, sessionID, e)
+}
+
+var _ game.Publisher = (*Publisher)(nil)
 
 // liveEnvelope returns the JSON around the entry id of a live announcement:
 // prefix + id + suffix = {"id":"…","session":"…","type":"…","turn":"…","data":{…}}.

@@ -35,9 +35,6 @@ const authPassword = "correct horse battery staple"
 // startAuthAPI runs a `conquest api` process with extra environment.
 func startAuthAPI(t *testing.T, env ...string) *testkit.Process {
 	t.Helper()
-	if testing.Short() {
-		t.Skip("needs the test stack and the conquest binary")
-	}
 	return testkit.Start(t, testkit.Options{Command: "api", Env: env})
 }
 

@@ -190,18 +190,7 @@ func (p *ownPGlite) stop() {
 	if p.cmd == nil || p.cmd.Process == nil {
 		return
 	}
-	select {
-	case <-p.done:
-		return
-	default:
-	}
-	_ = p.cmd.Process.Signal(syscall.SIGTERM)
-	select {
-	case <-p.done:
-	case <-time.After(30 * time.Second):
-		_ = p.cmd.Process.Kill()
-		<-p.done
-	}
+	testkit.StopProcess(p.cmd.Process, p.done, 30*time.Second, func() { _ = p.cmd.Process.Kill() })
 }
 
 // --- players posting under a fault

@@ -80,7 +80,9 @@ func (s *Server) reembedFailed(ctx context.Context, t *asynq.Task, err error) {
 	if json.Unmarshal(t.Payload(), &p) != nil || s.opts.Reembed == nil {
 		return
 	}
-	if ferr := s.opts.Reembed.FailJob(context.WithoutCancel(ctx), p.JobID, err.Error()); ferr != nil {
+	fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), game.FinalWriteTimeout)
+	defer cancel()
+	if ferr := s.opts.Reembed.FailJob(fctx, p.JobID, err.Error()); ferr != nil {
 		logging.From(ctx).Error("could not mark re-embed job failed", "job_id", p.JobID, "err", ferr)
 	}
 }

@@ -43,6 +43,7 @@ type Server struct {
 	srv      *asynq.Server
 	mux      *asynq.ServeMux
 	client   *asynq.Client
+	queue    *Client
 	rdb      redis.UniversalClient
 	queues   []string
 	wake     chan struct{} // wake-ups for the asynq server (wake.go)
@@ -50,8 +51,8 @@ type Server struct {
 	opts     Options
 }
 
-// NewServer builds a worker on rdb.
-func NewServer(rdb redis.UniversalClient, client *asynq.Client, pipeline *game.Pipeline, opts Options) (*Server, error) {
+// NewServer builds a worker on rdb; queue enqueues what each stage hands on.
+func NewServer(rdb redis.UniversalClient, queue *Client, pipeline *game.Pipeline, opts Options) (*Server, error) {
 	queues := map[string]int{}
 	if len(opts.Queues) == 0 {
 		queues = QueueWeights
@@ -64,7 +65,7 @@ func NewServer(rdb redis.UniversalClient, client *asynq.Client, pipeline *game.P
 		}
 		queues[q] = w
 	}
-	s := &Server{client: client, rdb: rdb, wake: make(chan struct{}, 1), pipeline: pipeline, opts: opts, mux: asynq.NewServeMux()}
+	s := &Server{client: queue.client, queue: queue, rdb: rdb, wake: make(chan struct{}, 1), pipeline: pipeline, opts: opts, mux: asynq.NewServeMux()}
 	for q := range queues {
 		s.queues = append(s.queues, q)
 	}
@@ -136,23 +137,30 @@ func (s *Server) enqueueSweep(ctx context.Context, now time.Time) {
 	}
 }
 
-func (s *Server) sweep(ctx context.Context, _ *asynq.Task) error {
-	n, err := s.pipeline.Sweep(ctx, time.Now(), s.opts.StuckAfter, s.opts.TurnDeadline)
-	if n > 0 {
-		logging.From(ctx).Info("sweep done", "turns", n)
-	}
-	return err
-}
-
-// turn adapts a pipeline stage to an asynq handler.
-func (s *Server) turn(stage func(context.Context, uuid.UUID) error) asynq.HandlerFunc {
+// turn adapts a pipeline stage to an asynq handler: it runs the stage and
+// enqueues the stage it hands the turn on to. A failed enqueue fails the
+// task, whose retry runs the stage again (a no-op apart from handing on:
+// stages are idempotent) — except for the reply's embedding, which is
+// low priority and never worth failing a completed turn's task for.
+func (s *Server) turn(stage func(context.Context, uuid.UUID) (string, error)) asynq.HandlerFunc {
 	return func(ctx context.Context, t *asynq.Task) error {
 		var p TurnPayload
 		if err := json.Unmarshal(t.Payload(), &p); err != nil {
 			return fmt.Errorf("payload: %v: %w", err, asynq.SkipRetry)
 		}
 		ctx = logging.With(ctx, "turn_id", p.TurnID)
-		return stage(ctx, p.TurnID)
+		next, err := stage(ctx, p.TurnID)
+		if err != nil || next == "" {
+			return err
+		}
+		if err := s.queue.Enqueue(ctx, next, p.TurnID); err != nil {
+			if next == game.StageEmbedDM {
+				logging.From(ctx).Warn("enqueue of reply embedding failed", "err", err)
+				return nil
+			}
+			return err
+		}
+		return nil
 	}
 }
 
@@ -172,13 +180,28 @@ func (s *Server) onError(ctx context.Context, t *asynq.Task, err error) {
 		return
 	}
 	var p TurnPayload
-	if json.Unmarshal(t.Payload(), &p) != nil || t.Type() == TypeEmbedDM || t.Type() == TypeSweep || t.Type() == TypeAssetCleanup {
+	code, msg, ok := game.StageFailed(stageOfType(t.Type()))
+	if !ok || json.Unmarshal(t.Payload(), &p) != nil {
 		return
 	}
-	code := strings.TrimPrefix(t.Type(), "turn:") + "_failed"
-	if ferr := s.pipeline.Fail(context.WithoutCancel(ctx), p.TurnID, code, "the "+strings.TrimPrefix(t.Type(), "turn:")+" stage failed after retries"); ferr != nil {
-		log.Error("could not mark turn failed", "err", ferr)
+	// The task's context may be done (its timeout is what failed it): the
+	// final write gets a context of its own, bounded, so a database that
+	// stops answering cannot hold the worker's error handler forever.
+	fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), game.FinalWriteTimeout)
+	defer cancel()
+	if ferr := s.pipeline.Fail(fctx, p.TurnID, code, msg); ferr != nil {
+		log.Error("could not mark turn failed; the sweeper will end it", "err", ferr)
 	}
+}
+
+// stageOfType is the turn stage a task type runs ("" for other tasks).
+func stageOfType(typ string) string {
+	for stage, spec := range stages {
+		if spec.Type == typ {
+			return stage
+		}
+	}
+	return ""
 }
 
 func (s *Server) logContext(h asynq.Handler) asynq.Handler {

@@ -69,14 +69,15 @@ var stages = map[string]stageSpec{
 // enqueueing the same stage twice can never double it.
 func TaskID(stage string, turnID uuid.UUID) string { return stage + ":" + turnID.String() }
 
-// Client enqueues stages and signals cancellations. It implements game.Queue.
+// Client enqueues stages and signals cancellations: every queue decision
+// of a turn is made here. It is the game's Runner.
 type Client struct {
 	client    *asynq.Client
 	inspector *asynq.Inspector
 	rdb       redis.UniversalClient // wake-ups (wake.go); nil: none
 }
 
-var _ game.Queue = (*Client)(nil)
+var _ game.Runner = (*Client)(nil)
 
 // NewClient returns a client on an asynq connection; rdb, the same Redis,
 // carries the wake-ups that tell workers a task is waiting (nil: workers
@@ -85,13 +86,27 @@ func NewClient(client *asynq.Client, inspector *asynq.Inspector, rdb redis.Unive
 	return &Client{client: client, inspector: inspector, rdb: rdb}
 }
 
+// Start enqueues a committed turn's first stage.
+func (c *Client) Start(ctx context.Context, turnID uuid.UUID) error {
+	return c.Enqueue(ctx, game.StageEmbed, turnID)
+}
+
+// Stop cancels the turn's running generation (its retrieval hands the
+// turn to generation, so that is the only stage worth stopping).
+func (c *Client) Stop(ctx context.Context, turnID uuid.UUID) error {
+	return c.CancelRunning(ctx, game.StageGenerate, turnID)
+}
+
 // Enqueue puts a turn's stage on its queue. A stage already queued or
 // running for the turn is left alone (success).
 func (c *Client) Enqueue(ctx context.Context, stage string, turnID uuid.UUID) error {
 	return c.enqueue(ctx, stage, turnID, TaskID(stage, turnID))
 }
 
-// Requeue enqueues a stage again for a stuck turn (see game.Queue). A task
+// Requeue enqueues a stage again for a turn whose task was lost (its
+// worker died, say). episode names the recovery, so concurrent sweepers
+// requeue once, and a new episode is never blocked by the dead worker's
+// task id. A task
 // still waiting its turn (pending, scheduled, retry) is left alone and
 // reported as such (false), so a backlog is neither doubled nor counted as
 // a fault; a missing task is enqueued under its own id; an "active" task of

@@ -9,8 +9,8 @@ import (
 
 // Wake-ups. asynq finds new tasks by polling its queues, and a task
 // enqueued just after a poll waits for the next one: that wait was most of
-// a queue hop (1.5–1.7 ms at a 2 ms interval, 600 ms at asynq's default 1 s;
-// docs/PERFORMANCE.md "Queue hops"). So every enqueue here is followed by a
+// a queue hop (docs/PERFORMANCE.md "Queue hop latency" and "Figures behind
+// the code"). So every enqueue here is followed by a
 // Redis PUBLISH on the queue's wake channel, and every worker subscribes to
 // the channels of the queues it serves and ends its idle wait when one
 // arrives (the Wake channel of asynq.Config, a small patch of ours to

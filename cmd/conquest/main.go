@@ -293,7 +293,7 @@ func (a *app) serveWorker(ctx context.Context) error {
 	if _, err := startReembed(ctx, a, g); err != nil {
 		return err
 	}
-	pipeline := game.NewPipeline(g.store, g.queue, g.pub, g.models, g.search, model, game.PipelineOptions{
+	pipeline := game.NewPipeline(g.store, g.pub, g.models, g.search, model, game.PipelineOptions{
 		MemoryK:      a.cfg.Game.MemoryK,
 		RecentN:      a.cfg.Game.RecentN,
 		Observer:     a.ops.metrics,
@@ -301,7 +301,7 @@ func (a *app) serveWorker(ctx context.Context) error {
 		PromptBudget: a.cfg.Game.Providers.PromptTokenBudget,
 		Heartbeat:    a.cfg.Game.StuckAfter / 4,
 	})
-	srv, err := workers.NewServer(a.rdb, g.asynq, pipeline, workers.Options{
+	srv, err := workers.NewServer(a.rdb, g.queue, pipeline, workers.Options{
 		Concurrency:       a.cfg.Game.WorkerConcurrency,
 		Queues:            a.cfg.Game.WorkerQueues,
 		TaskCheckInterval: a.cfg.Game.TaskCheckInterval,

@@ -32,13 +32,20 @@ var (
 	migErr    error
 )
 
+// SkipShort skips a test under -short, which runs without the test stack:
+// needs names what the test needs instead.
+func SkipShort(t testing.TB, needs string) {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("needs " + needs + "; -short runs without the test stack")
+	}
+}
+
 // RequireStack fails the test when the test stack's environment is missing:
 // these tests need real servers and must not pass by skipping.
 func RequireStack(t testing.TB) {
 	t.Helper()
-	if testing.Short() {
-		t.Skip("needs the test stack; -short runs without it")
-	}
+	SkipShort(t, "the test stack")
 	for _, k := range []string{"DATABASE_URL", "REDIS_URL"} {
 		if os.Getenv(k) == "" {
 			t.Fatalf("%s is not set: run the suite with `go tool task test`, which starts the test stack", k)
@@ -192,17 +199,24 @@ func Start(t testing.TB, o Options) *Process {
 
 // Stop sends SIGTERM and waits (SIGKILL after 10 s).
 func (p *Process) Stop() {
+	StopProcess(p.cmd.Process, p.done, 10*time.Second, func() { _ = syscall.Kill(-p.cmd.Process.Pid, syscall.SIGKILL) })
+}
+
+// StopProcess stops a child process cleanly: SIGTERM, then kill (a SIGKILL
+// of its own choosing: the process or its group) if it has not exited,
+// done closed, within grace. A process already done is left alone.
+func StopProcess(proc *os.Process, done <-chan struct{}, grace time.Duration, kill func()) {
 	select {
-	case <-p.done:
+	case <-done:
 		return
 	default:
 	}
-	_ = p.cmd.Process.Signal(syscall.SIGTERM)
+	_ = proc.Signal(syscall.SIGTERM)
 	select {
-	case <-p.done:
-	case <-time.After(10 * time.Second):
-		_ = syscall.Kill(-p.cmd.Process.Pid, syscall.SIGKILL)
-		<-p.done
+	case <-done:
+	case <-time.After(grace):
+		kill()
+		<-done
 	}
 }
 

@@ -93,8 +93,10 @@ func (s *Service) Create(ctx context.Context, playerID uuid.UUID, in CreateInput
 	u, fields, err := s.objects.PresignPost(ctx, a.Key, a.ContentType, a.Size, expires)
 	if err != nil {
 		// Nothing can have been uploaded without the form; the row goes.
-		if _, derr := s.store.markDeleted(context.WithoutCancel(ctx), playerID, id); derr == nil {
-			_ = s.store.deleteRow(context.WithoutCancel(ctx), id)
+		cctx, cancel := cleanupContext(ctx)
+		defer cancel()
+		if _, derr := s.store.markDeleted(cctx, playerID, id); derr == nil {
+			_ = s.store.deleteRow(cctx, id)
 		}
 		return Upload{}, err
 	}
@@ -186,9 +188,18 @@ func readError(err error) error {
 	return err
 }
 
+// cleanupContext is for the clean-up after a failed request: it must run
+// even when the request was cancelled, but not forever against a store
+// that stopped answering (the periodic Cleanup catches what it leaves).
+func cleanupContext(ctx context.Context) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+}
+
 // reject deletes a mismatching upload and returns the conflict to report.
 func (s *Service) reject(ctx context.Context, a Asset, format string, args ...any) error {
-	if err := s.objects.Remove(context.WithoutCancel(ctx), a.Key); err != nil {
+	cctx, cancel := cleanupContext(ctx)
+	defer cancel()
+	if err := s.objects.Remove(cctx, a.Key); err != nil {
 		logging.From(ctx).Warn("could not remove a rejected upload", "asset_id", a.ID, "err", err)
 	}
 	return apperr.New(apperr.Conflict, format, args...)

@@ -111,8 +111,8 @@ func Final(status string) bool {
 
 // TurnError is why a turn failed.
 type TurnError struct {
-	Code    string `json:"code"`
-	Message string `json:"message"`
+	Code    FailureCode `json:"code"`
+	Message string      `json:"message"`
 }
 
 // ContextItem is one message that entered a turn's prompt.

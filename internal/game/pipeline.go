@@ -4,13 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strconv"
 	"strings"
 	"time"
 
 	"github.com/google/uuid"
 
-	"github.com/codeofconquest/brightdawn/events"
 	"github.com/codeofconquest/brightdawn/internal/dm"
 	"github.com/codeofconquest/brightdawn/internal/logging"
 	"github.com/codeofconquest/brightdawn/internal/memory"
@@ -19,9 +17,11 @@ import (
 // Pipeline runs the stages of a turn. Every stage is idempotent: it moves
 // the turn forward only from the statuses that precede it, so a task run
 // twice (a retry, the sweeper, a redelivery after a crash) writes nothing twice.
+//
+// A stage returns the stage that comes next (or "" when the turn goes no
+// further from it); the caller, the workers' task handler, enqueues it.
 type Pipeline struct {
 	store  *Store
-	queue  Queue
 	pub    Publisher
 	models *Models
 	search *Searcher
@@ -41,10 +41,26 @@ type PipelineOptions struct {
 	Heartbeat time.Duration
 	// Observer receives stage, turn and model measurements (nil: none).
 	Observer Observer
+	// FinalWriteTimeout bounds the writes that outlive a stage's context
+	// (0: FinalWriteTimeout).
+	FinalWriteTimeout time.Duration
+}
+
+// FinalWriteTimeout bounds a write that must outlive its task's context (a
+// turn's failure, a re-embed job's): long enough for a busy database,
+// short enough that one which stopped answering frees the worker. The
+// write then fails, the task is retried, and the sweeper ends a turn whose
+// failure could never be written.
+const FinalWriteTimeout = 10 * time.Second
+
+// finalContext is ctx without its cancellation (a cancelled or timed-out
+// task must still record how its turn ended) but with a deadline of its own.
+func (p *Pipeline) finalContext(ctx context.Context) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(context.WithoutCancel(ctx), p.opts.FinalWriteTimeout)
 }
 
 // NewPipeline wires the pipeline.
-func NewPipeline(store *Store, queue Queue, pub Publisher, models *Models, search *Searcher, model dm.Model, opts PipelineOptions) *Pipeline {
+func NewPipeline(store *Store, pub Publisher, models *Models, search *Searcher, model dm.Model, opts PipelineOptions) *Pipeline {
 	if opts.System == "" {
 		opts.System = dm.DefaultSystemPrompt
 	}
@@ -60,24 +76,27 @@ func NewPipeline(store *Store, queue Queue, pub Publisher, models *Models, searc
 	if opts.Observer == nil {
 		opts.Observer = nopObserver{}
 	}
-	return &Pipeline{store: store, queue: queue, pub: pub, models: models, search: search, model: model, opts: opts}
+	if opts.FinalWriteTimeout <= 0 {
+		opts.FinalWriteTimeout = FinalWriteTimeout
+	}
+	return &Pipeline{store: store, pub: pub, models: models, search: search, model: model, opts: opts}
 }
 
 // Embed embeds the player's message and hands the turn to retrieval.
-func (p *Pipeline) Embed(ctx context.Context, turnID uuid.UUID) error {
+func (p *Pipeline) Embed(ctx context.Context, turnID uuid.UUID) (next string, err error) {
 	began := time.Now()
 	st := turnStart{}
 	if err := p.store.startStage(ctx, turnID, &st, StatusEmbedding, StatusQueued, StatusEmbedding); err != nil || !st.OK {
-		return err
+		return "", err
 	}
 	announced := p.announce(ctx, &st)
-	err := p.embed(ctx, st.Player, &turnID)
+	err = p.embed(ctx, st.Player, &turnID)
 	announced()
 	if err != nil {
-		return err
+		return "", err
 	}
 	p.opts.Observer.StageDone(StageEmbed, time.Since(began))
-	return p.queue.Enqueue(ctx, StageRetrieve, turnID)
+	return StageRetrieve, nil
 }
 
 // announce publishes the turn's new status, when the stage moved it, while
@@ -127,12 +146,13 @@ func (p *Pipeline) embed(ctx context.Context, m Message, endStage *uuid.UUID) er
 }
 
 // EmbedReply embeds the DM's reply of a completed turn (low priority).
-func (p *Pipeline) EmbedReply(ctx context.Context, turnID uuid.UUID) error {
+// It is the last stage: next is always "".
+func (p *Pipeline) EmbedReply(ctx context.Context, turnID uuid.UUID) (next string, err error) {
 	m, ok, err := p.store.replyOf(ctx, turnID)
 	if err != nil || !ok {
-		return err
+		return "", err
 	}
-	return p.embed(ctx, m, nil)
+	return "", p.embed(ctx, m, nil)
 }
 
 // Retrieve chooses what enters the turn's prompt: the most recent
@@ -140,15 +160,15 @@ func (p *Pipeline) EmbedReply(ctx context.Context, turnID uuid.UUID) error {
 // (hybrid vector + keyword search, never repeating a recent one), trimmed
 // to the prompt budget. What survives is recorded on the turn with its
 // source, scores and token count, so the context is inspectable.
-func (p *Pipeline) Retrieve(ctx context.Context, turnID uuid.UUID) error {
+func (p *Pipeline) Retrieve(ctx context.Context, turnID uuid.UUID) (next string, err error) {
 	began := time.Now()
 	served, err := p.models.Serving(ctx)
 	if err != nil {
-		return err
+		return "", err
 	}
 	st := turnStart{wantRecent: p.opts.RecentN, wantVector: served.Model(), wantCharacter: true}
 	if err := p.store.startStage(ctx, turnID, &st, StatusRetrieving, StatusEmbedding, StatusRetrieving); err != nil || !st.OK {
-		return err
+		return "", err
 	}
 	t, pm, recent := st.Turn, st.Player, st.Recent
 	announced := p.announce(ctx, &st)
@@ -159,11 +179,11 @@ func (p *Pipeline) Retrieve(ctx context.Context, turnID uuid.UUID) error {
 	}
 	q, fresh, err := p.query(ctx, served, pm, st.Vector)
 	if err != nil {
-		return err
+		return "", err
 	}
 	hits, err := p.search.SearchMode(ctx, t.SessionID, q, Hybrid, p.opts.MemoryK, exclude)
 	if err != nil {
-		return err
+		return "", err
 	}
 	candidates := make([]ContextItem, 0, len(recent)+len(hits))
 	contents := map[uuid.UUID]string{}
@@ -179,14 +199,14 @@ func (p *Pipeline) Retrieve(ctx context.Context, turnID uuid.UUID) error {
 	_, items, err := p.shape(t, pm, st.Character, candidates, contents)
 	if err != nil {
 		announced()
-		return p.failPermanent(ctx, turnID, err)
+		return "", p.failPermanent(ctx, turnID, err)
 	}
 	if err := p.store.SetContext(ctx, turnID, items, served.Model(), fresh); err != nil {
-		return err
+		return "", err
 	}
 	p.opts.Observer.StageDone(StageRetrieve, time.Since(began))
 	announced()
-	return p.queue.Enqueue(ctx, StageGenerate, turnID)
+	return StageGenerate, nil
 }
 
 // query is the player's message with its vector of the served model. The
@@ -249,23 +269,27 @@ func (p *Pipeline) failPermanent(ctx context.Context, turnID uuid.UUID, err erro
 		return err
 	}
 	logging.From(ctx).Warn("turn failed", "turn_id", turnID, "code", de.Code, "err", err)
-	return p.Fail(context.WithoutCancel(ctx), turnID, de.Code, de.Message)
+	fctx, cancel := p.finalContext(ctx)
+	defer cancel()
+	return p.Fail(fctx, turnID, failureOf(de), de.Message)
 }
 
 // Generate streams the Dungeon Master's reply, publishing each piece as a
-// dm.delta, then stores the reply and ends the turn.
-func (p *Pipeline) Generate(ctx context.Context, turnID uuid.UUID) error {
+// dm.delta, then stores the reply and ends the turn. What comes next, the
+// reply's embedding, is low priority: a failure to start it must not fail
+// the turn (workers.Server.turn).
+func (p *Pipeline) Generate(ctx context.Context, turnID uuid.UUID) (next string, err error) {
 	began := time.Now()
 	st := turnStart{wantCharacter: true, wantContext: true}
 	if err := p.store.startStage(ctx, turnID, &st, StatusGenerating, StatusRetrieving, StatusGenerating); err != nil || !st.OK {
-		return err
+		return "", err
 	}
 	t := st.Turn
 	announced := p.announce(ctx, &st) // waited for before the first delta and after the stream
 	prompt, err := p.prompt(st)
 	if err != nil {
 		announced()
-		return p.failPermanent(ctx, turnID, err)
+		return "", p.failPermanent(ctx, turnID, err)
 	}
 	ctx, stopGen := context.WithCancel(ctx)
 	defer stopGen()
@@ -280,11 +304,7 @@ func (p *Pipeline) Generate(ctx context.Context, turnID uuid.UUID) error {
 			announced() // the status comes before the reply
 		}
 		reply.WriteString(delta)
-		e, err := events.NewEvent(events.TypeDMDelta, t.ID, map[string]any{"text": delta, "attempt": t.Attempts})
-		if err != nil {
-			return err
-		}
-		_, err = p.pub.Publish(ctx, t.SessionID, e)
+		_, err := p.pub.PublishTurn(ctx, t.SessionID, t.ID, EventDMDelta, map[string]any{"text": delta, "attempt": t.Attempts})
 		if err == nil {
 			p.opts.Observer.DeltaStreamed(p.model.Name())
 		}
@@ -293,14 +313,17 @@ func (p *Pipeline) Generate(ctx context.Context, turnID uuid.UUID) error {
 	announced()
 	if err != nil {
 		if ctx.Err() != nil {
-			if cur, gerr := p.store.GetTurn(context.WithoutCancel(ctx), turnID); gerr == nil && Final(cur.Status) {
-				return nil // cancelled by the player: the cancel already ended the turn
+			fctx, cancel := p.finalContext(ctx)
+			cur, gerr := p.store.GetTurn(fctx, turnID)
+			cancel()
+			if gerr == nil && Final(cur.Status) {
+				return "", nil // cancelled by the player: the cancel already ended the turn
 			}
 		}
 		if ferr := p.failPermanent(ctx, turnID, err); ferr == nil {
-			return nil
+			return "", nil
 		}
-		return fmt.Errorf("generate: %w", err)
+		return "", fmt.Errorf("generate: %w", err)
 	}
 	msg := Message{ID: uuid.NewSHA1(turnID, []byte("dm-reply")), Content: reply.String()}
 	modelName := ""
@@ -309,17 +332,14 @@ func (p *Pipeline) Generate(ctx context.Context, turnID uuid.UUID) error {
 	}
 	m, done, ok, err := p.store.Complete(ctx, t, msg, p.model.Name(), modelName, usage.PromptTokens, usage.CompletionTokens)
 	if err != nil || !ok {
-		return err
+		return "", err
 	}
 	p.opts.Observer.StageDone(StageGenerate, time.Since(began))
 	p.opts.Observer.TokensUsed(p.model.Name(), usage.PromptTokens, usage.CompletionTokens)
 	p.opts.Observer.TurnFinished(StatusCompleted, time.Since(done.CreatedAt))
 	publishStatus(ctx, p.pub, done)
-	publish(ctx, p.pub, done, events.TypeDMDone, map[string]any{"message": m})
-	if err := p.queue.Enqueue(ctx, StageEmbedDM, turnID); err != nil {
-		logging.From(ctx).Warn("enqueue of reply embedding failed", "turn_id", turnID, "err", err)
-	}
-	return nil
+	publish(ctx, p.pub, done, EventDMDone, map[string]any{"message": m})
+	return StageEmbedDM, nil
 }
 
 // heartbeat touches the turn every Heartbeat until stopped. When the turn
@@ -352,14 +372,14 @@ func (p *Pipeline) heartbeat(ctx context.Context, turnID uuid.UUID, stopGen cont
 }
 
 // Fail ends a turn `failed` with a reason (retries spent, or a permanent error).
-func (p *Pipeline) Fail(ctx context.Context, turnID uuid.UUID, code, message string) error {
+func (p *Pipeline) Fail(ctx context.Context, turnID uuid.UUID, code FailureCode, message string) error {
 	t, ok, err := p.store.Finish(ctx, turnID, StatusFailed, &TurnError{Code: code, Message: message})
 	if err != nil || !ok {
 		return err
 	}
 	p.opts.Observer.TurnFinished(StatusFailed, time.Since(t.CreatedAt))
 	publishStatus(ctx, p.pub, t)
-	publish(ctx, p.pub, t, events.TypeTurnFailed, map[string]any{"error": t.Error})
+	publish(ctx, p.pub, t, EventTurnFailed, map[string]any{"error": t.Error})
 	return nil
 }
 
@@ -375,44 +395,21 @@ func (p *Pipeline) prompt(st turnStart) (dm.Prompt, error) {
 	return pr, err
 }
 
-// Sweep recovers turns stuck in a non-final stage (untouched for
-// stuckAfter): it re-enqueues their current stage (task ids keep that
-// idempotent) or, once a turn is older than deadline, ends it failed.
-// It returns how many turns it acted on.
-func (p *Pipeline) Sweep(ctx context.Context, now time.Time, stuckAfter, deadline time.Duration) (int, error) {
-	turns, err := p.store.StuckTurns(ctx, now.Add(-stuckAfter), 500)
-	if err != nil {
-		return 0, err
-	}
-	n := 0
-	for _, t := range turns {
-		if t.CreatedAt.Before(now.Add(-deadline)) {
-			if err := p.Fail(ctx, t.ID, "timeout", "the turn did not finish in time"); err != nil {
-				return n, err
-			}
-			n++
-			continue
-		}
-		stage := map[string]string{StatusQueued: StageEmbed, StatusEmbedding: StageEmbed, StatusRetrieving: StageRetrieve, StatusGenerating: StageGenerate}[t.Status]
-		// The stage's own task may still hold its id (a dead worker's task
-		// stays "active" until asynq's lease runs out, a minute or more),
-		// so the recovery gets an id of its own, named by the stuck moment.
-		episode := strconv.FormatInt(t.UpdatedAt.UnixMicro(), 36)
-		requeued, err := p.queue.Requeue(ctx, stage, t.ID, episode)
-		if err != nil {
-			return n, err
-		}
-		if !requeued {
-			// Its task is waiting in a backlog: not stuck, nothing to
-			// write (touching it would add a write per waiting turn and
-			// sweep exactly when the database is busiest).
-			continue
-		}
-		if err := p.store.Touch(ctx, t.ID); err != nil {
-			return n, err
-		}
-		logging.From(ctx).Info("sweeper re-enqueued a stuck turn", "turn_id", t.ID, "stage", stage)
-		n++
-	}
-	return n, nil
+// StuckTurns returns up to limit turns in a non-final status that nothing
+// has touched since before: their worker may have died (the sweeper,
+// workers/sweep.go, decides what to do with them).
+func (p *Pipeline) StuckTurns(ctx context.Context, before time.Time, limit int) ([]Turn, error) {
+	return p.store.StuckTurns(ctx, before, limit)
+}
+
+// Touch marks a turn as looked after (the sweeper re-enqueued its stage),
+// so it counts as stuck again only after another stuckAfter.
+func (p *Pipeline) Touch(ctx context.Context, turnID uuid.UUID) error {
+	return p.store.Touch(ctx, turnID)
+}
+
+// StageOf is the stage that moves a turn on from a non-final status ("" for
+// a final one): a turn stuck in it runs that stage again.
+func StageOf(status string) string {
+	return map[string]string{StatusQueued: StageEmbed, StatusEmbedding: StageEmbed, StatusRetrieving: StageRetrieve, StatusGenerating: StageGenerate}[status]
 }

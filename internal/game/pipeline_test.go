@@ -12,45 +12,38 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/stretchr/testify/require"
 
+	"github.com/codeofconquest/brightdawn/devstack/testkit"
 	"github.com/codeofconquest/brightdawn/events"
 	"github.com/codeofconquest/brightdawn/internal/dm"
 	"github.com/codeofconquest/brightdawn/internal/game"
 	"github.com/codeofconquest/brightdawn/internal/memory"
 	"github.com/codeofconquest/brightdawn/internal/postgres"
-	"github.com/codeofconquest/brightdawn/devstack/testkit"
 )
 
-// recorder is a Queue and a Publisher that remember what they were asked.
+// recorder is a Runner and a Publisher that remember what they were asked.
 type recorder struct {
-	mu       sync.Mutex
-	enqueued []string
-	requeued []string
-	events   []events.Event
-	waiting  bool // Requeue finds every task still waiting in its queue
+	mu      sync.Mutex
+	started []uuid.UUID
+	events  []events.Event
 	// slowStatus delays every turn.status publish, as a slow Redis would.
 	slowStatus time.Duration
 }
 
-func (r *recorder) Enqueue(_ context.Context, stage string, id uuid.UUID) error {
+func (r *recorder) Start(_ context.Context, id uuid.UUID) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	r.enqueued = append(r.enqueued, stage+":"+id.String())
+	r.started = append(r.started, id)
 	return nil
 }
 
-func (r *recorder) Requeue(_ context.Context, stage string, id uuid.UUID, _ string) (bool, error) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if r.waiting {
-		return false, nil
+func (r *recorder) Stop(context.Context, uuid.UUID) error { return nil }
+
+// PublishTurn records the event as the events package would build it.
+func (r *recorder) PublishTurn(_ context.Context, _, turnID uuid.UUID, typ string, data any) (string, error) {
+	e, err := events.NewEvent(typ, turnID, data)
+	if err != nil {
+		return "", err
 	}
-	r.requeued = append(r.requeued, stage+":"+id.String())
-	return true, nil
-}
-
-func (r *recorder) CancelRunning(context.Context, string, uuid.UUID) error { return nil }
-
-func (r *recorder) Publish(_ context.Context, _ uuid.UUID, e events.Event) (string, error) {
 	if e.Type == events.TypeTurnStatus {
 		time.Sleep(r.slowStatus)
 	}
@@ -76,6 +69,7 @@ type bundle struct {
 	svc    *game.Service
 	pipe   *game.Pipeline
 	store  *game.Store
+	models *game.Models
 	search *game.Searcher
 	pool   *pgxpool.Pool
 	rec    *recorder
@@ -94,8 +88,9 @@ func newBundle(t *testing.T) bundle {
 	rec := &recorder{}
 	return bundle{
 		svc:    game.NewService(store, rec, rec, emb, search),
-		pipe:   game.NewPipeline(store, rec, rec, models, search, dm.NewOffline(dm.OfflineOptions{}), game.PipelineOptions{MemoryK: 8, RecentN: 4}),
+		pipe:   game.NewPipeline(store, rec, models, search, dm.NewOffline(dm.OfflineOptions{}), game.PipelineOptions{MemoryK: 8, RecentN: 4}),
 		store:  store,
+		models: models,
 		search: search,
 		pool:   pool,
 		rec:    rec,
@@ -113,13 +108,35 @@ func (b bundle) newTurn(t *testing.T, content string) (uuid.UUID, game.Turn) {
 	return playerID, turn
 }
 
+// stage is a pipeline stage: it returns the stage it hands the turn on to.
+type stage func(context.Context, uuid.UUID) (string, error)
+
+// run runs a stage, for tests that do not follow the hand-on.
+func run(ctx context.Context, s stage, turnID uuid.UUID) error {
+	_, err := s(ctx, turnID)
+	return err
+}
+
 func TestEveryStageRunTwiceWritesOnce(t *testing.T) {
 	b := newBundle(t)
 	ctx := context.Background()
 	playerID, turn := b.newTurn(t, "I search the old chest for the map.")
-	for _, stage := range []func(context.Context, uuid.UUID) error{b.pipe.Embed, b.pipe.Retrieve, b.pipe.Generate, b.pipe.EmbedReply} {
-		require.NoError(t, stage(ctx, turn.ID))
-		require.NoError(t, stage(ctx, turn.ID), "a second run is a no-op")
+	require.Equal(t, []uuid.UUID{turn.ID}, b.rec.started, "the accepted turn was started once")
+	for _, tc := range []struct {
+		stage stage
+		next  string
+	}{{b.pipe.Embed, game.StageRetrieve}, {b.pipe.Retrieve, game.StageGenerate}, {b.pipe.Generate, game.StageEmbedDM}, {b.pipe.EmbedReply, ""}} {
+		next, err := tc.stage(ctx, turn.ID)
+		require.NoError(t, err)
+		require.Equal(t, tc.next, next, "the stage hands the turn on")
+		next, err = tc.stage(ctx, turn.ID)
+		require.NoError(t, err, "a second run is a no-op")
+		if tc.next == game.StageRetrieve || tc.next == game.StageGenerate {
+			// A retry of a stage whose hand-on failed must hand on again.
+			require.Equal(t, tc.next, next, "a rerun hands the turn on again")
+		} else {
+			require.Empty(t, next, "a rerun of a finished turn hands nothing on")
+		}
 	}
 	got, err := b.svc.GetTurn(ctx, playerID, turn.ID)
 	require.NoError(t, err)
@@ -136,67 +153,19 @@ func TestGenerationAfterCancelWritesNothing(t *testing.T) {
 	b := newBundle(t)
 	ctx := context.Background()
 	playerID, turn := b.newTurn(t, "I wait.")
-	require.NoError(t, b.pipe.Embed(ctx, turn.ID))
-	require.NoError(t, b.pipe.Retrieve(ctx, turn.ID))
+	require.NoError(t, run(ctx, b.pipe.Embed, turn.ID))
+	require.NoError(t, run(ctx, b.pipe.Retrieve, turn.ID))
 	_, err := b.svc.CancelTurn(ctx, playerID, turn.ID)
 	require.NoError(t, err)
-	require.NoError(t, b.pipe.Generate(ctx, turn.ID))
+	next, err := b.pipe.Generate(ctx, turn.ID)
+	require.NoError(t, err)
+	require.Empty(t, next, "a cancelled turn goes no further")
 	got, err := b.svc.GetTurn(ctx, playerID, turn.ID)
 	require.NoError(t, err)
 	require.Equal(t, game.StatusCancelled, got.Status)
 	require.Nil(t, got.DMMessageID)
 	require.Zero(t, b.rec.count(events.TypeDMDelta, turn.ID.String()))
 	require.Equal(t, 1, b.rec.count(events.TypeTurnCancelled, turn.ID.String()))
-}
-
-func TestSweeperRequeuesStuckTurnsAndFailsOldOnes(t *testing.T) {
-	b := newBundle(t)
-	ctx := context.Background()
-	playerID, stuck := b.newTurn(t, "I climb.")
-	_, old := b.newTurn(t, "I dig.")
-	require.NoError(t, b.pipe.Embed(ctx, stuck.ID))
-	require.NoError(t, b.pipe.Retrieve(ctx, stuck.ID)) // generate is enqueued; say its worker died
-
-	// Seen from a minute later, both turns are stuck but young: requeued.
-	later := time.Now().Add(time.Minute)
-	n, err := b.pipe.Sweep(ctx, later, 30*time.Second, time.Hour)
-	require.NoError(t, err)
-	require.GreaterOrEqual(t, n, 2)
-	require.Contains(t, b.rec.requeued, game.StageRetrieve+":"+stuck.ID.String())
-	require.Contains(t, b.rec.requeued, game.StageEmbed+":"+old.ID.String())
-
-	// Seen from two hours later, they are past the deadline: failed.
-	_, err = b.pipe.Sweep(ctx, later.Add(time.Hour), 30*time.Second, time.Hour)
-	require.NoError(t, err)
-	got, err := b.svc.GetTurn(ctx, playerID, stuck.ID)
-	require.NoError(t, err)
-	require.Equal(t, game.StatusFailed, got.Status)
-	require.Equal(t, "timeout", got.Error.Code)
-	require.Equal(t, 1, b.rec.count(events.TypeTurnFailed, stuck.ID.String()))
-}
-
-func TestSweeperLeavesTurnsWaitingInABacklogUntouched(t *testing.T) {
-	b := newBundle(t)
-	ctx := context.Background()
-	b.rec.waiting = true // every stage's task is still pending in its queue
-	playerID, turn := b.newTurn(t, "I wait in line.")
-	before, err := b.svc.GetTurn(ctx, playerID, turn.ID)
-	require.NoError(t, err)
-
-	n, err := b.pipe.Sweep(ctx, time.Now().Add(time.Minute), 30*time.Second, time.Hour)
-	require.NoError(t, err)
-	require.Zero(t, n, "a waiting turn is not stuck")
-	after, err := b.svc.GetTurn(ctx, playerID, turn.ID)
-	require.NoError(t, err)
-	require.Equal(t, before.UpdatedAt, after.UpdatedAt, "nothing written for it")
-	require.Equal(t, game.StatusQueued, after.Status)
-
-	// Past the deadline it still fails: waiting that long is a broken promise.
-	_, err = b.pipe.Sweep(ctx, time.Now().Add(2*time.Hour), 30*time.Second, time.Hour)
-	require.NoError(t, err)
-	after, err = b.svc.GetTurn(ctx, playerID, turn.ID)
-	require.NoError(t, err)
-	require.Equal(t, game.StatusFailed, after.Status)
 }
 
 // A stage publishes its turn.status while it works (Pipeline.announce);
@@ -207,8 +176,8 @@ func TestTurnEventsStayInOrderWhenStatusPublishesAreSlow(t *testing.T) {
 	b.rec.slowStatus = 30 * time.Millisecond
 	ctx := context.Background()
 	_, turn := b.newTurn(t, "I open the creaking door.")
-	for _, stage := range []func(context.Context, uuid.UUID) error{b.pipe.Embed, b.pipe.Retrieve, b.pipe.Generate} {
-		require.NoError(t, stage(ctx, turn.ID))
+	for _, s := range []stage{b.pipe.Embed, b.pipe.Retrieve, b.pipe.Generate} {
+		require.NoError(t, run(ctx, s, turn.ID))
 	}
 	b.rec.mu.Lock()
 	defer b.rec.mu.Unlock()

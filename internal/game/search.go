@@ -205,12 +205,11 @@ func readNearest(br pgx.BatchResults) ([]MemoryResult, error) {
 // each is used once, so Postgres would inline them, and the planner (which
 // believes a session holds a handful of rows) then re-aggregated the whole
 // session for every (message, term) match: quadratic in the session's
-// length, 150 ms at 300 messages on PGlite, 7.5 ms materialized, same
-// results (docs/PERFORMANCE.md "Pipeline overhead"). hits matches each
+// length (docs/PERFORMANCE.md "Figures behind the code"). hits matches each
 // (message, term) pair once for both the document frequencies and the
 // scores; terms are joined by a number, not by comparing tsquery values,
 // and the score is float8 arithmetic, not numeric (ln of a numeric is
-// slow): 5.0 → 3.3 ms at 400 messages, same benchmark results.
+// slow; same figures section).
 func queueKeyword(b *pgx.Batch, sessionID uuid.UUID, kws []string, n int, exclude []uuid.UUID) {
 	b.Queue(`WITH terms AS (
 			SELECT min(t.i) AS term, q FROM unnest($2::text[]) WITH ORDINALITY AS t(word, i), to_tsquery('english', t.word) AS q

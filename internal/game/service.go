@@ -7,7 +7,6 @@ import (
 
 	"github.com/google/uuid"
 
-	"github.com/codeofconquest/brightdawn/events"
 	"github.com/codeofconquest/brightdawn/internal/apperr"
 	"github.com/codeofconquest/brightdawn/internal/logging"
 	"github.com/codeofconquest/brightdawn/internal/memory"
@@ -21,29 +20,21 @@ const (
 	StageEmbedDM  = "embed_dm"
 )
 
-// Queue enqueues a pipeline stage for a turn. Enqueueing a stage that is
-// already queued or running for the turn must succeed without doubling it.
-type Queue interface {
-	Enqueue(ctx context.Context, stage string, turnID uuid.UUID) error
-	// Requeue enqueues a stage again for a turn whose task was lost (its
-	// worker died, say). episode names the recovery, so concurrent
-	// sweepers requeue once, and a new episode is never blocked by the
-	// dead worker's task id. It reports false when nothing was lost: the
-	// stage's task is still waiting in its queue (a backlog, not a fault).
-	Requeue(ctx context.Context, stage string, turnID uuid.UUID, episode string) (bool, error)
-	// CancelRunning asks whichever worker runs the turn's stage to stop.
-	CancelRunning(ctx context.Context, stage string, turnID uuid.UUID) error
-}
-
-// Publisher appends an event to a session's stream.
-type Publisher interface {
-	Publish(ctx context.Context, sessionID uuid.UUID, e events.Event) (string, error)
+// Runner processes accepted turns (implemented by *workers.Client): the
+// service hands it a committed turn and asks it to stop one. Which task,
+// queue or worker that means is the runner's business.
+type Runner interface {
+	// Start begins processing a committed turn. Starting a turn twice must
+	// succeed without doubling its work.
+	Start(ctx context.Context, turnID uuid.UUID) error
+	// Stop asks whichever worker runs the turn's generation to stop.
+	Stop(ctx context.Context, turnID uuid.UUID) error
 }
 
 // Service is the game's API-facing behaviour.
 type Service struct {
 	store    *Store
-	queue    Queue
+	runner   Runner
 	pub      Publisher
 	embedder memory.Embedder
 	search   *Searcher
@@ -54,8 +45,8 @@ type Service struct {
 }
 
 // NewService wires the game service.
-func NewService(store *Store, queue Queue, pub Publisher, embedder memory.Embedder, search *Searcher, opts ...ServiceOption) *Service {
-	s := &Service{store: store, queue: queue, pub: pub, embedder: embedder, search: search}
+func NewService(store *Store, runner Runner, pub Publisher, embedder memory.Embedder, search *Searcher, opts ...ServiceOption) *Service {
+	s := &Service{store: store, runner: runner, pub: pub, embedder: embedder, search: search}
 	for _, o := range opts {
 		o(s)
 	}
@@ -252,7 +243,7 @@ func (s *Service) PostMessage(ctx context.Context, playerID, sessionID uuid.UUID
 		return Message{}, Turn{}, err
 	}
 	publishStatus(ctx, s.pub, t)
-	if err := s.queue.Enqueue(ctx, StageEmbed, t.ID); err != nil {
+	if err := s.runner.Start(ctx, t.ID); err != nil {
 		// The turn is committed; the sweeper re-enqueues it, so the
 		// player's message is not lost. Say so in the log.
 		logging.From(ctx).Error("enqueue failed; the sweeper will retry", "turn_id", t.ID, "err", err)
@@ -300,9 +291,9 @@ func (s *Service) CancelTurn(ctx context.Context, playerID, id uuid.UUID) (Turn,
 		return t, apperr.New(apperr.Conflict, "the turn has already ended")
 	}
 	publishStatus(ctx, s.pub, ended)
-	publish(ctx, s.pub, ended, events.TypeTurnCancelled, map[string]any{})
+	publish(ctx, s.pub, ended, EventTurnCancelled, map[string]any{})
 	if t.Status == StatusGenerating || t.Status == StatusRetrieving {
-		if err := s.queue.CancelRunning(ctx, StageGenerate, id); err != nil {
+		if err := s.runner.Stop(ctx, id); err != nil {
 			logging.From(ctx).Warn("cancel signal failed; generation stops at its next check", "turn_id", id, "err", err)
 		}
 	}
@@ -331,22 +322,4 @@ func (s *Service) SearchMemory(ctx context.Context, playerID, sessionID uuid.UUI
 func (s *Service) SessionAccess(ctx context.Context, playerID, sessionID uuid.UUID) error {
 	_, err := s.GetSession(ctx, playerID, sessionID)
 	return err
-}
-
-func publishStatus(ctx context.Context, pub Publisher, t Turn) {
-	publish(ctx, pub, t, events.TypeTurnStatus, map[string]any{"status": t.Status})
-}
-
-// publish sends an event of a turn; a failure is logged, never fatal: the
-// state is in Postgres, and clients that miss it reload over REST.
-func publish(ctx context.Context, pub Publisher, t Turn, typ string, data map[string]any) string {
-	e, err := events.NewEvent(typ, t.ID, data)
-	if err == nil {
-		var id string
-		if id, err = pub.Publish(ctx, t.SessionID, e); err == nil {
-			return id
-		}
-	}
-	logging.From(ctx).Error("publish failed", "turn_id", t.ID, "type", typ, "err", err)
-	return ""
 }

@@ -15,8 +15,8 @@ import (
 //
 // A turn's stages ran about 25 SQL statements before the model was asked,
 // each a round trip; on PGlite, which executes one statement at a time
-// behind one socket, a round trip costs 0.3–0.5 ms before any work
-// (docs/PERFORMANCE.md "Pipeline overhead"). Here each stage starts with
+// behind one socket, every round trip has a fixed cost before any work
+// (docs/PERFORMANCE.md "Figures behind the code"). Here each stage starts with
 // one batch (its status change and everything it reads) and ends with one
 // (everything it writes). pgx sends a batch as one multi-statement query
 // (simple protocol) or one pipeline ending in a single Sync (extended
@@ -29,9 +29,9 @@ import (
 // The writes of a turn's stages (each start, the player message's vector,
 // the retrieved context) commit asynchronously: Postgres answers before
 // the commit's WAL reaches the disk, and flushes it within a few hundred
-// milliseconds (wal_writer_delay). On this VM a synchronous commit added
-// 0.5–1 ms to each of these writes, 3–4 ms to every turn before its first
-// token (docs/PERFORMANCE.md "Pipeline overhead"). What a crash of the
+// milliseconds (wal_writer_delay). A synchronous commit's flush is a
+// visible share of a turn's time before its first token (docs/PERFORMANCE.md
+// "Figures behind the code"). What a crash of the
 // database itself (not of the app, not a clean restart) can lose is only
 // that last moment of progress, never a promise: the player's message and
 // the DM's reply still commit synchronously (insertTurn, Complete), and a

@@ -10,11 +10,11 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/stretchr/testify/require"
 
+	"github.com/codeofconquest/brightdawn/devstack/testkit"
 	"github.com/codeofconquest/brightdawn/internal/apperr"
 	"github.com/codeofconquest/brightdawn/internal/game"
 	"github.com/codeofconquest/brightdawn/internal/memory"
 	"github.com/codeofconquest/brightdawn/internal/postgres"
-	"github.com/codeofconquest/brightdawn/devstack/testkit"
 )
 
 // The stages send their statements as pgx batches and rely on Postgres
@@ -78,7 +78,7 @@ func TestStoreVectorsIsAllOrNothing(t *testing.T) {
 	require.NoError(t, err)
 	require.Nil(t, got.Timings.EmbedEndedAt, "the stage's end was not written")
 
-	require.NoError(t, b.pipe.Embed(ctx, turn.ID))
+	require.NoError(t, run(ctx, b.pipe.Embed, turn.ID))
 	got, err = b.svc.GetTurn(ctx, playerID, turn.ID)
 	require.NoError(t, err)
 	require.NotNil(t, got.Timings.EmbedEndedAt)
@@ -138,7 +138,7 @@ func TestRetrieveStoresAVectorTheEmbedStageLost(t *testing.T) {
 	b := newBundle(t)
 	ctx := context.Background()
 	_, turn := b.newTurn(t, "I hide the silver key under the third floorboard.")
-	require.NoError(t, b.pipe.Embed(ctx, turn.ID))
+	require.NoError(t, run(ctx, b.pipe.Embed, turn.ID))
 	vectors := func() int {
 		var n int
 		require.NoError(t, b.pool.QueryRow(ctx, `SELECT count(*) FROM game.message_embeddings WHERE message_id = $1`, turn.PlayerMessageID).Scan(&n))
@@ -148,7 +148,7 @@ func TestRetrieveStoresAVectorTheEmbedStageLost(t *testing.T) {
 	_, err := b.pool.Exec(ctx, `DELETE FROM game.message_embeddings WHERE message_id = $1`, turn.PlayerMessageID)
 	require.NoError(t, err)
 
-	require.NoError(t, b.pipe.Retrieve(ctx, turn.ID))
+	require.NoError(t, run(ctx, b.pipe.Retrieve, turn.ID))
 	require.Equal(t, 1, vectors(), "the retrieve stage stored the vector it computed")
 	var withContext bool
 	require.NoError(t, b.pool.QueryRow(ctx, `SELECT context IS NOT NULL AND retrieve_ended_at IS NOT NULL FROM game.turns WHERE id = $1`, turn.ID).Scan(&withContext))

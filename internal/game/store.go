@@ -250,7 +250,7 @@ func scanTurn(row pgx.Row) (Turn, error) {
 		return t, err
 	}
 	if code != nil {
-		t.Error = &TurnError{Code: *code}
+		t.Error = &TurnError{Code: FailureCode(*code)}
 		if msg != nil {
 			t.Error.Message = *msg
 		}
@@ -397,7 +397,8 @@ func prefixed(alias, cols string) string {
 func (s *Store) Finish(ctx context.Context, id uuid.UUID, status string, terr *TurnError) (Turn, bool, error) {
 	var code, msg *string
 	if terr != nil {
-		code, msg = &terr.Code, &terr.Message
+		c := string(terr.Code)
+		code, msg = &c, &terr.Message
 	}
 	cancelCol := ""
 	if status == StatusCancelled {

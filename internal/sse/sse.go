@@ -1,5 +1,6 @@
-// Package sse reads server-sent event streams from model providers
-// (OpenAI-compatible chat completions, Replicate predictions). It follows
+// Package sse reads server-sent event streams: those of model providers
+// (OpenAI-compatible chat completions, Replicate predictions) and the
+// game's own (events.Read, for tests and tools). It follows
 // the WHATWG event-stream rules that matter to a client: fields `event`,
 // `data` (several lines join with "\n"), `id`, comments, CRLF or LF line
 // ends; and it bounds what an untrusted server can make it buffer.
@@ -24,22 +25,34 @@ type Event struct {
 // bytes, so anything near this is a broken or hostile server.
 const MaxEventBytes = 1 << 20
 
-// ErrTooLarge is returned when a line or an event exceeds MaxEventBytes.
+// ErrTooLarge is returned when a line or an event exceeds the reader's limit.
 var ErrTooLarge = errors.New("sse: event too large")
 
 // Reader decodes events from a stream.
 type Reader struct {
-	sc   *bufio.Scanner
-	data strings.Builder
+	sc      *bufio.Scanner
+	data    strings.Builder
+	max     int
+	started bool   // the first line was read (a byte order mark is dropped from it)
+	lastID  string // the spec's "last event ID buffer"
 }
 
-// NewReader returns a reader of r.
-func NewReader(r io.Reader) *Reader {
+// NewReader returns a reader of r whose events are at most MaxEventBytes.
+func NewReader(r io.Reader) *Reader { return NewReaderSize(r, MaxEventBytes) }
+
+// NewReaderSize returns a reader of r that refuses a line or an event's
+// data longer than max bytes.
+func NewReaderSize(r io.Reader, max int) *Reader {
 	sc := bufio.NewScanner(r)
-	sc.Buffer(make([]byte, 0, 4096), MaxEventBytes)
+	sc.Buffer(make([]byte, 0, 4096), max)
 	sc.Split(scanLines)
-	return &Reader{sc: sc}
+	return &Reader{sc: sc, max: max}
 }
+
+// LastEventID is the last `id:` the stream set, carried over events that
+// set none and set by blocks that dispatch nothing (the id a client
+// resumes from); Event.ID is only the id the event itself named.
+func (r *Reader) LastEventID() string { return r.lastID }
 
 // Next returns the next event. At the end of the stream it returns io.EOF;
 // an event not terminated by a blank line before the end is dropped, as
@@ -50,6 +63,10 @@ func (r *Reader) Next() (Event, error) {
 	hasData := false
 	for r.sc.Scan() {
 		line := r.sc.Text()
+		if !r.started {
+			r.started = true
+			line = strings.TrimPrefix(line, "\ufeff")
+		}
 		if line == "" {
 			if !hasData && ev.Type == "" {
 				continue // nothing to dispatch (e.g. after a comment)
@@ -78,14 +95,14 @@ func (r *Reader) Next() (Event, error) {
 			if hasData {
 				r.data.WriteByte('\n')
 			}
-			if r.data.Len()+len(value) > MaxEventBytes {
+			if r.data.Len()+len(value) > r.max {
 				return Event{}, ErrTooLarge
 			}
 			r.data.WriteString(value)
 			hasData = true
 		case "id":
 			if !strings.ContainsRune(value, 0) {
-				ev.ID = value
+				ev.ID, r.lastID = value, value
 			}
 		}
 	}

@@ -90,3 +90,26 @@ func FuzzReader(f *testing.F) {
 		}
 	})
 }
+
+func TestLastEventIDCarriesOverAndAByteOrderMarkIsDropped(t *testing.T) {
+	r := NewReader(strings.NewReader("\ufeffretry: 1\nid: 5-0\n\ndata: a\n\nid: 6-0\ndata: b\n\n"))
+	ev, err := r.Next()
+	require.NoError(t, err)
+	require.Equal(t, Event{Type: "message", Data: "a", ID: "5-0"}, ev, "the opening block's id goes with the next event")
+	require.Equal(t, "5-0", r.LastEventID())
+	ev, err = r.Next()
+	require.NoError(t, err)
+	require.Equal(t, Event{Type: "message", Data: "b", ID: "6-0"}, ev)
+	require.Equal(t, "6-0", r.LastEventID())
+	r = NewReader(strings.NewReader("id: 7-0\ndata: c\n\ndata: d\n\n"))
+	_, _ = r.Next()
+	ev, err = r.Next()
+	require.NoError(t, err)
+	require.Equal(t, Event{Type: "message", Data: "d"}, ev, "Event.ID is the event's own")
+	require.Equal(t, "7-0", r.LastEventID(), "the last id carries over")
+}
+
+func TestNewReaderSizeBoundsTheEvent(t *testing.T) {
+	_, err := NewReaderSize(strings.NewReader("data: "+strings.Repeat("x", 100)+"\n\n"), 64).Next()
+	require.ErrorIs(t, err, ErrTooLarge)
+}

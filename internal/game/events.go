@@ -1,0 +1,48 @@
+package game
+
+import (
+	"context"
+
+	"github.com/google/uuid"
+
+	"github.com/codeofconquest/brightdawn/internal/logging"
+)
+
+// The events a turn publishes to its session's stream (their JSON is the
+// API's contract: docs/API and the web client read them). The events
+// package carries them (Redis Streams, pub/sub, SSE); the domain only
+// names them and says what they hold.
+const (
+	// EventTurnStatus: {turn_id, status} on every status change of a turn.
+	EventTurnStatus = "turn.status"
+	// EventDMDelta: {turn_id, text, attempt} the next piece of the DM's reply.
+	EventDMDelta = "dm.delta"
+	// EventDMDone: {turn_id, message} the stored DM message. Final.
+	EventDMDone = "dm.done"
+	// EventTurnFailed: {turn_id, error:{code,message}}. Final.
+	EventTurnFailed = "turn.failed"
+	// EventTurnCancelled: {turn_id}. Final.
+	EventTurnCancelled = "turn.cancelled"
+)
+
+// Publisher appends an event of a turn to its session's stream and returns
+// the stream entry's id. data marshals to a JSON object, to which the
+// transport adds the turn's id as "turn_id" (implemented by
+// *events.Publisher).
+type Publisher interface {
+	PublishTurn(ctx context.Context, sessionID, turnID uuid.UUID, typ string, data any) (string, error)
+}
+
+func publishStatus(ctx context.Context, pub Publisher, t Turn) {
+	publish(ctx, pub, t, EventTurnStatus, map[string]any{"status": t.Status})
+}
+
+// publish sends an event of a turn; a failure is logged, never fatal: the
+// state is in Postgres, and clients that miss it reload over REST.
+func publish(ctx context.Context, pub Publisher, t Turn, typ string, data map[string]any) string {
+	id, err := pub.PublishTurn(ctx, t.SessionID, t.ID, typ, data)
+	if err != nil {
+		logging.From(ctx).Error("publish failed", "turn_id", t.ID, "type", typ, "err", err)
+	}
+	return id
+}

@@ -1,0 +1,74 @@
+package workers_test
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"os"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/hibiken/asynq"
+	"github.com/stretchr/testify/require"
+
+	"github.com/codeofconquest/brightdawn/devstack/testkit"
+	"github.com/codeofconquest/brightdawn/internal/dm"
+	"github.com/codeofconquest/brightdawn/internal/game"
+	"github.com/codeofconquest/brightdawn/workers"
+)
+
+// brokenModel fails every call with an error that is not the model's
+// permanent *dm.Error (a bug, a lost connection): the stage is retried.
+type brokenModel struct{}
+
+func (brokenModel) Name() string { return "broken" }
+func (brokenModel) Stream(context.Context, dm.Prompt, func(string) error) (dm.Usage, error) {
+	return dm.Usage{}, errors.New("connection reset")
+}
+
+// A stage that keeps failing is retried, and once its retries are spent
+// the worker's error handler ends the turn failed as "<stage>_failed",
+// through the real asynq server, Redis and Postgres.
+func TestAStageThatSpendsItsRetriesFailsTheTurnAsStageFailed(t *testing.T) {
+	d := newDomain(t)
+	rdb := testkit.Redis(t)
+	ctx := context.Background()
+	rec := &queueRecorder{}
+	ac := asynq.NewClientFromRedisClient(rdb)
+	t.Cleanup(func() { ac.Close() })
+	queue := workers.NewClient(ac, asynq.NewInspectorFromRedisClient(rdb), rdb)
+	svc := game.NewService(d.store, queue, rec, d.emb, d.search)
+	pipe := game.NewPipeline(d.store, rec, d.models, d.search, brokenModel{}, game.PipelineOptions{})
+	srv, err := workers.NewServer(rdb, queue, pipe, workers.Options{
+		Concurrency: 2, TaskCheckInterval: 100 * time.Millisecond, ShutdownTimeout: time.Second,
+		SweepInterval: time.Hour, StuckAfter: time.Hour, TurnDeadline: time.Hour,
+		Log: slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelError})),
+	})
+	require.NoError(t, err)
+	runCtx, stop := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	go func() { done <- srv.Run(runCtx) }()
+	t.Cleanup(func() { stop(); <-done })
+
+	playerID := uuid.New()
+	s, err := svc.CreateSession(ctx, playerID, game.SessionInput{Title: "Failing stage"})
+	require.NoError(t, err)
+	_, turn, err := svc.PostMessage(ctx, playerID, s.ID, "I knock on the door.", "")
+	require.NoError(t, err)
+
+	// The generate task's 3 retries back off 0.2+0.4+0.8 s.
+	var got game.Turn
+	require.Eventually(t, func() bool {
+		got, err = svc.GetTurn(ctx, playerID, turn.ID)
+		return err == nil && game.Final(got.Status)
+	}, 60*time.Second, 100*time.Millisecond, "the turn ends")
+	require.Equal(t, game.StatusFailed, got.Status)
+	require.NotNil(t, got.Error)
+	require.Equal(t, game.FailureCode("generate_failed"), got.Error.Code)
+	require.Equal(t, "the generate stage failed after retries", got.Error.Message)
+	require.Equal(t, 4, got.Attempts, "generation ran once and was retried 3 times")
+	rec.mu.Lock()
+	defer rec.mu.Unlock()
+	require.Equal(t, []uuid.UUID{turn.ID}, rec.failed, "one turn.failed event")
+}

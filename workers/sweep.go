@@ -1,0 +1,89 @@
+package workers
+
+import (
+	"context"
+	"strconv"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/hibiken/asynq"
+
+	"github.com/codeofconquest/brightdawn/internal/game"
+	"github.com/codeofconquest/brightdawn/internal/logging"
+)
+
+// StuckTurns is the domain side of the sweeper (implemented by
+// *game.Pipeline): which turns stopped moving, and how a turn ends or is
+// marked as looked after.
+type StuckTurns interface {
+	StuckTurns(ctx context.Context, before time.Time, limit int) ([]game.Turn, error)
+	Fail(ctx context.Context, turnID uuid.UUID, code game.FailureCode, message string) error
+	Touch(ctx context.Context, turnID uuid.UUID) error
+}
+
+// Requeuer enqueues a stuck turn's stage again (implemented by *Client).
+type Requeuer interface {
+	Requeue(ctx context.Context, stage string, turnID uuid.UUID, episode string) (bool, error)
+}
+
+// Sweeper recovers turns stuck in a non-final stage (untouched for
+// StuckAfter): it re-enqueues their current stage (task ids keep that
+// idempotent) or, once a turn is older than Deadline, ends it failed.
+type Sweeper struct {
+	Turns      StuckTurns
+	Queue      Requeuer
+	StuckAfter time.Duration
+	Deadline   time.Duration
+}
+
+// sweepBatch bounds the turns one sweep looks at; the next sweep takes the rest.
+const sweepBatch = 500
+
+// Sweep looks at the turns stuck as seen at now and returns how many it
+// acted on.
+func (w Sweeper) Sweep(ctx context.Context, now time.Time) (int, error) {
+	turns, err := w.Turns.StuckTurns(ctx, now.Add(-w.StuckAfter), sweepBatch)
+	if err != nil {
+		return 0, err
+	}
+	n := 0
+	for _, t := range turns {
+		if t.CreatedAt.Before(now.Add(-w.Deadline)) {
+			if err := w.Turns.Fail(ctx, t.ID, game.FailTimeout, "the turn did not finish in time"); err != nil {
+				return n, err
+			}
+			n++
+			continue
+		}
+		stage := game.StageOf(t.Status)
+		// The stage's own task may still hold its id (a dead worker's task
+		// stays "active" until asynq's lease runs out, a minute or more),
+		// so the recovery gets an id of its own, named by the stuck moment.
+		episode := strconv.FormatInt(t.UpdatedAt.UnixMicro(), 36)
+		requeued, err := w.Queue.Requeue(ctx, stage, t.ID, episode)
+		if err != nil {
+			return n, err
+		}
+		if !requeued {
+			// Its task is waiting in a backlog: not stuck, nothing to
+			// write (touching it would add a write per waiting turn and
+			// sweep exactly when the database is busiest).
+			continue
+		}
+		if err := w.Turns.Touch(ctx, t.ID); err != nil {
+			return n, err
+		}
+		logging.From(ctx).Info("sweeper re-enqueued a stuck turn", "turn_id", t.ID, "stage", stage)
+		n++
+	}
+	return n, nil
+}
+
+func (s *Server) sweep(ctx context.Context, _ *asynq.Task) error {
+	w := Sweeper{Turns: s.pipeline, Queue: s.queue, StuckAfter: s.opts.StuckAfter, Deadline: s.opts.TurnDeadline}
+	n, err := w.Sweep(ctx, time.Now())
+	if n > 0 {
+		logging.From(ctx).Info("sweep done", "turns", n)
+	}
+	return err
+}
