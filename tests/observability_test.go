@@ -169,6 +169,17 @@ func TestAlertRules(t *testing.T) {
 		run(t, "check", "rules", "alerts.yml")
 	})
 
+	t.Run("promtool accepts the scrape config, rule file included", func(t *testing.T) {
+		// The config names the rules where compose mounts them; point it
+		// at the repository's copy for the check.
+		b, err := os.ReadFile(repoFile(t, "deploy/prometheus.yml"))
+		require.NoError(t, err)
+		require.Contains(t, string(b), "/etc/prometheus/alerts.yml")
+		cfg := filepath.Join(t.TempDir(), "prometheus.yml")
+		require.NoError(t, os.WriteFile(cfg, []byte(strings.ReplaceAll(string(b), "/etc/prometheus/alerts.yml", repoFile(t, "deploy/alerts.yml"))), 0o644))
+		run(t, "check", "config", cfg)
+	})
+
 	t.Run("every rule passes its promtool unit tests", func(t *testing.T) {
 		run(t, "test", "rules", "alerts_test.yml")
 	})
