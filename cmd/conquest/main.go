@@ -242,6 +242,7 @@ func (a *app) serveAPI(ctx context.Context) error {
 		return err
 	}
 	defer closeOps()
+	a.ops.registerReadiness(a.checks())
 	router, err := api.NewRouter(api.Deps{
 		Log:            a.log,
 		Checks:         a.checks(),
@@ -311,6 +312,7 @@ func (a *app) serveWorker(ctx context.Context) error {
 		TurnDeadline:      a.cfg.Game.TurnDeadline,
 		Log:               a.log,
 		Observer:          a.ops.metrics,
+		Maintenance:       a.ops.metrics,
 
 		Assets:               a.assetSvc,
 		AssetCleanupInterval: a.cfg.Assets.CleanupInterval,

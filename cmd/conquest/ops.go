@@ -84,6 +84,17 @@ func (o *opsParts) apiDeps(rdbURL string, hub *events.Hub, inspector *asynq.Insp
 	return deps, func() { _ = mon.Close() }, nil
 }
 
+// registerReadiness exposes /readyz's checks as conquest_readiness_check_up,
+// run at every scrape, for the ReadyzFailing alert and the dashboard's
+// Postgres/Redis/S3 health.
+func (o *opsParts) registerReadiness(checks []api.Check) {
+	m := make(map[string]func(context.Context) error, len(checks))
+	for _, c := range checks {
+		m[c.Name] = c.Check
+	}
+	o.metrics.RegisterReadiness(m)
+}
+
 // serveMetrics serves /metrics and /healthz on METRICS_ADDR until ctx
 // ends: the scrape port of workers (which have no other HTTP port) and,
 // optionally, of API processes. It is meant for a private network and
