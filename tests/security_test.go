@@ -1,9 +1,12 @@
 package tests
 
 import (
+	"context"
+	"io"
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
@@ -77,4 +80,150 @@ func TestAdminIsGrantedByTheOperatorOnly(t *testing.T) {
 		c.Token = out.AccessToken
 		require.Equal(t, http.StatusForbidden, c.Do(t, "GET", "/ops/queues/api/queues", nil).Status)
 	})
+}
+
+// ticketStream opens a session stream on base with a stream ticket issued
+// for c's player (as the web client does), without the access token.
+func ticketStream(t *testing.T, c *testkit.Client, base, sessionID string) *stream {
+	t.Helper()
+	resp := c.Do(t, "POST", "/api/stream-tickets", map[string]any{"session_id": sessionID})
+	require.Equal(t, http.StatusCreated, resp.Status, string(resp.Body))
+	var tk struct {
+		URL string `json:"url"`
+	}
+	resp.JSON(t, &tk)
+	return openStream(t, testkit.NewClient(base), tk.URL)
+}
+
+func TestStreamsEndWithTheirLogin(t *testing.T) {
+	t.Parallel()
+	a := testkit.Start(t, testkit.Options{Command: "api"})
+	b := testkit.Start(t, testkit.Options{Command: "api"})
+
+	reg := registerPlayer(t, a.URL, testkit.UniqueEmail("streamer"))
+	pc := authClient(a.URL)
+	pc.Token = reg.AccessToken
+	p := player{ID: reg.Player.ID, Client: pc}
+	s := newSession(t, p, "")
+	other := signUp(t, a.URL)
+	os := newSession(t, other, "")
+
+	// Streams on replica B; the logout goes to replica A.
+	bearer := openStream(t, p.on(b.URL), "/api/sessions/"+s.ID+"/events")
+	ticket := ticketStream(t, pc, b.URL, s.ID)
+	bystander := openStream(t, other.on(b.URL), "/api/sessions/"+os.ID+"/events")
+	require.False(t, bearer.ended(time.Second), "the stream is open before the logout")
+
+	resp := pc.Do(t, "POST", "/auth/logout", map[string]any{"refresh_token": reg.RefreshToken})
+	require.Equal(t, http.StatusNoContent, resp.Status, string(resp.Body))
+
+	t.Run("a logout on one replica ends the login's streams on another", func(t *testing.T) {
+		require.True(t, bearer.ended(10*time.Second), "the bearer-token stream ended")
+		require.True(t, ticket.ended(10*time.Second), "the ticket stream ended")
+	})
+	t.Run("another player's stream stays open", func(t *testing.T) {
+		require.False(t, bystander.ended(2*time.Second))
+	})
+
+	t.Run("a reused refresh token ends the family's streams", func(t *testing.T) {
+		l := loginPlayer(t, a.URL, reg.Player.Email)
+		c := authClient(a.URL)
+		c.Token = l.AccessToken
+		st := openStream(t, player{Client: c}.on(b.URL), "/api/sessions/"+s.ID+"/events")
+		require.Equal(t, http.StatusOK, postRefresh(t, a.URL, l.RefreshToken).Status)
+		require.Equal(t, http.StatusUnauthorized, postRefresh(t, a.URL, l.RefreshToken).Status, "the spent token again: theft")
+		require.True(t, st.ended(10*time.Second))
+	})
+
+	t.Run("a stream ends when its access token expires", func(t *testing.T) {
+		short := testkit.Start(t, testkit.Options{Command: "api", Env: []string{"ACCESS_TOKEN_TTL=3s"}})
+		l := loginPlayer(t, short.URL, reg.Player.Email)
+		c := authClient(short.URL)
+		c.Token = l.AccessToken
+		bearer := openStream(t, c, "/api/sessions/"+s.ID+"/events")
+		ticket := ticketStream(t, c, short.URL, s.ID)
+		// The token lives 3 s (plus the 5 s clock leeway of a parse); the
+		// streams used to stay open for as long as the client wanted.
+		require.True(t, bearer.ended(20*time.Second), "the bearer-token stream ended")
+		require.True(t, ticket.ended(20*time.Second), "the ticket stream ended")
+	})
+}
+
+func TestStreamsAreCappedPerPlayerAndPerAddress(t *testing.T) {
+	t.Parallel()
+	srv := testkit.Start(t, testkit.Options{Command: "api", Env: []string{"STREAMS_PER_PLAYER=3", "STREAMS_PER_IP=5"}})
+	p := signUp(t, srv.URL)
+	s := newSession(t, p, "")
+	path := "/api/sessions/" + s.ID + "/events"
+	ip := fakeClientIP()
+
+	var open []*stream
+	for range 3 {
+		open = append(open, openStream(t, p.Client, path, "X-Forwarded-For", ip))
+	}
+	t.Run("a player's stream over the cap gets 429 with Retry-After", func(t *testing.T) {
+		resp, ok := holdStream(t, p.Client, path, "X-Forwarded-For", fakeClientIP())
+		require.False(t, ok)
+		require.Equal(t, http.StatusTooManyRequests, resp.Status, string(resp.Body))
+		require.Equal(t, "rate_limited", resp.ErrorCode())
+		require.NotEmpty(t, resp.Header.Get("Retry-After"))
+	})
+	t.Run("a closed stream frees its place", func(t *testing.T) {
+		open[0].close()
+		require.Eventually(t, func() bool {
+			_, ok := holdStream(t, p.Client, path, "X-Forwarded-For", ip)
+			return ok
+		}, 20*time.Second, 200*time.Millisecond)
+	})
+	t.Run("streams from one address over its cap get 429, whoever the player", func(t *testing.T) {
+		q := signUp(t, srv.URL)
+		qs := newSession(t, q, "")
+		qpath := "/api/sessions/" + qs.ID + "/events"
+		// p holds 2 streams from ip (3 until the server notices that the
+		// probe above, closed with its subtest, is gone): another player
+		// from ip gets 2 or 3 more, never more.
+		opened := 0
+		var refused *testkit.Response
+		for range 6 {
+			resp, ok := holdStream(t, q.Client, qpath, "X-Forwarded-For", ip)
+			if !ok {
+				refused = resp
+				break
+			}
+			opened++
+		}
+		require.NotNil(t, refused, "some stream from the address was refused")
+		require.LessOrEqual(t, opened, 3)
+		require.GreaterOrEqual(t, opened, 2)
+		require.Equal(t, http.StatusTooManyRequests, refused.Status)
+		require.Equal(t, "rate_limited", refused.ErrorCode())
+		require.NotEmpty(t, refused.Header.Get("Retry-After"))
+		r := signUp(t, srv.URL)
+		rs := newSession(t, r, "")
+		_, ok := holdStream(t, r.Client, "/api/sessions/"+rs.ID+"/events", "X-Forwarded-For", fakeClientIP())
+		require.True(t, ok, "another address still gets in")
+	})
+}
+
+// holdStream opens an SSE path and, when it answers 200, keeps it open
+// until the test ends; otherwise it returns the refusal.
+func holdStream(t *testing.T, c *testkit.Client, path string, hdr ...string) (*testkit.Response, bool) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	req, err := http.NewRequestWithContext(ctx, "GET", c.Base+path, nil)
+	require.NoError(t, err)
+	req.Header.Set("Authorization", "Bearer "+c.Token)
+	for i := 0; i+1 < len(hdr); i += 2 {
+		req.Header.Set(hdr[i], hdr[i+1])
+	}
+	resp, err := http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	if resp.StatusCode == http.StatusOK {
+		t.Cleanup(func() { cancel(); resp.Body.Close() })
+		return nil, true
+	}
+	defer cancel()
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	return &testkit.Response{Status: resp.StatusCode, Header: resp.Header, Body: body}, false
 }

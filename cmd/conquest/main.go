@@ -224,6 +224,10 @@ func (a *app) serveAPI(ctx context.Context) error {
 			a.log.Error("event hub stopped", "err", err)
 		}
 	}()
+	// Streams end when their login is revoked on any replica, or when the
+	// access token behind them expires; and they are capped.
+	streams := api.NewStreamGuard(a.cfg.StreamLimits.PerPlayer, a.cfg.StreamLimits.PerIP)
+	go func() { _ = authSvc.WatchRevocations(hubCtx, streams.Revoke) }()
 	opsDeps, closeOps, err := a.ops.apiDeps(a.cfg.RedisURL, hub, asynq.NewInspectorFromRedisClient(a.rdb))
 	if err != nil {
 		return err
@@ -240,6 +244,7 @@ func (a *app) serveAPI(ctx context.Context) error {
 		Reembed:        game.NewReembedder(g.store, g.models, a.cfg.Game.Providers.ReembedBatchSize),
 		Events:         hub,
 		Heartbeat:      a.cfg.Game.SSEHeartbeat,
+		Streams:        streams,
 		Ops:            opsDeps,
 	})
 	if err != nil {

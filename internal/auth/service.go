@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -237,7 +238,7 @@ func (s *Service) Refresh(ctx context.Context, refreshToken string) (Session, er
 	case unknown, expired:
 		return Session{}, errBadRefresh
 	case reused:
-		if err := s.revoke(ctx, "", time.Time{}, row.FamilyID); err != nil {
+		if err := s.revoke(ctx, row.PlayerID, "", time.Time{}, row.FamilyID); err != nil {
 			return Session{}, err
 		}
 		logging.From(ctx).Warn("spent refresh token presented again; token family revoked",
@@ -280,7 +281,7 @@ func (s *Service) Logout(ctx context.Context, p Principal, refreshToken string) 
 	if err != nil {
 		return err
 	}
-	return s.revoke(ctx, p.TokenID, p.ExpiresAt, families...)
+	return s.revoke(ctx, p.PlayerID, p.TokenID, p.ExpiresAt, families...)
 }
 
 // Me returns the player p acts for.
@@ -384,10 +385,20 @@ func (s *Service) checkRevoked(ctx context.Context, p Principal) error {
 	return nil
 }
 
+// RevocationsChannel is the Redis pub/sub channel on which every
+// revocation is announced to the API replicas (WatchRevocations).
+const RevocationsChannel = "auth:revocations"
+
 // revoke marks an access token (jti, valid until) and families as revoked
 // for every replica. A family key outlives any access token or stream
-// ticket of the family (both end within AccessTTL).
-func (s *Service) revoke(ctx context.Context, jti string, until time.Time, families ...uuid.UUID) error {
+// ticket of the family (both end within AccessTTL). The revocation is also
+// announced on RevocationsChannel, in the same transaction, so that open
+// streams of the login end on every replica.
+func (s *Service) revoke(ctx context.Context, playerID uuid.UUID, jti string, until time.Time, families ...uuid.UUID) error {
+	msg, err := json.Marshal(Revocation{PlayerID: playerID, TokenID: jti, Families: families})
+	if err != nil {
+		return err
+	}
 	pipe := s.rdb.TxPipeline()
 	if jti != "" {
 		ttl := until.Sub(s.now()) + clockLeeway
@@ -399,6 +410,7 @@ func (s *Service) revoke(ctx context.Context, jti string, until time.Time, famil
 	for _, f := range families {
 		pipe.Set(ctx, revokedFamilyKey(f), "1", s.cfg.AccessTTL+clockLeeway)
 	}
+	pipe.Publish(ctx, RevocationsChannel, msg)
 	if _, err := pipe.Exec(ctx); err != nil {
 		if ctx.Err() != nil {
 			return ctx.Err()

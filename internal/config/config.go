@@ -40,6 +40,8 @@ type Config struct {
 
 	// TurnLimits are the per-player turn limits (limits.go).
 	TurnLimits TurnLimits
+	// StreamLimits cap one replica's open SSE streams per player and per IP (limits.go).
+	StreamLimits StreamLimits
 	// PprofAddr, when set, serves net/http/pprof on this loopback address
 	// (opt-in, for profiling; see docs/PERFORMANCE.md "Profiles").
 	PprofAddr string `env:"PPROF_ADDR"`
@@ -249,6 +251,7 @@ func (c *Config) validate() error {
 	}
 	c.Assets.validate(bad)
 	c.TurnLimits.validate(bad)
+	c.StreamLimits.validate(bad)
 	validatePprof(c.PprofAddr, bad)
 	errs = append(errs, c.Ops.check(c.Production())...)
 	return errors.Join(errs...)
