@@ -227,3 +227,44 @@ func holdStream(t *testing.T, c *testkit.Client, path string, hdr ...string) (*t
 	body, _ := io.ReadAll(resp.Body)
 	return &testkit.Response{Status: resp.StatusCode, Header: resp.Header, Body: body}, false
 }
+
+func TestUploadFormsCannotBeReused(t *testing.T) {
+	t.Parallel()
+	srv := testkit.Start(t, testkit.Options{Env: []string{"ASSET_CLEANUP_INTERVAL=1s"}})
+	b := openBucket(t)
+	p := signUp(t, srv.URL)
+	img := portraitPNG(t)
+	html := []byte("<html><script>alert(1)</script>" + strings.Repeat(" ", len(img)-38) + "</html>")
+	require.Len(t, html, len(img))
+
+	t.Run("re-posting a completed form does not change the ready asset's bytes", func(t *testing.T) {
+		created := createAsset(t, p.Client, map[string]any{"kind": "portrait", "content_type": "image/png", "size": len(img)})
+		status, msg := uploadWithForm(t, created.Upload, img, nil)
+		require.Equal(t, http.StatusNoContent, status, msg)
+		completeAsset(t, p.Client, created.Asset.ID)
+		status, msg = uploadWithForm(t, created.Upload, html, nil)
+		require.Equal(t, http.StatusNoContent, status, "the store accepts the form until it expires: %s", msg)
+		got := getAsset(t, p.Client, created.Asset.ID)
+		require.Equal(t, "ready", got.Status)
+		_, body := download(t, *got.DownloadURL)
+		require.Equal(t, img, body, "the download serves the verified bytes")
+	})
+	t.Run("objects the database does not account for are removed by the cleanup", func(t *testing.T) {
+		// After complete (above) and after delete, an old form still writes.
+		created := createAsset(t, p.Client, map[string]any{"kind": "portrait", "content_type": "image/png", "size": len(img)})
+		require.Equal(t, http.StatusNoContent, p.Client.Do(t, "DELETE", "/api/assets/"+created.Asset.ID, nil).Status)
+		status, msg := uploadWithForm(t, created.Upload, img, nil)
+		require.Equal(t, http.StatusNoContent, status, msg)
+		resp := p.Client.Do(t, "GET", "/api/assets", nil)
+		var out struct{ Assets []assetJSON }
+		resp.JSON(t, &out)
+		require.Len(t, out.Assets, 1, "only the completed asset is listed")
+		ready := assetKey(p, "portrait", out.Assets[0].ID)
+		require.Eventually(t, func() bool {
+			keys := append(b.keys(t, "players/"+p.ID+"/"), b.keys(t, "uploads/"+p.ID+"/")...)
+			return len(keys) == 1 && keys[0] == ready
+		}, 30*time.Second, 250*time.Millisecond, "only the ready asset's object stays in the bucket")
+		_, body := download(t, *getAsset(t, p.Client, out.Assets[0].ID).DownloadURL)
+		require.Equal(t, img, body)
+	})
+}
