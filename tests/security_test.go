@@ -1,8 +1,11 @@
 package tests
 
 import (
+	"bufio"
 	"context"
+	"errors"
 	"io"
+	"net"
 	"net/http"
 	"strings"
 	"testing"
@@ -266,5 +269,76 @@ func TestUploadFormsCannotBeReused(t *testing.T) {
 		}, 30*time.Second, 250*time.Millisecond, "only the ready asset's object stays in the bucket")
 		_, body := download(t, *getAsset(t, p.Client, out.Assets[0].ID).DownloadURL)
 		require.Equal(t, img, body)
+	})
+}
+
+// closedWithin reports whether the server closed conn within d (reading
+// and discarding whatever it sends).
+func closedWithin(conn net.Conn, d time.Duration) bool {
+	_ = conn.SetReadDeadline(time.Now().Add(d))
+	_, err := io.Copy(io.Discard, conn)
+	var ne net.Error
+	return err == nil || !(errors.As(err, &ne) && ne.Timeout())
+}
+
+func TestHTTPServerTimeoutsAndHeaderLimit(t *testing.T) {
+	t.Parallel()
+	srv := testkit.Start(t, testkit.Options{Command: "api", Env: []string{"HTTP_READ_TIMEOUT=2s", "HTTP_IDLE_TIMEOUT=2s"}})
+	addr := strings.TrimPrefix(srv.URL, "http://")
+	dial := func(t *testing.T) net.Conn {
+		conn, err := net.Dial("tcp", addr)
+		require.NoError(t, err)
+		t.Cleanup(func() { conn.Close() })
+		return conn
+	}
+
+	t.Run("an idle keep-alive connection is closed", func(t *testing.T) {
+		conn := dial(t)
+		_, err := conn.Write([]byte("GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n"))
+		require.NoError(t, err)
+		resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
+		require.NoError(t, err)
+		require.Equal(t, http.StatusOK, resp.StatusCode)
+		require.True(t, closedWithin(conn, 15*time.Second), "the server closes the idle connection")
+	})
+	t.Run("a body dribbled a byte at a time is cut off", func(t *testing.T) {
+		conn := dial(t)
+		_, err := conn.Write([]byte("POST /auth/login HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 200\r\n\r\n{"))
+		require.NoError(t, err)
+		cut := make(chan struct{})
+		go func() {
+			defer close(cut)
+			for range 30 {
+				time.Sleep(500 * time.Millisecond)
+				if _, err := conn.Write([]byte(" ")); err != nil {
+					return
+				}
+			}
+		}()
+		require.True(t, closedWithin(conn, 15*time.Second), "the server stops reading the slow body")
+		<-cut
+	})
+	t.Run("an event stream outlives the read timeout, detached or not", func(t *testing.T) {
+		plain := testkit.Start(t, testkit.Options{Command: "api", Env: []string{"HTTP_READ_TIMEOUT=2s", "SSE_DETACH=false"}})
+		for _, base := range []string{srv.URL, plain.URL} {
+			p := signUp(t, base)
+			s := newSession(t, p, "")
+			st := openStream(t, p.Client, "/api/sessions/"+s.ID+"/events")
+			require.False(t, st.ended(6*time.Second), "open three read timeouts later on %s", base)
+		}
+	})
+	t.Run("a 1 MiB header gets 431 in the JSON error shape", func(t *testing.T) {
+		conn := dial(t)
+		_ = conn.SetDeadline(time.Now().Add(10 * time.Second))
+		_, _ = conn.Write([]byte("GET /healthz HTTP/1.1\r\nHost: x\r\nX-Big: " + strings.Repeat("a", 1<<20) + "\r\n\r\n")) // the server may close before reading it all
+		resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
+		require.NoError(t, err)
+		defer resp.Body.Close()
+		body, err := io.ReadAll(resp.Body)
+		require.NoError(t, err)
+		require.Equal(t, http.StatusRequestHeaderFieldsTooLarge, resp.StatusCode)
+		require.Contains(t, resp.Header.Get("Content-Type"), "application/json")
+		r := testkit.Response{Status: resp.StatusCode, Body: body}
+		require.Equal(t, "headers_too_large", r.ErrorCode(), string(body))
 	})
 }

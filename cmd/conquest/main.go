@@ -7,13 +7,11 @@ import (
 	"flag"
 	"fmt"
 	"log/slog"
-
-	"net/http"
+	"net"
 	"os"
 	"os/signal"
 	"strings"
 	"syscall"
-	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/redis/go-redis/v9"
@@ -250,16 +248,17 @@ func (a *app) serveAPI(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("config: TRUSTED_PROXIES: %w", err)
 	}
-	srv := &http.Server{
-		Addr:              a.cfg.HTTPAddr,
-		Handler:           router,
-		ReadHeaderTimeout: 10 * time.Second,
-		MaxHeaderBytes:    64 << 10,
+	srv := api.NewServer(a.cfg.HTTPAddr, router, api.ServerOptions{
+		ReadTimeout: a.cfg.HTTPReadTimeout, IdleTimeout: a.cfg.HTTPIdleTimeout, MaxHeaderBytes: 64 << 10,
+	})
+	ln, err := net.Listen("tcp", a.cfg.HTTPAddr)
+	if err != nil {
+		return fmt.Errorf("api: %w", err)
 	}
 	errc := make(chan error, 1)
 	go func() {
 		a.log.Info("api listening", "addr", a.cfg.HTTPAddr)
-		errc <- srv.ListenAndServe()
+		errc <- srv.Serve(api.JSONErrorsListener(ln))
 	}()
 	select {
 	case err := <-errc:

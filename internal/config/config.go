@@ -52,6 +52,11 @@ type Config struct {
 	SSEDetach bool `env:"SSE_DETACH" envDefault:"true"`
 
 	ShutdownTimeout time.Duration `env:"SHUTDOWN_TIMEOUT" envDefault:"15s"`
+	// HTTPReadTimeout bounds reading one request (headers and body; an
+	// open SSE stream is not cut by it, see api.ServerOptions);
+	// HTTPIdleTimeout closes unused keep-alive connections.
+	HTTPReadTimeout time.Duration `env:"HTTP_READ_TIMEOUT" envDefault:"30s"`
+	HTTPIdleTimeout time.Duration `env:"HTTP_IDLE_TIMEOUT" envDefault:"120s"`
 	// TrustedProxies lists the proxies (CIDRs or IPs) whose X-Forwarded-For
 	// is believed when finding a client's IP for rate limits.
 	TrustedProxies []string `env:"TRUSTED_PROXIES" envSeparator:"," envDefault:"127.0.0.1/32,::1/128"`
@@ -250,6 +255,9 @@ func (c *Config) validate() error {
 		bad("TURN_STUCK_AFTER", "must be at least 1s")
 	}
 	c.Assets.validate(bad)
+	if c.HTTPReadTimeout < time.Second || c.HTTPIdleTimeout < time.Second {
+		bad("HTTP_READ_TIMEOUT", "HTTP_READ_TIMEOUT and HTTP_IDLE_TIMEOUT must be at least 1s")
+	}
 	c.TurnLimits.validate(bad)
 	c.StreamLimits.validate(bad)
 	validatePprof(c.PprofAddr, bad)
