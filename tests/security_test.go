@@ -342,3 +342,24 @@ func TestHTTPServerTimeoutsAndHeaderLimit(t *testing.T) {
 		require.Equal(t, "headers_too_large", r.ErrorCode(), string(body))
 	})
 }
+
+func TestMetricsOnTheAPIPortNeedATokenInProduction(t *testing.T) {
+	t.Parallel()
+	prod := []string{"APP_ENV=production", "LOG_JSON=true"}
+	t.Run("production without METRICS_TOKEN serves no /metrics on the API port", func(t *testing.T) {
+		srv := testkit.Start(t, testkit.Options{Command: "api", Env: prod})
+		resp := testkit.NewClient(srv.URL).Do(t, "GET", "/metrics", nil)
+		require.Equal(t, http.StatusNotFound, resp.Status)
+		require.Equal(t, "not_found", resp.ErrorCode())
+	})
+	t.Run("production with METRICS_TOKEN serves it to the token only", func(t *testing.T) {
+		token := "metrics-token-0123456789"
+		srv := testkit.Start(t, testkit.Options{Command: "api", Env: append(prod, "METRICS_TOKEN="+token)})
+		c := testkit.NewClient(srv.URL)
+		require.Equal(t, http.StatusUnauthorized, c.Do(t, "GET", "/metrics", nil).Status)
+		c.Token = token
+		resp := c.Do(t, "GET", "/metrics", nil)
+		require.Equal(t, http.StatusOK, resp.Status)
+		require.Contains(t, string(resp.Body), "# TYPE")
+	})
+}
