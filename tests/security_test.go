@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -361,5 +362,36 @@ func TestMetricsOnTheAPIPortNeedATokenInProduction(t *testing.T) {
 		resp := c.Do(t, "GET", "/metrics", nil)
 		require.Equal(t, http.StatusOK, resp.Status)
 		require.Contains(t, string(resp.Body), "# TYPE")
+	})
+}
+
+func TestRefreshReuseWindow(t *testing.T) {
+	t.Parallel()
+	srv := testkit.Start(t, testkit.Options{Command: "api", Env: []string{"REFRESH_REUSE_WINDOW=2s"}})
+	reg := registerPlayer(t, srv.URL, testkit.UniqueEmail("tabs"))
+
+	// Two tabs refresh the same token at once.
+	var wg sync.WaitGroup
+	answers := make([]*testkit.Response, 2)
+	for i := range answers {
+		wg.Add(1)
+		go func() { defer wg.Done(); answers[i] = postRefresh(t, srv.URL, reg.RefreshToken) }()
+	}
+	wg.Wait()
+	var pairs [2]authTokens
+	for i, resp := range answers {
+		require.Equal(t, http.StatusOK, resp.Status, "tab %d: %s", i, resp.Body)
+		resp.JSON(t, &pairs[i])
+	}
+	t.Run("two tabs refreshing at once get the same new pair", func(t *testing.T) {
+		require.Equal(t, pairs[0].RefreshToken, pairs[1].RefreshToken)
+		require.Equal(t, pairs[0].AccessToken, pairs[1].AccessToken)
+		require.Equal(t, http.StatusOK, getMe(t, srv.URL, pairs[0].AccessToken).Status)
+	})
+	t.Run("after the window, the spent token is theft and revokes the login", func(t *testing.T) {
+		time.Sleep(3 * time.Second)
+		require.Equal(t, http.StatusUnauthorized, postRefresh(t, srv.URL, reg.RefreshToken).Status)
+		require.Equal(t, http.StatusUnauthorized, getMe(t, srv.URL, pairs[0].AccessToken).Status)
+		require.Equal(t, http.StatusUnauthorized, postRefresh(t, srv.URL, pairs[0].RefreshToken).Status)
 	})
 }

@@ -74,6 +74,10 @@ type Auth struct {
 	AccessTTL       time.Duration `env:"ACCESS_TOKEN_TTL" envDefault:"15m"`
 	RefreshTTL      time.Duration `env:"REFRESH_TOKEN_TTL" envDefault:"720h"`
 	StreamTicketTTL time.Duration `env:"STREAM_TICKET_TTL" envDefault:"60s"`
+	// RefreshReuseWindow is how long a spent refresh token still answers
+	// with the pair it was rotated into (two tabs refreshing at once);
+	// after it, presenting it again counts as theft.
+	RefreshReuseWindow time.Duration `env:"REFRESH_REUSE_WINDOW" envDefault:"10s"`
 	// AdminEmails is read only by `conquest admin grant` (no email): an
 	// operator bootstrap. Registration never grants a role by address.
 	AdminEmails []string `env:"ADMIN_EMAILS" envSeparator:","`
@@ -200,6 +204,9 @@ func (c *Config) validate() error {
 	}
 	if a.StreamTicketTTL < time.Second || a.StreamTicketTTL > 10*time.Minute {
 		bad("STREAM_TICKET_TTL", "must be between 1s and 10m")
+	}
+	if a.RefreshReuseWindow < 0 || a.RefreshReuseWindow > time.Minute {
+		bad("REFRESH_REUSE_WINDOW", "must be between 0s and 1m")
 	}
 	if a.Issuer == "" {
 		bad("JWT_ISSUER", "must not be empty")
