@@ -395,3 +395,22 @@ func TestRefreshReuseWindow(t *testing.T) {
 		require.Equal(t, http.StatusUnauthorized, postRefresh(t, srv.URL, pairs[0].RefreshToken).Status)
 	})
 }
+
+func TestABadUUIDNamesTheField(t *testing.T) {
+	t.Parallel()
+	srv := testkit.Start(t, testkit.Options{Command: "api"})
+	p := signUp(t, srv.URL)
+	for _, field := range []string{"session_id", "turn_id"} {
+		t.Run(field+" that is not a UUID is named, without library text", func(t *testing.T) {
+			resp := p.Client.Do(t, "POST", "/api/stream-tickets", map[string]any{field: "not-a-uuid"})
+			require.Equal(t, http.StatusBadRequest, resp.Status, string(resp.Body))
+			require.Equal(t, "invalid_request", resp.ErrorCode())
+			var body struct {
+				Error struct{ Message string } `json:"error"`
+			}
+			resp.JSON(t, &body)
+			require.True(t, strings.HasPrefix(body.Error.Message, field+":"), body.Error.Message)
+			require.NotContains(t, body.Error.Message, "UUID length")
+		})
+	}
+}
