@@ -76,7 +76,7 @@ func (o *opsParts) apiDeps(rdbURL string, hub *events.Hub, inspector *asynq.Insp
 	})
 	deps := api.OpsDeps{
 		HTTP:         o.metrics,
-		Metrics:      o.metrics.Handler(),
+		Metrics:      o.apiMetrics(),
 		MetricsToken: o.cfg.Ops.MetricsToken,
 		Queues:       mon,
 		SecureCookie: o.cfg.Production(),
@@ -93,6 +93,17 @@ func (o *opsParts) registerReadiness(checks []api.Check) {
 		m[c.Name] = c.Check
 	}
 	o.metrics.RegisterReadiness(m)
+}
+
+// apiMetrics is the /metrics handler of the API port, or nil to leave the
+// route out: in production the public port serves metrics only behind
+// METRICS_TOKEN (METRICS_ADDR is the private way), since they reveal
+// traffic, queue depths and error rates to anyone who asks.
+func (o *opsParts) apiMetrics() http.Handler {
+	if o.cfg.Production() && o.cfg.Ops.MetricsToken == "" {
+		return nil
+	}
+	return o.metrics.Handler()
 }
 
 // serveMetrics serves /metrics and /healthz on METRICS_ADDR until ctx
