@@ -24,6 +24,9 @@ type Deps struct {
 	Events    EventStreamer
 	Heartbeat time.Duration
 	Assets    AssetService
+	// StorageReady reports whether the object store is ready; until it is,
+	// the asset routes answer 503 storage_starting. Nil: always ready.
+	StorageReady func() bool
 
 	// Ops is the operator surface: metrics, /metrics, asynqmon (api/ops.go).
 	Ops OpsDeps

@@ -135,8 +135,8 @@ func RunDev(ctx context.Context, root string, opts DevOptions, out io.Writer) in
 	if err := writeEnvFile(root, st.Env()); err != nil {
 		fmt.Fprintf(out, "stack: %v\n", err)
 	}
-	fmt.Fprintf(out, "stack: servers up in %s; MinIO console http://%s (user %s); env: go run ./cmd/stack env\n",
-		time.Since(began).Round(100*time.Millisecond), hostPort(DevMinIOConsolePort), devS3AccessKey)
+	fmt.Fprintf(out, "stack: servers up in %s (S3 on %s, user %s, may still be starting); env: go run ./cmd/stack env\n",
+		time.Since(began).Round(100*time.Millisecond), hostPort(DevS3Port), devS3AccessKey)
 
 	if opts.ServersOnly {
 		fmt.Fprintln(out, "stack: servers only; Ctrl-C stops them")
