@@ -119,6 +119,7 @@ func ensureNodeModules(ctx context.Context, root string, out io.Writer) error {
 			return errors.New("npm is not on PATH: install it (Debian: apt-get install npm)")
 		}
 		fmt.Fprintln(out, "stack: installing npm packages (PGlite) into devstack/node_modules…")
+		defer ticker(out, "stack: still installing npm packages", time.Now())()
 		return runVisible(ctx, out, root, os.Environ(), "npm", "ci", "--prefix", "devstack", "--no-audit", "--no-fund")
 	})
 }
@@ -150,6 +151,7 @@ func ensureRedis(ctx context.Context, root string, out io.Writer) (string, error
 			return nil
 		}
 		fmt.Fprintln(out, "stack: redis-server missing, running apt-get install -y redis-server…")
+		defer ticker(out, "stack: still installing redis-server", time.Now())()
 		env := append(os.Environ(), "DEBIAN_FRONTEND=noninteractive")
 		if err := runVisible(ctx, out, root, env, "apt-get", "update"); err != nil {
 			return err

@@ -156,6 +156,7 @@ func appBinary(root string) string { return filepath.Join(root, ".stack", "bin",
 
 func buildApp(ctx context.Context, root string, out io.Writer) error {
 	fmt.Fprintln(out, "stack: building conquest…")
+	defer ticker(out, "stack: still building conquest", time.Now())()
 	if err := runVisible(ctx, out, root, os.Environ(), "go", "build", "-o", appBinary(root), "./cmd/conquest"); err != nil {
 		return fmt.Errorf("build conquest: %w", err)
 	}
