@@ -34,7 +34,7 @@ type Deps struct {
 	Reembed ReembedService
 }
 
-// NewRouter builds the Gin engine with every route of API.md.
+// NewRouter builds the Gin engine with every route of docs/API.md (api/openapi/openapi.yaml).
 func NewRouter(d Deps) (*gin.Engine, error) {
 	gin.SetMode(gin.ReleaseMode)
 	r := gin.New()
@@ -53,6 +53,7 @@ func NewRouter(d Deps) (*gin.Engine, error) {
 
 	r.GET("/healthz", healthz)
 	r.GET("/readyz", readyz(d.Checks))
+	r.GET("/api/openapi.json", serveOpenAPI)
 	registerWeb(r)
 
 	if d.Auth != nil {

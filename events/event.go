@@ -8,7 +8,7 @@ import (
 	"github.com/google/uuid"
 )
 
-// The event types of API.md (section Streams).
+// The event types of docs/API.md (section Streams).
 const (
 	// TypeTurnStatus: {turn_id, status} on every status change of a turn.
 	TypeTurnStatus = "turn.status"
