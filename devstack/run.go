@@ -115,11 +115,18 @@ func RunDev(ctx context.Context, root string, opts DevOptions, out io.Writer) in
 	began := time.Now()
 	// Compile while the servers start: both take seconds.
 	built := make(chan error, 1)
-	if !opts.ServersOnly {
-		go func() { built <- buildApp(ctx, root, out) }()
+	appBuilt := make(chan struct{})
+	if opts.ServersOnly {
+		close(appBuilt)
+	} else {
+		go func() {
+			err := buildApp(ctx, root, out)
+			close(appBuilt)
+			built <- err
+		}()
 	}
 	dir := filepath.Join(root, ".stack")
-	st, err := Start(ctx, Options{Mode: Dev, Root: root, Dir: dir, Out: out})
+	st, err := Start(ctx, Options{Mode: Dev, Root: root, Dir: dir, Out: out, BesideAfter: appBuilt})
 	if err != nil {
 		return startFailed(ctx, err, out)
 	}

@@ -42,6 +42,10 @@ type Options struct {
 	Dir string
 	// Out receives progress lines.
 	Out io.Writer
+	// BesideAfter, when set, holds back the servers started beside the app
+	// (their builds included) until it is closed: on two cores, building
+	// the S3 server while conquest compiles would delay the playable page.
+	BesideAfter <-chan struct{}
 }
 
 // Stack is a set of running servers and the environment that points at them.
@@ -133,6 +137,13 @@ func (s *Stack) startBeside(ctx context.Context, srv server) {
 	s.setEnv(srv.env(srv.fixed))
 	s.progress("starting %s beside the app: the game does not wait for it", srv.name)
 	s.beside.Go(func() {
+		if s.opts.BesideAfter != nil {
+			select {
+			case <-s.opts.BesideAfter:
+			case <-ctx.Done():
+				return
+			}
+		}
 		if err := s.run(ctx, srv); err != nil && ctx.Err() == nil {
 			s.progress("%v: the game runs on, without it", err)
 		}
