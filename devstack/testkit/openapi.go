@@ -50,15 +50,27 @@ func specValidator() (validator.Validator, error) {
 // document does not have are fine: they are not operations.
 func CheckResponse(t testing.TB, req *http.Request, resp *http.Response, body []byte) {
 	t.Helper()
-	v, err := specValidator()
+	problems, err := responseProblems(req, resp, body)
 	if err != nil {
 		t.Fatal(err)
+	}
+	if len(problems) > 0 {
+		t.Errorf("%s %s → %d does not match api/openapi/openapi.yaml:\n  %s\n  body: %.500s",
+			req.Method, req.URL.Path, resp.StatusCode, strings.Join(problems, "\n  "), body)
+	}
+}
+
+// responseProblems lists how resp differs from the document.
+func responseProblems(req *http.Request, resp *http.Response, body []byte) ([]string, error) {
+	v, err := specValidator()
+	if err != nil {
+		return nil, err
 	}
 	clone := *resp
 	clone.Body = io.NopCloser(bytes.NewReader(body))
 	ok, errs := v.ValidateHttpResponse(req, &clone)
 	if ok {
-		return
+		return nil, nil
 	}
 	var problems []string
 	for _, e := range errs {
@@ -75,8 +87,5 @@ func CheckResponse(t testing.TB, req *http.Request, resp *http.Response, body []
 		}
 		problems = append(problems, p)
 	}
-	if len(problems) > 0 {
-		t.Errorf("%s %s → %d does not match api/openapi/openapi.yaml:\n  %s\n  body: %.500s",
-			req.Method, req.URL.Path, resp.StatusCode, strings.Join(problems, "\n  "), body)
-	}
+	return problems, nil
 }
