@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/chromedp"
 	"github.com/stretchr/testify/require"
 
 	"github.com/codeofconquest/brightdawn/devstack/testkit"
@@ -152,4 +153,22 @@ func (g *gatedS3) serve(c net.Conn) {
 	go func() { io.Copy(up, c); done <- struct{}{} }()
 	go func() { io.Copy(c, up); done <- struct{}{} }()
 	<-done
+}
+
+// TestBrowserSaysUploadsComeSoonWhileStorageStarts: the web client words a
+// 503 storage_starting for the player instead of a generic failure.
+func TestBrowserSaysUploadsComeSoonWhileStorageStarts(t *testing.T) {
+	testkit.RequireStack(t)
+	gate := newGatedS3(t, os.Getenv("S3_ENDPOINT"))
+	srv := testkit.Start(t, testkit.Options{Env: []string{"S3_ENDPOINT=" + gate.addr}})
+	p := signUp(t, srv.URL)
+	ch := newCharacter(t, p)
+	b := newBrowser(t, srv.URL, 1280, 860)
+	b.signInInBrowser(p.Email)
+	b.open("/#/characters/" + ch.ID)
+	b.waitFor("the character sheet", `document.querySelector('#portrait-file')`, 15*time.Second)
+	b.do("choose a portrait", chromedp.SetUploadFiles(chromedp.CSS("#portrait-file"), []string{tinyPNG(t)}))
+	b.waitFor("the player to be told uploads come in a moment",
+		`document.querySelector('.portrait-panel')?.textContent.includes('Uploads will be available in a moment')`, 30*time.Second)
+	require.Empty(t, b.exceptions(), "no uncaught exceptions")
 }

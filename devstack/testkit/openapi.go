@@ -60,8 +60,15 @@ func CheckResponse(t testing.TB, req *http.Request, resp *http.Response, body []
 	}
 }
 
+// notInTheDocument is the one mount the document leaves out on purpose
+// (api/openapi_test.go, undocumented): asynqmon's own dashboard and JSON API.
+const notInTheDocument = "/ops/queues"
+
 // responseProblems lists how resp differs from the document.
 func responseProblems(req *http.Request, resp *http.Response, body []byte) ([]string, error) {
+	if req.URL.Path == notInTheDocument || strings.HasPrefix(req.URL.Path, notInTheDocument+"/") {
+		return nil, nil
+	}
 	v, err := specValidator()
 	if err != nil {
 		return nil, err
