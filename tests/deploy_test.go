@@ -38,11 +38,11 @@ func repoFile(t testing.TB, name string) string {
 
 // composeSecrets stand in for the secrets of .env.
 var composeSecrets = map[string]string{
-	"POSTGRES_PASSWORD":   "pg-secret-for-the-test",
-	"REDIS_PASSWORD":      "redis-secret-for-the-test",
-	"S3_ACCESS_KEY":       "s3-key-for-the-test",
-	"S3_SECRET_KEY":       "s3-secret-for-the-test",
-	"JWT_SECRET":          "dGVzdC1zZWNyZXQtdGVzdC1zZWNyZXQtdGVzdC1zZWNyZXQtMTIzNDU2Nzg5MA==",
+	"POSTGRES_PASSWORD": "pg-secret-for-the-test",
+	"REDIS_PASSWORD":    "redis-secret-for-the-test",
+	"S3_ACCESS_KEY":     "s3-key-for-the-test",
+	"S3_SECRET_KEY":     "s3-secret-for-the-test",
+	"JWT_SECRET":        "dGVzdC1zZWNyZXQtdGVzdC1zZWNyZXQtdGVzdC1zZWNyZXQtMTIzNDU2Nzg5MA==",
 }
 
 // envExample reads .env.example as KEY=VALUE pairs.

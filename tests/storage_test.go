@@ -161,14 +161,22 @@ func TestBrowserSaysUploadsComeSoonWhileStorageStarts(t *testing.T) {
 	testkit.RequireStack(t)
 	gate := newGatedS3(t, os.Getenv("S3_ENDPOINT"))
 	srv := testkit.Start(t, testkit.Options{Env: []string{"S3_ENDPOINT=" + gate.addr}})
-	p := signUp(t, srv.URL)
-	ch := newCharacter(t, p)
-	b := newBrowser(t, srv.URL, 1280, 860)
-	b.signInInBrowser(p.Email)
-	b.open("/#/characters/" + ch.ID)
-	b.waitFor("the character sheet", `document.querySelector('#portrait-file')`, 15*time.Second)
+	b, _, _ := characterSheetInBrowser(t, srv.URL)
 	b.do("choose a portrait", chromedp.SetUploadFiles(chromedp.CSS("#portrait-file"), []string{tinyPNG(t)}))
 	b.waitFor("the player to be told uploads come in a moment",
 		`document.querySelector('.portrait-panel')?.textContent.includes('Uploads will be available in a moment')`, 30*time.Second)
 	require.Empty(t, b.exceptions(), "no uncaught exceptions")
+}
+
+// characterSheetInBrowser signs a new player up, gives them a character and
+// opens its sheet in Chromium.
+func characterSheetInBrowser(t *testing.T, base string) (*browser, player, character) {
+	t.Helper()
+	p := signUp(t, base)
+	ch := newCharacter(t, p)
+	b := newBrowser(t, base, 1280, 860)
+	b.signInInBrowser(p.Email)
+	b.open("/#/characters/" + ch.ID)
+	b.waitFor("the character sheet", `document.querySelector('#portrait-file')`, 15*time.Second)
+	return b, p, ch
 }
