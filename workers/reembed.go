@@ -12,16 +12,17 @@ import (
 
 	"github.com/codeofconquest/brightdawn/internal/game"
 	"github.com/codeofconquest/brightdawn/internal/logging"
+	"github.com/codeofconquest/brightdawn/internal/memory"
 )
 
 // TypeReembed recomputes every message's vector for a new embedding model.
 const TypeReembed = "maintenance:reembed"
 
-// Reembedder is what the re-embed task needs (implemented by *game.Reembedder).
+// Reembedder is what the re-embed task needs (implemented by *memory.Reembedder).
 type Reembedder interface {
-	Run(ctx context.Context, id uuid.UUID, attempt int, progress func(game.ReembedJob)) error
+	Run(ctx context.Context, id uuid.UUID, attempt int, progress func(memory.ReembedJob)) error
 	FailJob(ctx context.Context, id uuid.UUID, reason string) error
-	Restartable(ctx context.Context, before time.Time, retryFailed bool) ([]game.ReembedJob, error)
+	Restartable(ctx context.Context, before time.Time, retryFailed bool) ([]memory.ReembedJob, error)
 }
 
 // ReembedPayload names the job and the attempt a task runs.
@@ -38,7 +39,7 @@ const reembedStaleAfter = 5 * time.Minute
 // EnqueueReembed puts a job's task on the maintenance queue. The task id
 // names the job and attempt: enqueueing twice does nothing, and asynqmon
 // shows the task (with its progress as the task's result) under that id.
-func EnqueueReembed(ctx context.Context, client *asynq.Client, j game.ReembedJob) error {
+func EnqueueReembed(ctx context.Context, client *asynq.Client, j memory.ReembedJob) error {
 	payload, err := json.Marshal(ReembedPayload{JobID: j.ID, Attempt: j.Attempts})
 	if err != nil {
 		return err
@@ -59,7 +60,7 @@ func (s *Server) reembed(ctx context.Context, t *asynq.Task) error {
 	}
 	log := logging.From(ctx).With("job_id", p.JobID)
 	last := time.Time{}
-	return s.opts.Reembed.Run(ctx, p.JobID, p.Attempt, func(j game.ReembedJob) {
+	return s.opts.Reembed.Run(ctx, p.JobID, p.Attempt, func(j memory.ReembedJob) {
 		// asynqmon shows a task's result: progress lives there as well as
 		// in game.reembed_jobs (GET /ops/reembed, `conquest reembed status`).
 		if js, err := json.Marshal(map[string]any{"model": j.Model, "done": j.Done, "total": j.Total, "cursor_seq": j.CursorSeq,

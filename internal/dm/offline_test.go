@@ -9,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/codeofconquest/brightdawn/internal/memory"
+	"github.com/codeofconquest/brightdawn/internal/memory/embed"
 	"github.com/stretchr/testify/require"
 )
 
@@ -69,11 +69,11 @@ func TestOfflineCountsUsage(t *testing.T) {
 		Player: "I look around", Seed: 1,
 	}
 	text, _, u := stream(t, NewOffline(OfflineOptions{}), p)
-	want := memory.CountTokens(DefaultSystemPrompt) + memory.CountTokens(aria().Describe()) +
-		memory.CountTokens(smithMemory[0].Content) + memory.CountTokens(smithMemory[1].Content) +
-		memory.CountTokens("Hello") + memory.CountTokens("The tavern is warm.") + memory.CountTokens("I look around")
+	want := embed.CountTokens(DefaultSystemPrompt) + embed.CountTokens(aria().Describe()) +
+		embed.CountTokens(smithMemory[0].Content) + embed.CountTokens(smithMemory[1].Content) +
+		embed.CountTokens("Hello") + embed.CountTokens("The tavern is warm.") + embed.CountTokens("I look around")
 	require.Equal(t, want, u.PromptTokens)
-	require.Equal(t, memory.CountTokens(text), u.CompletionTokens)
+	require.Equal(t, embed.CountTokens(text), u.CompletionTokens)
 }
 
 func TestOfflineKeepsWithinMaxTokens(t *testing.T) {
@@ -107,7 +107,7 @@ func TestOfflineStopsWhenCancelled(t *testing.T) {
 		case r := <-done:
 			require.ErrorIs(t, r.err, context.Canceled)
 			require.Len(t, deltas, 1)
-			require.Equal(t, memory.CountTokens(deltas[0]), r.u.CompletionTokens)
+			require.Equal(t, embed.CountTokens(deltas[0]), r.u.CompletionTokens)
 		case <-time.After(10 * time.Second):
 			t.Fatal("Stream did not return after cancellation")
 		}
