@@ -95,23 +95,16 @@ func (s *Server) scheduleReembed(ctx context.Context) {
 	if s.opts.Reembed == nil {
 		return
 	}
-	ticker := time.NewTicker(time.Minute)
-	defer ticker.Stop()
-	for {
-		select {
-		case <-ctx.Done():
+	periodically(ctx, time.Minute, func(now time.Time) {
+		jobs, err := s.opts.Reembed.Restartable(ctx, now.Add(-reembedStaleAfter), false)
+		if err != nil {
+			s.opts.Log.Warn("could not look for stale re-embed jobs", "err", err)
 			return
-		case now := <-ticker.C:
-			jobs, err := s.opts.Reembed.Restartable(ctx, now.Add(-reembedStaleAfter), false)
-			if err != nil {
-				s.opts.Log.Warn("could not look for stale re-embed jobs", "err", err)
-				continue
-			}
-			for _, j := range jobs {
-				if err := EnqueueReembed(ctx, s.client, j); err != nil {
-					s.opts.Log.Warn("could not re-enqueue re-embed job", "job_id", j.ID, "err", err)
-				}
+		}
+		for _, j := range jobs {
+			if err := EnqueueReembed(ctx, s.client, j); err != nil {
+				s.opts.Log.Warn("could not re-enqueue re-embed job", "job_id", j.ID, "err", err)
 			}
 		}
-	}
+	})
 }

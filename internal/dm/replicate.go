@@ -71,9 +71,7 @@ func (m *Replicate) Stream(ctx context.Context, p Prompt, emit func(delta string
 	finished := false
 	defer func() {
 		if !finished {
-			cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
-			_ = m.o.Client.Cancel(cctx, pred)
-			cancel()
+			m.o.Client.Abandon(ctx, pred)
 		}
 	}()
 	if pred.Status == replicate.StatusFailed || pred.Status == replicate.StatusCanceled || pred.Status == replicate.StatusAborted {
