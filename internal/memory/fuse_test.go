@@ -23,6 +23,7 @@ func results(source string, ids ...uuid.UUID) []game.MemoryResult {
 }
 
 func TestFuseRanksAgreementFirst(t *testing.T) {
+	t.Parallel()
 	a, b, c, d := uuid.New(), uuid.New(), uuid.New(), uuid.New()
 	got := Fuse(60, 1, results(game.SourceVector, a, b, c), 1, results(game.SourceKeyword, d, c))
 	var order []uuid.UUID
@@ -39,6 +40,7 @@ func TestFuseRanksAgreementFirst(t *testing.T) {
 }
 
 func TestFuseWeightsAMethod(t *testing.T) {
+	t.Parallel()
 	a, d := uuid.New(), uuid.New()
 	got := Fuse(60, 1, results(game.SourceVector, a), 2, results(game.SourceKeyword, d))
 	require.Equal(t, d, got[0].Message.ID)
@@ -46,5 +48,6 @@ func TestFuseWeightsAMethod(t *testing.T) {
 }
 
 func TestFuseOfNothingIsEmpty(t *testing.T) {
+	t.Parallel()
 	require.Empty(t, Fuse(60, 1, nil, 1, nil))
 }
