@@ -212,7 +212,7 @@ func (p *Pipeline) Retrieve(ctx context.Context, turnID uuid.UUID) (next string,
 // query is the player's message with its vector of the served model. The
 // embed stage stored it (vec, read as the stage started); a message
 // embedded just before a model switch, or whose vector a database crash
-// lost (stages commit asynchronously, stages.go), is embedded again here,
+// lost (stages commit asynchronously, store_stages.go), is embedded again here,
 // and that vector is returned as fresh for the stage to store.
 func (p *Pipeline) query(ctx context.Context, e embed.Embedder, pm Message, vec string) (Query, *VectorRow, error) {
 	var fresh *VectorRow

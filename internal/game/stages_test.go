@@ -19,7 +19,7 @@ import (
 )
 
 // The stages send their statements as pgx batches and rely on Postgres
-// running a batch as one implicit transaction (stages.go). These tests pin
+// running a batch as one implicit transaction (store_stages.go). These tests pin
 // that down on the database the suite runs on.
 
 func TestBatchIsOneTransaction(t *testing.T) {
@@ -131,7 +131,7 @@ func TestPostToAnotherPlayersSessionIsNotFoundAndWritesNothing(t *testing.T) {
 	require.Len(t, page.Messages, 1, "only the owner's message")
 }
 
-// Stages commit asynchronously (stages.go): a crash of the database can
+// Stages commit asynchronously (store_stages.go): a crash of the database can
 // lose the player message's vector while the turn moves on. The retrieve
 // stage, which needs the vector, computes it and stores it again, so the
 // message is not missing from later turns' memory.
