@@ -28,6 +28,7 @@ import (
 	"github.com/codeofconquest/brightdawn/internal/game"
 	"github.com/codeofconquest/brightdawn/internal/logging"
 	"github.com/codeofconquest/brightdawn/internal/memory"
+	"github.com/codeofconquest/brightdawn/internal/memory/embed"
 	"github.com/codeofconquest/brightdawn/internal/postgres"
 	"github.com/codeofconquest/brightdawn/internal/rules"
 	"github.com/codeofconquest/brightdawn/schema"
@@ -191,15 +192,17 @@ type gameParts struct {
 	queue    *workers.Client
 	asynq    *asynq.Client
 	pub      *events.Publisher
-	embedder memory.Embedder
-	search   *game.Searcher
-	models   *game.Models
+	embedder embed.Embedder
+	memory   *memory.Store
+	search   *memory.Searcher
+	models   *memory.Models
 }
 
 func (a *app) game() *gameParts {
 	ac := asynq.NewClientFromRedisClient(a.rdb)
 	store := game.NewStore(a.pool)
-	models, err := embedModels(a.cfg, store)
+	mem := memory.NewStore(a.pool)
+	models, err := embedModels(a.cfg, mem)
 	if err != nil {
 		panic(err) // configuration validated the provider and model at start-up
 	}
@@ -210,7 +213,8 @@ func (a *app) game() *gameParts {
 		queue:    workers.NewClient(ac, asynq.NewInspectorFromRedisClient(a.rdb), a.rdb),
 		pub:      events.NewPublisher(a.rdb, a.cfg.Game.StreamMaxLen).WithObserver(a.ops.metrics.EventPublished),
 		embedder: embedder,
-		search:   newSearcher(a.cfg, store, models),
+		memory:   mem,
+		search:   newSearcher(a.cfg, mem, models),
 		models:   models,
 	}
 }
@@ -257,7 +261,7 @@ func (a *app) serveAPI(ctx context.Context) error {
 		Game:           game.NewService(g.store, g.queue, g.pub, g.embedder, g.search, game.WithPortraits(a.assetSvc), turnLimits(a.cfg, a.rdb)),
 		Assets:         a.assetSvc,
 		StorageReady:   a.storageReady.Load,
-		Reembed:        game.NewReembedder(g.store, g.models, a.cfg.Game.Providers.ReembedBatchSize),
+		Reembed:        memory.NewReembedder(g.memory, g.models, a.cfg.Game.Providers.ReembedBatchSize),
 		Events:         hub,
 		Heartbeat:      a.cfg.Game.SSEHeartbeat,
 		Streams:        streams,
@@ -325,7 +329,7 @@ func (a *app) serveWorker(ctx context.Context) error {
 		Assets:               a.assetSvc,
 		AssetCleanupInterval: a.cfg.Assets.CleanupInterval,
 
-		Reembed: game.NewReembedder(g.store, g.models, a.cfg.Game.Providers.ReembedBatchSize),
+		Reembed: memory.NewReembedder(g.memory, g.models, a.cfg.Game.Providers.ReembedBatchSize),
 	})
 	if err != nil {
 		return err

@@ -59,7 +59,7 @@ type Turn struct {
 }
 
 // Usage counts the tokens of one reply, as reported by the provider or, when
-// it reports nothing, estimated with memory.CountTokens.
+// it reports nothing, estimated with embed.CountTokens.
 type Usage struct {
 	PromptTokens     int
 	CompletionTokens int

@@ -20,6 +20,7 @@ func adventurer() rules.Sheet {
 }
 
 func TestResolveIntent(t *testing.T) {
+	t.Parallel()
 	e := rules.New(rules.Default())
 
 	t.Run("drinking the potion uses it and heals; a second drink is refused and narrated", func(t *testing.T) {
@@ -113,6 +114,7 @@ func TestResolveIntent(t *testing.T) {
 }
 
 func TestMechanicsForPrompt(t *testing.T) {
+	t.Parallel()
 	e := rules.New(rules.Default())
 	m := ResolveIntent(e, adventurer(), "I pay 9 gold", vdice.NewRoller(vdice.Seed{}))
 	require.Equal(t, "The rules engine has already resolved this turn's mechanics; narrate exactly this outcome, and do not roll again or change it: You count your coins: 3 gold, not the 9 needed.", m.ForPrompt())

@@ -3,7 +3,7 @@ package dm
 import (
 	"strings"
 
-	"github.com/codeofconquest/brightdawn/internal/memory"
+	"github.com/codeofconquest/brightdawn/internal/memory/embed"
 )
 
 // ChatMessage is one message of a chat-completions request.
@@ -112,7 +112,7 @@ func oneLine(s string) string {
 // Tokens estimates the prompt's size as sent: every part once, plus the
 // per-message overhead of a chat request.
 func (p Prompt) Tokens() int {
-	n := memory.CountTokens(p.System) + memory.CountTokens(p.Character.Describe()) + memory.CountTokens(p.Player) + 2*messageOverhead
+	n := embed.CountTokens(p.System) + embed.CountTokens(p.Character.Describe()) + embed.CountTokens(p.Player) + 2*messageOverhead
 	for _, m := range p.Memory {
 		n += memoryTokens(m)
 	}
@@ -122,5 +122,5 @@ func (p Prompt) Tokens() int {
 	return n
 }
 
-func memoryTokens(m Memory) int { return memory.CountTokens(m.Content) + 3 } // bullet and speaker
-func recentTokens(t Turn) int   { return memory.CountTokens(t.Content) + messageOverhead }
+func memoryTokens(m Memory) int { return embed.CountTokens(m.Content) + 3 } // bullet and speaker
+func recentTokens(t Turn) int   { return embed.CountTokens(t.Content) + messageOverhead }

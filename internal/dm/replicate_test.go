@@ -94,6 +94,7 @@ func newReplicateModel(url string, timeouts Timeouts) *Replicate {
 }
 
 func TestReplicateStreamsAReply(t *testing.T) {
+	t.Parallel()
 	f := newFakeReplicate(t, func(w http.ResponseWriter, r *http.Request) {
 		write(w, "event: output\nid: 1690212292:0\ndata: The door\n\n")
 		write(w, "event: output\nid: 1690212292:1\ndata:  creaks\ndata: open.\n\n")
@@ -116,6 +117,7 @@ func TestReplicateStreamsAReply(t *testing.T) {
 }
 
 func TestReplicateFailuresHaveClearCodes(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		name   string
 		stream func(w http.ResponseWriter, r *http.Request)
@@ -155,6 +157,7 @@ func TestReplicateFailuresHaveClearCodes(t *testing.T) {
 }
 
 func TestReplicateGivingUpCancelsThePrediction(t *testing.T) {
+	t.Parallel()
 	hang := func(w http.ResponseWriter, r *http.Request) { <-r.Context().Done() }
 	t.Run("a slow first token times out, closes the stream and cancels the prediction", func(t *testing.T) {
 		f := newFakeReplicate(t, hang)

@@ -11,7 +11,7 @@ import (
 
 	"github.com/codeofconquest/brightdawn/internal/dm"
 	"github.com/codeofconquest/brightdawn/internal/logging"
-	"github.com/codeofconquest/brightdawn/internal/memory"
+	"github.com/codeofconquest/brightdawn/internal/memory/embed"
 )
 
 // Pipeline runs the stages of a turn. Every stage is idempotent: it moves
@@ -23,8 +23,8 @@ import (
 type Pipeline struct {
 	store  *Store
 	pub    Publisher
-	models *Models
-	search *Searcher
+	models EmbeddingModels
+	search MemorySearch
 	model  dm.Model
 	opts   PipelineOptions
 }
@@ -60,7 +60,7 @@ func (p *Pipeline) finalContext(ctx context.Context) (context.Context, context.C
 }
 
 // NewPipeline wires the pipeline.
-func NewPipeline(store *Store, pub Publisher, models *Models, search *Searcher, model dm.Model, opts PipelineOptions) *Pipeline {
+func NewPipeline(store *Store, pub Publisher, models EmbeddingModels, search MemorySearch, model dm.Model, opts PipelineOptions) *Pipeline {
 	if opts.System == "" {
 		opts.System = dm.DefaultSystemPrompt
 	}
@@ -142,7 +142,7 @@ func (p *Pipeline) embed(ctx context.Context, m Message, endStage *uuid.UUID) er
 		}
 		vectors[e.Model()] = vecs[0]
 	}
-	return p.store.StoreVectors(ctx, m, vectors, memory.CountTokens(m.Content), endStage)
+	return p.store.StoreVectors(ctx, m, vectors, embed.CountTokens(m.Content), endStage)
 }
 
 // EmbedReply embeds the DM's reply of a completed turn (low priority).
@@ -181,19 +181,19 @@ func (p *Pipeline) Retrieve(ctx context.Context, turnID uuid.UUID) (next string,
 	if err != nil {
 		return "", err
 	}
-	hits, err := p.search.SearchMode(ctx, t.SessionID, q, Hybrid, p.opts.MemoryK, exclude)
+	hits, err := p.search.Recall(ctx, t.SessionID, q, p.opts.MemoryK, exclude)
 	if err != nil {
 		return "", err
 	}
 	candidates := make([]ContextItem, 0, len(recent)+len(hits))
 	contents := map[uuid.UUID]string{}
 	for _, m := range recent {
-		candidates = append(candidates, ContextItem{MessageID: m.ID, Source: SourceRecent, Role: m.Role, Tokens: memory.CountTokens(m.Content)})
+		candidates = append(candidates, ContextItem{MessageID: m.ID, Source: SourceRecent, Role: m.Role, Tokens: embed.CountTokens(m.Content)})
 		contents[m.ID] = m.Content
 	}
 	for _, h := range hits {
 		candidates = append(candidates, ContextItem{MessageID: h.Message.ID, Score: h.Score, Source: h.Source, Role: h.Message.Role,
-			Tokens: memory.CountTokens(h.Message.Content), VectorScore: h.VectorScore, KeywordScore: h.KeywordScore})
+			Tokens: embed.CountTokens(h.Message.Content), VectorScore: h.VectorScore, KeywordScore: h.KeywordScore})
 		contents[h.Message.ID] = h.Message.Content
 	}
 	_, items, err := p.shape(t, pm, st.Character, candidates, contents)
@@ -212,16 +212,16 @@ func (p *Pipeline) Retrieve(ctx context.Context, turnID uuid.UUID) (next string,
 // query is the player's message with its vector of the served model. The
 // embed stage stored it (vec, read as the stage started); a message
 // embedded just before a model switch, or whose vector a database crash
-// lost (stages commit asynchronously, stages.go), is embedded again here,
+// lost (stages commit asynchronously, store_stages.go), is embedded again here,
 // and that vector is returned as fresh for the stage to store.
-func (p *Pipeline) query(ctx context.Context, e memory.Embedder, pm Message, vec string) (Query, *VectorRow, error) {
+func (p *Pipeline) query(ctx context.Context, e embed.Embedder, pm Message, vec string) (Query, *VectorRow, error) {
 	var fresh *VectorRow
 	if vec == "" {
 		vs, err := e.Embed(ctx, []string{pm.Content})
 		if err != nil {
 			return Query{}, nil, fmt.Errorf("embed with %s: %w", e.Model(), err)
 		}
-		vec = VectorText(vs[0])
+		vec = embed.VectorText(vs[0])
 		fresh = &VectorRow{MessageID: pm.ID, SessionID: pm.SessionID, Vector: vs[0]}
 	}
 	return Query{Text: pm.Content, Vector: vec, Model: e.Model()}, fresh, nil

@@ -9,7 +9,7 @@ import (
 
 	"github.com/codeofconquest/brightdawn/internal/apperr"
 	"github.com/codeofconquest/brightdawn/internal/logging"
-	"github.com/codeofconquest/brightdawn/internal/memory"
+	"github.com/codeofconquest/brightdawn/internal/memory/embed"
 )
 
 // Stages of the pipeline, each its own task type.
@@ -36,8 +36,8 @@ type Service struct {
 	store    *Store
 	runner   Runner
 	pub      Publisher
-	embedder memory.Embedder
-	search   *Searcher
+	embedder embed.Embedder
+	search   MemorySearch
 
 	portraits Portraits // nil: characters cannot have portraits
 
@@ -45,7 +45,7 @@ type Service struct {
 }
 
 // NewService wires the game service.
-func NewService(store *Store, runner Runner, pub Publisher, embedder memory.Embedder, search *Searcher, opts ...ServiceOption) *Service {
+func NewService(store *Store, runner Runner, pub Publisher, embedder embed.Embedder, search MemorySearch, opts ...ServiceOption) *Service {
 	s := &Service{store: store, runner: runner, pub: pub, embedder: embedder, search: search}
 	for _, o := range opts {
 		o(s)

@@ -290,7 +290,7 @@ func (s *Store) turnByIdempotencyKey(ctx context.Context, q querier, sessionID, 
 }
 
 // insertTurn writes the player message and its turn, all or nothing, in
-// one round trip (a batch: one implicit transaction, see stages.go), if the
+// one round trip (a batch: one implicit transaction, see store_stages.go), if the
 // player is a member of the session (not_found otherwise). With
 // a limit on turns in flight, the player's turns are counted under a
 // transaction-scoped lock on the player, and nothing is written when the
