@@ -7,13 +7,11 @@ import (
 	"flag"
 	"fmt"
 	"log/slog"
-
-	"net/http"
+	"net"
 	"os"
 	"os/signal"
 	"strings"
 	"syscall"
-	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/redis/go-redis/v9"
@@ -239,11 +237,16 @@ func (a *app) serveAPI(ctx context.Context) error {
 			a.log.Error("event hub stopped", "err", err)
 		}
 	}()
+	// Streams end when their login is revoked on any replica, or when the
+	// access token behind them expires; and they are capped.
+	streams := api.NewStreamGuard(a.cfg.StreamLimits.PerPlayer, a.cfg.StreamLimits.PerIP)
+	go func() { _ = authSvc.WatchRevocations(hubCtx, streams.Revoke) }()
 	opsDeps, closeOps, err := a.ops.apiDeps(a.cfg.RedisURL, hub, asynq.NewInspectorFromRedisClient(a.rdb))
 	if err != nil {
 		return err
 	}
 	defer closeOps()
+	a.ops.registerReadiness(a.checks())
 	router, err := api.NewRouter(api.Deps{
 		Log:            a.log,
 		Checks:         a.checks(),
@@ -255,21 +258,23 @@ func (a *app) serveAPI(ctx context.Context) error {
 		Reembed:        game.NewReembedder(g.store, g.models, a.cfg.Game.Providers.ReembedBatchSize),
 		Events:         hub,
 		Heartbeat:      a.cfg.Game.SSEHeartbeat,
+		Streams:        streams,
 		Ops:            opsDeps,
 	})
 	if err != nil {
 		return fmt.Errorf("config: TRUSTED_PROXIES: %w", err)
 	}
-	srv := &http.Server{
-		Addr:              a.cfg.HTTPAddr,
-		Handler:           router,
-		ReadHeaderTimeout: 10 * time.Second,
-		MaxHeaderBytes:    64 << 10,
+	srv := api.NewServer(a.cfg.HTTPAddr, router, api.ServerOptions{
+		ReadTimeout: a.cfg.HTTPReadTimeout, IdleTimeout: a.cfg.HTTPIdleTimeout, MaxHeaderBytes: 64 << 10,
+	})
+	ln, err := net.Listen("tcp", a.cfg.HTTPAddr)
+	if err != nil {
+		return fmt.Errorf("api: %w", err)
 	}
 	errc := make(chan error, 1)
 	go func() {
 		a.log.Info("api listening", "addr", a.cfg.HTTPAddr)
-		errc <- srv.ListenAndServe()
+		errc <- srv.Serve(api.JSONErrorsListener(ln))
 	}()
 	select {
 	case err := <-errc:
@@ -314,6 +319,7 @@ func (a *app) serveWorker(ctx context.Context) error {
 		TurnDeadline:      a.cfg.Game.TurnDeadline,
 		Log:               a.log,
 		Observer:          a.ops.metrics,
+		Maintenance:       a.ops.metrics,
 
 		Assets:               a.assetSvc,
 		AssetCleanupInterval: a.cfg.Assets.CleanupInterval,
