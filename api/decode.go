@@ -18,7 +18,7 @@ import (
 	"github.com/codeofconquest/brightdawn/internal/apperr"
 )
 
-// MaxBodyBytes is the largest request body accepted anywhere (API.md).
+// MaxBodyBytes is the largest request body accepted anywhere (docs/API.md).
 const MaxBodyBytes = 1 << 20
 
 // bind decodes the JSON body of c into v (see decodeJSON).

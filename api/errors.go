@@ -28,6 +28,7 @@ var statusOf = map[apperr.Code]int{
 	apperr.Unprocessable:      http.StatusUnprocessableEntity,
 	apperr.RateLimited:        http.StatusTooManyRequests,
 	apperr.Unavailable:        http.StatusServiceUnavailable,
+	apperr.StorageStarting:    http.StatusServiceUnavailable,
 	apperr.Internal:           http.StatusInternalServerError,
 }
 
@@ -72,7 +73,7 @@ func fail(c *gin.Context, err error) {
 	if e.Code == apperr.Internal {
 		msg = "internal error"
 	}
-	if e.Code == apperr.RateLimited {
+	if e.Code == apperr.RateLimited || e.Code == apperr.StorageStarting {
 		secs := int(math.Ceil(e.RetryAfter.Seconds()))
 		if secs < 1 {
 			secs = 1

@@ -27,6 +27,9 @@ type Deps struct {
 	// (streamguard.go); nil: neither.
 	Streams *StreamGuard
 	Assets  AssetService
+	// StorageReady reports whether the object store is ready; until it is,
+	// the asset routes answer 503 storage_starting. Nil: always ready.
+	StorageReady func() bool
 
 	// Ops is the operator surface: metrics, /metrics, asynqmon (api/ops.go).
 	Ops OpsDeps
@@ -34,7 +37,7 @@ type Deps struct {
 	Reembed ReembedService
 }
 
-// NewRouter builds the Gin engine with every route of API.md.
+// NewRouter builds the Gin engine with every route of docs/API.md (api/openapi/openapi.yaml).
 func NewRouter(d Deps) (*gin.Engine, error) {
 	gin.SetMode(gin.ReleaseMode)
 	r := gin.New()
@@ -53,6 +56,7 @@ func NewRouter(d Deps) (*gin.Engine, error) {
 
 	r.GET("/healthz", healthz)
 	r.GET("/readyz", readyz(d.Checks))
+	r.GET("/api/openapi.json", serveOpenAPI)
 	registerWeb(r)
 
 	if d.Auth != nil {

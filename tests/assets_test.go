@@ -27,7 +27,7 @@ import (
 )
 
 // The asset tests speak to the real binary and upload straight to the
-// test stack's MinIO with the presigned forms, as a browser would. They
+// test stack's S3 server (versitygw) with the presigned forms, as a browser would. They
 // look into the bucket with their own S3 client to prove what was (and was
 // not) stored.
 

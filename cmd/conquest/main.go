@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/signal"
 	"strings"
+	"sync/atomic"
 	"syscall"
 
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -180,6 +181,8 @@ type app struct {
 
 	s3       *assets.S3
 	assetSvc *assets.Service
+	// storageReady is set once the bucket is confirmed (watchStorage).
+	storageReady atomic.Bool
 
 	pack *rules.Pack // the rule pack (RULES_PACK), loaded at start
 }
@@ -219,7 +222,7 @@ func (a *app) checks() []api.Check {
 		{Name: "postgres", Check: func(ctx context.Context) error { return a.pool.Ping(ctx) }},
 		{Name: "redis", Check: func(ctx context.Context) error { return a.rdb.Ping(ctx).Err() }},
 		{Name: "serving", Check: a.ops.serving},
-		{Name: "s3", Check: a.s3.Ping},
+		{Name: "s3", Check: a.storageCheck, Optional: true},
 	}
 }
 
@@ -255,6 +258,7 @@ func (a *app) serveAPI(ctx context.Context) error {
 		Tickets:        authSvc,
 		Game:           game.NewService(g.store, g.queue, g.pub, g.embedder, g.search, game.WithPortraits(a.assetSvc), turnLimits(a.cfg, a.rdb), game.WithRules(a.pack)),
 		Assets:         a.assetSvc,
+		StorageReady:   a.storageReady.Load,
 		Reembed:        game.NewReembedder(g.store, g.models, a.cfg.Game.Providers.ReembedBatchSize),
 		Events:         hub,
 		Heartbeat:      a.cfg.Game.SSEHeartbeat,

@@ -345,6 +345,7 @@ func (c *Client) Do(t testing.TB, method, path string, body any, hdr ...string) 
 	if err != nil {
 		t.Fatal(err)
 	}
+	CheckResponse(t, req, resp, b) // every answer must match api/openapi/openapi.yaml
 	return &Response{Status: resp.StatusCode, Header: resp.Header, Body: b}
 }
 

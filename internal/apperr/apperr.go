@@ -27,7 +27,10 @@ const (
 	Unprocessable      Code = "unprocessable"
 	MethodNotAllowed   Code = "method_not_allowed"
 	Unavailable        Code = "unavailable"
-	Internal           Code = "internal"
+	// StorageStarting: the object store has not answered yet (it starts
+	// beside the game); retry after RetryAfter.
+	StorageStarting Code = "storage_starting"
+	Internal        Code = "internal"
 )
 
 // Error is an application error with a client-safe message. The wrapped
@@ -35,7 +38,7 @@ const (
 type Error struct {
 	Code       Code
 	Message    string
-	RetryAfter time.Duration // for RateLimited
+	RetryAfter time.Duration // for RateLimited and StorageStarting
 	Err        error
 }
 

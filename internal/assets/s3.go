@@ -28,7 +28,7 @@ type S3Config struct {
 	PublicURL string
 }
 
-// S3 is the object store on an S3-compatible server (MinIO, Garage, AWS).
+// S3 is the object store on an S3-compatible server (versitygw, Garage, AWS).
 type S3 struct {
 	api     *minio.Client // talks to the server
 	presign *minio.Client // only signs, for the public address

@@ -28,7 +28,7 @@ import (
 	"github.com/codeofconquest/brightdawn/schema"
 )
 
-// These tests run the service against the real Postgres and MinIO of the
+// These tests run the service against the real Postgres and S3 server of the
 // test stack. Each test uses fresh player ids, so they share nothing.
 
 type bundle struct {
@@ -41,7 +41,7 @@ type bundle struct {
 func newBundle(t *testing.T, mutate ...func(*Options)) *bundle {
 	t.Helper()
 	if testing.Short() {
-		t.Skip("needs the test stack (Postgres, MinIO)")
+		t.Skip("needs the test stack (Postgres, S3)")
 	}
 	testkit.RequireStack(t)
 	if os.Getenv("S3_ENDPOINT") == "" {
