@@ -25,6 +25,8 @@ import { EventStream, compareIds, FINAL_EVENTS } from './stream.js';
 const PAGE = 50;
 const FINAL = new Set(['completed', 'failed', 'cancelled']);
 
+const NIL_UUID = '00000000-0000-0000-0000-000000000000';
+
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 export class Story {
@@ -212,7 +214,9 @@ export class Story {
 
   /** onSessionEvent routes one event of the live session stream. */
   onSessionEvent(type, data, id) {
-    const tid = data.turn_id ?? (type === 'roll' ? data.roll?.turn_id : undefined);
+    // A player's own roll belongs to no turn (its turn_id may come as the nil UUID).
+    let tid = data.turn_id ?? (type === 'roll' ? data.roll?.turn_id : undefined);
+    if (tid === NIL_UUID) tid = type === 'roll' ? data.roll?.turn_id : undefined;
     if (this.side(type, data, tid)) return;
     if (!tid) return;
     const known = this.turns.get(tid);
