@@ -59,7 +59,7 @@ export async function gameView({ id, alive }) {
   const composerError = alertBox();
   const IDLE_HINT = 'Enter to send, Shift+Enter for a new line, /roll 1d20+3 to roll dice.';
   const hint = h('p', { class: 'hint composer-hint', id: 'composer-hint' }, IDLE_HINT);
-  const diceToggle = h('button', { type: 'button', class: 'btn btn-secondary dice-toggle', 'aria-expanded': 'false', 'aria-controls': 'roll-box', title: 'Roll dice' }, h('span', { 'aria-hidden': 'true' }, '🎲'), h('span', { class: 'visually-hidden' }, 'Roll dice'));
+  const diceToggle = h('button', { type: 'button', class: 'btn btn-secondary dice-toggle', 'aria-expanded': 'false', 'aria-controls': 'roll-box', title: 'Roll dice' }, h('span', { 'aria-hidden': 'true' }, '⚄'), h('span', { class: 'visually-hidden' }, 'Roll dice'));
   const composer = h('form', { class: 'composer', 'aria-label': 'Your action' },
     h('label', { for: 'composer', class: 'visually-hidden' }, character ? `What does ${character.name} do?` : 'What do you do?'),
     h('div', { class: 'composer-row' }, textarea, diceToggle, send),

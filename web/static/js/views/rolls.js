@@ -46,7 +46,7 @@ export function rollCard(roll, who, check = null) {
   const outcome = roll.outcome ? h('span', { class: 'roll-outcome' }, OUTCOME_TEXT[roll.outcome] ?? roll.outcome) : null;
   return h('li', { class: 'roll-card', dataset: { outcome: roll.outcome || 'none', index: roll.index ?? '', rollId: roll.id ?? '', check: check ? (check.ok ? 'ok' : 'bad') : undefined } },
     h('div', { class: 'roll-head' },
-      h('span', { class: 'roll-icon', 'aria-hidden': 'true' }, '🎲'),
+      h('span', { class: 'roll-icon', 'aria-hidden': 'true' }, '⚄'),
       h('span', { class: 'roll-who' }, who),
       h('span', { class: 'roll-notation' }, roll.notation),
       roll.reason ? h('span', { class: 'roll-reason' }, `— ${roll.reason}`) : null),

@@ -99,7 +99,7 @@ export function sheetPanel(character) {
       : [h('li', { class: 'muted small' }, 'Nothing carried')]));
 
     if (!changes.length) return;
-    recent.replaceChildren(...changes.map((c) => h('li', { dataset: { path: c.path } },
+    recent.replaceChildren(...changes.map((c) => h('li', { dataset: { change: c.path } },
       h('strong', {}, describeChange(c)), c.reason ? ` — ${c.reason}` : '')));
     recent.hidden = false;
     for (const c of changes) {
