@@ -116,12 +116,24 @@ export async function gameView({ id, alive }) {
   });
   const sheet = character ? sheetPanel(character) : null;
   side.append(closePanel, ...(sheet ? [sheet.el] : []), panel.el);
+  const showSheet = (s, changes) => {
+    character.sheet = s;
+    sheet.update(s, changes);
+    head.querySelector('.game-hp').textContent = s.hp ? ` · HP ${s.hp.current}/${s.hp.max}` : '';
+  };
   story.onSheet = (data) => {
     if (!sheet || data.character_id !== character.id || !data.sheet) return;
-    character.sheet = data.sheet;
-    sheet.update(data.sheet, data.changes ?? []);
-    const hp = data.sheet.hp;
-    head.querySelector('.game-hp').textContent = hp ? ` · HP ${hp.current}/${hp.max}` : '';
+    showSheet(data.sheet, data.changes ?? []);
+  };
+  // After a gap in the stream a sheet.changed may have been missed.
+  const refreshSheet = async () => {
+    if (!sheet) return;
+    try {
+      const { character: fresh } = await get(`/api/characters/${character.id}`);
+      if (fresh?.sheet) showSheet(fresh.sheet, []);
+    } catch {
+      // The panel keeps what it had; the next sheet.changed brings it up to date.
+    }
   };
 
   const rerenderTurn = (t) => logView.renderTurn(t, { kind: 'turn', turn: t, message: t.messageId ? story.messages.get(t.messageId) : null });
@@ -324,12 +336,18 @@ export async function gameView({ id, alive }) {
   const live = new EventStream({ session_id: id }, {
     onEvent: (type, data, eid) => story.onSessionEvent(type, data, eid),
     // The history we asked for is gone: start over from REST.
-    onReset: () => story.reload(),
+    onReset: () => {
+      story.reload();
+      refreshSheet();
+    },
     // A fresh subscription (no last id) may have missed events between the
     // REST load and now: merge the latest page again; unfinished turns get
     // replayed from their start.
     onOpen: (resumed) => {
-      if (!resumed) story.loadLatest().catch(() => {});
+      if (!resumed) {
+        story.loadLatest().catch(() => {});
+        refreshSheet();
+      }
     },
     onState: setConnection,
     onFatal: (e) => notify(friendly(e), 'error'),

@@ -24,7 +24,7 @@ export async function sheetView({ id, alive }) {
     return;
   }
   if (!alive()) return;
-  const sheet = ch.sheet ?? {};
+  let sheet = ch.sheet ?? {};
   const title = h('h1', {}, ch.name);
   const subtitle = h('p', { class: 'lede' }, describe(ch));
 
@@ -119,6 +119,7 @@ export async function sheetView({ id, alive }) {
           sheet: next,
         });
         ch = character;
+        sheet = ch.sheet ?? {};
         title.textContent = ch.name;
         subtitle.textContent = describe(ch);
         form.querySelector('[name=inventory]').value = formatInventory(ch.sheet?.inventory);
