@@ -94,13 +94,17 @@ export async function sheetView({ id, alive }) {
     }
     const abilities = {};
     for (const { a, input } of abilityInputs) if (input.value !== '') abilities[a] = Number(input.value);
+    // The whole sheet goes back: what this form does not edit (conditions,
+    // XP, AC…) as it was, so saving never wipes what the game recorded.
     const next = {
+      ...sheet,
       abilities,
       inventory: parseInventory(d.get('inventory') || ''),
       notes: String(d.get('notes') || ''),
     };
     // Gold is sent when it says something: set before, or set now.
     if (d.get('gold') !== '' && (sheet.gold !== undefined || Number(d.get('gold')) !== 0)) next.gold = Number(d.get('gold'));
+    else delete next.gold;
     const cur = d.get('hp_current');
     const max = d.get('hp_max');
     if (cur !== '' || max !== '') {
@@ -109,6 +113,8 @@ export async function sheetView({ id, alive }) {
         return;
       }
       next.hp = { current: Number(cur), max: Number(max) };
+    } else {
+      delete next.hp;
     }
     busy(save, 'Saving…', async () => {
       try {
