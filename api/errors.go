@@ -23,6 +23,7 @@ var statusOf = map[apperr.Code]int{
 	apperr.MethodNotAllowed:   http.StatusMethodNotAllowed,
 	apperr.Conflict:           http.StatusConflict,
 	apperr.TooLarge:           http.StatusRequestEntityTooLarge,
+	apperr.HeadersTooLarge:    http.StatusRequestHeaderFieldsTooLarge,
 	apperr.UnsupportedMedia:   http.StatusUnsupportedMediaType,
 	apperr.Unprocessable:      http.StatusUnprocessableEntity,
 	apperr.RateLimited:        http.StatusTooManyRequests,

@@ -23,7 +23,10 @@ type Deps struct {
 	Tickets   StreamTickets
 	Events    EventStreamer
 	Heartbeat time.Duration
-	Assets    AssetService
+	// Streams caps open streams and ends them with their credential
+	// (streamguard.go); nil: neither.
+	Streams *StreamGuard
+	Assets  AssetService
 
 	// Ops is the operator surface: metrics, /metrics, asynqmon (api/ops.go).
 	Ops OpsDeps

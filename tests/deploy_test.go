@@ -65,18 +65,18 @@ func envExample(t *testing.T) map[string]string {
 	return env
 }
 
-func loadCompose(t *testing.T, env map[string]string) (*types.Project, error) {
+func loadCompose(t *testing.T, env map[string]string, extra ...cli.ProjectOptionsFn) (*types.Project, error) {
 	t.Helper()
 	var list []string
 	for k, v := range env {
 		list = append(list, k+"="+v)
 	}
 	path := repoFile(t, "docker-compose.yml")
-	opts, err := cli.NewProjectOptions([]string{path},
+	opts, err := cli.NewProjectOptions([]string{path}, append([]cli.ProjectOptionsFn{
 		cli.WithWorkingDirectory(filepath.Dir(path)),
 		cli.WithEnv(list),
 		cli.WithName("brightdawn"),
-	)
+	}, extra...)...)
 	require.NoError(t, err)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()

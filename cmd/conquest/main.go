@@ -7,13 +7,11 @@ import (
 	"flag"
 	"fmt"
 	"log/slog"
-
-	"net/http"
+	"net"
 	"os"
 	"os/signal"
 	"strings"
 	"syscall"
-	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/redis/go-redis/v9"
@@ -98,9 +96,9 @@ func run(ctx context.Context, cmd string, args []string) error {
 		return err
 	}
 	// A broken RULES_PACK stops start-up with the field named, before any
-	// turn could need it. (Phase 2 of the rules engine keeps the pack for the
-	// generate stage.)
-	if _, err := rules.Open(cfg.Game.RulesPack); err != nil {
+	// turn could need it; the pack is the service's and the pipeline's.
+	pack, err := rules.Open(cfg.Game.RulesPack)
+	if err != nil {
 		return fmt.Errorf("config: RULES_PACK: %w", err)
 	}
 	if *queues != "" {
@@ -144,7 +142,7 @@ func run(ctx context.Context, cmd string, args []string) error {
 	rdb := redis.NewClient(ropt)
 	defer rdb.Close()
 
-	app := &app{cfg: cfg, log: log, pool: pool, rdb: rdb}
+	app := &app{cfg: cfg, log: log, pool: pool, rdb: rdb, pack: pack}
 	if cmd == "reembed" {
 		return runReembed(ctx, app, fs.Args())
 	}
@@ -182,6 +180,8 @@ type app struct {
 
 	s3       *assets.S3
 	assetSvc *assets.Service
+
+	pack *rules.Pack // the rule pack (RULES_PACK), loaded at start
 }
 
 // game wires the turn pipeline's parts shared by api and worker.
@@ -237,37 +237,44 @@ func (a *app) serveAPI(ctx context.Context) error {
 			a.log.Error("event hub stopped", "err", err)
 		}
 	}()
+	// Streams end when their login is revoked on any replica, or when the
+	// access token behind them expires; and they are capped.
+	streams := api.NewStreamGuard(a.cfg.StreamLimits.PerPlayer, a.cfg.StreamLimits.PerIP)
+	go func() { _ = authSvc.WatchRevocations(hubCtx, streams.Revoke) }()
 	opsDeps, closeOps, err := a.ops.apiDeps(a.cfg.RedisURL, hub, asynq.NewInspectorFromRedisClient(a.rdb))
 	if err != nil {
 		return err
 	}
 	defer closeOps()
+	a.ops.registerReadiness(a.checks())
 	router, err := api.NewRouter(api.Deps{
 		Log:            a.log,
 		Checks:         a.checks(),
 		TrustedProxies: a.cfg.TrustedProxies,
 		Auth:           authSvc,
 		Tickets:        authSvc,
-		Game:           game.NewService(g.store, g.queue, g.pub, g.embedder, g.search, game.WithPortraits(a.assetSvc), turnLimits(a.cfg, a.rdb)),
+		Game:           game.NewService(g.store, g.queue, g.pub, g.embedder, g.search, game.WithPortraits(a.assetSvc), turnLimits(a.cfg, a.rdb), game.WithRules(a.pack)),
 		Assets:         a.assetSvc,
 		Reembed:        game.NewReembedder(g.store, g.models, a.cfg.Game.Providers.ReembedBatchSize),
 		Events:         hub,
 		Heartbeat:      a.cfg.Game.SSEHeartbeat,
+		Streams:        streams,
 		Ops:            opsDeps,
 	})
 	if err != nil {
 		return fmt.Errorf("config: TRUSTED_PROXIES: %w", err)
 	}
-	srv := &http.Server{
-		Addr:              a.cfg.HTTPAddr,
-		Handler:           router,
-		ReadHeaderTimeout: 10 * time.Second,
-		MaxHeaderBytes:    64 << 10,
+	srv := api.NewServer(a.cfg.HTTPAddr, router, api.ServerOptions{
+		ReadTimeout: a.cfg.HTTPReadTimeout, IdleTimeout: a.cfg.HTTPIdleTimeout, MaxHeaderBytes: 64 << 10,
+	})
+	ln, err := net.Listen("tcp", a.cfg.HTTPAddr)
+	if err != nil {
+		return fmt.Errorf("api: %w", err)
 	}
 	errc := make(chan error, 1)
 	go func() {
 		a.log.Info("api listening", "addr", a.cfg.HTTPAddr)
-		errc <- srv.ListenAndServe()
+		errc <- srv.Serve(api.JSONErrorsListener(ln))
 	}()
 	select {
 	case err := <-errc:
@@ -300,6 +307,7 @@ func (a *app) serveWorker(ctx context.Context) error {
 		MaxTokens:    a.cfg.Game.Providers.DMMaxTokens,
 		PromptBudget: a.cfg.Game.Providers.PromptTokenBudget,
 		Heartbeat:    a.cfg.Game.StuckAfter / 4,
+		Rules:        a.pack,
 	})
 	srv, err := workers.NewServer(a.rdb, g.queue, pipeline, workers.Options{
 		Concurrency:       a.cfg.Game.WorkerConcurrency,
@@ -311,6 +319,7 @@ func (a *app) serveWorker(ctx context.Context) error {
 		TurnDeadline:      a.cfg.Game.TurnDeadline,
 		Log:               a.log,
 		Observer:          a.ops.metrics,
+		Maintenance:       a.ops.metrics,
 
 		Assets:               a.assetSvc,
 		AssetCleanupInterval: a.cfg.Assets.CleanupInterval,

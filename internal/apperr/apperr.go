@@ -22,6 +22,7 @@ const (
 	Forbidden          Code = "forbidden"
 	RateLimited        Code = "rate_limited"
 	TooLarge           Code = "too_large"
+	HeadersTooLarge    Code = "headers_too_large"
 	UnsupportedMedia   Code = "unsupported_media_type"
 	Unprocessable      Code = "unprocessable"
 	MethodNotAllowed   Code = "method_not_allowed"

@@ -185,6 +185,34 @@ func (s *S3) Remove(ctx context.Context, key string) error {
 	return nil
 }
 
+// Copy copies src to dst inside the bucket (server side), but only the
+// version of src with this ETag; it returns the copy's ETag.
+func (s *S3) Copy(ctx context.Context, src, dst, etag string) (string, error) {
+	info, err := s.api.CopyObject(ctx,
+		minio.CopyDestOptions{Bucket: s.bucket, Object: dst},
+		minio.CopySrcOptions{Bucket: s.bucket, Object: src, MatchETag: etag})
+	if err != nil {
+		return "", translate(err)
+	}
+	return info.ETag, nil
+}
+
+// List calls fn with every object under prefix (ListObjectsV2, paged by
+// the client) until fn returns false.
+func (s *S3) List(ctx context.Context, prefix string, fn func(StoredObject) bool) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	for o := range s.api.ListObjects(ctx, s.bucket, minio.ListObjectsOptions{Prefix: prefix, Recursive: true}) {
+		if o.Err != nil {
+			return translate(o.Err)
+		}
+		if !fn(StoredObject{Key: o.Key, LastModified: o.LastModified}) {
+			return nil
+		}
+	}
+	return nil
+}
+
 // translate maps S3 errors onto the package's: a missing object, a
 // replaced object, or storage that is unavailable.
 func translate(err error) error {
