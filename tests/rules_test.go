@@ -241,7 +241,15 @@ func TestPlayerRollsAndRulesRoutesCheckAccessAndInput(t *testing.T) {
 	charID := ruledCharacter(t, p, map[string]any{"gold": 5})
 	s := newSession(t, p, charID)
 
-	resp := p.Client.Do(t, "POST", "/api/sessions/"+s.ID+"/rolls", map[string]any{"notation": "2d20kh1+3", "reason": "stealth"})
+	resp := p.Client.Do(t, "GET", "/api/sessions/"+s.ID, nil)
+	var opened struct {
+		Session struct {
+			DiceCommitment string `json:"dice_commitment"`
+		}
+	}
+	resp.JSON(t, &opened)
+	require.Len(t, opened.Session.DiceCommitment, 64, "the open seed's commitment is public before any roll")
+	resp = p.Client.Do(t, "POST", "/api/sessions/"+s.ID+"/rolls", map[string]any{"notation": "2d20kh1+3", "reason": "stealth"})
 	require.Equal(t, http.StatusCreated, resp.Status, string(resp.Body))
 	var rolled struct{ Roll map[string]any }
 	resp.JSON(t, &rolled)

@@ -151,7 +151,11 @@ func (s *Service) CreateSession(ctx context.Context, playerID uuid.UUID, in Sess
 			return Session{}, err
 		}
 	}
-	return s.store.insertSession(ctx, Session{ID: uuid.Must(uuid.NewV7()), OwnerID: playerID, Title: title, CharacterID: in.CharacterID})
+	seed, err := newOpenSeed()
+	if err != nil {
+		return Session{}, err
+	}
+	return s.store.insertSession(ctx, Session{ID: uuid.Must(uuid.NewV7()), OwnerID: playerID, Title: title, CharacterID: in.CharacterID}, seed)
 }
 
 // ListSessions returns the sessions the player is in.

@@ -138,7 +138,7 @@ func scanSession(row pgx.Row) (Session, error) {
 	return s, err
 }
 
-func (s *Store) insertSession(ctx context.Context, in Session) (Session, error) {
+func (s *Store) insertSession(ctx context.Context, in Session, seed openSeed) (Session, error) {
 	var out Session
 	err := s.Tx(ctx, func(q querier) error {
 		var err error
@@ -148,7 +148,17 @@ func (s *Store) insertSession(ctx context.Context, in Session) (Session, error) 
 		if err != nil {
 			return err
 		}
-		_, err = q.Exec(ctx, `INSERT INTO game.session_members (session_id, player_id, role) VALUES ($1, $2, 'owner')`, in.ID, in.OwnerID)
+		if _, err = q.Exec(ctx, `INSERT INTO game.session_members (session_id, player_id, role) VALUES ($1, $2, 'owner')`, in.ID, in.OwnerID); err != nil {
+			return err
+		}
+		// The first open seed of player rolls, so its commitment is public
+		// before any roll is drawn from it (docs/DICE.md).
+		_, err = q.Exec(ctx, `INSERT INTO game.dice_seeds (id, session_id, seed, commitment) VALUES ($1, $2, $3, $4)`,
+			seed.ID, in.ID, seed.Seed[:], seed.Seed.Commitment())
+		if err == nil {
+			c := seed.Seed.Commitment()
+			out.DiceCommitment = &c
+		}
 		return err
 	})
 	return out, postgres.Translate(err, "session")
