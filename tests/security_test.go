@@ -414,3 +414,52 @@ func TestABadUUIDNamesTheField(t *testing.T) {
 		})
 	}
 }
+
+// requireRefusedField asserts a 400 whose message starts with the field's
+// name (inventory items may be named with their index: sheet.inventory[0]…).
+func requireRefusedField(t *testing.T, resp *testkit.Response, field string) {
+	t.Helper()
+	require.Equal(t, http.StatusBadRequest, resp.Status, string(resp.Body))
+	var body struct {
+		Error struct{ Message string } `json:"error"`
+	}
+	resp.JSON(t, &body)
+	require.True(t, strings.HasPrefix(body.Error.Message, field), "message %q names %s", body.Error.Message, field)
+}
+
+func TestNameLikeFieldsRefuseBidiControlsAndInvisibleNames(t *testing.T) {
+	t.Parallel()
+	srv := testkit.Start(t, testkit.Options{Command: "api"})
+	p := signUp(t, srv.URL)
+	ch := newCharacter(t, p)
+	bad := map[string]string{
+		"a right-to-left override": "gpj\u202e.exe",
+		"an embedding":             "\u202aName",
+		"an isolate":               "Name\u2066x\u2069",
+		"only zero-width spaces":   "\u200b\u200b",
+		"only a BOM and a joiner":  "\ufeff\u200d",
+		"only a Hangul filler":     "\u3164",
+	}
+	for what, s := range bad {
+		t.Run(what, func(t *testing.T) {
+			requireRefusedField(t, testkit.NewClient(srv.URL).Do(t, "POST", "/auth/register", map[string]any{
+				"email": testkit.UniqueEmail("bidi"), "password": "correct horse battery", "display_name": s}), "display_name")
+			requireRefusedField(t, p.Client.Do(t, "POST", "/api/characters", map[string]any{"name": s, "class": "ranger"}), "name")
+			requireRefusedField(t, p.Client.Do(t, "POST", "/api/characters", map[string]any{"name": "Arwen", "class": s}), "class")
+			requireRefusedField(t, p.Client.Do(t, "PATCH", "/api/characters/"+ch.ID, map[string]any{"name": s}), "name")
+			requireRefusedField(t, p.Client.Do(t, "POST", "/api/characters", map[string]any{
+				"name": "Arwen", "class": "ranger", "sheet": map[string]any{"inventory": []string{"rope", s}}}), "sheet.inventory")
+			requireRefusedField(t, p.Client.Do(t, "PATCH", "/api/characters/"+ch.ID, map[string]any{
+				"sheet": map[string]any{"inventory": []string{s}}}), "sheet.inventory")
+			requireRefusedField(t, p.Client.Do(t, "POST", "/api/sessions", map[string]any{"title": s}), "title")
+			requireRefusedField(t, p.Client.Do(t, "POST", "/api/assets", map[string]any{
+				"kind": "portrait", "content_type": "image/png", "size": 100, "filename": s}), "filename")
+		})
+	}
+	t.Run("ordinary names in any script still pass", func(t *testing.T) {
+		resp := p.Client.Do(t, "POST", "/api/characters", map[string]any{"name": "Ærwyn 龍", "class": "رامي السهام"})
+		require.Equal(t, http.StatusCreated, resp.Status, string(resp.Body))
+		resp = p.Client.Do(t, "POST", "/api/sessions", map[string]any{"title": "Ταβέρνα"})
+		require.Equal(t, http.StatusCreated, resp.Status, string(resp.Body))
+	})
+}

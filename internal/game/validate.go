@@ -7,6 +7,7 @@ import (
 
 	"github.com/codeofconquest/brightdawn/internal/apperr"
 	"github.com/codeofconquest/brightdawn/internal/dm"
+	"github.com/codeofconquest/brightdawn/internal/names"
 )
 
 // Abilities are the six ability scores a sheet may hold.
@@ -18,7 +19,13 @@ func cleanText(field, s string, max int) (string, error) {
 	if s == "" {
 		return "", apperr.Invalidf(field, "is required")
 	}
-	return s, checkText(field, s, max, false)
+	if err := checkText(field, s, max, false); err != nil {
+		return "", err
+	}
+	if err := names.Check(s); err != nil {
+		return "", apperr.Invalidf(field, "%v", err)
+	}
+	return s, nil
 }
 
 func checkText(field, s string, max int, allowNewlines bool) error {
