@@ -96,9 +96,9 @@ func run(ctx context.Context, cmd string, args []string) error {
 		return err
 	}
 	// A broken RULES_PACK stops start-up with the field named, before any
-	// turn could need it. (Phase 2 of the rules engine keeps the pack for the
-	// generate stage.)
-	if _, err := rules.Open(cfg.Game.RulesPack); err != nil {
+	// turn could need it; the pack is the service's and the pipeline's.
+	pack, err := rules.Open(cfg.Game.RulesPack)
+	if err != nil {
 		return fmt.Errorf("config: RULES_PACK: %w", err)
 	}
 	if *queues != "" {
@@ -142,7 +142,7 @@ func run(ctx context.Context, cmd string, args []string) error {
 	rdb := redis.NewClient(ropt)
 	defer rdb.Close()
 
-	app := &app{cfg: cfg, log: log, pool: pool, rdb: rdb}
+	app := &app{cfg: cfg, log: log, pool: pool, rdb: rdb, pack: pack}
 	if cmd == "reembed" {
 		return runReembed(ctx, app, fs.Args())
 	}
@@ -180,6 +180,8 @@ type app struct {
 
 	s3       *assets.S3
 	assetSvc *assets.Service
+
+	pack *rules.Pack // the rule pack (RULES_PACK), loaded at start
 }
 
 // game wires the turn pipeline's parts shared by api and worker.
@@ -251,7 +253,7 @@ func (a *app) serveAPI(ctx context.Context) error {
 		TrustedProxies: a.cfg.TrustedProxies,
 		Auth:           authSvc,
 		Tickets:        authSvc,
-		Game:           game.NewService(g.store, g.queue, g.pub, g.embedder, g.search, game.WithPortraits(a.assetSvc), turnLimits(a.cfg, a.rdb)),
+		Game:           game.NewService(g.store, g.queue, g.pub, g.embedder, g.search, game.WithPortraits(a.assetSvc), turnLimits(a.cfg, a.rdb), game.WithRules(a.pack)),
 		Assets:         a.assetSvc,
 		Reembed:        game.NewReembedder(g.store, g.models, a.cfg.Game.Providers.ReembedBatchSize),
 		Events:         hub,
@@ -305,6 +307,7 @@ func (a *app) serveWorker(ctx context.Context) error {
 		MaxTokens:    a.cfg.Game.Providers.DMMaxTokens,
 		PromptBudget: a.cfg.Game.Providers.PromptTokenBudget,
 		Heartbeat:    a.cfg.Game.StuckAfter / 4,
+		Rules:        a.pack,
 	})
 	srv, err := workers.NewServer(a.rdb, g.queue, pipeline, workers.Options{
 		Concurrency:       a.cfg.Game.WorkerConcurrency,

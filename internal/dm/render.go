@@ -25,6 +25,14 @@ func (p Prompt) Context() string {
 		b.WriteString("The player's character: ")
 		b.WriteString(d)
 	}
+	if p.Mechanics != nil {
+		if note := p.Mechanics.ForPrompt(); note != "" {
+			if b.Len() > 0 {
+				b.WriteString("\n\n")
+			}
+			b.WriteString(note)
+		}
+	}
 	if len(p.Memory) > 0 {
 		if b.Len() > 0 {
 			b.WriteString("\n\n")

@@ -12,6 +12,7 @@ import (
 	"github.com/codeofconquest/brightdawn/internal/dm"
 	"github.com/codeofconquest/brightdawn/internal/logging"
 	"github.com/codeofconquest/brightdawn/internal/memory"
+	"github.com/codeofconquest/brightdawn/internal/rules"
 )
 
 // Pipeline runs the stages of a turn. Every stage is idempotent: it moves
@@ -26,6 +27,7 @@ type Pipeline struct {
 	models *Models
 	search *Searcher
 	model  dm.Model
+	engine *rules.Engine
 	opts   PipelineOptions
 }
 
@@ -44,7 +46,13 @@ type PipelineOptions struct {
 	// FinalWriteTimeout bounds the writes that outlive a stage's context
 	// (0: FinalWriteTimeout).
 	FinalWriteTimeout time.Duration
+	// Rules is the rule pack of the turn's engine (nil: the embedded SRD pack).
+	Rules *rules.Pack
 }
+
+// maxStaleRetries bounds how often a completion re-resolves the turn's
+// actions on a sheet that another turn changed meanwhile.
+const maxStaleRetries = 5
 
 // FinalWriteTimeout bounds a write that must outlive its task's context (a
 // turn's failure, a re-embed job's): long enough for a busy database,
@@ -79,7 +87,10 @@ func NewPipeline(store *Store, pub Publisher, models *Models, search *Searcher, 
 	if opts.FinalWriteTimeout <= 0 {
 		opts.FinalWriteTimeout = FinalWriteTimeout
 	}
-	return &Pipeline{store: store, pub: pub, models: models, search: search, model: model, opts: opts}
+	if opts.Rules == nil {
+		opts.Rules = rules.Default()
+	}
+	return &Pipeline{store: store, pub: pub, models: models, search: search, model: model, engine: rules.New(opts.Rules), opts: opts}
 }
 
 // Embed embeds the player's message and hands the turn to retrieval.
@@ -293,6 +304,10 @@ func (p *Pipeline) Generate(ctx context.Context, turnID uuid.UUID) (next string,
 	}
 	ctx, stopGen := context.WithCancel(ctx)
 	defer stopGen()
+	engine := p.newTurnRules(t, st.Character)
+	if engine != nil {
+		engine.setup(ctx, &prompt, announced)
+	}
 	stopBeat := p.heartbeat(ctx, turnID, stopGen)
 	defer stopBeat()
 	var reply strings.Builder
@@ -330,7 +345,22 @@ func (p *Pipeline) Generate(ctx context.Context, turnID uuid.UUID) (next string,
 	if n, ok := p.model.(interface{ ModelName() string }); ok {
 		modelName = n.ModelName()
 	}
-	m, done, ok, err := p.store.Complete(ctx, t, msg, p.model.Name(), modelName, usage.PromptTokens, usage.CompletionTokens)
+	var eff Effects
+	var m Message
+	var done Turn
+	var ok bool
+	for attempt := 0; ; attempt++ {
+		if engine != nil {
+			eff = engine.effects()
+		}
+		m, done, ok, err = p.store.Complete(ctx, t, msg, p.model.Name(), modelName, usage.PromptTokens, usage.CompletionTokens, eff)
+		if errors.Is(err, errStaleSheet) && attempt < maxStaleRetries {
+			if err = engine.reresolve(ctx); err == nil {
+				continue
+			}
+		}
+		break
+	}
 	if err != nil || !ok {
 		return "", err
 	}
@@ -338,7 +368,11 @@ func (p *Pipeline) Generate(ctx context.Context, turnID uuid.UUID) (next string,
 	p.opts.Observer.TokensUsed(p.model.Name(), usage.PromptTokens, usage.CompletionTokens)
 	p.opts.Observer.TurnFinished(StatusCompleted, time.Since(done.CreatedAt))
 	publishStatus(ctx, p.pub, done)
-	publish(ctx, p.pub, done, EventDMDone, map[string]any{"message": m})
+	if eff.Apply {
+		publish(ctx, p.pub, done, EventSheetChanged, map[string]any{"character_id": eff.CharacterID,
+			"changes": eff.Changes, "sheet": eff.Sheet})
+	}
+	publish(ctx, p.pub, done, EventDMDone, map[string]any{"message": m, "dice_seed": done.DiceSeed})
 	return StageEmbedDM, nil
 }
 
@@ -379,7 +413,7 @@ func (p *Pipeline) Fail(ctx context.Context, turnID uuid.UUID, code FailureCode,
 	}
 	p.opts.Observer.TurnFinished(StatusFailed, time.Since(t.CreatedAt))
 	publishStatus(ctx, p.pub, t)
-	publish(ctx, p.pub, t, EventTurnFailed, map[string]any{"error": t.Error})
+	publish(ctx, p.pub, t, EventTurnFailed, map[string]any{"error": t.Error, "dice_seed": t.DiceSeed})
 	return nil
 }
 

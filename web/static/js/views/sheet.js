@@ -59,7 +59,7 @@ export async function sheetView({ id, alive }) {
         field('Current', { name: 'hp_current', type: 'number', value: sheet.hp?.current ?? '', class: 'narrow', inputmode: 'numeric' }),
         field('Maximum', { name: 'hp_max', type: 'number', min: 1, max: 999, value: sheet.hp?.max ?? '', class: 'narrow', inputmode: 'numeric' }))),
     h('fieldset', {}, h('legend', {}, 'Inventory'),
-      field('Items, one per line', { tag: 'textarea', name: 'inventory', rows: 5, value: (sheet.inventory ?? []).join('\n') })),
+      field('Items, one per line', { tag: 'textarea', name: 'inventory', rows: 5, value: (sheet.inventory ?? []).map(itemLine).join('\n') })),
     h('fieldset', {}, h('legend', {}, 'Notes'),
       field('Backstory, bonds, secrets', { tag: 'textarea', name: 'notes', rows: 5, maxlength: 4000, value: sheet.notes ?? '' })),
     error,
@@ -71,9 +71,12 @@ export async function sheetView({ id, alive }) {
     const d = new FormData(form);
     const abilities = {};
     for (const { a, input } of abilityInputs) if (input.value !== '') abilities[a] = Number(input.value);
+    // The rest of the sheet (gold, xp, conditions, ac) is kept as it is:
+    // a sheet PATCH replaces the whole sheet.
     const next = {
+      ...sheet,
       abilities,
-      inventory: String(d.get('inventory') || '').split('\n').map((s) => s.trim()).filter(Boolean),
+      inventory: String(d.get('inventory') || '').split('\n').map((s) => s.trim()).filter(Boolean).map(parseItemLine),
       notes: String(d.get('notes') || ''),
     };
     const cur = d.get('hp_current');
@@ -166,4 +169,15 @@ function portraitPanel(ch, onChange) {
     h('div', { class: 'portrait-controls' }, input, label,
       h('p', { class: 'hint' }, 'PNG, JPEG or WebP, up to 5\u00a0MB.'),
       progress, status, error));
+}
+
+// An inventory item as a line of the form: "rope", or "healing potion x2".
+function itemLine(it) {
+  if (typeof it === 'string') return it;
+  return it.qty > 1 ? `${it.name} x${it.qty}` : it.name;
+}
+
+function parseItemLine(line) {
+  const m = /^(.*\S)\s+[x×](\d{1,4})$/.exec(line);
+  return m ? { name: m[1], qty: Number(m[2]) } : line;
 }
