@@ -28,6 +28,7 @@ var statusOf = map[apperr.Code]int{
 	apperr.Unprocessable:      http.StatusUnprocessableEntity,
 	apperr.RateLimited:        http.StatusTooManyRequests,
 	apperr.Unavailable:        http.StatusServiceUnavailable,
+	apperr.PreconditionFailed: http.StatusPreconditionFailed,
 	apperr.Internal:           http.StatusInternalServerError,
 }
 

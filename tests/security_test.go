@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -461,5 +462,61 @@ func TestNameLikeFieldsRefuseBidiControlsAndInvisibleNames(t *testing.T) {
 		require.Equal(t, http.StatusCreated, resp.Status, string(resp.Body))
 		resp = p.Client.Do(t, "POST", "/api/sessions", map[string]any{"title": "Ταβέρνα"})
 		require.Equal(t, http.StatusCreated, resp.Status, string(resp.Body))
+	})
+}
+
+func getCharacter(t *testing.T, p player, id string) (character, string) {
+	t.Helper()
+	resp := p.Client.Do(t, "GET", "/api/characters/"+id, nil)
+	require.Equal(t, http.StatusOK, resp.Status, string(resp.Body))
+	var out struct{ Character character }
+	resp.JSON(t, &out)
+	return out.Character, resp.Header.Get("ETag")
+}
+
+func TestConcurrentCharacterPatchesLoseNothing(t *testing.T) {
+	t.Parallel()
+	srv := testkit.Start(t, testkit.Options{Command: "api"})
+	p := signUp(t, srv.URL)
+	ch := newCharacter(t, p)
+
+	t.Run("30 concurrent pairs of patches of different fields both land", func(t *testing.T) {
+		lost := 0
+		for i := range 30 {
+			name, class := fmt.Sprintf("Name %d", i), fmt.Sprintf("Class %d", i)
+			var wg sync.WaitGroup
+			status := make([]int, 2)
+			for j, body := range []map[string]any{{"name": name}, {"class": class}} {
+				wg.Go(func() { status[j] = p.Client.Do(t, "PATCH", "/api/characters/"+ch.ID, body).Status })
+			}
+			wg.Wait()
+			require.Equal(t, []int{http.StatusOK, http.StatusOK}, status)
+			got, _ := getCharacter(t, p, ch.ID)
+			if got.Name != name || got.Class != class {
+				lost++
+			}
+		}
+		require.Zero(t, lost, "pairs that lost an update")
+	})
+
+	t.Run("If-Match with the current ETag applies; a stale one gets 412", func(t *testing.T) {
+		_, etag := getCharacter(t, p, ch.ID)
+		require.NotEmpty(t, etag)
+		resp := p.Client.Do(t, "PATCH", "/api/characters/"+ch.ID, map[string]any{"name": "Fresh"}, "If-Match", etag)
+		require.Equal(t, http.StatusOK, resp.Status, string(resp.Body))
+		newTag := resp.Header.Get("ETag")
+		require.NotEqual(t, etag, newTag)
+		resp = p.Client.Do(t, "PATCH", "/api/characters/"+ch.ID, map[string]any{"name": "Stale"}, "If-Match", etag)
+		require.Equal(t, http.StatusPreconditionFailed, resp.Status, string(resp.Body))
+		require.Equal(t, "precondition_failed", resp.ErrorCode())
+		got, tag := getCharacter(t, p, ch.ID)
+		require.Equal(t, "Fresh", got.Name)
+		require.Equal(t, newTag, tag)
+	})
+
+	t.Run("abilities differing only in case are refused", func(t *testing.T) {
+		resp := p.Client.Do(t, "PATCH", "/api/characters/"+ch.ID, map[string]any{
+			"sheet": map[string]any{"abilities": map[string]int{"Strength": 10, "strength": 12, "STRENGTH": 14}}})
+		requireRefusedField(t, resp, "sheet.abilities")
 	})
 }

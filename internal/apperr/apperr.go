@@ -27,6 +27,7 @@ const (
 	Unprocessable      Code = "unprocessable"
 	MethodNotAllowed   Code = "method_not_allowed"
 	Unavailable        Code = "unavailable"
+	PreconditionFailed Code = "precondition_failed" // If-Match names an older version
 	Internal           Code = "internal"
 )
 

@@ -93,18 +93,26 @@ func (s *Store) getCharacter(ctx context.Context, q querier, playerID, id uuid.U
 	return c, postgres.Translate(err, "character")
 }
 
+// lockCharacter reads a character and holds its row until q's transaction
+// ends, so a read-modify-write of it cannot lose a concurrent one.
+func (s *Store) lockCharacter(ctx context.Context, q querier, playerID, id uuid.UUID) (Character, error) {
+	c, err := scanCharacter(q.QueryRow(ctx, `SELECT `+characterCols+` FROM game.characters
+		WHERE id = $1 AND player_id = $2 FOR UPDATE`, id, playerID))
+	return c, postgres.Translate(err, "character")
+}
+
 // updateCharacter writes a character. A sheet that changed bumps its
 // version, so a turn in flight re-resolves on the new sheet. With
 // guardField set (the patch changes fields the engine owns), nothing is
 // written while a turn of the player is in flight in a session this
 // character plays: a conflict naming the field.
-func (s *Store) updateCharacter(ctx context.Context, c Character, guardField string) (Character, error) {
+func (s *Store) updateCharacter(ctx context.Context, q querier, c Character, guardField string) (Character, error) {
 	sheet, err := json.Marshal(c.Sheet)
 	if err != nil {
 		return c, err
 	}
-	out, err := scanCharacter(s.pool.QueryRow(ctx, `
-		UPDATE game.characters SET name = $3, class = $4, level = $5, sheet = $6, portrait_asset_id = $7, updated_at = now(),
+	out, err := scanCharacter(q.QueryRow(ctx, `
+		UPDATE game.characters SET name = $3, class = $4, level = $5, sheet = $6, portrait_asset_id = $7, updated_at = clock_timestamp(),
 			sheet_version = sheet_version + CASE WHEN sheet IS DISTINCT FROM $6::jsonb THEN 1 ELSE 0 END
 		WHERE id = $1 AND player_id = $2
 		  AND NOT ($8::bool AND EXISTS (SELECT 1 FROM game.turns t JOIN game.sessions s ON s.id = t.session_id
