@@ -520,3 +520,28 @@ func TestConcurrentCharacterPatchesLoseNothing(t *testing.T) {
 		requireRefusedField(t, resp, "sheet.abilities")
 	})
 }
+
+func TestWhatOnePlayerCreatesIsCapped(t *testing.T) {
+	t.Parallel()
+	srv := testkit.Start(t, testkit.Options{Command: "api", Env: []string{"CHARACTERS_PER_PLAYER=3", "SESSIONS_PER_PLAYER=4"}})
+	p := signUp(t, srv.URL)
+	t.Run("a character over the cap gets 409 too_many_characters", func(t *testing.T) {
+		for range 3 {
+			newCharacter(t, p)
+		}
+		resp := p.Client.Do(t, "POST", "/api/characters", map[string]any{"name": "One too many", "class": "bard"})
+		require.Equal(t, http.StatusConflict, resp.Status, string(resp.Body))
+		require.Equal(t, "too_many_characters", resp.ErrorCode())
+	})
+	t.Run("a session over the cap gets 409 too_many_sessions", func(t *testing.T) {
+		for range 4 {
+			newSession(t, p, "")
+		}
+		resp := p.Client.Do(t, "POST", "/api/sessions", map[string]any{"title": "One too many"})
+		require.Equal(t, http.StatusConflict, resp.Status, string(resp.Body))
+		require.Equal(t, "too_many_sessions", resp.ErrorCode())
+	})
+	t.Run("another player is not counted", func(t *testing.T) {
+		newCharacter(t, signUp(t, srv.URL))
+	})
+}

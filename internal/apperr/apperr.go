@@ -28,6 +28,8 @@ const (
 	MethodNotAllowed   Code = "method_not_allowed"
 	Unavailable        Code = "unavailable"
 	PreconditionFailed Code = "precondition_failed" // If-Match names an older version
+	TooManyCharacters  Code = "too_many_characters" // the player's cap (409)
+	TooManySessions    Code = "too_many_sessions"   // the player's cap (409)
 	Internal           Code = "internal"
 )
 

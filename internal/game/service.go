@@ -79,7 +79,7 @@ func (s *Service) CreateCharacter(ctx context.Context, playerID uuid.UUID, in Ch
 		return c, err
 	}
 	c.Sheet.Level = c.Level
-	return s.store.insertCharacter(ctx, c)
+	return s.store.insertCharacter(ctx, c, s.limits.MaxCharacters)
 }
 
 // ListCharacters returns the player's characters.
@@ -165,7 +165,7 @@ func (s *Service) CreateSession(ctx context.Context, playerID uuid.UUID, in Sess
 			return Session{}, err
 		}
 	}
-	return s.store.insertSession(ctx, Session{ID: uuid.Must(uuid.NewV7()), OwnerID: playerID, Title: title, CharacterID: in.CharacterID})
+	return s.store.insertSession(ctx, Session{ID: uuid.Must(uuid.NewV7()), OwnerID: playerID, Title: title, CharacterID: in.CharacterID}, s.limits.MaxSessions)
 }
 
 // ListSessions returns the sessions the player is in.
