@@ -117,6 +117,7 @@ func (h gameHandlers) getCharacter(c *gin.Context) {
 		fail(c, err)
 		return
 	}
+	c.Header("ETag", ch.ETag())
 	c.JSON(http.StatusOK, gin.H{"character": ch})
 }
 
@@ -131,11 +132,13 @@ func (h gameHandlers) updateCharacter(c *gin.Context) {
 		fail(c, err)
 		return
 	}
+	p.IfMatch = c.GetHeader("If-Match")
 	ch, err := h.svc.UpdateCharacter(c.Request.Context(), player(c), id, p)
 	if err != nil {
 		fail(c, err)
 		return
 	}
+	c.Header("ETag", ch.ETag())
 	c.JSON(http.StatusOK, gin.H{"character": ch})
 }
 

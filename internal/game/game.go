@@ -4,6 +4,7 @@ package game
 
 import (
 	"encoding/json"
+	"fmt"
 	"time"
 
 	"github.com/google/uuid"
@@ -63,6 +64,15 @@ type CharacterPatch struct {
 	// PortraitAssetID sets (a ready portrait asset of the player's) or,
 	// with null, clears the portrait.
 	PortraitAssetID OptionalID `json:"portrait_asset_id"`
+	// IfMatch is the client's If-Match header: the ETag of the version the
+	// patch was made against ("" or "*" = any version).
+	IfMatch string `json:"-"`
+}
+
+// ETag names a character's version for If-Match: its last update, to the
+// microsecond Postgres keeps.
+func (c Character) ETag() string {
+	return fmt.Sprintf(`"%d"`, c.UpdatedAt.UnixMicro())
 }
 
 // Session is a game session.

@@ -79,7 +79,7 @@ func (s *Service) CreateCharacter(ctx context.Context, playerID uuid.UUID, in Ch
 		return c, err
 	}
 	c.Sheet.Level = c.Level
-	return s.store.insertCharacter(ctx, c)
+	return s.store.insertCharacter(ctx, c, s.limits.MaxCharacters)
 }
 
 // ListCharacters returns the player's characters.
@@ -93,10 +93,24 @@ func (s *Service) GetCharacter(ctx context.Context, playerID, id uuid.UUID) (Cha
 }
 
 // UpdateCharacter applies a patch to one of the player's characters.
-func (s *Service) UpdateCharacter(ctx context.Context, playerID, id uuid.UUID, p CharacterPatch) (Character, error) {
-	c, err := s.store.getCharacter(ctx, s.store.pool, playerID, id)
+// The read, the patch and the write happen under the row's lock, so two
+// concurrent patches of different fields both land; with If-Match a patch
+// made against an older version is refused (precondition_failed).
+func (s *Service) UpdateCharacter(ctx context.Context, playerID, id uuid.UUID, p CharacterPatch) (out Character, err error) {
+	err = s.store.Tx(ctx, func(q querier) error {
+		out, err = s.updateCharacter(ctx, q, playerID, id, p)
+		return err
+	})
+	return out, err
+}
+
+func (s *Service) updateCharacter(ctx context.Context, q querier, playerID, id uuid.UUID, p CharacterPatch) (Character, error) {
+	c, err := s.store.lockCharacter(ctx, q, playerID, id)
 	if err != nil {
 		return c, err
+	}
+	if p.IfMatch != "" && p.IfMatch != "*" && p.IfMatch != c.ETag() {
+		return c, apperr.New(apperr.PreconditionFailed, "the character changed since %s (now %s): fetch it again", p.IfMatch, c.ETag())
 	}
 	if p.Name != nil {
 		if c.Name, err = cleanText("name", *p.Name, MaxNameLen); err != nil {
@@ -127,7 +141,7 @@ func (s *Service) UpdateCharacter(ctx context.Context, playerID, id uuid.UUID, p
 			return c, err
 		}
 	}
-	return s.store.updateCharacter(ctx, c, engineOwnedChange(old, c.Sheet))
+	return s.store.updateCharacter(ctx, q, c, engineOwnedChange(old, c.Sheet))
 }
 
 // DeleteCharacter removes one of the player's characters.
@@ -155,7 +169,7 @@ func (s *Service) CreateSession(ctx context.Context, playerID uuid.UUID, in Sess
 	if err != nil {
 		return Session{}, err
 	}
-	return s.store.insertSession(ctx, Session{ID: uuid.Must(uuid.NewV7()), OwnerID: playerID, Title: title, CharacterID: in.CharacterID}, seed)
+	return s.store.insertSession(ctx, Session{ID: uuid.Must(uuid.NewV7()), OwnerID: playerID, Title: title, CharacterID: in.CharacterID}, seed, s.limits.MaxSessions)
 }
 
 // ListSessions returns the sessions the player is in.

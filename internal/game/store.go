@@ -57,12 +57,43 @@ func scanCharacter(row pgx.Row) (Character, error) {
 	return c, nil
 }
 
-func (s *Store) insertCharacter(ctx context.Context, c Character) (Character, error) {
+// underCap takes a transaction-scoped lock on the player's rows of table
+// and refuses (409 code) when the player already owns max of them (0: no
+// cap). Under the lock two concurrent creates cannot both see max-1.
+func underCap(ctx context.Context, q querier, table, ownerCol string, playerID uuid.UUID, max int, code apperr.Code, what string) error {
+	if max <= 0 {
+		return nil
+	}
+	if _, err := q.Exec(ctx, `SELECT pg_advisory_xact_lock(hashtextextended($1 || ':' || $2::text, 0))`, table, playerID); err != nil {
+		return err
+	}
+	var n int
+	if err := q.QueryRow(ctx, `SELECT count(*) FROM `+table+` WHERE `+ownerCol+` = $1`, playerID).Scan(&n); err != nil {
+		return err
+	}
+	if n >= max {
+		return apperr.New(code, "you may have at most %d %s; delete one first", max, what)
+	}
+	return nil
+}
+
+func (s *Store) insertCharacter(ctx context.Context, c Character, max int) (out Character, err error) {
+	err = s.Tx(ctx, func(q querier) error {
+		if err := underCap(ctx, q, "game.characters", "player_id", c.PlayerID, max, apperr.TooManyCharacters, "characters"); err != nil {
+			return err
+		}
+		out, err = s.insertCharacterRow(ctx, q, c)
+		return err
+	})
+	return out, postgres.Translate(err, "character")
+}
+
+func (s *Store) insertCharacterRow(ctx context.Context, q querier, c Character) (Character, error) {
 	sheet, err := json.Marshal(c.Sheet)
 	if err != nil {
 		return c, err
 	}
-	out, err := scanCharacter(s.pool.QueryRow(ctx, `
+	out, err := scanCharacter(q.QueryRow(ctx, `
 		INSERT INTO game.characters (id, player_id, name, class, level, sheet)
 		VALUES ($1, $2, $3, $4, $5, $6)
 		RETURNING `+characterCols, c.ID, c.PlayerID, c.Name, c.Class, c.Level, string(sheet)))
@@ -93,18 +124,26 @@ func (s *Store) getCharacter(ctx context.Context, q querier, playerID, id uuid.U
 	return c, postgres.Translate(err, "character")
 }
 
+// lockCharacter reads a character and holds its row until q's transaction
+// ends, so a read-modify-write of it cannot lose a concurrent one.
+func (s *Store) lockCharacter(ctx context.Context, q querier, playerID, id uuid.UUID) (Character, error) {
+	c, err := scanCharacter(q.QueryRow(ctx, `SELECT `+characterCols+` FROM game.characters
+		WHERE id = $1 AND player_id = $2 FOR UPDATE`, id, playerID))
+	return c, postgres.Translate(err, "character")
+}
+
 // updateCharacter writes a character. A sheet that changed bumps its
 // version, so a turn in flight re-resolves on the new sheet. With
 // guardField set (the patch changes fields the engine owns), nothing is
 // written while a turn of the player is in flight in a session this
 // character plays: a conflict naming the field.
-func (s *Store) updateCharacter(ctx context.Context, c Character, guardField string) (Character, error) {
+func (s *Store) updateCharacter(ctx context.Context, q querier, c Character, guardField string) (Character, error) {
 	sheet, err := json.Marshal(c.Sheet)
 	if err != nil {
 		return c, err
 	}
-	out, err := scanCharacter(s.pool.QueryRow(ctx, `
-		UPDATE game.characters SET name = $3, class = $4, level = $5, sheet = $6, portrait_asset_id = $7, updated_at = now(),
+	out, err := scanCharacter(q.QueryRow(ctx, `
+		UPDATE game.characters SET name = $3, class = $4, level = $5, sheet = $6, portrait_asset_id = $7, updated_at = clock_timestamp(),
 			sheet_version = sheet_version + CASE WHEN sheet IS DISTINCT FROM $6::jsonb THEN 1 ELSE 0 END
 		WHERE id = $1 AND player_id = $2
 		  AND NOT ($8::bool AND EXISTS (SELECT 1 FROM game.turns t JOIN game.sessions s ON s.id = t.session_id
@@ -138,9 +177,12 @@ func scanSession(row pgx.Row) (Session, error) {
 	return s, err
 }
 
-func (s *Store) insertSession(ctx context.Context, in Session, seed openSeed) (Session, error) {
+func (s *Store) insertSession(ctx context.Context, in Session, seed openSeed, max int) (Session, error) {
 	var out Session
 	err := s.Tx(ctx, func(q querier) error {
+		if err := underCap(ctx, q, "game.sessions", "owner_id", in.OwnerID, max, apperr.TooManySessions, "sessions"); err != nil {
+			return err
+		}
 		var err error
 		out, err = scanSession(q.QueryRow(ctx, `
 			INSERT INTO game.sessions AS s (id, owner_id, title, character_id) VALUES ($1, $2, $3, $4)

@@ -6,6 +6,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/codeofconquest/brightdawn/internal/apperr"
+	"github.com/codeofconquest/brightdawn/internal/names"
 )
 
 // cleanText trims s and checks it is 1..max runes with no control characters.
@@ -14,7 +15,13 @@ func cleanText(field, s string, max int) (string, error) {
 	if s == "" {
 		return "", apperr.Invalidf(field, "is required")
 	}
-	return s, checkText(field, s, max, false)
+	if err := checkText(field, s, max, false); err != nil {
+		return "", err
+	}
+	if err := names.Check(s); err != nil {
+		return "", apperr.Invalidf(field, "%v", err)
+	}
+	return s, nil
 }
 
 func checkText(field, s string, max int, allowNewlines bool) error {
