@@ -97,14 +97,24 @@ func (s *Service) GetCharacter(ctx context.Context, playerID, id uuid.UUID) (Cha
 // concurrent patches of different fields both land; with If-Match a patch
 // made against an older version is refused (precondition_failed).
 func (s *Service) UpdateCharacter(ctx context.Context, playerID, id uuid.UUID, p CharacterPatch) (out Character, err error) {
+	// The portrait is checked before the row is locked: the check reads the
+	// asset on a connection of its own, which must not wait on this
+	// transaction (PGlite serves one transaction at a time: it would hang).
+	var portrait Character
+	if p.PortraitAssetID.Set {
+		portrait.PlayerID = playerID
+		if err := s.setPortrait(ctx, &portrait, p.PortraitAssetID); err != nil {
+			return Character{}, err
+		}
+	}
 	err = s.store.Tx(ctx, func(q querier) error {
-		out, err = s.updateCharacter(ctx, q, playerID, id, p)
+		out, err = s.updateCharacter(ctx, q, playerID, id, p, portrait.PortraitAssetID)
 		return err
 	})
 	return out, err
 }
 
-func (s *Service) updateCharacter(ctx context.Context, q querier, playerID, id uuid.UUID, p CharacterPatch) (Character, error) {
+func (s *Service) updateCharacter(ctx context.Context, q querier, playerID, id uuid.UUID, p CharacterPatch, portrait *uuid.UUID) (Character, error) {
 	c, err := s.store.lockCharacter(ctx, q, playerID, id)
 	if err != nil {
 		return c, err
@@ -137,9 +147,7 @@ func (s *Service) updateCharacter(ctx context.Context, q querier, playerID, id u
 	}
 	c.Sheet.Level = c.Level
 	if p.PortraitAssetID.Set {
-		if err := s.setPortrait(ctx, &c, p.PortraitAssetID); err != nil {
-			return c, err
-		}
+		c.PortraitAssetID = portrait // checked by UpdateCharacter
 	}
 	return s.store.updateCharacter(ctx, q, c, engineOwnedChange(old, c.Sheet))
 }
