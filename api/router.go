@@ -29,6 +29,8 @@ type Deps struct {
 	Ops OpsDeps
 	// Reembed reports embedding models and re-embed jobs at /ops/reembed.
 	Reembed ReembedService
+	// Lore is the sessions' lorebooks (api/lore.go).
+	Lore LoreService
 }
 
 // NewRouter builds the Gin engine with every route of API.md.
@@ -64,6 +66,9 @@ func NewRouter(d Deps) (*gin.Engine, error) {
 	}
 	if d.Auth != nil && d.Assets != nil {
 		registerAssets(r.Group("/api", requireAuth(d.Auth)), d)
+	}
+	if d.Auth != nil && d.Lore != nil {
+		registerLore(r.Group("/api", requireAuth(d.Auth)), d)
 	}
 	registerOps(r, d)
 	if d.Auth != nil && d.Reembed != nil {

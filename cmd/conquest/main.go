@@ -242,13 +242,15 @@ func (a *app) serveAPI(ctx context.Context) error {
 		return err
 	}
 	defer closeOps()
+	gameSvc := game.NewService(g.store, g.queue, g.pub, g.embedder, g.search, game.WithPortraits(a.assetSvc), turnLimits(a.cfg, a.rdb))
 	router, err := api.NewRouter(api.Deps{
 		Log:            a.log,
 		Checks:         a.checks(),
 		TrustedProxies: a.cfg.TrustedProxies,
 		Auth:           authSvc,
 		Tickets:        authSvc,
-		Game:           game.NewService(g.store, g.queue, g.pub, g.embedder, g.search, game.WithPortraits(a.assetSvc), turnLimits(a.cfg, a.rdb)),
+		Game:           gameSvc,
+		Lore:           gameSvc,
 		Assets:         a.assetSvc,
 		Reembed:        game.NewReembedder(g.store, g.models, a.cfg.Game.Providers.ReembedBatchSize),
 		Events:         hub,

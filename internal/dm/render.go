@@ -25,6 +25,20 @@ func (p Prompt) Context() string {
 		b.WriteString("The player's character: ")
 		b.WriteString(d)
 	}
+	if len(p.Lore) > 0 {
+		if b.Len() > 0 {
+			b.WriteString("\n\n")
+		}
+		b.WriteString("Facts of this campaign's world:")
+		for _, l := range p.Lore {
+			b.WriteString("\n- ")
+			if l.Title != "" {
+				b.WriteString(l.Title)
+				b.WriteString(": ")
+			}
+			b.WriteString(oneLine(l.Content))
+		}
+	}
 	if len(p.Memory) > 0 {
 		if b.Len() > 0 {
 			b.WriteString("\n\n")
@@ -113,6 +127,9 @@ func oneLine(s string) string {
 // per-message overhead of a chat request.
 func (p Prompt) Tokens() int {
 	n := memory.CountTokens(p.System) + memory.CountTokens(p.Character.Describe()) + memory.CountTokens(p.Player) + 2*messageOverhead
+	for _, l := range p.Lore {
+		n += loreTokens(l)
+	}
 	for _, m := range p.Memory {
 		n += memoryTokens(m)
 	}
@@ -122,5 +139,6 @@ func (p Prompt) Tokens() int {
 	return n
 }
 
+func loreTokens(l Lore) int     { return memory.CountTokens(l.Title) + memory.CountTokens(l.Content) + 3 }
 func memoryTokens(m Memory) int { return memory.CountTokens(m.Content) + 3 } // bullet and speaker
 func recentTokens(t Turn) int   { return memory.CountTokens(t.Content) + messageOverhead }
