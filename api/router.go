@@ -31,6 +31,8 @@ type Deps struct {
 	Reembed ReembedService
 	// Lore is the sessions' lorebooks (api/lore.go).
 	Lore LoreService
+	// Cards imports and exports Tavern character cards (api/cards.go).
+	Cards CardService
 }
 
 // NewRouter builds the Gin engine with every route of API.md.
@@ -69,6 +71,9 @@ func NewRouter(d Deps) (*gin.Engine, error) {
 	}
 	if d.Auth != nil && d.Lore != nil {
 		registerLore(r.Group("/api", requireAuth(d.Auth)), d)
+	}
+	if d.Auth != nil && d.Cards != nil {
+		registerCards(r.Group("/api", requireAuth(d.Auth)), d)
 	}
 	registerOps(r, d)
 	if d.Auth != nil && d.Reembed != nil {

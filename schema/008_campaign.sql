@@ -43,3 +43,7 @@ CREATE TABLE game.exports (
     updated_at timestamptz NOT NULL DEFAULT now()
 );
 CREATE INDEX exports_player_idx ON game.exports (player_id, created_at);
+
+-- Character cards are uploaded as assets of the new kind `card`.
+ALTER TABLE game.assets DROP CONSTRAINT assets_kind_check;
+ALTER TABLE game.assets ADD CONSTRAINT assets_kind_check CHECK (kind IN ('portrait', 'map', 'sheet', 'export', 'card'));

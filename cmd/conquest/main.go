@@ -242,7 +242,7 @@ func (a *app) serveAPI(ctx context.Context) error {
 		return err
 	}
 	defer closeOps()
-	gameSvc := game.NewService(g.store, g.queue, g.pub, g.embedder, g.search, game.WithPortraits(a.assetSvc), turnLimits(a.cfg, a.rdb))
+	gameSvc := game.NewService(g.store, g.queue, g.pub, g.embedder, g.search, game.WithPortraits(a.assetSvc), game.WithAssetReader(a.assetSvc), turnLimits(a.cfg, a.rdb))
 	router, err := api.NewRouter(api.Deps{
 		Log:            a.log,
 		Checks:         a.checks(),
@@ -251,6 +251,7 @@ func (a *app) serveAPI(ctx context.Context) error {
 		Tickets:        authSvc,
 		Game:           gameSvc,
 		Lore:           gameSvc,
+		Cards:          gameSvc,
 		Assets:         a.assetSvc,
 		Reembed:        game.NewReembedder(g.store, g.models, a.cfg.Game.Providers.ReembedBatchSize),
 		Events:         hub,

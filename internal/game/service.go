@@ -39,7 +39,8 @@ type Service struct {
 	embedder memory.Embedder
 	search   *Searcher
 
-	portraits Portraits // nil: characters cannot have portraits
+	portraits Portraits   // nil: characters cannot have portraits
+	assets    AssetReader // nil: no imports of uploads (cards.go)
 
 	limits TurnLimits // per-player turn limits (limits.go)
 }

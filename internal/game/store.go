@@ -135,6 +135,9 @@ func (s *Store) insertSession(ctx context.Context, in Session) (Session, error) 
 			return err
 		}
 		_, err = q.Exec(ctx, `INSERT INTO game.session_members (session_id, player_id, role) VALUES ($1, $2, 'owner')`, in.ID, in.OwnerID)
+		if err == nil && in.CharacterID != nil {
+			err = copyCharacterLore(ctx, q, in.ID, *in.CharacterID)
+		}
 		return err
 	})
 	return out, postgres.Translate(err, "session")
