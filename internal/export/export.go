@@ -48,8 +48,8 @@ const (
 	RoleDM     = "dm"
 	RoleSystem = "system"
 
-	VisibilityAll     = "all"
-	VisibilityWhisper = "whisper"
+	VisibilityPublic  = "public"
+	VisibilityPrivate = "private"
 )
 
 // Document is one exported session (format version 1).
@@ -79,7 +79,7 @@ type Message struct {
 	Role    string `json:"role"`
 	Author  string `json:"author,omitempty"` // display name of the player who wrote it
 	Content string `json:"content"`
-	// Visibility is "all" or "whisper"; a whisper names its recipients.
+	// Visibility is "public" or "private" (API.md message.visibility); a private message names its recipients.
 	Visibility string    `json:"visibility"`
 	To         []string  `json:"to,omitempty"`
 	CreatedAt  time.Time `json:"created_at"`
@@ -223,11 +223,11 @@ func Validate(d *Document) error {
 			return apperr.Invalidf(f+".role", "must be player, dm or system")
 		}
 		switch m.Visibility {
-		case VisibilityAll:
+		case VisibilityPublic:
 			if len(m.To) > 0 {
 				return apperr.Invalidf(f+".to", "only whispers have recipients")
 			}
-		case VisibilityWhisper:
+		case VisibilityPrivate:
 			if len(m.To) == 0 || len(m.To) > 32 {
 				return apperr.Invalidf(f+".to", "a whisper names 1 to 32 recipients")
 			}
