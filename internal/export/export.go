@@ -225,11 +225,11 @@ func Validate(d *Document) error {
 		switch m.Visibility {
 		case VisibilityPublic:
 			if len(m.To) > 0 {
-				return apperr.Invalidf(f+".to", "only whispers have recipients")
+				return apperr.Invalidf(f+".to", "only private messages have recipients")
 			}
 		case VisibilityPrivate:
 			if len(m.To) == 0 || len(m.To) > 32 {
-				return apperr.Invalidf(f+".to", "a whisper names 1 to 32 recipients")
+				return apperr.Invalidf(f+".to", "a private message names 1 to 32 recipients")
 			}
 			for _, to := range m.To {
 				if err := checkRunes(f+".to", to, MaxNameRunes); err != nil {
@@ -237,7 +237,7 @@ func Validate(d *Document) error {
 				}
 			}
 		default:
-			return apperr.Invalidf(f+".visibility", "must be all or whisper")
+			return apperr.Invalidf(f+".visibility", "must be public or private")
 		}
 		if err := checkRunes(f+".author", m.Author, MaxNameRunes); err != nil {
 			return err
