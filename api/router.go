@@ -33,6 +33,8 @@ type Deps struct {
 	Lore LoreService
 	// Cards imports and exports Tavern character cards (api/cards.go).
 	Cards CardService
+	// Exports writes sessions into the exports bucket (api/exports.go).
+	Exports ExportService
 }
 
 // NewRouter builds the Gin engine with every route of API.md.
@@ -74,6 +76,9 @@ func NewRouter(d Deps) (*gin.Engine, error) {
 	}
 	if d.Auth != nil && d.Cards != nil {
 		registerCards(r.Group("/api", requireAuth(d.Auth)), d)
+	}
+	if d.Auth != nil && d.Exports != nil {
+		registerExports(r.Group("/api", requireAuth(d.Auth)), d)
 	}
 	registerOps(r, d)
 	if d.Auth != nil && d.Reembed != nil {

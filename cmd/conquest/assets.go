@@ -27,6 +27,10 @@ func (a *app) openAssets(ctx context.Context) error {
 		return err
 	}
 	a.s3 = s3
+	a.exportsS3 = s3.WithBucket(a.cfg.S3ExportsBucket)
+	if err := a.exportsS3.EnsureBucket(ctx, 30*time.Second); err != nil {
+		return err
+	}
 	a.assetSvc = assets.NewService(assets.NewStore(a.pool), s3, assets.Options{
 		UploadTTL:    a.cfg.Assets.UploadTTL,
 		DownloadTTL:  a.cfg.Assets.DownloadTTL,

@@ -182,6 +182,8 @@ type app struct {
 
 	s3       *assets.S3
 	assetSvc *assets.Service
+
+	exportsS3 *assets.S3 // the exports bucket (internal/game/exports.go)
 }
 
 // game wires the turn pipeline's parts shared by api and worker.
@@ -242,7 +244,7 @@ func (a *app) serveAPI(ctx context.Context) error {
 		return err
 	}
 	defer closeOps()
-	gameSvc := game.NewService(g.store, g.queue, g.pub, g.embedder, g.search, game.WithPortraits(a.assetSvc), game.WithAssetReader(a.assetSvc), turnLimits(a.cfg, a.rdb))
+	gameSvc := game.NewService(g.store, g.queue, g.pub, g.embedder, g.search, game.WithPortraits(a.assetSvc), game.WithAssetReader(a.assetSvc), game.WithExports(a.exportsS3, g.queue), turnLimits(a.cfg, a.rdb))
 	router, err := api.NewRouter(api.Deps{
 		Log:            a.log,
 		Checks:         a.checks(),
@@ -252,6 +254,7 @@ func (a *app) serveAPI(ctx context.Context) error {
 		Game:           gameSvc,
 		Lore:           gameSvc,
 		Cards:          gameSvc,
+		Exports:        gameSvc,
 		Assets:         a.assetSvc,
 		Reembed:        game.NewReembedder(g.store, g.models, a.cfg.Game.Providers.ReembedBatchSize),
 		Events:         hub,
@@ -319,6 +322,7 @@ func (a *app) serveWorker(ctx context.Context) error {
 		AssetCleanupInterval: a.cfg.Assets.CleanupInterval,
 
 		Reembed: game.NewReembedder(g.store, g.models, a.cfg.Game.Providers.ReembedBatchSize),
+		Exports: game.NewExporter(g.store, a.exportsS3),
 	})
 	if err != nil {
 		return err

@@ -42,6 +42,10 @@ type Service struct {
 	portraits Portraits   // nil: characters cannot have portraits
 	assets    AssetReader // nil: no imports of uploads (cards.go)
 
+	exports     *Exporter // nil: no exports (exports.go)
+	exportQueue ExportQueue
+	embedQueue  EmbedQueue // imported sessions' vectors (import.go)
+
 	limits TurnLimits // per-player turn limits (limits.go)
 }
 
