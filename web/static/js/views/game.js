@@ -7,6 +7,8 @@ import { EventStream } from '../stream.js';
 import { Story } from '../story.js';
 import { LogView } from './log.js';
 import { memoryPanel } from './memory.js';
+import { lorePanel } from './lore.js';
+import { currentPlayer } from '../auth.js';
 import { portrait, describe } from './characters.js';
 
 const MAX_CONTENT = 8000;
@@ -86,6 +88,8 @@ export async function gameView({ id, alive }) {
     panelToggle.focus();
   });
   side.append(closePanel, panel.el);
+  // Lore and exports are the owner's (the server answers 404 to others).
+  if (currentPlayer()?.id === session.owner_id) side.append(lorePanel(id).el);
 
   const logView = new LogView(pane, list, {
     stop: async (turn, button) => {
