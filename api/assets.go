@@ -3,10 +3,12 @@ package api
 import (
 	"context"
 	"net/http"
+	"time"
 
 	"github.com/gin-gonic/gin"
 	"github.com/google/uuid"
 
+	"github.com/codeofconquest/brightdawn/internal/apperr"
 	"github.com/codeofconquest/brightdawn/internal/assets"
 )
 
@@ -23,6 +25,7 @@ var _ AssetService = (*assets.Service)(nil)
 
 func registerAssets(g *gin.RouterGroup, d Deps) {
 	h := assetHandlers{svc: d.Assets}
+	g = g.Group("", requireStorage(d.StorageReady))
 	g.POST("/assets", h.create)
 	g.GET("/assets", h.list)
 	g.GET("/assets/:id", h.get)
@@ -98,4 +101,22 @@ func (h assetHandlers) delete(c *gin.Context) {
 		return
 	}
 	c.Status(http.StatusNoContent)
+}
+
+// storageRetryAfter is what a client is told to wait while the object
+// store starts: a dev stack's S3 server is up within seconds of its build.
+const storageRetryAfter = 5 * time.Second
+
+// requireStorage answers 503 storage_starting, with Retry-After, while the
+// object store is not ready (its bucket not yet confirmed), so the rest of
+// the game can run before S3 does. A nil ready means always ready.
+func requireStorage(ready func() bool) gin.HandlerFunc {
+	return func(c *gin.Context) {
+		if ready != nil && !ready() {
+			fail(c, &apperr.Error{Code: apperr.StorageStarting, RetryAfter: storageRetryAfter,
+				Message: "file storage is starting; uploads will be available in a moment"})
+			return
+		}
+		c.Next()
+	}
 }

@@ -8,15 +8,17 @@ import (
 	"io"
 	"mime"
 	"net/http"
+	"reflect"
 	"strings"
 	"unicode/utf8"
 
 	"github.com/gin-gonic/gin"
+	"github.com/google/uuid"
 
 	"github.com/codeofconquest/brightdawn/internal/apperr"
 )
 
-// MaxBodyBytes is the largest request body accepted anywhere (API.md).
+// MaxBodyBytes is the largest request body accepted anywhere (docs/API.md).
 const MaxBodyBytes = 1 << 20
 
 // bind decodes the JSON body of c into v (see decodeJSON).
@@ -56,6 +58,9 @@ func decodeJSON(r io.Reader, v any) error {
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
+		if field, ok := badUUIDField(body, v); ok {
+			return apperr.Invalidf(safe(field), "must be a UUID")
+		}
 		return describeJSONError(err)
 	}
 	if dec.More() {
@@ -117,4 +122,45 @@ func safe(s string) string {
 		cut-- // never split a character: the message must stay valid UTF-8
 	}
 	return s[:cut] + "…"
+}
+
+var uuidType = reflect.TypeOf(uuid.UUID{})
+
+// badUUIDField names the top-level field of v (a pointer to a struct)
+// whose value in body is not a UUID. encoding/json reports a failed
+// UnmarshalText with the library's text ("invalid UUID length: 10") and
+// no field name, so the fields typed uuid.UUID are checked one by one.
+func badUUIDField(body []byte, v any) (string, bool) {
+	t := reflect.TypeOf(v)
+	if t.Kind() != reflect.Pointer || t.Elem().Kind() != reflect.Struct {
+		return "", false
+	}
+	var raw map[string]json.RawMessage
+	if json.Unmarshal(body, &raw) != nil {
+		return "", false
+	}
+	t = t.Elem()
+	for i := range t.NumField() {
+		f := t.Field(i)
+		ft := f.Type
+		if ft.Kind() == reflect.Pointer {
+			ft = ft.Elem()
+		}
+		name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
+		if ft != uuidType || name == "" || name == "-" {
+			continue
+		}
+		val, ok := raw[name]
+		if !ok || string(val) == "null" {
+			continue
+		}
+		var str string
+		if json.Unmarshal(val, &str) != nil {
+			continue // not a string: the type error names the field already
+		}
+		if _, err := uuid.Parse(str); err != nil {
+			return name, true
+		}
+	}
+	return "", false
 }

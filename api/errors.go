@@ -23,10 +23,12 @@ var statusOf = map[apperr.Code]int{
 	apperr.MethodNotAllowed:   http.StatusMethodNotAllowed,
 	apperr.Conflict:           http.StatusConflict,
 	apperr.TooLarge:           http.StatusRequestEntityTooLarge,
+	apperr.HeadersTooLarge:    http.StatusRequestHeaderFieldsTooLarge,
 	apperr.UnsupportedMedia:   http.StatusUnsupportedMediaType,
 	apperr.Unprocessable:      http.StatusUnprocessableEntity,
 	apperr.RateLimited:        http.StatusTooManyRequests,
 	apperr.Unavailable:        http.StatusServiceUnavailable,
+	apperr.StorageStarting:    http.StatusServiceUnavailable,
 	apperr.Internal:           http.StatusInternalServerError,
 }
 
@@ -71,7 +73,7 @@ func fail(c *gin.Context, err error) {
 	if e.Code == apperr.Internal {
 		msg = "internal error"
 	}
-	if e.Code == apperr.RateLimited {
+	if e.Code == apperr.RateLimited || e.Code == apperr.StorageStarting {
 		secs := int(math.Ceil(e.RetryAfter.Seconds()))
 		if secs < 1 {
 			secs = 1

@@ -23,7 +23,13 @@ type Deps struct {
 	Tickets   StreamTickets
 	Events    EventStreamer
 	Heartbeat time.Duration
-	Assets    AssetService
+	// Streams caps open streams and ends them with their credential
+	// (streamguard.go); nil: neither.
+	Streams *StreamGuard
+	Assets  AssetService
+	// StorageReady reports whether the object store is ready; until it is,
+	// the asset routes answer 503 storage_starting. Nil: always ready.
+	StorageReady func() bool
 
 	// Ops is the operator surface: metrics, /metrics, asynqmon (api/ops.go).
 	Ops OpsDeps
@@ -37,7 +43,7 @@ type Deps struct {
 	Exports ExportService
 }
 
-// NewRouter builds the Gin engine with every route of API.md.
+// NewRouter builds the Gin engine with every route of docs/API.md (api/openapi/openapi.yaml).
 func NewRouter(d Deps) (*gin.Engine, error) {
 	gin.SetMode(gin.ReleaseMode)
 	r := gin.New()
@@ -56,6 +62,7 @@ func NewRouter(d Deps) (*gin.Engine, error) {
 
 	r.GET("/healthz", healthz)
 	r.GET("/readyz", readyz(d.Checks))
+	r.GET("/api/openapi.json", serveOpenAPI)
 	registerWeb(r)
 
 	if d.Auth != nil {

@@ -34,10 +34,11 @@ type streamHandlers struct {
 	tickets   StreamTickets
 	streamer  EventStreamer
 	heartbeat time.Duration
+	guard     *StreamGuard // nil: streams are neither capped nor ended early
 }
 
 func registerStreams(api *gin.RouterGroup, authed gin.HandlerFunc, d Deps) {
-	h := streamHandlers{game: d.Game, tickets: d.Tickets, streamer: d.Events, heartbeat: d.Heartbeat}
+	h := streamHandlers{game: d.Game, tickets: d.Tickets, streamer: d.Events, heartbeat: d.Heartbeat, guard: d.Streams}
 	api.POST("/stream-tickets", authed, h.issueTicket)
 	api.GET("/sessions/:id/events", h.streamAuth("session", authed), h.sessionEvents)
 	api.GET("/turns/:id/events", h.streamAuth("turn", authed), h.turnEvents)
@@ -165,7 +166,23 @@ func (h streamHandlers) turnEvents(c *gin.Context) {
 func (h streamHandlers) serve(c *gin.Context, req events.StreamRequest) {
 	req.Heartbeat = h.heartbeat
 	req.Retry = 2 * time.Second
+	release := func() {}
+	if h.guard != nil {
+		p, _ := auth.PrincipalFrom(c.Request.Context())
+		gs, err := h.guard.admit(p, c.ClientIP())
+		if err != nil {
+			fail(c, err)
+			return
+		}
+		req.Stop, req.OnClose = gs.stop, gs.release
+		release = gs.release
+	}
 	err := h.streamer.Serve(c.Request.Context(), c.Writer, req)
+	if err != nil {
+		// Serve failed before the stream existed (OnClose will not run),
+		// or after it ended (it ran; release is idempotent).
+		release()
+	}
 	if errors.Is(err, events.ErrTurnEnded) {
 		// Resumed after the turn's final event: nothing more will come,
 		// and 204 tells EventSource not to reconnect.

@@ -1,7 +1,9 @@
 // Package stack runs the project's local servers as child processes on
 // loopback: Postgres with pgvector (PGlite behind pglite-socket, from
-// devstack/), Redis (redis-server) and S3 (MinIO built from a pinned module
-// version). No container engine is needed; Go, Node/npm and apt are.
+// devstack/), Redis (redis-server) and S3 (versitygw built from a pinned
+// module version; docs/STORAGE.md). No container engine is needed; Go,
+// Node/npm and apt are. A dev stack starts the app once Postgres and Redis
+// answer; the S3 server comes up beside it.
 //
 // A dev stack uses fixed ports and keeps its data in .stack/data; a test
 // stack takes free ports, keeps its data in a temporary folder and exports

@@ -14,9 +14,6 @@ import (
 	"time"
 )
 
-// MinIOVersion is the pinned MinIO module version built into .stack/bin.
-const MinIOVersion = "v0.0.0-20260212201848-7aac2a2c5b7c"
-
 const modulePath = "github.com/codeofconquest/brightdawn"
 
 // FindRoot walks up from dir to the repository root: the folder whose go.mod
@@ -54,7 +51,7 @@ func declaresModule(gomod string) bool {
 // withInstallLock serialises one kind of install across concurrent stack
 // processes (two `stack test` runs on a fresh checkout would otherwise run npm
 // ci into the same folder at once). Each kind has its own lock so npm need
-// not wait for a MinIO build. The lock is released when the file is closed,
+// not wait for the S3 server's build. The lock is released when the file is closed,
 // also when the process dies.
 func withInstallLock(ctx context.Context, root, name string, fn func() error) error {
 	dir := filepath.Join(root, ".stack")
@@ -122,6 +119,7 @@ func ensureNodeModules(ctx context.Context, root string, out io.Writer) error {
 			return errors.New("npm is not on PATH: install it (Debian: apt-get install npm)")
 		}
 		fmt.Fprintln(out, "stack: installing npm packages (PGlite) into devstack/node_modules…")
+		defer ticker(out, "stack: still installing npm packages", time.Now())()
 		return runVisible(ctx, out, root, os.Environ(), "npm", "ci", "--prefix", "devstack", "--no-audit", "--no-fund")
 	})
 }
@@ -139,45 +137,6 @@ func fresh(target, source string) bool {
 	return !t.ModTime().Before(s.ModTime())
 }
 
-// ensureMinIO builds the pinned MinIO into .stack/bin unless that exact
-// version is already there. A stamp file records the version, so bumping
-// MinIOVersion rebuilds.
-func ensureMinIO(ctx context.Context, root string, out io.Writer) (string, error) {
-	bin := filepath.Join(root, ".stack", "bin")
-	exe := filepath.Join(bin, "minio")
-	stamp := exe + ".version"
-	if minioBuilt(exe, stamp) {
-		return exe, nil
-	}
-	err := withInstallLock(ctx, root, "minio", func() error {
-		if minioBuilt(exe, stamp) {
-			return nil
-		}
-		if err := os.MkdirAll(bin, 0o755); err != nil {
-			return fmt.Errorf("create %s: %w", bin, err)
-		}
-		fmt.Fprintf(out, "stack: building MinIO %s into .stack/bin (first time, ~2–3 min)…\n", MinIOVersion)
-		began := time.Now()
-		// GOFLAGS and GOWORK are cleared so the project's own settings cannot
-		// leak into a build of another module.
-		env := append(os.Environ(), "GOBIN="+bin, "GOFLAGS=", "GOWORK=off")
-		if err := runVisible(ctx, out, root, env, "go", "install", "github.com/minio/minio@"+MinIOVersion); err != nil {
-			return fmt.Errorf("build minio: %w", err)
-		}
-		fmt.Fprintf(out, "stack: MinIO built in %s\n", time.Since(began).Round(time.Second))
-		return os.WriteFile(stamp, []byte(MinIOVersion+"\n"), 0o644)
-	})
-	return exe, err
-}
-
-func minioBuilt(exe, stamp string) bool {
-	if _, err := os.Stat(exe); err != nil {
-		return false
-	}
-	b, err := os.ReadFile(stamp)
-	return err == nil && strings.TrimSpace(string(b)) == MinIOVersion
-}
-
 // ensureRedis finds redis-server, installing Debian's package when we are root
 // (the only prerequisites of a fresh machine are Go, Node and apt).
 func ensureRedis(ctx context.Context, root string, out io.Writer) (string, error) {
@@ -192,6 +151,7 @@ func ensureRedis(ctx context.Context, root string, out io.Writer) (string, error
 			return nil
 		}
 		fmt.Fprintln(out, "stack: redis-server missing, running apt-get install -y redis-server…")
+		defer ticker(out, "stack: still installing redis-server", time.Now())()
 		env := append(os.Environ(), "DEBIAN_FRONTEND=noninteractive")
 		if err := runVisible(ctx, out, root, env, "apt-get", "update"); err != nil {
 			return err

@@ -11,14 +11,13 @@ import (
 // so FreePorts steers clear of them to keep test stacks from taking them while
 // no dev stack is up.
 const (
-	DevPostgresPort     = 55432
-	DevRedisPort        = 56379
-	DevMinIOPort        = 59000
-	DevMinIOConsolePort = 59001
-	DevAppURL           = "http://localhost:8080"
+	DevPostgresPort = 55432
+	DevRedisPort    = 56379
+	DevS3Port       = 59000
+	DevAppURL       = "http://localhost:8080"
 )
 
-var devPorts = []int{DevPostgresPort, DevRedisPort, DevMinIOPort, DevMinIOConsolePort}
+var devPorts = []int{DevPostgresPort, DevRedisPort, DevS3Port}
 
 // FreePorts asks the kernel for n distinct free loopback ports. All listeners
 // stay open until every port is chosen, so the n are distinct; they are closed

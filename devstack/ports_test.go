@@ -46,11 +46,11 @@ func TestCheckDevPorts(t *testing.T) {
 	require.NoError(t, err)
 
 	t.Run("names every port that is taken and its server", func(t *testing.T) {
-		err := checkDevPorts([]server{{name: "redis", fixed: []int{busy}}, {name: "minio", fixed: free}})
+		err := checkDevPorts([]server{{name: "redis", fixed: []int{busy}}, {name: "s3", fixed: free}})
 		require.ErrorContains(t, err, fmt.Sprintf("%d (redis)", busy))
-		require.NotContains(t, err.Error(), "minio")
+		require.NotContains(t, err.Error(), "s3")
 	})
 	t.Run("passes when all ports are free", func(t *testing.T) {
-		require.NoError(t, checkDevPorts([]server{{name: "minio", fixed: free}}))
+		require.NoError(t, checkDevPorts([]server{{name: "s3", fixed: free}}))
 	})
 }

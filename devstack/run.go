@@ -115,11 +115,18 @@ func RunDev(ctx context.Context, root string, opts DevOptions, out io.Writer) in
 	began := time.Now()
 	// Compile while the servers start: both take seconds.
 	built := make(chan error, 1)
-	if !opts.ServersOnly {
-		go func() { built <- buildApp(ctx, root, out) }()
+	appBuilt := make(chan struct{})
+	if opts.ServersOnly {
+		close(appBuilt)
+	} else {
+		go func() {
+			err := buildApp(ctx, root, out)
+			close(appBuilt)
+			built <- err
+		}()
 	}
 	dir := filepath.Join(root, ".stack")
-	st, err := Start(ctx, Options{Mode: Dev, Root: root, Dir: dir, Out: out})
+	st, err := Start(ctx, Options{Mode: Dev, Root: root, Dir: dir, Out: out, BesideAfter: appBuilt})
 	if err != nil {
 		return startFailed(ctx, err, out)
 	}
@@ -135,8 +142,8 @@ func RunDev(ctx context.Context, root string, opts DevOptions, out io.Writer) in
 	if err := writeEnvFile(root, st.Env()); err != nil {
 		fmt.Fprintf(out, "stack: %v\n", err)
 	}
-	fmt.Fprintf(out, "stack: servers up in %s; MinIO console http://%s (user %s); env: go run ./cmd/stack env\n",
-		time.Since(began).Round(100*time.Millisecond), hostPort(DevMinIOConsolePort), devS3AccessKey)
+	fmt.Fprintf(out, "stack: servers up in %s (S3 on %s, user %s, may still be starting); env: go run ./cmd/stack env\n",
+		time.Since(began).Round(100*time.Millisecond), hostPort(DevS3Port), devS3AccessKey)
 
 	if opts.ServersOnly {
 		fmt.Fprintln(out, "stack: servers only; Ctrl-C stops them")
@@ -156,6 +163,7 @@ func appBinary(root string) string { return filepath.Join(root, ".stack", "bin",
 
 func buildApp(ctx context.Context, root string, out io.Writer) error {
 	fmt.Fprintln(out, "stack: building conquest…")
+	defer ticker(out, "stack: still building conquest", time.Now())()
 	if err := runVisible(ctx, out, root, os.Environ(), "go", "build", "-o", appBinary(root), "./cmd/conquest"); err != nil {
 		return fmt.Errorf("build conquest: %w", err)
 	}

@@ -42,6 +42,10 @@ type Options struct {
 	Dir string
 	// Out receives progress lines.
 	Out io.Writer
+	// BesideAfter, when set, holds back the servers started beside the app
+	// (their builds included) until it is closed: on two cores, building
+	// the S3 server while conquest compiles would delay the playable page.
+	BesideAfter <-chan struct{}
 }
 
 // Stack is a set of running servers and the environment that points at them.
@@ -51,6 +55,11 @@ type Stack struct {
 	mu    sync.Mutex
 	procs []*process
 	env   map[string]string
+
+	// Servers started beside the app (server.beside) run on after Start
+	// returns; Stop cancels and waits for them.
+	cancelBeside context.CancelFunc
+	beside       sync.WaitGroup
 }
 
 // server is one member of the stack.
@@ -59,12 +68,16 @@ type server struct {
 	external string // set in the environment = use that server, start none
 	fixed    []int  // dev ports; a test stack takes len(fixed) free ones
 	// install makes the server's program available. It is not bounded by
-	// readyTimeout: a MinIO build alone takes minutes.
+	// readyTimeout: building the S3 server alone takes minutes.
 	install func(ctx context.Context) error
 	// start launches the server on ports and waits until it is ready.
 	start func(ctx context.Context, ports []int) (*process, error)
 	// env is what the app needs to reach the server on ports.
 	env func(ports []int) map[string]string
+	// beside: in a dev stack, Start does not wait for this server; the app
+	// starts without it and copes until it answers (the S3 store: the game
+	// is playable while it builds or starts, uploads follow).
+	beside bool
 }
 
 // Start brings up every server whose URL is not already in the environment,
@@ -90,11 +103,17 @@ func Start(ctx context.Context, opts Options) (*Stack, error) {
 			return nil, err
 		}
 	}
+	besideCtx, cancelBeside := context.WithCancel(ctx)
+	s.cancelBeside = cancelBeside
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	var wg sync.WaitGroup
 	errs := make([]error, len(servers))
 	for i, srv := range servers {
+		if srv.beside && opts.Mode == Dev {
+			s.startBeside(besideCtx, srv)
+			continue
+		}
 		wg.Go(func() {
 			if errs[i] = s.run(ctx, srv); errs[i] != nil {
 				cancel()
@@ -112,14 +131,33 @@ func Start(ctx context.Context, opts Options) (*Stack, error) {
 	return s, nil
 }
 
+// startBeside runs srv in the background on its fixed dev ports. Its
+// environment is known before it answers, so the app gets it at once.
+func (s *Stack) startBeside(ctx context.Context, srv server) {
+	s.setEnv(srv.env(srv.fixed))
+	s.progress("starting %s beside the app: the game does not wait for it", srv.name)
+	s.beside.Go(func() {
+		if s.opts.BesideAfter != nil {
+			select {
+			case <-s.opts.BesideAfter:
+			case <-ctx.Done():
+				return
+			}
+		}
+		if err := s.run(ctx, srv); err != nil && ctx.Err() == nil {
+			s.progress("%v: the game runs on, without it", err)
+		}
+	})
+}
+
 // servers lists the members of the stack for the mode.
 func (s *Stack) servers() []server {
-	creds := minioCreds{devS3AccessKey, devS3SecretKey}
+	creds := s3Creds{devS3AccessKey, devS3SecretKey}
 	if s.opts.Mode == Test {
-		creds = minioCreds{"test-" + randomHex(6), randomHex(16)}
+		creds = s3Creds{"test-" + randomHex(6), randomHex(16)}
 	}
 	root, out := s.opts.Root, s.opts.Out
-	var redisExe, minioExe string
+	var redisExe, s3Exe string
 	return []server{
 		{
 			name: "postgres", external: "DATABASE_URL", fixed: []int{DevPostgresPort},
@@ -153,13 +191,13 @@ func (s *Stack) servers() []server {
 			},
 		},
 		{
-			name: "minio", external: "S3_ENDPOINT", fixed: []int{DevMinIOPort, DevMinIOConsolePort},
+			name: "s3", external: "S3_ENDPOINT", fixed: []int{DevS3Port}, beside: true,
 			install: func(ctx context.Context) (err error) {
-				minioExe, err = ensureMinIO(ctx, root, out)
+				s3Exe, err = ensureS3Server(ctx, root, out)
 				return err
 			},
 			start: func(ctx context.Context, ports []int) (*process, error) {
-				return startMinIO(ctx, minioExe, s.dataDir("minio"), ports[0], ports[1], creds, s.logPath("minio"))
+				return startS3(ctx, s3Exe, s.dataDir("s3"), ports[0], creds, s.logPath("s3"))
 			},
 			env: func(ports []int) map[string]string {
 				return map[string]string{
@@ -245,6 +283,10 @@ func checkDevPorts(servers []server) error {
 // Stop ends every server (SIGTERM, then SIGKILL after a grace period), all at
 // once. It is safe to call more than once.
 func (s *Stack) Stop() error {
+	if s.cancelBeside != nil {
+		s.cancelBeside() // a build or start still under way ends here
+	}
+	s.beside.Wait()
 	s.mu.Lock()
 	procs := s.procs
 	s.procs = nil

@@ -12,7 +12,8 @@ import (
 
 // testTool is a program the test suite runs itself (not a server of the
 // stack): Caddy for the gateway and scale-out tests, Chromium for the
-// browser tests. Both come from Debian packages.
+// browser tests, promtool (Debian's prometheus package) for the alert
+// rules' checks and unit tests. All come from Debian packages.
 type testTool struct {
 	pkg  string   // the Debian package
 	exes []string // any of these on PATH will do
@@ -22,13 +23,15 @@ type testTool struct {
 var testTools = []testTool{
 	{pkg: "caddy", exes: []string{"caddy"}, why: "gateway and scale-out tests (tests/deploy_test.go, tests/scaleout_test.go)"},
 	{pkg: "chromium", exes: []string{"chromium", "chromium-browser"}, why: "browser tests"},
+	{pkg: "prometheus", exes: []string{"promtool"}, why: "alert rule checks and unit tests (tests/alerts_test.go)"},
 }
 
 // ensureTestTools installs the missing test tools with apt-get when we are
 // root (the only prerequisites of a fresh machine are Go, Node and apt),
 // and otherwise fails naming the packages to install. Debian's caddy
 // package also enables a caddy.service on systems with systemd; the tests
-// never use it (they run their own caddy on free loopback ports).
+// never use it (they run their own caddy on free loopback ports); the
+// same holds for the prometheus package's service: only promtool is used.
 func ensureTestTools(ctx context.Context, root string, out io.Writer) error {
 	missing := missingTools()
 	if len(missing) == 0 {

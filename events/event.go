@@ -10,8 +10,8 @@ import (
 	"github.com/codeofconquest/brightdawn/internal/game"
 )
 
-// The event types of the API (section Streams): a turn's are named by the
-// domain (internal/game/events.go), the reset by this transport.
+// The event types of docs/API.md (section Streams): a turn's are named by
+// the domain (internal/game/events.go), the reset by this transport.
 const (
 	TypeTurnStatus    = game.EventTurnStatus
 	TypeDMDelta       = game.EventDMDelta

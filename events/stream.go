@@ -54,6 +54,16 @@ type StreamRequest struct {
 	// Retry is sent once as `retry:`, the client's reconnection delay
 	// (nothing is sent if 0).
 	Retry time.Duration
+	// Stop, when it closes, ends the stream cleanly: the caller's hook for
+	// a credential that expired or was revoked (the client reconnects with
+	// a fresh one). The request's context cannot do this: a detached
+	// stream outlives it.
+	Stop <-chan struct{}
+	// OnClose, when set, is called once the stream's response has ended,
+	// on whichever goroutine served it (detached streams end after Serve
+	// returned). It is not called when Serve fails before the stream
+	// exists (a bad request, the hub unavailable).
+	OnClose func()
 }
 
 // TurnFrom returns the From of a turn stream: the turn's created_at minus
@@ -142,6 +152,7 @@ func (h *Hub) Serve(ctx context.Context, w http.ResponseWriter, req StreamReques
 		hub: h, w: w, rc: http.NewResponseController(w),
 		p: p, key: StreamKey(req.SessionID), sub: sub,
 		heartbeat: hb, retry: req.Retry,
+		stop: req.Stop, onClose: req.OnClose,
 	}
 	if h.opts.Detach {
 		return h.serveDetached(ctx, w, s) // owns sub from here (detach.go)
@@ -163,6 +174,8 @@ type stream struct {
 	sub       *Subscription
 	heartbeat time.Duration
 	retry     time.Duration
+	stop      <-chan struct{} // StreamRequest.Stop
+	onClose   func()          // StreamRequest.OnClose
 
 	started  bool     // headers written
 	lastSent StreamID // the last id handled (written or filtered out)
@@ -320,6 +333,8 @@ func (s *stream) follow(ctx context.Context) error {
 		select {
 		case <-ctx.Done():
 			return nil
+		case <-s.stop:
+			return nil
 		case <-tick.C:
 			if s.wrote {
 				s.wrote = false
@@ -400,6 +415,9 @@ func (s *stream) deliver(f *Frame) (done bool, err error) {
 // hijacked and closed right away. The client resumes with Last-Event-ID
 // like after any network error.
 func (s *stream) finish(err error) {
+	if s.onClose != nil {
+		defer s.onClose()
+	}
 	if !s.started {
 		return
 	}

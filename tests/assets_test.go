@@ -27,7 +27,7 @@ import (
 )
 
 // The asset tests speak to the real binary and upload straight to the
-// test stack's MinIO with the presigned forms, as a browser would. They
+// test stack's S3 server (versitygw) with the presigned forms, as a browser would. They
 // look into the bucket with their own S3 client to prove what was (and was
 // not) stored.
 
@@ -106,7 +106,10 @@ func (b bucket) put(t *testing.T, key, contentType string, body []byte) {
 	require.NoError(t, err)
 }
 
-func assetKey(p player, kind, id string) string { return "players/" + p.ID + "/" + kind + "/" + id }
+// assetKey is where a ready asset's bytes live; uploadKey is the one key
+// its upload form writes.
+func assetKey(p player, kind, id string) string  { return "players/" + p.ID + "/" + kind + "/" + id }
+func uploadKey(p player, kind, id string) string { return "uploads/" + p.ID + "/" + kind + "/" + id }
 
 func portraitPNG(t *testing.T) []byte {
 	t.Helper()
@@ -209,7 +212,8 @@ func TestAssetFullFlow(t *testing.T) {
 
 	created := createAsset(t, p.Client, map[string]any{"kind": "portrait", "content_type": "image/png", "size": len(img), "filename": "Ærwyn portrait.png"})
 	a := created.Asset
-	key := assetKey(p, "portrait", a.ID)
+	key := uploadKey(p, "portrait", a.ID)
+	readyKey := assetKey(p, "portrait", a.ID)
 
 	t.Run("create answers a pending asset and a presigned POST form", func(t *testing.T) {
 		require.Equal(t, "pending", a.Status)
@@ -225,6 +229,7 @@ func TestAssetFullFlow(t *testing.T) {
 		require.NotEmpty(t, created.Upload.Fields["x-amz-signature"])
 		require.WithinDuration(t, time.Now().Add(5*time.Minute), created.ExpiresAt, 30*time.Second, "the form is short-lived")
 		require.Empty(t, b.keys(t, "players/"+p.ID+"/"), "nothing is stored before the upload")
+		require.Empty(t, b.keys(t, "uploads/"+p.ID+"/"), "nothing is stored before the upload")
 	})
 	t.Run("complete before the upload is a conflict", func(t *testing.T) {
 		requireAPIError(t, p.Client.Do(t, "POST", "/api/assets/"+a.ID+"/complete", nil), http.StatusConflict, "conflict")
@@ -232,7 +237,7 @@ func TestAssetFullFlow(t *testing.T) {
 	t.Run("the browser-style form upload stores the object", func(t *testing.T) {
 		status, msg := uploadWithForm(t, created.Upload, img, nil)
 		require.Equal(t, http.StatusNoContent, status, msg)
-		require.Equal(t, []string{key}, b.keys(t, "players/"+p.ID+"/"))
+		require.Equal(t, []string{key}, b.keys(t, "uploads/"+p.ID+"/"))
 	})
 	t.Run("the bucket is private: the object's plain URL is refused", func(t *testing.T) {
 		u, err := url.Parse(created.Upload.URL)
@@ -249,6 +254,8 @@ func TestAssetFullFlow(t *testing.T) {
 		require.Equal(t, hex.EncodeToString(sum[:]), *ready.SHA256)
 		require.NotNil(t, ready.CompletedAt)
 		require.NotNil(t, ready.DownloadURL)
+		require.True(t, b.exists(t, readyKey), "the verified bytes are copied where no form can write")
+		require.False(t, b.exists(t, key), "the upload object is gone")
 	})
 	t.Run("completing twice is idempotent", func(t *testing.T) {
 		again := completeAsset(t, p.Client, a.ID)
@@ -309,7 +316,7 @@ func TestAssetFullFlow(t *testing.T) {
 	t.Run("delete removes the object, then the row", func(t *testing.T) {
 		resp := p.Client.Do(t, "DELETE", "/api/assets/"+a.ID, nil)
 		require.Equal(t, http.StatusNoContent, resp.Status, string(resp.Body))
-		require.False(t, b.exists(t, key), "StatObject says NoSuchKey")
+		require.False(t, b.exists(t, readyKey), "StatObject says NoSuchKey")
 		requireAPIError(t, p.Client.Do(t, "GET", "/api/assets/"+a.ID, nil), http.StatusNotFound, "not_found")
 		requireAPIError(t, p.Client.Do(t, "DELETE", "/api/assets/"+a.ID, nil), http.StatusNotFound, "not_found")
 	})
@@ -391,7 +398,7 @@ func TestAssetAbuseIsRefused(t *testing.T) {
 		status, msg := uploadWithForm(t, created.Upload, img, map[string]string{"Content-Type": "text/html"})
 		require.Equal(t, http.StatusForbidden, status, msg)
 		require.Contains(t, msg, "Policy Condition failed", "refused by the policy's content-type condition")
-		require.False(t, b.exists(t, assetKey(p, "portrait", created.Asset.ID)))
+		require.False(t, b.exists(t, uploadKey(p, "portrait", created.Asset.ID)))
 		requireAPIError(t, p.Client.Do(t, "POST", "/api/assets/"+created.Asset.ID+"/complete", nil), http.StatusConflict, "conflict")
 	})
 	t.Run("an oversize body is refused by the store", func(t *testing.T) {
@@ -399,7 +406,7 @@ func TestAssetAbuseIsRefused(t *testing.T) {
 		status, msg := uploadWithForm(t, created.Upload, append(append([]byte{}, img...), make([]byte, 1024)...), nil)
 		require.Equal(t, http.StatusBadRequest, status, msg)
 		require.Contains(t, msg, "EntityTooLarge")
-		require.False(t, b.exists(t, assetKey(p, "portrait", created.Asset.ID)))
+		require.False(t, b.exists(t, uploadKey(p, "portrait", created.Asset.ID)))
 		requireAPIError(t, p.Client.Do(t, "POST", "/api/assets/"+created.Asset.ID+"/complete", nil), http.StatusConflict, "conflict")
 	})
 	t.Run("an undersize body is refused by the store", func(t *testing.T) {
@@ -407,16 +414,16 @@ func TestAssetAbuseIsRefused(t *testing.T) {
 		status, msg := uploadWithForm(t, created.Upload, img[:len(img)-1], nil)
 		require.Equal(t, http.StatusBadRequest, status, msg)
 		require.Contains(t, msg, "EntityTooSmall")
-		require.False(t, b.exists(t, assetKey(p, "portrait", created.Asset.ID)))
+		require.False(t, b.exists(t, uploadKey(p, "portrait", created.Asset.ID)))
 	})
 	t.Run("a form cannot write to another key", func(t *testing.T) {
 		victim := signUp(t, srv.URL)
 		created := createAsset(t, p.Client, map[string]any{"kind": "portrait", "content_type": "image/png", "size": len(img)})
-		target := assetKey(victim, "portrait", created.Asset.ID)
+		target := uploadKey(victim, "portrait", created.Asset.ID)
 		status, msg := uploadWithForm(t, created.Upload, img, map[string]string{"key": target})
 		require.Equal(t, http.StatusForbidden, status, msg)
 		require.Contains(t, msg, "Policy Condition failed", "refused by the policy's key condition")
-		require.Empty(t, b.keys(t, "players/"+victim.ID+"/"))
+		require.Empty(t, b.keys(t, "uploads/"+victim.ID+"/"))
 	})
 	t.Run("bytes that are not the declared type are refused at complete and removed", func(t *testing.T) {
 		html := []byte("<html><script>alert(document.cookie)</script></html>")
@@ -424,7 +431,7 @@ func TestAssetAbuseIsRefused(t *testing.T) {
 		status, msg := uploadWithForm(t, created.Upload, html, nil)
 		require.Equal(t, http.StatusNoContent, status, msg)
 		requireAPIError(t, p.Client.Do(t, "POST", "/api/assets/"+created.Asset.ID+"/complete", nil), http.StatusConflict, "conflict")
-		require.False(t, b.exists(t, assetKey(p, "portrait", created.Asset.ID)), "the mismatching object is deleted")
+		require.False(t, b.exists(t, uploadKey(p, "portrait", created.Asset.ID)), "the mismatching object is deleted")
 		require.Equal(t, "pending", getAsset(t, p.Client, created.Asset.ID).Status)
 	})
 	t.Run("another player's asset is not found anywhere", func(t *testing.T) {
@@ -471,9 +478,10 @@ func TestAssetAbuseIsRefused(t *testing.T) {
 		resp.JSON(t, &out)
 		allowed := map[string]bool{}
 		for _, a := range out.Assets {
-			allowed[assetKey(p, a.Kind, a.ID)] = true
+			allowed[assetKey(p, a.Kind, a.ID)] = a.Status == "ready"
+			allowed[uploadKey(p, a.Kind, a.ID)] = a.Status == "pending"
 		}
-		for _, k := range b.keys(t, prefix) {
+		for _, k := range append(b.keys(t, prefix), b.keys(t, "uploads/"+p.ID+"/")...) {
 			require.True(t, allowed[k], "unexpected object %s", k)
 		}
 	})
@@ -492,7 +500,7 @@ func TestAssetUploadFormsExpireAndQuotasHold(t *testing.T) {
 		status, msg := uploadWithForm(t, created.Upload, img, nil)
 		require.Equal(t, http.StatusForbidden, status, msg)
 		require.Contains(t, strings.ToLower(msg), "expired")
-		require.Empty(t, b.keys(t, "players/"+p.ID+"/"))
+		require.Empty(t, b.keys(t, "uploads/"+p.ID+"/"))
 		requireAPIError(t, p.Client.Do(t, "POST", "/api/assets/"+created.Asset.ID+"/complete", nil), http.StatusConflict, "conflict")
 	})
 	t.Run("a player cannot hold more than the quota", func(t *testing.T) {
@@ -517,15 +525,15 @@ func TestAssetCleanupRemovesAbandonedUploads(t *testing.T) {
 	// Uploaded but never completed (written straight to the bucket, so a
 	// slow machine cannot miss the 1 s form).
 	abandoned := createAsset(t, p.Client, map[string]any{"kind": "portrait", "content_type": "image/png", "size": len(img)})
-	abandonedKey := assetKey(p, "portrait", abandoned.Asset.ID)
+	abandonedKey := uploadKey(p, "portrait", abandoned.Asset.ID)
 	b.put(t, abandonedKey, "image/png", img)
 	// Never uploaded at all.
 	empty := createAsset(t, p.Client, map[string]any{"kind": "map", "content_type": "image/png", "size": len(img)})
 	// Completed: must survive.
 	kept := createAsset(t, p.Client, map[string]any{"kind": "portrait", "content_type": "image/png", "size": len(img)})
-	keptKey := assetKey(p, "portrait", kept.Asset.ID)
-	b.put(t, keptKey, "image/png", img)
+	b.put(t, uploadKey(p, "portrait", kept.Asset.ID), "image/png", img)
 	completeAsset(t, p.Client, kept.Asset.ID)
+	keptKey := assetKey(p, "portrait", kept.Asset.ID)
 
 	deadline := time.Now().Add(30 * time.Second)
 	for {
@@ -543,5 +551,6 @@ func TestAssetCleanupRemovesAbandonedUploads(t *testing.T) {
 	requireAPIError(t, p.Client.Do(t, "GET", "/api/assets/"+empty.Asset.ID, nil), http.StatusNotFound, "not_found")
 	require.False(t, b.exists(t, abandonedKey), "the abandoned object is removed")
 	require.Equal(t, []string{keptKey}, b.keys(t, "players/"+p.ID+"/"))
+	require.Empty(t, b.keys(t, "uploads/"+p.ID+"/"))
 	require.Equal(t, "ready", getAsset(t, p.Client, kept.Asset.ID).Status)
 }

@@ -173,12 +173,7 @@ func TestBrowserReloadMidReplyShowsTheWholeReplyOnce(t *testing.T) {
 
 func TestBrowserPortraitUpload(t *testing.T) {
 	srv := testkit.Start(t, testkit.Options{Env: []string{"DM_WORD_DELAY=5ms"}})
-	p := signUp(t, srv.URL)
-	ch := newCharacter(t, p)
-	b := newBrowser(t, srv.URL, 1280, 860)
-	b.signInInBrowser(p.Email)
-	b.open("/#/characters/" + ch.ID)
-	b.waitFor("the character sheet", `document.querySelector('#portrait-file')`, 15*time.Second)
+	b, p, ch := characterSheetInBrowser(t, srv.URL)
 
 	b.do("choose a portrait", chromedp.SetUploadFiles(chromedp.CSS("#portrait-file"), []string{tinyPNG(t)}))
 	b.waitFor("the upload to finish", `document.querySelector('#portrait-status')?.textContent === 'Portrait saved.'`, 30*time.Second)

@@ -38,10 +38,11 @@ func repoFile(t testing.TB, name string) string {
 
 // composeSecrets stand in for the secrets of .env.
 var composeSecrets = map[string]string{
-	"POSTGRES_PASSWORD":   "pg-secret-for-the-test",
-	"REDIS_PASSWORD":      "redis-secret-for-the-test",
-	"MINIO_ROOT_PASSWORD": "minio-secret-for-the-test",
-	"JWT_SECRET":          "dGVzdC1zZWNyZXQtdGVzdC1zZWNyZXQtdGVzdC1zZWNyZXQtMTIzNDU2Nzg5MA==",
+	"POSTGRES_PASSWORD": "pg-secret-for-the-test",
+	"REDIS_PASSWORD":    "redis-secret-for-the-test",
+	"S3_ACCESS_KEY":     "s3-key-for-the-test",
+	"S3_SECRET_KEY":     "s3-secret-for-the-test",
+	"JWT_SECRET":        "dGVzdC1zZWNyZXQtdGVzdC1zZWNyZXQtdGVzdC1zZWNyZXQtMTIzNDU2Nzg5MA==",
 }
 
 // envExample reads .env.example as KEY=VALUE pairs.
@@ -65,18 +66,18 @@ func envExample(t *testing.T) map[string]string {
 	return env
 }
 
-func loadCompose(t *testing.T, env map[string]string) (*types.Project, error) {
+func loadCompose(t *testing.T, env map[string]string, extra ...cli.ProjectOptionsFn) (*types.Project, error) {
 	t.Helper()
 	var list []string
 	for k, v := range env {
 		list = append(list, k+"="+v)
 	}
 	path := repoFile(t, "docker-compose.yml")
-	opts, err := cli.NewProjectOptions([]string{path},
+	opts, err := cli.NewProjectOptions([]string{path}, append([]cli.ProjectOptionsFn{
 		cli.WithWorkingDirectory(filepath.Dir(path)),
 		cli.WithEnv(list),
 		cli.WithName("brightdawn"),
-	)
+	}, extra...)...)
 	require.NoError(t, err)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
@@ -121,13 +122,34 @@ func TestDeployComposeFile(t *testing.T) {
 	require.NoError(t, err, "the compose file loads and validates")
 
 	t.Run("it has every service of the deployment", func(t *testing.T) {
-		require.ElementsMatch(t, []string{"postgres", "redis", "minio", "migrate", "api", "worker", "caddy"}, p.ServiceNames())
+		require.ElementsMatch(t, []string{"postgres", "redis", "s3", "migrate", "api", "worker", "caddy"}, p.ServiceNames())
 		require.True(t, strings.HasPrefix(p.Services["postgres"].Image, "pgvector/pgvector:pg17"))
 		require.Equal(t, composeSecrets["POSTGRES_PASSWORD"], p.Services["postgres"].Environment.ToMapping()["POSTGRES_PASSWORD"])
 	})
 
+	t.Run("the S3 store is versitygw, keyed from the secrets, with the app's keys", func(t *testing.T) {
+		s3 := p.Services["s3"]
+		require.True(t, strings.HasPrefix(s3.Image, "versity/versitygw:v"), "a pinned versitygw image: %s", s3.Image)
+		e := s3.Environment.ToMapping()
+		require.Equal(t, composeSecrets["S3_ACCESS_KEY"], e["ROOT_ACCESS_KEY"])
+		require.Equal(t, composeSecrets["S3_SECRET_KEY"], e["ROOT_SECRET_KEY"])
+		require.Equal(t, "/health", e["VGW_HEALTH"])
+		require.Equal(t, types.HealthCheckTest{"CMD", "wget", "-q", "-O", "/dev/null", "http://127.0.0.1:7070/health"}, s3.HealthCheck.Test)
+		require.Contains(t, strings.Join(s3.Entrypoint, " "), "posix --sidecar /data/meta /data/objects")
+		app := p.Services["api"].Environment.ToMapping()
+		require.Equal(t, "s3:7070", app["S3_ENDPOINT"])
+		require.Equal(t, composeSecrets["S3_ACCESS_KEY"], app["S3_ACCESS_KEY"])
+		require.Equal(t, composeSecrets["S3_SECRET_KEY"], app["S3_SECRET_KEY"])
+		require.NotEmpty(t, app["S3_BUCKET"], "the app creates this bucket at start-up")
+		var published []string
+		for _, port := range s3.Ports {
+			published = append(published, port.Published+"->"+strconv.FormatUint(uint64(port.Target), 10))
+		}
+		require.Equal(t, []string{"9000->7070"}, published, "browsers reach the store at S3_PUBLIC_URL")
+	})
+
 	t.Run("every long-running service has a health check", func(t *testing.T) {
-		for _, name := range []string{"postgres", "redis", "minio", "api", "worker", "caddy"} {
+		for _, name := range []string{"postgres", "redis", "s3", "api", "worker", "caddy"} {
 			hc := p.Services[name].HealthCheck
 			require.NotNil(t, hc, name)
 			require.False(t, hc.Disable, name)
@@ -146,7 +168,7 @@ func TestDeployComposeFile(t *testing.T) {
 		for _, svc := range []string{"api", "worker"} {
 			require.Equal(t, types.ServiceConditionCompletedSuccessfully, cond(svc, "migrate"))
 			require.Equal(t, types.ServiceConditionHealthy, cond(svc, "redis"))
-			require.Equal(t, types.ServiceConditionHealthy, cond(svc, "minio"))
+			require.Equal(t, types.ServiceConditionStarted, cond(svc, "s3"), "the game does not wait for S3")
 		}
 		require.Equal(t, types.ServiceConditionHealthy, cond("caddy", "api"))
 		require.Equal(t, types.ShellCommand{"migrate"}, p.Services["migrate"].Command)
@@ -189,17 +211,17 @@ func TestDeployComposeFile(t *testing.T) {
 
 	t.Run("state lives in named volumes", func(t *testing.T) {
 		mounts := map[string]string{}
-		for _, svc := range []string{"postgres", "redis", "minio", "caddy"} {
+		for _, svc := range []string{"postgres", "redis", "s3", "caddy"} {
 			for _, v := range p.Services[svc].Volumes {
 				mounts[svc+":"+v.Target] = v.Source
 			}
 		}
 		require.Equal(t, "postgres-data", mounts["postgres:/var/lib/postgresql/data"])
 		require.Equal(t, "redis-data", mounts["redis:/data"])
-		require.Equal(t, "minio-data", mounts["minio:/data"])
+		require.Equal(t, "s3-data", mounts["s3:/data"])
 		require.Equal(t, "caddy-data", mounts["caddy:/data"])
 		require.Equal(t, repoFile(t, "Caddyfile"), mounts["caddy:/etc/caddy/Caddyfile"])
-		for _, v := range []string{"postgres-data", "redis-data", "minio-data", "caddy-data", "caddy-config"} {
+		for _, v := range []string{"postgres-data", "redis-data", "s3-data", "caddy-data", "caddy-config"} {
 			require.Contains(t, p.Volumes, v)
 		}
 	})

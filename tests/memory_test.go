@@ -281,8 +281,9 @@ func TestChangingTheEmbeddingModelReembedsAndMemoryKeepsWorking(t *testing.T) {
 	hash.Stop()
 
 	emb := newFakeEmbeddings(t, 64)
+	const metricsToken = "metrics-token-for-the-reembed-test"
 	openai := testkit.Start(t, testkit.Options{Env: append(base, "EMBED_PROVIDER=openai", "EMBED_MODEL=fake-embed", "EMBED_DIM=64",
-		"OPENAI_BASE_URL="+emb.URL+"/v1", "REEMBED_BATCH_SIZE=3")})
+		"OPENAI_BASE_URL="+emb.URL+"/v1", "REEMBED_BATCH_SIZE=3", "METRICS_TOKEN="+metricsToken)})
 	c2 := p.on(openai.URL)
 	require.Eventually(t, func() bool { m, _ := activeModel(t, c2); return m == "openai:fake-embed@64" }, 60*time.Second, 200*time.Millisecond,
 		"the re-embed job finishes and the new model is served")
@@ -327,6 +328,13 @@ func TestChangingTheEmbeddingModelReembedsAndMemoryKeepsWorking(t *testing.T) {
 		require.Contains(t, out.Results[0].Message.Content, "Ysolde")
 		require.Equal(t, "hybrid", out.Results[0].Source)
 		require.Greater(t, out.Results[0].Score, 0.0)
+	})
+	t.Run("the worker's metrics count the job's batches and show no task left running", func(t *testing.T) {
+		m := metricsOf(t, openai.URL+"/metrics", metricsToken)
+		require.GreaterOrEqual(t, m["conquest_reembed_batches_total"], 3.0, "8 messages or more in batches of 3")
+		require.Eventually(t, func() bool {
+			return metricsOf(t, openai.URL+"/metrics", metricsToken)["conquest_reembed_tasks_running"] == 0
+		}, 10*time.Second, 50*time.Millisecond, "the finished task is no longer counted as running")
 	})
 	t.Run("players may not see the re-embed status", func(t *testing.T) {
 		other := signUp(t, openai.URL)

@@ -1,9 +1,16 @@
 package tests
 
 import (
+	"bufio"
+	"context"
+	"errors"
+	"io"
+	"net"
 	"net/http"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
@@ -77,4 +84,333 @@ func TestAdminIsGrantedByTheOperatorOnly(t *testing.T) {
 		c.Token = out.AccessToken
 		require.Equal(t, http.StatusForbidden, c.Do(t, "GET", "/ops/queues/api/queues", nil).Status)
 	})
+}
+
+// ticketStream opens a session stream on base with a stream ticket issued
+// for c's player (as the web client does), without the access token.
+func ticketStream(t *testing.T, c *testkit.Client, base, sessionID string) *stream {
+	t.Helper()
+	resp := c.Do(t, "POST", "/api/stream-tickets", map[string]any{"session_id": sessionID})
+	require.Equal(t, http.StatusCreated, resp.Status, string(resp.Body))
+	var tk struct {
+		URL string `json:"url"`
+	}
+	resp.JSON(t, &tk)
+	return openStream(t, testkit.NewClient(base), tk.URL)
+}
+
+func TestStreamsEndWithTheirLogin(t *testing.T) {
+	t.Parallel()
+	a := testkit.Start(t, testkit.Options{Command: "api"})
+	b := testkit.Start(t, testkit.Options{Command: "api"})
+
+	reg := registerPlayer(t, a.URL, testkit.UniqueEmail("streamer"))
+	pc := authClient(a.URL)
+	pc.Token = reg.AccessToken
+	p := player{ID: reg.Player.ID, Client: pc}
+	s := newSession(t, p, "")
+	other := signUp(t, a.URL)
+	os := newSession(t, other, "")
+
+	// Streams on replica B; the logout goes to replica A.
+	bearer := openStream(t, p.on(b.URL), "/api/sessions/"+s.ID+"/events")
+	ticket := ticketStream(t, pc, b.URL, s.ID)
+	bystander := openStream(t, other.on(b.URL), "/api/sessions/"+os.ID+"/events")
+	require.False(t, bearer.ended(time.Second), "the stream is open before the logout")
+
+	resp := pc.Do(t, "POST", "/auth/logout", map[string]any{"refresh_token": reg.RefreshToken})
+	require.Equal(t, http.StatusNoContent, resp.Status, string(resp.Body))
+
+	t.Run("a logout on one replica ends the login's streams on another", func(t *testing.T) {
+		require.True(t, bearer.ended(10*time.Second), "the bearer-token stream ended")
+		require.True(t, ticket.ended(10*time.Second), "the ticket stream ended")
+	})
+	t.Run("another player's stream stays open", func(t *testing.T) {
+		require.False(t, bystander.ended(2*time.Second))
+	})
+
+	t.Run("a reused refresh token ends the family's streams", func(t *testing.T) {
+		l := loginPlayer(t, a.URL, reg.Player.Email)
+		c := authClient(a.URL)
+		c.Token = l.AccessToken
+		st := openStream(t, player{Client: c}.on(b.URL), "/api/sessions/"+s.ID+"/events")
+		require.Equal(t, http.StatusOK, postRefresh(t, a.URL, l.RefreshToken).Status)
+		require.Equal(t, http.StatusUnauthorized, postRefresh(t, a.URL, l.RefreshToken).Status, "the spent token again: theft")
+		require.True(t, st.ended(10*time.Second))
+	})
+
+	t.Run("a stream ends when its access token expires", func(t *testing.T) {
+		short := testkit.Start(t, testkit.Options{Command: "api", Env: []string{"ACCESS_TOKEN_TTL=3s"}})
+		l := loginPlayer(t, short.URL, reg.Player.Email)
+		c := authClient(short.URL)
+		c.Token = l.AccessToken
+		bearer := openStream(t, c, "/api/sessions/"+s.ID+"/events")
+		ticket := ticketStream(t, c, short.URL, s.ID)
+		// The token lives 3 s (plus the 5 s clock leeway of a parse); the
+		// streams used to stay open for as long as the client wanted.
+		require.True(t, bearer.ended(20*time.Second), "the bearer-token stream ended")
+		require.True(t, ticket.ended(20*time.Second), "the ticket stream ended")
+	})
+}
+
+func TestStreamsAreCappedPerPlayerAndPerAddress(t *testing.T) {
+	t.Parallel()
+	srv := testkit.Start(t, testkit.Options{Command: "api", Env: []string{"STREAMS_PER_PLAYER=3", "STREAMS_PER_IP=5"}})
+	p := signUp(t, srv.URL)
+	s := newSession(t, p, "")
+	path := "/api/sessions/" + s.ID + "/events"
+	ip := fakeClientIP()
+
+	var open []*stream
+	for range 3 {
+		open = append(open, openStream(t, p.Client, path, "X-Forwarded-For", ip))
+	}
+	t.Run("a player's stream over the cap gets 429 with Retry-After", func(t *testing.T) {
+		resp, ok := holdStream(t, p.Client, path, "X-Forwarded-For", fakeClientIP())
+		require.False(t, ok)
+		require.Equal(t, http.StatusTooManyRequests, resp.Status, string(resp.Body))
+		require.Equal(t, "rate_limited", resp.ErrorCode())
+		require.NotEmpty(t, resp.Header.Get("Retry-After"))
+	})
+	t.Run("a closed stream frees its place", func(t *testing.T) {
+		open[0].close()
+		require.Eventually(t, func() bool {
+			_, ok := holdStream(t, p.Client, path, "X-Forwarded-For", ip)
+			return ok
+		}, 20*time.Second, 200*time.Millisecond)
+	})
+	t.Run("streams from one address over its cap get 429, whoever the player", func(t *testing.T) {
+		q := signUp(t, srv.URL)
+		qs := newSession(t, q, "")
+		qpath := "/api/sessions/" + qs.ID + "/events"
+		// p holds 2 streams from ip (3 until the server notices that the
+		// probe above, closed with its subtest, is gone): another player
+		// from ip gets 2 or 3 more, never more.
+		opened := 0
+		var refused *testkit.Response
+		for range 6 {
+			resp, ok := holdStream(t, q.Client, qpath, "X-Forwarded-For", ip)
+			if !ok {
+				refused = resp
+				break
+			}
+			opened++
+		}
+		require.NotNil(t, refused, "some stream from the address was refused")
+		require.LessOrEqual(t, opened, 3)
+		require.GreaterOrEqual(t, opened, 2)
+		require.Equal(t, http.StatusTooManyRequests, refused.Status)
+		require.Equal(t, "rate_limited", refused.ErrorCode())
+		require.NotEmpty(t, refused.Header.Get("Retry-After"))
+		r := signUp(t, srv.URL)
+		rs := newSession(t, r, "")
+		_, ok := holdStream(t, r.Client, "/api/sessions/"+rs.ID+"/events", "X-Forwarded-For", fakeClientIP())
+		require.True(t, ok, "another address still gets in")
+	})
+}
+
+// holdStream opens an SSE path and, when it answers 200, keeps it open
+// until the test ends; otherwise it returns the refusal.
+func holdStream(t *testing.T, c *testkit.Client, path string, hdr ...string) (*testkit.Response, bool) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	req, err := http.NewRequestWithContext(ctx, "GET", c.Base+path, nil)
+	require.NoError(t, err)
+	req.Header.Set("Authorization", "Bearer "+c.Token)
+	for i := 0; i+1 < len(hdr); i += 2 {
+		req.Header.Set(hdr[i], hdr[i+1])
+	}
+	resp, err := http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	if resp.StatusCode == http.StatusOK {
+		t.Cleanup(func() { cancel(); resp.Body.Close() })
+		return nil, true
+	}
+	defer cancel()
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	return &testkit.Response{Status: resp.StatusCode, Header: resp.Header, Body: body}, false
+}
+
+func TestUploadFormsCannotBeReused(t *testing.T) {
+	t.Parallel()
+	srv := testkit.Start(t, testkit.Options{Env: []string{"ASSET_CLEANUP_INTERVAL=1s"}})
+	b := openBucket(t)
+	p := signUp(t, srv.URL)
+	img := portraitPNG(t)
+	html := []byte("<html><script>alert(1)</script>" + strings.Repeat(" ", len(img)-38) + "</html>")
+	require.Len(t, html, len(img))
+
+	t.Run("re-posting a completed form does not change the ready asset's bytes", func(t *testing.T) {
+		created := createAsset(t, p.Client, map[string]any{"kind": "portrait", "content_type": "image/png", "size": len(img)})
+		status, msg := uploadWithForm(t, created.Upload, img, nil)
+		require.Equal(t, http.StatusNoContent, status, msg)
+		completeAsset(t, p.Client, created.Asset.ID)
+		status, msg = uploadWithForm(t, created.Upload, html, nil)
+		require.Equal(t, http.StatusNoContent, status, "the store accepts the form until it expires: %s", msg)
+		got := getAsset(t, p.Client, created.Asset.ID)
+		require.Equal(t, "ready", got.Status)
+		_, body := download(t, *got.DownloadURL)
+		require.Equal(t, img, body, "the download serves the verified bytes")
+	})
+	t.Run("objects the database does not account for are removed by the cleanup", func(t *testing.T) {
+		// After complete (above) and after delete, an old form still writes.
+		created := createAsset(t, p.Client, map[string]any{"kind": "portrait", "content_type": "image/png", "size": len(img)})
+		require.Equal(t, http.StatusNoContent, p.Client.Do(t, "DELETE", "/api/assets/"+created.Asset.ID, nil).Status)
+		status, msg := uploadWithForm(t, created.Upload, img, nil)
+		require.Equal(t, http.StatusNoContent, status, msg)
+		resp := p.Client.Do(t, "GET", "/api/assets", nil)
+		var out struct{ Assets []assetJSON }
+		resp.JSON(t, &out)
+		require.Len(t, out.Assets, 1, "only the completed asset is listed")
+		ready := assetKey(p, "portrait", out.Assets[0].ID)
+		require.Eventually(t, func() bool {
+			keys := append(b.keys(t, "players/"+p.ID+"/"), b.keys(t, "uploads/"+p.ID+"/")...)
+			return len(keys) == 1 && keys[0] == ready
+		}, 30*time.Second, 250*time.Millisecond, "only the ready asset's object stays in the bucket")
+		_, body := download(t, *getAsset(t, p.Client, out.Assets[0].ID).DownloadURL)
+		require.Equal(t, img, body)
+	})
+}
+
+// closedWithin reports whether the server closed conn within d (reading
+// and discarding whatever it sends).
+func closedWithin(conn net.Conn, d time.Duration) bool {
+	_ = conn.SetReadDeadline(time.Now().Add(d))
+	_, err := io.Copy(io.Discard, conn)
+	var ne net.Error
+	return err == nil || !(errors.As(err, &ne) && ne.Timeout())
+}
+
+func TestHTTPServerTimeoutsAndHeaderLimit(t *testing.T) {
+	t.Parallel()
+	srv := testkit.Start(t, testkit.Options{Command: "api", Env: []string{"HTTP_READ_TIMEOUT=2s", "HTTP_IDLE_TIMEOUT=2s"}})
+	addr := strings.TrimPrefix(srv.URL, "http://")
+	dial := func(t *testing.T) net.Conn {
+		conn, err := net.Dial("tcp", addr)
+		require.NoError(t, err)
+		t.Cleanup(func() { conn.Close() })
+		return conn
+	}
+
+	t.Run("an idle keep-alive connection is closed", func(t *testing.T) {
+		conn := dial(t)
+		_, err := conn.Write([]byte("GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n"))
+		require.NoError(t, err)
+		resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
+		require.NoError(t, err)
+		require.Equal(t, http.StatusOK, resp.StatusCode)
+		require.True(t, closedWithin(conn, 15*time.Second), "the server closes the idle connection")
+	})
+	t.Run("a body dribbled a byte at a time is cut off", func(t *testing.T) {
+		conn := dial(t)
+		_, err := conn.Write([]byte("POST /auth/login HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 200\r\n\r\n{"))
+		require.NoError(t, err)
+		cut := make(chan struct{})
+		go func() {
+			defer close(cut)
+			for range 30 {
+				time.Sleep(500 * time.Millisecond)
+				if _, err := conn.Write([]byte(" ")); err != nil {
+					return
+				}
+			}
+		}()
+		require.True(t, closedWithin(conn, 15*time.Second), "the server stops reading the slow body")
+		<-cut
+	})
+	t.Run("an event stream outlives the read timeout, detached or not", func(t *testing.T) {
+		plain := testkit.Start(t, testkit.Options{Command: "api", Env: []string{"HTTP_READ_TIMEOUT=2s", "SSE_DETACH=false"}})
+		for _, base := range []string{srv.URL, plain.URL} {
+			p := signUp(t, base)
+			s := newSession(t, p, "")
+			st := openStream(t, p.Client, "/api/sessions/"+s.ID+"/events")
+			require.False(t, st.ended(6*time.Second), "open three read timeouts later on %s", base)
+		}
+	})
+	t.Run("a 1 MiB header gets 431 in the JSON error shape", func(t *testing.T) {
+		conn := dial(t)
+		_ = conn.SetDeadline(time.Now().Add(10 * time.Second))
+		_, _ = conn.Write([]byte("GET /healthz HTTP/1.1\r\nHost: x\r\nX-Big: " + strings.Repeat("a", 1<<20) + "\r\n\r\n")) // the server may close before reading it all
+		resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
+		require.NoError(t, err)
+		defer resp.Body.Close()
+		body, err := io.ReadAll(resp.Body)
+		require.NoError(t, err)
+		require.Equal(t, http.StatusRequestHeaderFieldsTooLarge, resp.StatusCode)
+		require.Contains(t, resp.Header.Get("Content-Type"), "application/json")
+		r := testkit.Response{Status: resp.StatusCode, Body: body}
+		require.Equal(t, "headers_too_large", r.ErrorCode(), string(body))
+	})
+}
+
+func TestMetricsOnTheAPIPortNeedATokenInProduction(t *testing.T) {
+	t.Parallel()
+	prod := []string{"APP_ENV=production", "LOG_JSON=true"}
+	t.Run("production without METRICS_TOKEN serves no /metrics on the API port", func(t *testing.T) {
+		srv := testkit.Start(t, testkit.Options{Command: "api", Env: prod})
+		resp := testkit.NewClient(srv.URL).Do(t, "GET", "/metrics", nil)
+		require.Equal(t, http.StatusNotFound, resp.Status)
+		require.Equal(t, "not_found", resp.ErrorCode())
+	})
+	t.Run("production with METRICS_TOKEN serves it to the token only", func(t *testing.T) {
+		token := "metrics-token-0123456789"
+		srv := testkit.Start(t, testkit.Options{Command: "api", Env: append(prod, "METRICS_TOKEN="+token)})
+		c := testkit.NewClient(srv.URL)
+		require.Equal(t, http.StatusUnauthorized, c.Do(t, "GET", "/metrics", nil).Status)
+		c.Token = token
+		resp := c.Do(t, "GET", "/metrics", nil)
+		require.Equal(t, http.StatusOK, resp.Status)
+		require.Contains(t, string(resp.Body), "# TYPE")
+	})
+}
+
+func TestRefreshReuseWindow(t *testing.T) {
+	t.Parallel()
+	srv := testkit.Start(t, testkit.Options{Command: "api", Env: []string{"REFRESH_REUSE_WINDOW=2s"}})
+	reg := registerPlayer(t, srv.URL, testkit.UniqueEmail("tabs"))
+
+	// Two tabs refresh the same token at once.
+	var wg sync.WaitGroup
+	answers := make([]*testkit.Response, 2)
+	for i := range answers {
+		wg.Add(1)
+		go func() { defer wg.Done(); answers[i] = postRefresh(t, srv.URL, reg.RefreshToken) }()
+	}
+	wg.Wait()
+	var pairs [2]authTokens
+	for i, resp := range answers {
+		require.Equal(t, http.StatusOK, resp.Status, "tab %d: %s", i, resp.Body)
+		resp.JSON(t, &pairs[i])
+	}
+	t.Run("two tabs refreshing at once get the same new pair", func(t *testing.T) {
+		require.Equal(t, pairs[0].RefreshToken, pairs[1].RefreshToken)
+		require.Equal(t, pairs[0].AccessToken, pairs[1].AccessToken)
+		require.Equal(t, http.StatusOK, getMe(t, srv.URL, pairs[0].AccessToken).Status)
+	})
+	t.Run("after the window, the spent token is theft and revokes the login", func(t *testing.T) {
+		time.Sleep(3 * time.Second)
+		require.Equal(t, http.StatusUnauthorized, postRefresh(t, srv.URL, reg.RefreshToken).Status)
+		require.Equal(t, http.StatusUnauthorized, getMe(t, srv.URL, pairs[0].AccessToken).Status)
+		require.Equal(t, http.StatusUnauthorized, postRefresh(t, srv.URL, pairs[0].RefreshToken).Status)
+	})
+}
+
+func TestABadUUIDNamesTheField(t *testing.T) {
+	t.Parallel()
+	srv := testkit.Start(t, testkit.Options{Command: "api"})
+	p := signUp(t, srv.URL)
+	for _, field := range []string{"session_id", "turn_id"} {
+		t.Run(field+" that is not a UUID is named, without library text", func(t *testing.T) {
+			resp := p.Client.Do(t, "POST", "/api/stream-tickets", map[string]any{field: "not-a-uuid"})
+			require.Equal(t, http.StatusBadRequest, resp.Status, string(resp.Body))
+			require.Equal(t, "invalid_request", resp.ErrorCode())
+			var body struct {
+				Error struct{ Message string } `json:"error"`
+			}
+			resp.JSON(t, &body)
+			require.True(t, strings.HasPrefix(body.Error.Message, field+":"), body.Error.Message)
+			require.NotContains(t, body.Error.Message, "UUID length")
+		})
+	}
 }

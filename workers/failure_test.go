@@ -32,7 +32,9 @@ func (brokenModel) Stream(context.Context, dm.Prompt, func(string) error) (dm.Us
 // through the real asynq server, Redis and Postgres.
 func TestAStageThatSpendsItsRetriesFailsTheTurnAsStageFailed(t *testing.T) {
 	d := newDomain(t)
-	rdb := testkit.Redis(t)
+	// Database 13: the black-box tests' conquest workers, running at the
+	// same time on REDIS_URL's database, would otherwise answer this turn.
+	rdb := testkit.PrivateRedis(t, 13)
 	ctx := context.Background()
 	rec := &queueRecorder{}
 	ac := asynq.NewClientFromRedisClient(rdb)

@@ -20,6 +20,16 @@ type TaskObserver interface {
 	TaskDone(taskType, queue, outcome string, d time.Duration)
 }
 
+// MaintenanceObserver receives what the background jobs did (Prometheus
+// metrics; see internal/metrics): stuck turns the sweeper acted on
+// (action "requeued" or "failed") and re-embed tasks running and the
+// batches they finished, so an alert can tell a stalled job.
+type MaintenanceObserver interface {
+	TurnsSwept(action string, n int)
+	ReembedStarted() (done func())
+	ReembedProgressed()
+}
+
 // observe is the mux middleware (inside logContext) that logs each task's
 // start and end at debug level — which process ran what, for operators
 // and tests — and reports to Options.Observer.

@@ -59,7 +59,13 @@ func (s *Server) reembed(ctx context.Context, t *asynq.Task) error {
 	}
 	log := logging.From(ctx).With("job_id", p.JobID)
 	last := time.Time{}
+	if o := s.opts.Maintenance; o != nil {
+		defer o.ReembedStarted()()
+	}
 	return s.opts.Reembed.Run(ctx, p.JobID, p.Attempt, func(j game.ReembedJob) {
+		if o := s.opts.Maintenance; o != nil {
+			o.ReembedProgressed()
+		}
 		// asynqmon shows a task's result: progress lives there as well as
 		// in game.reembed_jobs (GET /ops/reembed, `conquest reembed status`).
 		if js, err := json.Marshal(map[string]any{"model": j.Model, "done": j.Done, "total": j.Total, "cursor_seq": j.CursorSeq,

@@ -29,6 +29,8 @@ type Options struct {
 	Log               *slog.Logger
 	// Observer receives the outcome and duration of every task (nil: none).
 	Observer TaskObserver
+	// Maintenance receives what the sweeper and re-embed tasks did (nil: none).
+	Maintenance MaintenanceObserver
 
 	// Assets, when set, gets a periodic cleanup of stale uploads.
 	Assets               AssetCleaner

@@ -34,6 +34,8 @@ type Sweeper struct {
 	Queue      Requeuer
 	StuckAfter time.Duration
 	Deadline   time.Duration
+	// Observer, when set, counts the turns requeued and failed.
+	Observer MaintenanceObserver
 }
 
 // sweepBatch bounds the turns one sweep looks at; the next sweep takes the rest.
@@ -52,6 +54,7 @@ func (w Sweeper) Sweep(ctx context.Context, now time.Time) (int, error) {
 			if err := w.Turns.Fail(ctx, t.ID, game.FailTimeout, "the turn did not finish in time"); err != nil {
 				return n, err
 			}
+			w.swept("failed")
 			n++
 			continue
 		}
@@ -74,13 +77,20 @@ func (w Sweeper) Sweep(ctx context.Context, now time.Time) (int, error) {
 			return n, err
 		}
 		logging.From(ctx).Info("sweeper re-enqueued a stuck turn", "turn_id", t.ID, "stage", stage)
+		w.swept("requeued")
 		n++
 	}
 	return n, nil
 }
 
+func (w Sweeper) swept(action string) {
+	if w.Observer != nil {
+		w.Observer.TurnsSwept(action, 1)
+	}
+}
+
 func (s *Server) sweep(ctx context.Context, _ *asynq.Task) error {
-	w := Sweeper{Turns: s.pipeline, Queue: s.queue, StuckAfter: s.opts.StuckAfter, Deadline: s.opts.TurnDeadline}
+	w := Sweeper{Turns: s.pipeline, Queue: s.queue, StuckAfter: s.opts.StuckAfter, Deadline: s.opts.TurnDeadline, Observer: s.opts.Maintenance}
 	n, err := w.Sweep(ctx, time.Now())
 	if n > 0 {
 		logging.From(ctx).Info("sweep done", "turns", n)

@@ -50,10 +50,31 @@ func (r *queueRecorder) PublishTurn(_ context.Context, _, turnID uuid.UUID, typ 
 	return "1-1", nil
 }
 
+// sweepCounter is a workers.MaintenanceObserver that counts sweeps by action.
+type sweepCounter struct {
+	mu     sync.Mutex
+	counts map[string]int
+}
+
+func (c *sweepCounter) TurnsSwept(action string, n int) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.counts[action] += n
+}
+func (c *sweepCounter) ReembedStarted() func() { return func() {} }
+func (c *sweepCounter) ReembedProgressed()     {}
+
+func (c *sweepCounter) get(action string) int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.counts[action]
+}
+
 type sweepBundle struct {
 	svc  *game.Service
 	pipe *game.Pipeline
 	rec  *queueRecorder
+	obs  *sweepCounter
 }
 
 // domain is the game's store, embedding models and search on the test database.
@@ -82,11 +103,12 @@ func newSweepBundle(t *testing.T) sweepBundle {
 		svc:  game.NewService(d.store, rec, rec, d.emb, d.search),
 		pipe: game.NewPipeline(d.store, rec, d.models, d.search, dm.NewOffline(dm.OfflineOptions{}), game.PipelineOptions{MemoryK: 8, RecentN: 4}),
 		rec:  rec,
+		obs:  &sweepCounter{counts: map[string]int{}},
 	}
 }
 
 func (b sweepBundle) sweeper() workers.Sweeper {
-	return workers.Sweeper{Turns: b.pipe, Queue: b.rec, StuckAfter: 30 * time.Second, Deadline: time.Hour}
+	return workers.Sweeper{Turns: b.pipe, Queue: b.rec, StuckAfter: 30 * time.Second, Deadline: time.Hour, Observer: b.obs}
 }
 
 func (b sweepBundle) newTurn(t *testing.T, content string) (uuid.UUID, game.Turn) {
@@ -117,10 +139,15 @@ func TestSweeperRequeuesStuckTurnsAndFailsOldOnes(t *testing.T) {
 	require.GreaterOrEqual(t, n, 2)
 	require.Contains(t, b.rec.requeued, game.StageRetrieve+":"+stuck.ID.String())
 	require.Contains(t, b.rec.requeued, game.StageEmbed+":"+old.ID.String())
+	require.Equal(t, n, b.obs.get("requeued")+b.obs.get("failed"), "every turn acted on is counted")
+	require.GreaterOrEqual(t, b.obs.get("requeued"), 2)
+	failedBefore := b.obs.get("failed")
 
 	// Seen from two hours later, they are past the deadline: failed.
-	_, err = b.sweeper().Sweep(ctx, later.Add(time.Hour))
+	n, err = b.sweeper().Sweep(ctx, later.Add(time.Hour))
 	require.NoError(t, err)
+	require.GreaterOrEqual(t, n, 2)
+	require.Equal(t, n, b.obs.get("failed")-failedBefore, "every turn ended by the sweeper is counted")
 	got, err := b.svc.GetTurn(ctx, playerID, stuck.ID)
 	require.NoError(t, err)
 	require.Equal(t, game.StatusFailed, got.Status)

@@ -7,13 +7,12 @@ import (
 	"flag"
 	"fmt"
 	"log/slog"
-
-	"net/http"
+	"net"
 	"os"
 	"os/signal"
 	"strings"
+	"sync/atomic"
 	"syscall"
-	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/redis/go-redis/v9"
@@ -182,6 +181,8 @@ type app struct {
 
 	s3       *assets.S3
 	assetSvc *assets.Service
+	// storageReady is set once the bucket is confirmed (watchStorage).
+	storageReady atomic.Bool
 
 	exportsS3 *assets.S3 // the exports bucket (internal/game/exports.go)
 }
@@ -221,7 +222,7 @@ func (a *app) checks() []api.Check {
 		{Name: "postgres", Check: func(ctx context.Context) error { return a.pool.Ping(ctx) }},
 		{Name: "redis", Check: func(ctx context.Context) error { return a.rdb.Ping(ctx).Err() }},
 		{Name: "serving", Check: a.ops.serving},
-		{Name: "s3", Check: a.s3.Ping},
+		{Name: "s3", Check: a.storageCheck, Optional: true},
 	}
 }
 
@@ -239,11 +240,16 @@ func (a *app) serveAPI(ctx context.Context) error {
 			a.log.Error("event hub stopped", "err", err)
 		}
 	}()
+	// Streams end when their login is revoked on any replica, or when the
+	// access token behind them expires; and they are capped.
+	streams := api.NewStreamGuard(a.cfg.StreamLimits.PerPlayer, a.cfg.StreamLimits.PerIP)
+	go func() { _ = authSvc.WatchRevocations(hubCtx, streams.Revoke) }()
 	opsDeps, closeOps, err := a.ops.apiDeps(a.cfg.RedisURL, hub, asynq.NewInspectorFromRedisClient(a.rdb))
 	if err != nil {
 		return err
 	}
 	defer closeOps()
+	a.ops.registerReadiness(a.checks())
 	gameSvc := game.NewService(g.store, g.queue, g.pub, g.embedder, g.search, game.WithPortraits(a.assetSvc), game.WithAssetReader(a.assetSvc), game.WithExports(a.exportsS3, g.queue), turnLimits(a.cfg, a.rdb))
 	router, err := api.NewRouter(api.Deps{
 		Log:            a.log,
@@ -256,24 +262,27 @@ func (a *app) serveAPI(ctx context.Context) error {
 		Cards:          gameSvc,
 		Exports:        gameSvc,
 		Assets:         a.assetSvc,
+		StorageReady:   a.storageReady.Load,
 		Reembed:        game.NewReembedder(g.store, g.models, a.cfg.Game.Providers.ReembedBatchSize),
 		Events:         hub,
 		Heartbeat:      a.cfg.Game.SSEHeartbeat,
+		Streams:        streams,
 		Ops:            opsDeps,
 	})
 	if err != nil {
 		return fmt.Errorf("config: TRUSTED_PROXIES: %w", err)
 	}
-	srv := &http.Server{
-		Addr:              a.cfg.HTTPAddr,
-		Handler:           router,
-		ReadHeaderTimeout: 10 * time.Second,
-		MaxHeaderBytes:    64 << 10,
+	srv := api.NewServer(a.cfg.HTTPAddr, router, api.ServerOptions{
+		ReadTimeout: a.cfg.HTTPReadTimeout, IdleTimeout: a.cfg.HTTPIdleTimeout, MaxHeaderBytes: 64 << 10,
+	})
+	ln, err := net.Listen("tcp", a.cfg.HTTPAddr)
+	if err != nil {
+		return fmt.Errorf("api: %w", err)
 	}
 	errc := make(chan error, 1)
 	go func() {
 		a.log.Info("api listening", "addr", a.cfg.HTTPAddr)
-		errc <- srv.ListenAndServe()
+		errc <- srv.Serve(api.JSONErrorsListener(ln))
 	}()
 	select {
 	case err := <-errc:
@@ -317,6 +326,7 @@ func (a *app) serveWorker(ctx context.Context) error {
 		TurnDeadline:      a.cfg.Game.TurnDeadline,
 		Log:               a.log,
 		Observer:          a.ops.metrics,
+		Maintenance:       a.ops.metrics,
 
 		Assets:               a.assetSvc,
 		AssetCleanupInterval: a.cfg.Assets.CleanupInterval,

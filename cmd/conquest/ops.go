@@ -76,12 +76,34 @@ func (o *opsParts) apiDeps(rdbURL string, hub *events.Hub, inspector *asynq.Insp
 	})
 	deps := api.OpsDeps{
 		HTTP:         o.metrics,
-		Metrics:      o.metrics.Handler(),
+		Metrics:      o.apiMetrics(),
 		MetricsToken: o.cfg.Ops.MetricsToken,
 		Queues:       mon,
 		SecureCookie: o.cfg.Production(),
 	}
 	return deps, func() { _ = mon.Close() }, nil
+}
+
+// registerReadiness exposes /readyz's checks as conquest_readiness_check_up,
+// run at every scrape, for the ReadyzFailing alert and the dashboard's
+// Postgres/Redis/S3 health.
+func (o *opsParts) registerReadiness(checks []api.Check) {
+	m := make(map[string]func(context.Context) error, len(checks))
+	for _, c := range checks {
+		m[c.Name] = c.Check
+	}
+	o.metrics.RegisterReadiness(m)
+}
+
+// apiMetrics is the /metrics handler of the API port, or nil to leave the
+// route out: in production the public port serves metrics only behind
+// METRICS_TOKEN (METRICS_ADDR is the private way), since they reveal
+// traffic, queue depths and error rates to anyone who asks.
+func (o *opsParts) apiMetrics() http.Handler {
+	if o.cfg.Production() && o.cfg.Ops.MetricsToken == "" {
+		return nil
+	}
+	return o.metrics.Handler()
 }
 
 // serveMetrics serves /metrics and /healthz on METRICS_ADDR until ctx

@@ -1,4 +1,4 @@
-// Command stack runs the project's local servers (PGlite, Redis, MinIO) as
+// Command stack runs the project's local servers (PGlite, Redis, versitygw) as
 // child processes: a persistent dev stack for `conquest all`, or a throwaway
 // test stack around one command.
 //

@@ -156,6 +156,11 @@ func Start(t testing.TB, o Options) *Process {
 		// turn limits have their own tests (tests/abuse_test.go).
 		"TURNS_IN_FLIGHT_PER_PLAYER=1000",
 		"TURNS_PER_MINUTE_PER_PLAYER=100000",
+		// Fan-out tests open hundreds of streams for one player from
+		// 127.0.0.1; the stream caps have their own test
+		// (tests/security_test.go).
+		"STREAMS_PER_PLAYER=100000",
+		"STREAMS_PER_IP=100000",
 	)
 	cmd.Env = append(cmd.Env, o.Env...)
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
@@ -340,6 +345,7 @@ func (c *Client) Do(t testing.TB, method, path string, body any, hdr ...string) 
 	if err != nil {
 		t.Fatal(err)
 	}
+	CheckResponse(t, req, resp, b) // every answer must match api/openapi/openapi.yaml
 	return &Response{Status: resp.StatusCode, Header: resp.Header, Body: b}
 }
 

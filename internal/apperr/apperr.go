@@ -22,11 +22,15 @@ const (
 	Forbidden          Code = "forbidden"
 	RateLimited        Code = "rate_limited"
 	TooLarge           Code = "too_large"
+	HeadersTooLarge    Code = "headers_too_large"
 	UnsupportedMedia   Code = "unsupported_media_type"
 	Unprocessable      Code = "unprocessable"
 	MethodNotAllowed   Code = "method_not_allowed"
 	Unavailable        Code = "unavailable"
-	Internal           Code = "internal"
+	// StorageStarting: the object store has not answered yet (it starts
+	// beside the game); retry after RetryAfter.
+	StorageStarting Code = "storage_starting"
+	Internal        Code = "internal"
 )
 
 // Error is an application error with a client-safe message. The wrapped
@@ -34,7 +38,7 @@ const (
 type Error struct {
 	Code       Code
 	Message    string
-	RetryAfter time.Duration // for RateLimited
+	RetryAfter time.Duration // for RateLimited and StorageStarting
 	Err        error
 }
 

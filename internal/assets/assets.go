@@ -102,10 +102,23 @@ type Asset struct {
 	UploadExpiresAt *time.Time `json:"-"`
 }
 
-// ObjectKey is where an asset's object lives: under the player's prefix,
-// named by the server only.
+// Key prefixes: upload forms write under UploadPrefix only; a completed
+// asset's verified bytes are copied under ReadyPrefix, which no form can
+// write, and served from there.
+const (
+	UploadPrefix = "uploads/"
+	ReadyPrefix  = "players/"
+)
+
+// ObjectKey is where a ready asset's object lives: under the player's
+// prefix, named by the server only.
 func ObjectKey(ownerID uuid.UUID, kind string, id uuid.UUID) string {
-	return fmt.Sprintf("players/%s/%s/%s", ownerID, kind, id)
+	return fmt.Sprintf(ReadyPrefix+"%s/%s/%s", ownerID, kind, id)
+}
+
+// UploadKey is the one key an asset's upload form may write.
+func UploadKey(ownerID uuid.UUID, kind string, id uuid.UUID) string {
+	return fmt.Sprintf(UploadPrefix+"%s/%s/%s", ownerID, kind, id)
 }
 
 // PlayerPrefix is the key prefix of every object of a player.

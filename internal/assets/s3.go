@@ -28,7 +28,7 @@ type S3Config struct {
 	PublicURL string
 }
 
-// S3 is the object store on an S3-compatible server (MinIO, Garage, AWS).
+// S3 is the object store on an S3-compatible server (versitygw, Garage, AWS).
 type S3 struct {
 	api     *minio.Client // talks to the server
 	presign *minio.Client // only signs, for the public address
@@ -181,6 +181,34 @@ func (s *S3) Remove(ctx context.Context, key string) error {
 			return nil
 		}
 		return translate(err)
+	}
+	return nil
+}
+
+// Copy copies src to dst inside the bucket (server side), but only the
+// version of src with this ETag; it returns the copy's ETag.
+func (s *S3) Copy(ctx context.Context, src, dst, etag string) (string, error) {
+	info, err := s.api.CopyObject(ctx,
+		minio.CopyDestOptions{Bucket: s.bucket, Object: dst},
+		minio.CopySrcOptions{Bucket: s.bucket, Object: src, MatchETag: etag})
+	if err != nil {
+		return "", translate(err)
+	}
+	return info.ETag, nil
+}
+
+// List calls fn with every object under prefix (ListObjectsV2, paged by
+// the client) until fn returns false.
+func (s *S3) List(ctx context.Context, prefix string, fn func(StoredObject) bool) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	for o := range s.api.ListObjects(ctx, s.bucket, minio.ListObjectsOptions{Prefix: prefix, Recursive: true}) {
+		if o.Err != nil {
+			return translate(o.Err)
+		}
+		if !fn(StoredObject{Key: o.Key, LastModified: o.LastModified}) {
+			return nil
+		}
 	}
 	return nil
 }

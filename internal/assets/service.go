@@ -26,6 +26,14 @@ type ObjectStore interface {
 	Stat(ctx context.Context, key string) (ObjectInfo, error)
 	Open(ctx context.Context, key, etag string) (io.ReadCloser, error)
 	Remove(ctx context.Context, key string) error
+	Copy(ctx context.Context, src, dst, etag string) (newETag string, err error)
+	List(ctx context.Context, prefix string, fn func(StoredObject) bool) error
+}
+
+// StoredObject is one entry of a bucket listing.
+type StoredObject struct {
+	Key          string
+	LastModified time.Time
 }
 
 // ObjectInfo is what storage knows about an object.
@@ -85,7 +93,7 @@ func (s *Service) Create(ctx context.Context, playerID uuid.UUID, in CreateInput
 	expires := s.opts.Now().Add(s.opts.UploadTTL).UTC().Truncate(time.Millisecond)
 	a, err := s.store.insert(ctx, Asset{
 		ID: id, OwnerID: playerID, Kind: in.Kind, ContentType: in.ContentType, Size: in.Size, Filename: in.Filename,
-		Bucket: s.objects.Bucket(), Key: ObjectKey(playerID, in.Kind, id), UploadExpiresAt: &expires,
+		Bucket: s.objects.Bucket(), Key: UploadKey(playerID, in.Kind, id), UploadExpiresAt: &expires,
 	})
 	if err != nil {
 		return Upload{}, err
@@ -135,7 +143,17 @@ func (s *Service) Complete(ctx context.Context, playerID, id uuid.UUID) (Asset, 
 	if err != nil {
 		return a, err
 	}
-	done, ok, err := s.store.markReady(ctx, playerID, id, sum, info.ETag)
+	// The verified bytes are copied (only that version: If-Match) to a key
+	// no upload form can write, and served from there: re-posting the form
+	// later cannot change a ready asset.
+	readyKey, etag := a.Key, info.ETag
+	if a.Key != ObjectKey(playerID, a.Kind, id) {
+		readyKey = ObjectKey(playerID, a.Kind, id)
+		if etag, err = s.objects.Copy(ctx, a.Key, readyKey, info.ETag); err != nil {
+			return a, readError(err)
+		}
+	}
+	done, ok, err := s.store.markReady(ctx, playerID, id, sum, etag, readyKey)
 	if err != nil {
 		return a, err
 	}
@@ -143,6 +161,13 @@ func (s *Service) Complete(ctx context.Context, playerID, id uuid.UUID) (Asset, 
 		// Completed (or deleted) concurrently: answer what is there now.
 		if done, err = s.store.get(ctx, playerID, id); err != nil {
 			return done, err
+		}
+	}
+	if readyKey != a.Key {
+		// The upload object has served its purpose; should this fail, the
+		// cleanup's reconciliation removes it.
+		if err := s.objects.Remove(ctx, a.Key); err != nil {
+			logging.From(ctx).Warn("could not remove a completed upload", "asset_id", a.ID, "err", err)
 		}
 	}
 	return s.withDownload(ctx, done)
@@ -273,9 +298,19 @@ const CleanupBatch = 100
 const deletedGrace = time.Minute
 
 // Cleanup removes uploads still pending since before pendingBefore (their
-// forms have expired: PendingTTL > UploadTTL) and finishes deletions that
-// were interrupted. It returns how many assets it removed.
+// forms have expired: PendingTTL > UploadTTL), finishes deletions that
+// were interrupted, then reconciles the bucket with the rows (Reconcile).
+// It returns how many assets and stray objects it removed.
 func (s *Service) Cleanup(ctx context.Context, pendingBefore time.Time) (int, error) {
+	removed, err := s.cleanupRows(ctx, pendingBefore)
+	if err != nil {
+		return removed, err
+	}
+	n, err := s.Reconcile(ctx)
+	return removed + n, err
+}
+
+func (s *Service) cleanupRows(ctx context.Context, pendingBefore time.Time) (int, error) {
 	removed := 0
 	for {
 		batch, err := s.store.claimStale(ctx, pendingBefore, s.opts.Now().Add(-deletedGrace), CleanupBatch)
@@ -300,6 +335,64 @@ func (s *Service) Cleanup(ctx context.Context, pendingBefore time.Time) (int, er
 			return removed, failed
 		}
 	}
+}
+
+// orphanGrace is how old an object under a ready key must be before the
+// reconciliation may remove it for want of a row: Complete copies the
+// object a moment before it marks the row ready.
+const orphanGrace = 5 * time.Minute
+
+// Reconcile removes the objects that no asset row accounts for: an object
+// under uploads/ whose asset is no longer pending (a form re-posted after
+// complete or delete) and an object under players/ older than orphanGrace
+// with no live row. Without it, an old form could store bytes the API
+// neither lists nor counts in the quota. It returns how many it removed.
+func (s *Service) Reconcile(ctx context.Context) (int, error) {
+	removed := 0
+	for _, scan := range []struct {
+		prefix string
+		before time.Time
+		status []string
+	}{
+		{UploadPrefix, s.opts.Now(), []string{StatusPending}},
+		{ReadyPrefix, s.opts.Now().Add(-orphanGrace), []string{StatusPending, StatusReady}},
+	} {
+		var batch []string
+		flush := func() error {
+			live, err := s.store.liveKeys(ctx, batch, scan.status)
+			if err != nil {
+				return err
+			}
+			for _, k := range batch {
+				if live[k] {
+					continue
+				}
+				if err := s.objects.Remove(ctx, k); err != nil {
+					return err
+				}
+				removed++
+			}
+			batch = batch[:0]
+			return nil
+		}
+		var ferr error
+		err := s.objects.List(ctx, scan.prefix, func(o StoredObject) bool {
+			if !o.LastModified.Before(scan.before) {
+				return true
+			}
+			if batch = append(batch, o.Key); len(batch) >= CleanupBatch {
+				ferr = flush()
+			}
+			return ferr == nil
+		})
+		if err == nil && ferr == nil && len(batch) > 0 {
+			ferr = flush()
+		}
+		if err = errors.Join(err, ferr); err != nil {
+			return removed, err
+		}
+	}
+	return removed, nil
 }
 
 // PendingCutoff is the creation time before which a pending asset is stale.

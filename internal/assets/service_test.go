@@ -28,7 +28,7 @@ import (
 	"github.com/codeofconquest/brightdawn/schema"
 )
 
-// These tests run the service against the real Postgres and MinIO of the
+// These tests run the service against the real Postgres and S3 server of the
 // test stack. Each test uses fresh player ids, so they share nothing.
 
 type bundle struct {
@@ -41,7 +41,7 @@ type bundle struct {
 func newBundle(t *testing.T, mutate ...func(*Options)) *bundle {
 	t.Helper()
 	if testing.Short() {
-		t.Skip("needs the test stack (Postgres, MinIO)")
+		t.Skip("needs the test stack (Postgres, S3)")
 	}
 	testkit.RequireStack(t)
 	if os.Getenv("S3_ENDPOINT") == "" {
@@ -148,7 +148,7 @@ func TestUploadCompleteDownloadDelete(t *testing.T) {
 
 	t.Run("the upload form pins the key, the type and the size", func(t *testing.T) {
 		require.Equal(t, StatusPending, a.Status)
-		require.Equal(t, ObjectKey(owner, KindPortrait, a.ID), a.Key)
+		require.Equal(t, UploadKey(owner, KindPortrait, a.ID), a.Key, "forms write under uploads/ only")
 		require.Equal(t, a.Key, up.Form.Fields["key"])
 		require.Equal(t, "image/png", up.Form.Fields["Content-Type"])
 		require.NotEmpty(t, up.Form.Fields["policy"])
@@ -345,9 +345,9 @@ func TestCleanup(t *testing.T) {
 	})
 	t.Run("fresh pending and ready assets stay", func(t *testing.T) {
 		for _, a := range []Asset{fresh.Asset, oldReady.Asset} {
-			_, err := b.svc.Get(ctx, owner, a.ID)
+			got, err := b.svc.Get(ctx, owner, a.ID)
 			require.NoError(t, err)
-			require.True(t, b.exists(t, a.Key))
+			require.True(t, b.exists(t, got.Key))
 		}
 	})
 }

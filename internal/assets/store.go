@@ -77,11 +77,11 @@ func (s *Store) list(ctx context.Context, ownerID uuid.UUID, kind string) ([]Ass
 
 // markReady records a verified upload. ok is false when the asset is no
 // longer pending (completed or deleted meanwhile).
-func (s *Store) markReady(ctx context.Context, ownerID, id uuid.UUID, sha256, etag string) (a Asset, ok bool, err error) {
+func (s *Store) markReady(ctx context.Context, ownerID, id uuid.UUID, sha256, etag, key string) (a Asset, ok bool, err error) {
 	a, err = scanAsset(s.pool.QueryRow(ctx, `
-		UPDATE game.assets SET status = 'ready', checksum = $3, etag = $4, completed_at = now(), updated_at = now()
+		UPDATE game.assets SET status = 'ready', checksum = $3, etag = $4, object_key = $5, completed_at = now(), updated_at = now()
 		WHERE id = $1 AND owner_id = $2 AND status = 'pending'
-		RETURNING `+assetCols, id, ownerID, sha256, etag))
+		RETURNING `+assetCols, id, ownerID, sha256, etag, key))
 	if errors.Is(err, pgx.ErrNoRows) {
 		return a, false, nil
 	}
@@ -124,4 +124,22 @@ func (s *Store) claimStale(ctx context.Context, pendingBefore, deletedBefore tim
 			FOR UPDATE SKIP LOCKED)
 		RETURNING `+assetCols, pendingBefore, deletedBefore, limit)
 	return collectAssets(rows, err)
+}
+
+// liveKeys reports which of keys belong to an asset in one of statuses.
+func (s *Store) liveKeys(ctx context.Context, keys, statuses []string) (map[string]bool, error) {
+	rows, err := s.pool.Query(ctx, `SELECT object_key FROM game.assets
+		WHERE object_key = ANY($1) AND status = ANY($2)`, keys, statuses)
+	if err != nil {
+		return nil, postgres.Translate(err, "assets")
+	}
+	found, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		return nil, postgres.Translate(err, "assets")
+	}
+	live := make(map[string]bool, len(found))
+	for _, k := range found {
+		live[k] = true
+	}
+	return live, nil
 }

@@ -41,6 +41,32 @@ type Principal struct {
 	FamilyID uuid.UUID
 	// ExpiresAt is when the credential presented stops being valid.
 	ExpiresAt time.Time
+	// AccessExpiresAt is when the access token behind the credential
+	// expires: ExpiresAt for an access token, the issuing access token's
+	// expiry for a stream ticket. A stream lives no longer than this.
+	AccessExpiresAt time.Time
+}
+
+// Revocation announces, to every API replica, that a login's credentials
+// were revoked (logout, or a refresh token presented twice): streams opened
+// with them must end.
+type Revocation struct {
+	PlayerID uuid.UUID   `json:"player_id"`
+	TokenID  string      `json:"jti,omitempty"`
+	Families []uuid.UUID `json:"families"`
+}
+
+// Covers reports whether the revocation ends credentials of p.
+func (r Revocation) Covers(p Principal) bool {
+	if r.TokenID != "" && r.TokenID == p.TokenID {
+		return true
+	}
+	for _, f := range r.Families {
+		if f == p.FamilyID {
+			return true
+		}
+	}
+	return false
 }
 
 // IsAdmin reports whether the principal has the admin role.

@@ -5,6 +5,8 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
+	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -196,11 +198,13 @@ func (s *Service) Refresh(ctx context.Context, refreshToken string) (Session, er
 		unknown
 		expired
 		reused
+		replayed
 	)
 	outcome := rotated
 	var row refreshRow
 	var p Player
 	var next string
+	var cached Session
 	err := pgx.BeginFunc(ctx, s.db, func(tx pgx.Tx) error {
 		var err error
 		row, err = s.store.lockRefreshToken(ctx, tx, hash)
@@ -210,6 +214,15 @@ func (s *Service) Refresh(ctx context.Context, refreshToken string) (Session, er
 		}
 		if err != nil {
 			return err
+		}
+		if row.UsedAt != nil && row.RevokedAt == nil && row.FamilyRevokedAt == nil && now.Sub(*row.UsedAt) <= s.cfg.RefreshReuseWindow {
+			// Spent a moment ago (another tab refreshed at the same time):
+			// the same new pair, not an alarm.
+			var ok bool
+			if cached, ok = s.rotatedPair(ctx, hash); ok {
+				outcome = replayed
+				return nil
+			}
 		}
 		if row.UsedAt != nil || row.RevokedAt != nil || row.FamilyRevokedAt != nil {
 			// Committed, not rolled back: the revocation must stick.
@@ -227,8 +240,15 @@ func (s *Service) Refresh(ctx context.Context, refreshToken string) (Session, er
 		if p, err = s.store.playerByID(ctx, tx, row.PlayerID); err != nil {
 			return err
 		}
-		next, err = s.addRefreshToken(ctx, tx, row.FamilyID, p.ID, now)
-		return err
+		if next, err = s.addRefreshToken(ctx, tx, row.FamilyID, p.ID, now); err != nil {
+			return err
+		}
+		// Remembered before the commit: a racing request waiting for the
+		// family's lock must find the pair once it sees this token spent.
+		if cached, err = s.session(p, row.FamilyID, next); err != nil {
+			return err
+		}
+		return s.rememberPair(ctx, hash, cached)
 	})
 	if err != nil {
 		return Session{}, err
@@ -236,15 +256,61 @@ func (s *Service) Refresh(ctx context.Context, refreshToken string) (Session, er
 	switch outcome {
 	case unknown, expired:
 		return Session{}, errBadRefresh
+	case replayed:
+		// The role may have changed since; the tokens are the pair's.
+		if cached.Player, err = s.store.playerByID(ctx, s.db, row.PlayerID); err != nil {
+			return Session{}, err
+		}
+		return cached, nil
 	case reused:
-		if err := s.revoke(ctx, "", time.Time{}, row.FamilyID); err != nil {
+		if err := s.revoke(ctx, row.PlayerID, "", time.Time{}, row.FamilyID); err != nil {
 			return Session{}, err
 		}
 		logging.From(ctx).Warn("spent refresh token presented again; token family revoked",
 			"player_id", row.PlayerID, "family_id", row.FamilyID)
 		return Session{}, errBadRefresh
 	}
-	return s.session(p, row.FamilyID, next)
+	return cached, nil
+}
+
+// rotatedKey holds, for RefreshReuseWindow, the pair a refresh token was
+// rotated into, under the token's hash.
+func rotatedKey(hash []byte) string { return "auth:rotated:" + hex.EncodeToString(hash) }
+
+type rotatedPairJSON struct {
+	Access    string    `json:"a"`
+	Refresh   string    `json:"r"`
+	AccessExp time.Time `json:"e"`
+}
+
+func (s *Service) rememberPair(ctx context.Context, hash []byte, sess Session) error {
+	if s.cfg.RefreshReuseWindow <= 0 {
+		return nil
+	}
+	b, err := json.Marshal(rotatedPairJSON{Access: sess.Tokens.AccessToken, Refresh: sess.Tokens.RefreshToken, AccessExp: sess.Tokens.AccessExpiresAt})
+	if err != nil {
+		return err
+	}
+	if err := s.rdb.Set(ctx, rotatedKey(hash), b, s.cfg.RefreshReuseWindow+clockLeeway).Err(); err != nil {
+		return apperr.Wrap(err, apperr.Unavailable, "authentication is unavailable")
+	}
+	return nil
+}
+
+// rotatedPair returns the pair remembered for a token spent a moment ago.
+func (s *Service) rotatedPair(ctx context.Context, hash []byte) (Session, bool) {
+	b, err := s.rdb.Get(ctx, rotatedKey(hash)).Bytes()
+	if err != nil {
+		return Session{}, false
+	}
+	var r rotatedPairJSON
+	if json.Unmarshal(b, &r) != nil || r.Refresh == "" {
+		return Session{}, false
+	}
+	return Session{Tokens: Tokens{
+		AccessToken: r.Access, RefreshToken: r.Refresh, TokenType: TokenType,
+		ExpiresIn: s.cfg.AccessTTL, AccessExpiresAt: r.AccessExp,
+	}}, true
 }
 
 // Logout ends the session of p: its access token and its refresh family
@@ -280,7 +346,7 @@ func (s *Service) Logout(ctx context.Context, p Principal, refreshToken string) 
 	if err != nil {
 		return err
 	}
-	return s.revoke(ctx, p.TokenID, p.ExpiresAt, families...)
+	return s.revoke(ctx, p.PlayerID, p.TokenID, p.ExpiresAt, families...)
 }
 
 // Me returns the player p acts for.
@@ -384,10 +450,20 @@ func (s *Service) checkRevoked(ctx context.Context, p Principal) error {
 	return nil
 }
 
+// RevocationsChannel is the Redis pub/sub channel on which every
+// revocation is announced to the API replicas (WatchRevocations).
+const RevocationsChannel = "auth:revocations"
+
 // revoke marks an access token (jti, valid until) and families as revoked
 // for every replica. A family key outlives any access token or stream
-// ticket of the family (both end within AccessTTL).
-func (s *Service) revoke(ctx context.Context, jti string, until time.Time, families ...uuid.UUID) error {
+// ticket of the family (both end within AccessTTL). The revocation is also
+// announced on RevocationsChannel, in the same transaction, so that open
+// streams of the login end on every replica.
+func (s *Service) revoke(ctx context.Context, playerID uuid.UUID, jti string, until time.Time, families ...uuid.UUID) error {
+	msg, err := json.Marshal(Revocation{PlayerID: playerID, TokenID: jti, Families: families})
+	if err != nil {
+		return err
+	}
 	pipe := s.rdb.TxPipeline()
 	if jti != "" {
 		ttl := until.Sub(s.now()) + clockLeeway
@@ -399,6 +475,7 @@ func (s *Service) revoke(ctx context.Context, jti string, until time.Time, famil
 	for _, f := range families {
 		pipe.Set(ctx, revokedFamilyKey(f), "1", s.cfg.AccessTTL+clockLeeway)
 	}
+	pipe.Publish(ctx, RevocationsChannel, msg)
 	if _, err := pipe.Exec(ctx); err != nil {
 		if ctx.Err() != nil {
 			return ctx.Err()

@@ -38,6 +38,9 @@ type claims struct {
 	// AccessID is the jti of the access token a stream ticket was issued
 	// under, so that logging that token out also kills its tickets.
 	AccessID string `json:"ajti,omitempty"`
+	// AccessExp is when that access token expires (Unix seconds): a stream
+	// opened with the ticket lives no longer than the access token.
+	AccessExp int64 `json:"aexp,omitempty"`
 }
 
 // signer issues and verifies HS256 JWTs with one key.
@@ -99,6 +102,9 @@ func (s *signer) issue(typ string, p Principal, exp time.Time, scope string) (st
 	if typ == typeStream {
 		c.Scope = scope
 		c.AccessID = p.TokenID
+		if !p.AccessExpiresAt.IsZero() {
+			c.AccessExp = p.AccessExpiresAt.Unix()
+		}
 	}
 	tok, err := jwt.NewWithClaims(jwt.SigningMethodHS256, c).SignedString(s.key)
 	if err != nil {
@@ -109,6 +115,9 @@ func (s *signer) issue(typ string, p Principal, exp time.Time, scope string) (st
 		out.TokenID = c.ID
 	}
 	out.ExpiresAt = c.ExpiresAt.UTC()
+	if typ == typeAccess {
+		out.AccessExpiresAt = out.ExpiresAt
+	}
 	return tok, out, nil
 }
 
@@ -152,12 +161,16 @@ func (s *signer) parse(token, want string) (*claims, Principal, error) {
 		return nil, Principal{}, apperr.Wrap(errors.New("bad role"), apperr.Unauthorized, "invalid or expired token")
 	}
 	p := Principal{PlayerID: sub, Role: c.Role, TokenID: c.ID, FamilyID: fam, ExpiresAt: c.ExpiresAt.UTC()}
+	p.AccessExpiresAt = p.ExpiresAt
 	if want == typeStream {
 		if c.Scope == "" || c.AccessID == "" {
 			return nil, Principal{}, apperr.Wrap(errors.New("scope or ajti missing"), apperr.Unauthorized, "invalid or expired token")
 		}
 		// A ticket acts for the access token it came from.
 		p.TokenID = c.AccessID
+		if c.AccessExp > 0 {
+			p.AccessExpiresAt = time.Unix(c.AccessExp, 0).UTC()
+		}
 	}
 	return &c, p, nil
 }

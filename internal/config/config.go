@@ -42,6 +42,8 @@ type Config struct {
 
 	// TurnLimits are the per-player turn limits (limits.go).
 	TurnLimits TurnLimits
+	// StreamLimits cap one replica's open SSE streams per player and per IP (limits.go).
+	StreamLimits StreamLimits
 	// PprofAddr, when set, serves net/http/pprof on this loopback address
 	// (opt-in, for profiling; see docs/PERFORMANCE.md "Profiles").
 	PprofAddr string `env:"PPROF_ADDR"`
@@ -52,6 +54,11 @@ type Config struct {
 	SSEDetach bool `env:"SSE_DETACH" envDefault:"true"`
 
 	ShutdownTimeout time.Duration `env:"SHUTDOWN_TIMEOUT" envDefault:"15s"`
+	// HTTPReadTimeout bounds reading one request (headers and body; an
+	// open SSE stream is not cut by it, see api.ServerOptions);
+	// HTTPIdleTimeout closes unused keep-alive connections.
+	HTTPReadTimeout time.Duration `env:"HTTP_READ_TIMEOUT" envDefault:"30s"`
+	HTTPIdleTimeout time.Duration `env:"HTTP_IDLE_TIMEOUT" envDefault:"120s"`
 	// TrustedProxies lists the proxies (CIDRs or IPs) whose X-Forwarded-For
 	// is believed when finding a client's IP for rate limits.
 	TrustedProxies []string `env:"TRUSTED_PROXIES" envSeparator:"," envDefault:"127.0.0.1/32,::1/128"`
@@ -69,6 +76,10 @@ type Auth struct {
 	AccessTTL       time.Duration `env:"ACCESS_TOKEN_TTL" envDefault:"15m"`
 	RefreshTTL      time.Duration `env:"REFRESH_TOKEN_TTL" envDefault:"720h"`
 	StreamTicketTTL time.Duration `env:"STREAM_TICKET_TTL" envDefault:"60s"`
+	// RefreshReuseWindow is how long a spent refresh token still answers
+	// with the pair it was rotated into (two tabs refreshing at once);
+	// after it, presenting it again counts as theft.
+	RefreshReuseWindow time.Duration `env:"REFRESH_REUSE_WINDOW" envDefault:"10s"`
 	// AdminEmails is read only by `conquest admin grant` (no email): an
 	// operator bootstrap. Registration never grants a role by address.
 	AdminEmails []string `env:"ADMIN_EMAILS" envSeparator:","`
@@ -199,6 +210,9 @@ func (c *Config) validate() error {
 	if a.StreamTicketTTL < time.Second || a.StreamTicketTTL > 10*time.Minute {
 		bad("STREAM_TICKET_TTL", "must be between 1s and 10m")
 	}
+	if a.RefreshReuseWindow < 0 || a.RefreshReuseWindow > time.Minute {
+		bad("REFRESH_REUSE_WINDOW", "must be between 0s and 1m")
+	}
 	if a.Issuer == "" {
 		bad("JWT_ISSUER", "must not be empty")
 	}
@@ -253,7 +267,11 @@ func (c *Config) validate() error {
 		bad("TURN_STUCK_AFTER", "must be at least 1s")
 	}
 	c.Assets.validate(bad)
+	if c.HTTPReadTimeout < time.Second || c.HTTPIdleTimeout < time.Second {
+		bad("HTTP_READ_TIMEOUT", "HTTP_READ_TIMEOUT and HTTP_IDLE_TIMEOUT must be at least 1s")
+	}
 	c.TurnLimits.validate(bad)
+	c.StreamLimits.validate(bad)
 	validatePprof(c.PprofAddr, bad)
 	errs = append(errs, c.Ops.check(c.Production())...)
 	return errors.Join(errs...)

@@ -44,3 +44,22 @@ func validatePprof(addr string, bad func(name, format string, args ...any)) {
 		bad("PPROF_ADDR", "must be a loopback address such as 127.0.0.1:6060, got %q", addr)
 	}
 }
+
+// StreamLimits bound the open SSE streams of one API replica (429
+// rate_limited with Retry-After beyond them). They are counted per replica,
+// in memory: what they protect (file descriptors, memory, goroutines) is
+// the replica's own, and a count in Redis would leak on every crash
+// (docs/SECURITY.md).
+type StreamLimits struct {
+	PerPlayer int `env:"STREAMS_PER_PLAYER" envDefault:"32"`
+	PerIP     int `env:"STREAMS_PER_IP" envDefault:"64"`
+}
+
+func (l *StreamLimits) validate(bad func(name, format string, args ...any)) {
+	if l.PerPlayer < 1 || l.PerPlayer > 100000 {
+		bad("STREAMS_PER_PLAYER", "must be between 1 and 100000")
+	}
+	if l.PerIP < 1 || l.PerIP > 100000 {
+		bad("STREAMS_PER_IP", "must be between 1 and 100000")
+	}
+}

@@ -61,6 +61,8 @@ type Metrics struct {
 	firstToken    *prometheus.HistogramVec
 	deltas        *prometheus.CounterVec
 	tokens        *prometheus.CounterVec
+
+	maint maintenance
 }
 
 // New returns the metrics of a process on a fresh registry, with the Go
@@ -122,7 +124,9 @@ func New() *Metrics {
 			Namespace: Namespace, Subsystem: "model", Name: "tokens_total",
 			Help: "Tokens reported by the model for completed generations, by model and kind (prompt, completion).",
 		}, []string{"model", "kind"}),
+		maint: newMaintenance(),
 	}
+	reg.MustRegister(m.maint.collectors()...)
 	reg.MustRegister(
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),

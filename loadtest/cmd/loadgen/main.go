@@ -36,9 +36,11 @@ scenarios:
   slow      clients that stop reading while events flow: memory stays bounded
   dbbench   insert rate of the database alone (pgx, same PGlite)
   pgmux     PGlite socket server stalls with concurrent exec-mode connections
+  chart     compare the -json summaries of runs (before/after) as an SVG bar chart
 
 The server is started from the environment of the test stack unless -base
-is given. Every scenario prints a summary; -json writes it as JSON too.
+is given. Every scenario prints a summary; -json writes it as JSON too;
+ttft and turns draw their latency distributions with -svg.
 `
 
 func main() {
@@ -52,6 +54,7 @@ func main() {
 	scenarios := map[string]func(context.Context, []string) error{
 		"ttft": runTTFT, "turns": runTurns, "fanout": runFanout, "idle": runIdle,
 		"storm": runStorm, "slow": runSlow, "dbbench": runDBBench, "pgmux": runPGMux, "k6": runK6,
+		"chart": runChart,
 	}
 	run, ok := scenarios[name]
 	if !ok {
@@ -71,6 +74,7 @@ type common struct {
 	cmd      string
 	env      multiFlag
 	jsonOut  string
+	svgOut   string
 	maxTime  time.Duration
 	pprof    bool
 	workers  int
@@ -100,6 +104,7 @@ func (c *common) register(fs *flag.FlagSet, maxTime time.Duration) {
 	fs.IntVar(&c.workers, "workers", 0, "extra `conquest worker` processes to start")
 	fs.Var(&c.env, "env", "KEY=VALUE for the started conquest (repeatable)")
 	fs.StringVar(&c.jsonOut, "json", "", "also write the summary as JSON to this file")
+	fs.StringVar(&c.svgOut, "svg", "", "ttft, turns: also draw the latency distributions as an SVG chart in this file")
 	fs.DurationVar(&c.maxTime, "max-time", maxTime, "hard bound on the whole run")
 	fs.BoolVar(&c.pprof, "pprof", false, "start conquest with PPROF_ADDR on a loopback port and save a CPU profile of the run")
 	fs.BoolVar(&c.keepLogs, "logs", false, "print the started conquest's log at the end")

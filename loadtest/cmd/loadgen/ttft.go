@@ -157,6 +157,15 @@ func runTTFT(ctx context.Context, args []string) error {
 		"client_ttft": clientTTFT.summary(), "model_ttft": modelTTFT.summary(),
 		"overhead": overhead.summary(), "before_model": pre.summary(), "delivery": deliv.summary(),
 	})
+	if c.svgOut != "" {
+		title := fmt.Sprintf("time to first token: %d turns, %d at a time (fake model %s)", len(overhead), *conc, first)
+		if err := writeDistSVG(c.svgOut, title, []namedDist{
+			{"client TTFT", clientTTFT}, {"model TTFT", modelTTFT}, {"overhead", overhead},
+			{"before model", pre}, {"delivery", deliv},
+		}); err != nil {
+			errs = append(errs, fmt.Errorf("-svg: %w", err))
+		}
+	}
 	return errors.Join(errs...)
 }
 

@@ -143,6 +143,12 @@ func runTurns(ctx context.Context, args []string) error {
 		"outcomes": outcomes, "latency": lat.summary(), "cpu_percent_of_one_core": cpu,
 		"load_average_at_start": load0, "queue_backlog_after": backlog, "sql_round_trips_per_turn": sqlPerTurn,
 	})
+	if c.svgOut != "" {
+		title := fmt.Sprintf("turn latency (post → final): %.1f turns/s, %d players", float64(n)/window.Seconds(), *conc)
+		if err := writeDistSVG(c.svgOut, title, []namedDist{{"post → final", lat}}); err != nil {
+			errs = append(errs, fmt.Errorf("-svg: %w", err))
+		}
+	}
 	return errors.Join(errs...)
 }
 

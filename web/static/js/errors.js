@@ -24,6 +24,7 @@ const byCode = {
   invalid_credentials: "That email and password don't match an account.",
   unauthorized: 'Your sign-in has ended. Please sign in again.',
   forbidden: "You don't have permission to do that.",
+  storage_starting: 'Uploads will be available in a moment: file storage is still starting.',
   not_found: "We couldn't find that. It may have been deleted.",
   conflict: 'That clashes with something that already exists.',
   too_large: 'That is too large to send.',

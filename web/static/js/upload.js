@@ -70,6 +70,7 @@ export function uploadProblem(err) {
     if (/AccessDenied|Expired|Policy/i.test(err.apiMessage)) return 'The upload window closed before the image arrived. Please try again.';
     return "The image didn't upload. Please try again.";
   }
+  if (err.code === 'storage_starting') return 'Uploads will be available in a moment: file storage is still starting. Please try again shortly.';
   if (err.code === 'not_found' && /route/.test(err.apiMessage)) return "Portrait uploads aren't available on this server yet.";
   if (err.code === 'conflict') return "The image didn't arrive intact. Please try again.";
   if (err.code === 'too_large') return 'That image is too large. Please choose a smaller one.';
