@@ -29,6 +29,9 @@ var statusOf = map[apperr.Code]int{
 	apperr.RateLimited:        http.StatusTooManyRequests,
 	apperr.Unavailable:        http.StatusServiceUnavailable,
 	apperr.StorageStarting:    http.StatusServiceUnavailable,
+	apperr.PreconditionFailed: http.StatusPreconditionFailed,
+	apperr.TooManyCharacters:  http.StatusConflict,
+	apperr.TooManySessions:    http.StatusConflict,
 	apperr.Internal:           http.StatusInternalServerError,
 }
 

@@ -33,6 +33,9 @@ type GameService interface {
 	GetTurn(ctx context.Context, playerID, id uuid.UUID) (game.Turn, error)
 	CancelTurn(ctx context.Context, playerID, id uuid.UUID) (game.Turn, error)
 	SessionAccess(ctx context.Context, playerID, sessionID uuid.UUID) error
+
+	Roll(ctx context.Context, playerID, sessionID uuid.UUID, in game.RollInput) (game.Roll, error)
+	CharacterHistory(ctx context.Context, playerID, characterID uuid.UUID, before *uuid.UUID, limit int) (game.History, error)
 }
 
 var _ GameService = (*game.Service)(nil)
@@ -44,6 +47,7 @@ func registerGame(g *gin.RouterGroup, d Deps) {
 	g.GET("/characters/:id", h.getCharacter)
 	g.PATCH("/characters/:id", h.updateCharacter)
 	g.DELETE("/characters/:id", h.deleteCharacter)
+	g.GET("/characters/:id/history", h.characterHistory)
 
 	g.POST("/sessions", h.createSession)
 	g.GET("/sessions", h.listSessions)
@@ -52,6 +56,7 @@ func registerGame(g *gin.RouterGroup, d Deps) {
 	g.GET("/sessions/:id/messages", h.listMessages)
 	g.POST("/sessions/:id/messages", h.postMessage)
 	g.GET("/sessions/:id/memory", h.searchMemory)
+	g.POST("/sessions/:id/rolls", h.roll)
 
 	g.GET("/turns/:id", h.getTurn)
 	g.POST("/turns/:id/cancel", h.cancelTurn)
@@ -112,6 +117,7 @@ func (h gameHandlers) getCharacter(c *gin.Context) {
 		fail(c, err)
 		return
 	}
+	c.Header("ETag", ch.ETag())
 	c.JSON(http.StatusOK, gin.H{"character": ch})
 }
 
@@ -126,11 +132,13 @@ func (h gameHandlers) updateCharacter(c *gin.Context) {
 		fail(c, err)
 		return
 	}
+	p.IfMatch = c.GetHeader("If-Match")
 	ch, err := h.svc.UpdateCharacter(c.Request.Context(), player(c), id, p)
 	if err != nil {
 		fail(c, err)
 		return
 	}
+	c.Header("ETag", ch.ETag())
 	c.JSON(http.StatusOK, gin.H{"character": ch})
 }
 
@@ -240,6 +248,17 @@ func (h gameHandlers) postMessage(c *gin.Context) {
 		fail(c, err)
 		return
 	}
+	// "/roll 1d20+3 [reason]" in the composer is the player's own roll,
+	// not a turn (docs/API.md): the DM reads it on the next turn.
+	if notation, reason, ok := game.RollCommand(body.Content); ok {
+		r, err := h.svc.Roll(c.Request.Context(), player(c), id, game.RollInput{Notation: notation, Reason: reason})
+		if err != nil {
+			fail(c, err)
+			return
+		}
+		c.JSON(http.StatusCreated, gin.H{"roll": r})
+		return
+	}
 	m, t, err := h.svc.PostMessage(c.Request.Context(), player(c), id, body.Content, c.GetHeader("Idempotency-Key"))
 	if err != nil {
 		fail(c, err)
@@ -293,6 +312,53 @@ func (h gameHandlers) cancelTurn(c *gin.Context) {
 		return
 	}
 	c.JSON(http.StatusAccepted, gin.H{"turn": t})
+}
+
+func (h gameHandlers) roll(c *gin.Context) {
+	id, err := pathID(c)
+	if err != nil {
+		fail(c, err)
+		return
+	}
+	var body game.RollInput
+	if err := bind(c, &body); err != nil {
+		fail(c, err)
+		return
+	}
+	r, err := h.svc.Roll(c.Request.Context(), player(c), id, body)
+	if err != nil {
+		fail(c, err)
+		return
+	}
+	c.JSON(http.StatusCreated, gin.H{"roll": r})
+}
+
+func (h gameHandlers) characterHistory(c *gin.Context) {
+	id, err := pathID(c)
+	if err != nil {
+		fail(c, err)
+		return
+	}
+	var before *uuid.UUID
+	if b := c.Query("before"); b != "" {
+		bid, err := parseUUID("before", b)
+		if err != nil {
+			fail(c, err)
+			return
+		}
+		before = &bid
+	}
+	limit, err := intQuery(c, "limit", game.DefaultPageSize)
+	if err != nil {
+		fail(c, err)
+		return
+	}
+	h2, err := h.svc.CharacterHistory(c.Request.Context(), player(c), id, before, limit)
+	if err != nil {
+		fail(c, err)
+		return
+	}
+	c.JSON(http.StatusOK, h2)
 }
 
 // intQuery reads an integer query parameter with a default.

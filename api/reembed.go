@@ -6,13 +6,13 @@ import (
 
 	"github.com/gin-gonic/gin"
 
-	"github.com/codeofconquest/brightdawn/internal/game"
+	"github.com/codeofconquest/brightdawn/internal/memory"
 )
 
 // ReembedService reports embedding models and re-embed jobs (implemented
-// by *game.Reembedder).
+// by *memory.Reembedder).
 type ReembedService interface {
-	Status(ctx context.Context) (game.ReembedStatus, error)
+	Status(ctx context.Context) (memory.ReembedStatus, error)
 }
 
 // registerReembed adds GET /ops/reembed (admins only): the embedding

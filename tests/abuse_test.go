@@ -21,8 +21,8 @@ import (
 	"github.com/redis/go-redis/v9"
 	"github.com/stretchr/testify/require"
 
-	"github.com/codeofconquest/brightdawn/events"
 	"github.com/codeofconquest/brightdawn/devstack/testkit"
+	"github.com/codeofconquest/brightdawn/events"
 )
 
 // Abuse tests (docs/RELIABILITY.md "Abuse"): what one misbehaving client can

@@ -11,7 +11,6 @@ import (
 	"image/png"
 	"io"
 	"mime"
-	"mime/multipart"
 	"net/http"
 	"net/url"
 	"os"
@@ -137,8 +136,6 @@ func createAsset(t *testing.T, c *testkit.Client, body map[string]any) createdAs
 // every field, then the file last. override replaces (or adds) fields.
 func uploadWithForm(t *testing.T, f uploadForm, body []byte, override map[string]string) (int, string) {
 	t.Helper()
-	var buf bytes.Buffer
-	mw := multipart.NewWriter(&buf)
 	fields := map[string]string{}
 	for k, v := range f.Fields {
 		fields[k] = v
@@ -146,23 +143,8 @@ func uploadWithForm(t *testing.T, f uploadForm, body []byte, override map[string
 	for k, v := range override {
 		fields[k] = v
 	}
-	for k, v := range fields {
-		require.NoError(t, mw.WriteField(k, v))
-	}
-	fw, err := mw.CreateFormFile("file", "portrait.png")
-	require.NoError(t, err)
-	_, err = fw.Write(body)
-	require.NoError(t, err)
-	require.NoError(t, mw.Close())
 	require.Equal(t, "POST", f.Method)
-	req, err := http.NewRequest(f.Method, f.URL, &buf)
-	require.NoError(t, err)
-	req.Header.Set("Content-Type", mw.FormDataContentType())
-	resp, err := http.DefaultClient.Do(req)
-	require.NoError(t, err)
-	defer resp.Body.Close()
-	msg, _ := io.ReadAll(resp.Body)
-	return resp.StatusCode, string(msg)
+	return testkit.Upload(t, f.Method, f.URL, fields, "portrait.png", body)
 }
 
 func getAsset(t *testing.T, c *testkit.Client, id string) assetJSON {

@@ -59,7 +59,8 @@ func TestBrowserMainJourney(t *testing.T) {
 	assert.Equal(t, 3, ch.Level)
 	assert.Equal(t, map[string]any{"strength": 16.0, "dexterity": 17.0, "constitution": 10.0, "intelligence": 10.0, "wisdom": 10.0, "charisma": 10.0}, ch.Sheet["abilities"])
 	assert.Equal(t, map[string]any{"current": 18.0, "max": 24.0}, ch.Sheet["hp"])
-	assert.Equal(t, []any{"longbow", "rope", "torch"}, ch.Sheet["inventory"])
+	// Plain names are one of each (API.md: inventory items are {name, qty}).
+	assert.Equal(t, []any{map[string]any{"name": "longbow", "qty": 1.0}, map[string]any{"name": "rope", "qty": 1.0}, map[string]any{"name": "torch", "qty": 1.0}}, ch.Sheet["inventory"])
 	assert.Equal(t, "Sworn to find her lost brother.", ch.Sheet["notes"])
 
 	// Start an adventure with that character.

@@ -329,7 +329,7 @@ func TestBadInputIsRefusedWithTheErrorShape(t *testing.T) {
 		{"k out of range", "GET", base + "/memory?q=door&k=0", nil, nil, 400},
 		{"a level out of range", "POST", "/api/characters", map[string]any{"name": "A", "class": "b", "level": 99}, nil, 400},
 		{"an unknown ability", "POST", "/api/characters", map[string]any{"name": "A", "class": "b", "sheet": map[string]any{"abilities": map[string]int{"luck": 3}}}, nil, 400},
-		{"an unknown sheet field", "POST", "/api/characters", map[string]any{"name": "A", "class": "b", "sheet": map[string]any{"gold": 3}}, nil, 400},
+		{"an unknown sheet field", "POST", "/api/characters", map[string]any{"name": "A", "class": "b", "sheet": map[string]any{"luckiness": 3}}, nil, 400},
 		{"an ability score out of range", "POST", "/api/characters", map[string]any{"name": "A", "class": "b", "sheet": map[string]any{"abilities": map[string]int{"strength": 99}}}, nil, 400},
 		{"too long an Idempotency-Key", "POST", base + "/messages", map[string]any{"content": "hi"}, []string{"Idempotency-Key", strings.Repeat("k", 200)}, 400},
 		{"no token", "GET", "/api/sessions", nil, []string{"Authorization", ""}, 401},

@@ -14,8 +14,8 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/codeofconquest/brightdawn/internal/memory"
 	"github.com/codeofconquest/brightdawn/devstack/testkit"
+	"github.com/codeofconquest/brightdawn/internal/memory/embed"
 )
 
 // fakeChat is an OpenAI-compatible chat-completions server speaking the
@@ -195,7 +195,7 @@ type fakeEmbeddings struct {
 }
 
 func newFakeEmbeddings(t *testing.T, dim int) *fakeEmbeddings {
-	e := memory.NewHashEmbedder(dim)
+	e := embed.NewHashEmbedder(dim)
 	f := &fakeEmbeddings{}
 	f.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		var req struct {

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -413,4 +414,134 @@ func TestABadUUIDNamesTheField(t *testing.T) {
 			require.NotContains(t, body.Error.Message, "UUID length")
 		})
 	}
+}
+
+// requireRefusedField asserts a 400 whose message starts with the field's
+// name (inventory items may be named with their index: sheet.inventory[0]…).
+func requireRefusedField(t *testing.T, resp *testkit.Response, field string) {
+	t.Helper()
+	require.Equal(t, http.StatusBadRequest, resp.Status, string(resp.Body))
+	var body struct {
+		Error struct{ Message string } `json:"error"`
+	}
+	resp.JSON(t, &body)
+	require.True(t, strings.HasPrefix(body.Error.Message, field), "message %q names %s", body.Error.Message, field)
+}
+
+func TestNameLikeFieldsRefuseBidiControlsAndInvisibleNames(t *testing.T) {
+	t.Parallel()
+	srv := testkit.Start(t, testkit.Options{Command: "api"})
+	p := signUp(t, srv.URL)
+	ch := newCharacter(t, p)
+	bad := map[string]string{
+		"a right-to-left override": "gpj\u202e.exe",
+		"an embedding":             "\u202aName",
+		"an isolate":               "Name\u2066x\u2069",
+		"only zero-width spaces":   "\u200b\u200b",
+		"only a BOM and a joiner":  "\ufeff\u200d",
+		"only a Hangul filler":     "\u3164",
+	}
+	for what, s := range bad {
+		t.Run(what, func(t *testing.T) {
+			requireRefusedField(t, testkit.NewClient(srv.URL).Do(t, "POST", "/auth/register", map[string]any{
+				"email": testkit.UniqueEmail("bidi"), "password": "correct horse battery", "display_name": s}), "display_name")
+			requireRefusedField(t, p.Client.Do(t, "POST", "/api/characters", map[string]any{"name": s, "class": "ranger"}), "name")
+			requireRefusedField(t, p.Client.Do(t, "POST", "/api/characters", map[string]any{"name": "Arwen", "class": s}), "class")
+			requireRefusedField(t, p.Client.Do(t, "PATCH", "/api/characters/"+ch.ID, map[string]any{"name": s}), "name")
+			requireRefusedField(t, p.Client.Do(t, "POST", "/api/characters", map[string]any{
+				"name": "Arwen", "class": "ranger", "sheet": map[string]any{"inventory": []string{"rope", s}}}), "sheet.inventory")
+			requireRefusedField(t, p.Client.Do(t, "PATCH", "/api/characters/"+ch.ID, map[string]any{
+				"sheet": map[string]any{"inventory": []string{s}}}), "sheet.inventory")
+			requireRefusedField(t, p.Client.Do(t, "POST", "/api/sessions", map[string]any{"title": s}), "title")
+			requireRefusedField(t, p.Client.Do(t, "POST", "/api/assets", map[string]any{
+				"kind": "portrait", "content_type": "image/png", "size": 100, "filename": s}), "filename")
+		})
+	}
+	t.Run("ordinary names in any script still pass", func(t *testing.T) {
+		resp := p.Client.Do(t, "POST", "/api/characters", map[string]any{"name": "Ærwyn 龍", "class": "رامي السهام"})
+		require.Equal(t, http.StatusCreated, resp.Status, string(resp.Body))
+		resp = p.Client.Do(t, "POST", "/api/sessions", map[string]any{"title": "Ταβέρνα"})
+		require.Equal(t, http.StatusCreated, resp.Status, string(resp.Body))
+	})
+}
+
+func getCharacter(t *testing.T, p player, id string) (character, string) {
+	t.Helper()
+	resp := p.Client.Do(t, "GET", "/api/characters/"+id, nil)
+	require.Equal(t, http.StatusOK, resp.Status, string(resp.Body))
+	var out struct{ Character character }
+	resp.JSON(t, &out)
+	return out.Character, resp.Header.Get("ETag")
+}
+
+func TestConcurrentCharacterPatchesLoseNothing(t *testing.T) {
+	t.Parallel()
+	srv := testkit.Start(t, testkit.Options{Command: "api"})
+	p := signUp(t, srv.URL)
+	ch := newCharacter(t, p)
+
+	t.Run("30 concurrent pairs of patches of different fields both land", func(t *testing.T) {
+		lost := 0
+		for i := range 30 {
+			name, class := fmt.Sprintf("Name %d", i), fmt.Sprintf("Class %d", i)
+			var wg sync.WaitGroup
+			status := make([]int, 2)
+			for j, body := range []map[string]any{{"name": name}, {"class": class}} {
+				wg.Go(func() { status[j] = p.Client.Do(t, "PATCH", "/api/characters/"+ch.ID, body).Status })
+			}
+			wg.Wait()
+			require.Equal(t, []int{http.StatusOK, http.StatusOK}, status)
+			got, _ := getCharacter(t, p, ch.ID)
+			if got.Name != name || got.Class != class {
+				lost++
+			}
+		}
+		require.Zero(t, lost, "pairs that lost an update")
+	})
+
+	t.Run("If-Match with the current ETag applies; a stale one gets 412", func(t *testing.T) {
+		_, etag := getCharacter(t, p, ch.ID)
+		require.NotEmpty(t, etag)
+		resp := p.Client.Do(t, "PATCH", "/api/characters/"+ch.ID, map[string]any{"name": "Fresh"}, "If-Match", etag)
+		require.Equal(t, http.StatusOK, resp.Status, string(resp.Body))
+		newTag := resp.Header.Get("ETag")
+		require.NotEqual(t, etag, newTag)
+		resp = p.Client.Do(t, "PATCH", "/api/characters/"+ch.ID, map[string]any{"name": "Stale"}, "If-Match", etag)
+		require.Equal(t, http.StatusPreconditionFailed, resp.Status, string(resp.Body))
+		require.Equal(t, "precondition_failed", resp.ErrorCode())
+		got, tag := getCharacter(t, p, ch.ID)
+		require.Equal(t, "Fresh", got.Name)
+		require.Equal(t, newTag, tag)
+	})
+
+	t.Run("abilities differing only in case are refused", func(t *testing.T) {
+		resp := p.Client.Do(t, "PATCH", "/api/characters/"+ch.ID, map[string]any{
+			"sheet": map[string]any{"abilities": map[string]int{"Strength": 10, "strength": 12, "STRENGTH": 14}}})
+		requireRefusedField(t, resp, "sheet.abilities")
+	})
+}
+
+func TestWhatOnePlayerCreatesIsCapped(t *testing.T) {
+	t.Parallel()
+	srv := testkit.Start(t, testkit.Options{Command: "api", Env: []string{"CHARACTERS_PER_PLAYER=3", "SESSIONS_PER_PLAYER=4"}})
+	p := signUp(t, srv.URL)
+	t.Run("a character over the cap gets 409 too_many_characters", func(t *testing.T) {
+		for range 3 {
+			newCharacter(t, p)
+		}
+		resp := p.Client.Do(t, "POST", "/api/characters", map[string]any{"name": "One too many", "class": "bard"})
+		require.Equal(t, http.StatusConflict, resp.Status, string(resp.Body))
+		require.Equal(t, "too_many_characters", resp.ErrorCode())
+	})
+	t.Run("a session over the cap gets 409 too_many_sessions", func(t *testing.T) {
+		for range 4 {
+			newSession(t, p, "")
+		}
+		resp := p.Client.Do(t, "POST", "/api/sessions", map[string]any{"title": "One too many"})
+		require.Equal(t, http.StatusConflict, resp.Status, string(resp.Body))
+		require.Equal(t, "too_many_sessions", resp.ErrorCode())
+	})
+	t.Run("another player is not counted", func(t *testing.T) {
+		newCharacter(t, signUp(t, srv.URL))
+	})
 }

@@ -39,27 +39,20 @@ func (s *Server) scheduleAssetCleanup(ctx context.Context) {
 		return
 	}
 	every := s.opts.AssetCleanupInterval
-	ticker := time.NewTicker(every)
-	defer ticker.Stop()
-	for {
-		select {
-		case <-ctx.Done():
+	periodically(ctx, every, func(now time.Time) {
+		payload, err := json.Marshal(AssetCleanupPayload{PendingBefore: s.opts.Assets.PendingCutoff()})
+		if err != nil {
+			s.opts.Log.Error("asset cleanup payload", "err", err)
 			return
-		case now := <-ticker.C:
-			payload, err := json.Marshal(AssetCleanupPayload{PendingBefore: s.opts.Assets.PendingCutoff()})
-			if err != nil {
-				s.opts.Log.Error("asset cleanup payload", "err", err)
-				continue
-			}
-			slot := now.Truncate(every).Unix()
-			_, err = s.client.EnqueueContext(ctx, asynq.NewTask(TypeAssetCleanup, payload),
-				asynq.TaskID(fmt.Sprintf("assets_cleanup:%s:%d", every, slot)), asynq.Queue(QueueMaintenance),
-				asynq.MaxRetry(0), asynq.Timeout(5*time.Minute), asynq.Retention(2*every))
-			if err != nil && !errors.Is(err, asynq.ErrTaskIDConflict) && ctx.Err() == nil {
-				s.opts.Log.Warn("could not enqueue asset cleanup", "err", err)
-			}
 		}
-	}
+		slot := now.Truncate(every).Unix()
+		_, err = s.client.EnqueueContext(ctx, asynq.NewTask(TypeAssetCleanup, payload),
+			asynq.TaskID(fmt.Sprintf("assets_cleanup:%s:%d", every, slot)), asynq.Queue(QueueMaintenance),
+			asynq.MaxRetry(0), asynq.Timeout(5*time.Minute), asynq.Retention(2*every))
+		if err != nil && !errors.Is(err, asynq.ErrTaskIDConflict) && ctx.Err() == nil {
+			s.opts.Log.Warn("could not enqueue asset cleanup", "err", err)
+		}
+	})
 }
 
 func (s *Server) cleanupAssets(ctx context.Context, t *asynq.Task) error {

@@ -12,16 +12,17 @@ import (
 
 	"github.com/codeofconquest/brightdawn/internal/game"
 	"github.com/codeofconquest/brightdawn/internal/logging"
+	"github.com/codeofconquest/brightdawn/internal/memory"
 )
 
 // TypeReembed recomputes every message's vector for a new embedding model.
 const TypeReembed = "maintenance:reembed"
 
-// Reembedder is what the re-embed task needs (implemented by *game.Reembedder).
+// Reembedder is what the re-embed task needs (implemented by *memory.Reembedder).
 type Reembedder interface {
-	Run(ctx context.Context, id uuid.UUID, attempt int, progress func(game.ReembedJob)) error
+	Run(ctx context.Context, id uuid.UUID, attempt int, progress func(memory.ReembedJob)) error
 	FailJob(ctx context.Context, id uuid.UUID, reason string) error
-	Restartable(ctx context.Context, before time.Time, retryFailed bool) ([]game.ReembedJob, error)
+	Restartable(ctx context.Context, before time.Time, retryFailed bool) ([]memory.ReembedJob, error)
 }
 
 // ReembedPayload names the job and the attempt a task runs.
@@ -38,7 +39,7 @@ const reembedStaleAfter = 5 * time.Minute
 // EnqueueReembed puts a job's task on the maintenance queue. The task id
 // names the job and attempt: enqueueing twice does nothing, and asynqmon
 // shows the task (with its progress as the task's result) under that id.
-func EnqueueReembed(ctx context.Context, client *asynq.Client, j game.ReembedJob) error {
+func EnqueueReembed(ctx context.Context, client *asynq.Client, j memory.ReembedJob) error {
 	payload, err := json.Marshal(ReembedPayload{JobID: j.ID, Attempt: j.Attempts})
 	if err != nil {
 		return err
@@ -62,7 +63,7 @@ func (s *Server) reembed(ctx context.Context, t *asynq.Task) error {
 	if o := s.opts.Maintenance; o != nil {
 		defer o.ReembedStarted()()
 	}
-	return s.opts.Reembed.Run(ctx, p.JobID, p.Attempt, func(j game.ReembedJob) {
+	return s.opts.Reembed.Run(ctx, p.JobID, p.Attempt, func(j memory.ReembedJob) {
 		if o := s.opts.Maintenance; o != nil {
 			o.ReembedProgressed()
 		}
@@ -100,23 +101,16 @@ func (s *Server) scheduleReembed(ctx context.Context) {
 	if s.opts.Reembed == nil {
 		return
 	}
-	ticker := time.NewTicker(time.Minute)
-	defer ticker.Stop()
-	for {
-		select {
-		case <-ctx.Done():
+	periodically(ctx, time.Minute, func(now time.Time) {
+		jobs, err := s.opts.Reembed.Restartable(ctx, now.Add(-reembedStaleAfter), false)
+		if err != nil {
+			s.opts.Log.Warn("could not look for stale re-embed jobs", "err", err)
 			return
-		case now := <-ticker.C:
-			jobs, err := s.opts.Reembed.Restartable(ctx, now.Add(-reembedStaleAfter), false)
-			if err != nil {
-				s.opts.Log.Warn("could not look for stale re-embed jobs", "err", err)
-				continue
-			}
-			for _, j := range jobs {
-				if err := EnqueueReembed(ctx, s.client, j); err != nil {
-					s.opts.Log.Warn("could not re-enqueue re-embed job", "job_id", j.ID, "err", err)
-				}
+		}
+		for _, j := range jobs {
+			if err := EnqueueReembed(ctx, s.client, j); err != nil {
+				s.opts.Log.Warn("could not re-enqueue re-embed job", "job_id", j.ID, "err", err)
 			}
 		}
-	}
+	})
 }

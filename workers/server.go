@@ -116,18 +116,10 @@ func (s *Server) Run(ctx context.Context) error {
 	s.opts.Log.Info("worker started", "concurrency", s.opts.Concurrency, "queues", s.opts.Queues)
 	go s.scheduleAssetCleanup(ctx)
 	go s.scheduleReembed(ctx)
-	ticker := time.NewTicker(s.opts.SweepInterval)
-	defer ticker.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			s.opts.Log.Info("worker shutting down")
-			s.srv.Shutdown()
-			return nil
-		case now := <-ticker.C:
-			s.enqueueSweep(ctx, now)
-		}
-	}
+	periodically(ctx, s.opts.SweepInterval, func(now time.Time) { s.enqueueSweep(ctx, now) })
+	s.opts.Log.Info("worker shutting down")
+	s.srv.Shutdown()
+	return nil
 }
 
 // enqueueSweep schedules one sweep per interval across all workers: the

@@ -15,6 +15,7 @@ import (
 	"github.com/codeofconquest/brightdawn/internal/dm"
 	"github.com/codeofconquest/brightdawn/internal/game"
 	"github.com/codeofconquest/brightdawn/internal/memory"
+	"github.com/codeofconquest/brightdawn/internal/memory/embed"
 	"github.com/codeofconquest/brightdawn/internal/postgres"
 	"github.com/codeofconquest/brightdawn/workers"
 )
@@ -80,9 +81,9 @@ type sweepBundle struct {
 // domain is the game's store, embedding models and search on the test database.
 type domain struct {
 	store  *game.Store
-	emb    memory.Embedder
-	models *game.Models
-	search *game.Searcher
+	emb    embed.Embedder
+	models *memory.Models
+	search *memory.Searcher
 }
 
 func newDomain(t *testing.T) domain {
@@ -91,9 +92,10 @@ func newDomain(t *testing.T) domain {
 	pool, err := postgres.Open(context.Background(), os.Getenv("DATABASE_URL"), 4)
 	require.NoError(t, err)
 	t.Cleanup(pool.Close)
-	d := domain{store: game.NewStore(pool), emb: memory.NewHashEmbedder(384)}
-	d.models = game.NewModels(d.store, d.emb, game.ModelSpec{Provider: "hash", Name: d.emb.Model()}, memory.Factory{})
-	d.search = game.NewSearcher(d.store, d.models)
+	d := domain{store: game.NewStore(pool), emb: embed.NewHashEmbedder(384)}
+	mem := memory.NewStore(pool)
+	d.models = memory.NewModels(mem, d.emb, memory.ModelSpec{Provider: "hash", Name: d.emb.Model()}, embed.Factory{})
+	d.search = memory.NewSearcher(mem, d.models)
 	return d
 }
 

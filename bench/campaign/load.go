@@ -7,14 +7,15 @@ import (
 
 	"github.com/codeofconquest/brightdawn/internal/game"
 	"github.com/codeofconquest/brightdawn/internal/memory"
+	"github.com/codeofconquest/brightdawn/internal/memory/embed"
 )
 
 // Load writes msgs as a new session titled title, owned by owner, together
 // with emb's vector of every message, and returns the session's id and the
-// stored messages in the order of msgs. It uses the store's bulk import
-// (multi-row INSERTs) rather than the turn pipeline, because benchmarks
+// stored messages in the order of msgs; the vectors go through the memory
+// store. It uses the game store's bulk import (multi-row INSERTs) rather than the turn pipeline, because benchmarks
 // load thousands of messages; vectors go batch rows per statement.
-func Load(ctx context.Context, store *game.Store, emb memory.Embedder, owner uuid.UUID, title string, msgs []Message, batch int) (uuid.UUID, []game.Message, error) {
+func Load(ctx context.Context, store *game.Store, vectors *memory.Store, emb embed.Embedder, owner uuid.UUID, title string, msgs []Message, batch int) (uuid.UUID, []game.Message, error) {
 	id, err := store.ImportSession(ctx, owner, title)
 	if err != nil {
 		return uuid.Nil, nil, err
@@ -37,7 +38,7 @@ func Load(ctx context.Context, store *game.Store, emb memory.Embedder, owner uui
 		rows[i] = game.VectorRow{MessageID: m.ID, SessionID: id, Vector: vecs[i]}
 	}
 	for i := 0; i < len(rows); i += batch {
-		if err := store.SetEmbeddings(ctx, nil, emb.Model(), rows[i:min(i+batch, len(rows))]); err != nil {
+		if err := vectors.SetEmbeddings(ctx, emb.Model(), rows[i:min(i+batch, len(rows))]); err != nil {
 			return uuid.Nil, nil, err
 		}
 	}

@@ -28,6 +28,7 @@ import (
 	"github.com/codeofconquest/brightdawn/internal/game"
 	"github.com/codeofconquest/brightdawn/internal/logging"
 	"github.com/codeofconquest/brightdawn/internal/memory"
+	"github.com/codeofconquest/brightdawn/internal/memory/embed"
 	"github.com/codeofconquest/brightdawn/internal/postgres"
 	"github.com/codeofconquest/brightdawn/internal/rules"
 	"github.com/codeofconquest/brightdawn/schema"
@@ -97,9 +98,9 @@ func run(ctx context.Context, cmd string, args []string) error {
 		return err
 	}
 	// A broken RULES_PACK stops start-up with the field named, before any
-	// turn could need it. (Phase 2 of the rules engine keeps the pack for the
-	// generate stage.)
-	if _, err := rules.Open(cfg.Game.RulesPack); err != nil {
+	// turn could need it; the pack is the service's and the pipeline's.
+	pack, err := rules.Open(cfg.Game.RulesPack)
+	if err != nil {
 		return fmt.Errorf("config: RULES_PACK: %w", err)
 	}
 	if *queues != "" {
@@ -143,7 +144,7 @@ func run(ctx context.Context, cmd string, args []string) error {
 	rdb := redis.NewClient(ropt)
 	defer rdb.Close()
 
-	app := &app{cfg: cfg, log: log, pool: pool, rdb: rdb}
+	app := &app{cfg: cfg, log: log, pool: pool, rdb: rdb, pack: pack}
 	if cmd == "reembed" {
 		return runReembed(ctx, app, fs.Args())
 	}
@@ -185,6 +186,7 @@ type app struct {
 	storageReady atomic.Bool
 
 	exportsS3 *assets.S3 // the exports bucket (internal/game/exports.go)
+	pack *rules.Pack // the rule pack (RULES_PACK), loaded at start
 }
 
 // game wires the turn pipeline's parts shared by api and worker.
@@ -193,15 +195,17 @@ type gameParts struct {
 	queue    *workers.Client
 	asynq    *asynq.Client
 	pub      *events.Publisher
-	embedder memory.Embedder
-	search   *game.Searcher
-	models   *game.Models
+	embedder embed.Embedder
+	memory   *memory.Store
+	search   *memory.Searcher
+	models   *memory.Models
 }
 
 func (a *app) game() *gameParts {
 	ac := asynq.NewClientFromRedisClient(a.rdb)
 	store := game.NewStore(a.pool)
-	models, err := embedModels(a.cfg, store)
+	mem := memory.NewStore(a.pool)
+	models, err := embedModels(a.cfg, mem)
 	if err != nil {
 		panic(err) // configuration validated the provider and model at start-up
 	}
@@ -212,7 +216,8 @@ func (a *app) game() *gameParts {
 		queue:    workers.NewClient(ac, asynq.NewInspectorFromRedisClient(a.rdb), a.rdb),
 		pub:      events.NewPublisher(a.rdb, a.cfg.Game.StreamMaxLen).WithObserver(a.ops.metrics.EventPublished),
 		embedder: embedder,
-		search:   newSearcher(a.cfg, store, models),
+		memory:   mem,
+		search:   newSearcher(a.cfg, mem, models),
 		models:   models,
 	}
 }
@@ -250,7 +255,7 @@ func (a *app) serveAPI(ctx context.Context) error {
 	}
 	defer closeOps()
 	a.ops.registerReadiness(a.checks())
-	gameSvc := game.NewService(g.store, g.queue, g.pub, g.embedder, g.search, game.WithPortraits(a.assetSvc), game.WithAssetReader(a.assetSvc), game.WithExports(a.exportsS3, g.queue), turnLimits(a.cfg, a.rdb))
+	gameSvc := game.NewService(g.store, g.queue, g.pub, g.embedder, g.search, game.WithPortraits(a.assetSvc), game.WithAssetReader(a.assetSvc), game.WithExports(a.exportsS3, g.queue), turnLimits(a.cfg, a.rdb), game.WithRules(a.pack))
 	router, err := api.NewRouter(api.Deps{
 		Log:            a.log,
 		Checks:         a.checks(),
@@ -263,7 +268,7 @@ func (a *app) serveAPI(ctx context.Context) error {
 		Exports:        gameSvc,
 		Assets:         a.assetSvc,
 		StorageReady:   a.storageReady.Load,
-		Reembed:        game.NewReembedder(g.store, g.models, a.cfg.Game.Providers.ReembedBatchSize),
+		Reembed:        memory.NewReembedder(g.memory, g.models, a.cfg.Game.Providers.ReembedBatchSize),
 		Events:         hub,
 		Heartbeat:      a.cfg.Game.SSEHeartbeat,
 		Streams:        streams,
@@ -315,6 +320,7 @@ func (a *app) serveWorker(ctx context.Context) error {
 		MaxTokens:    a.cfg.Game.Providers.DMMaxTokens,
 		PromptBudget: a.cfg.Game.Providers.PromptTokenBudget,
 		Heartbeat:    a.cfg.Game.StuckAfter / 4,
+		Rules:        a.pack,
 	})
 	srv, err := workers.NewServer(a.rdb, g.queue, pipeline, workers.Options{
 		Concurrency:       a.cfg.Game.WorkerConcurrency,
@@ -331,7 +337,7 @@ func (a *app) serveWorker(ctx context.Context) error {
 		Assets:               a.assetSvc,
 		AssetCleanupInterval: a.cfg.Assets.CleanupInterval,
 
-		Reembed: game.NewReembedder(g.store, g.models, a.cfg.Game.Providers.ReembedBatchSize),
+		Reembed: memory.NewReembedder(g.memory, g.models, a.cfg.Game.Providers.ReembedBatchSize),
 		Exports: game.NewExporter(g.store, a.exportsS3),
 	})
 	if err != nil {

@@ -45,7 +45,9 @@ func servePprof(ctx context.Context, addr string, log *slog.Logger) error {
 // turnLimits are the per-player turn limits of PostMessage.
 func turnLimits(cfg *config.Config, rdb redis.UniversalClient) game.ServiceOption {
 	return game.WithTurnLimits(game.TurnLimits{
-		Rate:        ratelimit.NewTurns(rdb, cfg.TurnLimits.PerMinute),
-		MaxInFlight: cfg.TurnLimits.InFlight,
+		Rate:          ratelimit.NewTurns(rdb, cfg.TurnLimits.PerMinute),
+		MaxInFlight:   cfg.TurnLimits.InFlight,
+		MaxCharacters: cfg.TurnLimits.Characters,
+		MaxSessions:   cfg.TurnLimits.Sessions,
 	})
 }

@@ -7,9 +7,9 @@ import (
 
 	"github.com/codeofconquest/brightdawn/internal/config"
 	"github.com/codeofconquest/brightdawn/internal/dm"
-	"github.com/codeofconquest/brightdawn/internal/game"
 	"github.com/codeofconquest/brightdawn/internal/httpretry"
 	"github.com/codeofconquest/brightdawn/internal/memory"
+	"github.com/codeofconquest/brightdawn/internal/memory/embed"
 	"github.com/codeofconquest/brightdawn/internal/replicate"
 	"github.com/codeofconquest/brightdawn/workers"
 )
@@ -28,25 +28,25 @@ func replicateClient(cfg *config.Config) *replicate.Client {
 }
 
 // embedFactory builds embedders with this process's credentials.
-func embedFactory(cfg *config.Config) memory.Factory {
+func embedFactory(cfg *config.Config) embed.Factory {
 	pc := cfg.Game.Providers
-	return memory.Factory{
-		OpenAI: memory.OpenAIOptions{BaseURL: pc.OpenAIBaseURL, APIKey: pc.OpenAIAPIKey, BatchSize: pc.EmbedBatchSize,
+	return embed.Factory{
+		OpenAI: embed.OpenAIOptions{BaseURL: pc.OpenAIBaseURL, APIKey: pc.OpenAIAPIKey, BatchSize: pc.EmbedBatchSize,
 			Retry: retryPolicy(cfg), HTTP: &http.Client{}},
-		Replicate:      memory.ReplicateOptions{Client: replicateClient(cfg), InputField: pc.EmbedReplicateInput, BatchSize: pc.EmbedBatchSize},
+		Replicate:      embed.ReplicateOptions{Client: replicateClient(cfg), InputField: pc.EmbedReplicateInput, BatchSize: pc.EmbedBatchSize},
 		SendDimensions: func(string) bool { return cfg.Game.SendDimensions() },
 	}
 }
 
 // embedModels returns the registry of embedding models with the configured
 // embedder (EMBED_PROVIDER, EMBED_MODEL, EMBED_DIM).
-func embedModels(cfg *config.Config, store *game.Store) (*game.Models, error) {
+func embedModels(cfg *config.Config, store *memory.Store) (*memory.Models, error) {
 	f := embedFactory(cfg)
 	e, err := f.New(cfg.Game.EmbedProvider, cfg.Game.EmbedModel, cfg.Game.EmbedDim)
 	if err != nil {
 		return nil, err
 	}
-	return game.NewModels(store, e, game.ModelSpec{Provider: cfg.Game.EmbedProvider, Name: cfg.Game.EmbedModel}, f), nil
+	return memory.NewModels(store, e, memory.ModelSpec{Provider: cfg.Game.EmbedProvider, Name: cfg.Game.EmbedModel}, f), nil
 }
 
 // dmModel returns the configured Dungeon Master (DM_PROVIDER).
@@ -66,7 +66,7 @@ func dmModel(cfg *config.Config) dm.Model {
 
 // startReembed registers the configured embedding model and, when it is not
 // the one served, makes sure its re-embed job has a task.
-func startReembed(ctx context.Context, a *app, g *gameParts) (*game.ReembedJob, error) {
+func startReembed(ctx context.Context, a *app, g *gameParts) (*memory.ReembedJob, error) {
 	job, err := g.models.EnsureConfigured(ctx)
 	if err != nil || job == nil {
 		return job, err
@@ -77,8 +77,8 @@ func startReembed(ctx context.Context, a *app, g *gameParts) (*game.ReembedJob, 
 	return job, workers.EnqueueReembed(ectx, g.asynq, *job)
 }
 
-func newSearcher(cfg *config.Config, store *game.Store, models *game.Models) *game.Searcher {
-	s := game.NewSearcher(store, models)
+func newSearcher(cfg *config.Config, store *memory.Store, models *memory.Models) *memory.Searcher {
+	s := memory.NewSearcher(store, models)
 	s.EfSearch = cfg.Game.Providers.HNSWEfSearch
 	return s
 }

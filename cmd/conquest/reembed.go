@@ -7,7 +7,7 @@ import (
 	"os"
 	"time"
 
-	"github.com/codeofconquest/brightdawn/internal/game"
+	"github.com/codeofconquest/brightdawn/internal/memory"
 	"github.com/codeofconquest/brightdawn/workers"
 )
 
@@ -18,7 +18,7 @@ func runReembed(ctx context.Context, a *app, args []string) error {
 	}
 	g := a.game()
 	defer g.asynq.Close()
-	r := game.NewReembedder(g.store, g.models, a.cfg.Game.Providers.ReembedBatchSize)
+	r := memory.NewReembedder(g.memory, g.models, a.cfg.Game.Providers.ReembedBatchSize)
 	if args[0] == "start" {
 		job, err := startReembed(ctx, a, g)
 		if err != nil {

@@ -20,6 +20,7 @@ import (
 	"github.com/codeofconquest/brightdawn/bench/campaign"
 	"github.com/codeofconquest/brightdawn/internal/game"
 	"github.com/codeofconquest/brightdawn/internal/memory"
+	"github.com/codeofconquest/brightdawn/internal/memory/embed"
 	"github.com/codeofconquest/brightdawn/internal/postgres"
 	"github.com/codeofconquest/brightdawn/schema"
 )
@@ -45,12 +46,13 @@ func run(sessions, perSession int) error {
 		return err
 	}
 	store := game.NewStore(pool)
-	emb := memory.NewHashEmbedderV2(memory.DefaultDim)
+	mem := memory.NewStore(pool)
+	emb := embed.NewHashEmbedderV2(embed.DefaultDim)
 	start := time.Now()
 	owner := uuid.New()
 	for s := 0; s < sessions; s++ {
 		msgs := campaign.Session(uint64(1000+s), (perSession+1)/2, 1, nil)[:perSession]
-		if _, _, err := campaign.Load(ctx, store, emb, owner, fmt.Sprintf("gendata %d", s), msgs, 100); err != nil {
+		if _, _, err := campaign.Load(ctx, store, mem, emb, owner, fmt.Sprintf("gendata %d", s), msgs, 100); err != nil {
 			return err
 		}
 		if (s+1)%10 == 0 || s+1 == sessions {

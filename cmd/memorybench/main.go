@@ -28,12 +28,13 @@ import (
 	"github.com/codeofconquest/brightdawn/bench/campaign"
 	"github.com/codeofconquest/brightdawn/internal/game"
 	"github.com/codeofconquest/brightdawn/internal/memory"
+	"github.com/codeofconquest/brightdawn/internal/memory/embed"
 	"github.com/codeofconquest/brightdawn/internal/postgres"
 	"github.com/codeofconquest/brightdawn/schema"
 )
 
 var (
-	searchTweaks = func(*game.Searcher) {}
+	searchTweaks = func(*memory.Searcher) {}
 	scaleRun     bool
 	scaleQueries int
 )
@@ -52,7 +53,7 @@ func main() {
 	flag.Parse()
 	scaleRun = *scaleMode
 	scaleQueries = *queries
-	searchTweaks = func(s *game.Searcher) {
+	searchTweaks = func(s *memory.Searcher) {
 		if *kwWeight > 0 {
 			s.KeywordWeight = *kwWeight
 		}
@@ -84,12 +85,13 @@ func run(seeds, turns, plant, k, recent int, verbose bool) error {
 	_ = pool.QueryRow(ctx, `SELECT version(), (SELECT extversion FROM pg_extension WHERE extname = 'vector')`).Scan(&version, &vector)
 
 	store := game.NewStore(pool)
-	emb := memory.NewHashEmbedderV2(memory.DefaultDim)
-	models := game.NewModels(store, emb, game.ModelSpec{Provider: "hash", Name: emb.Model()}, memory.Factory{})
+	mem := memory.NewStore(pool)
+	emb := embed.NewHashEmbedderV2(embed.DefaultDim)
+	models := memory.NewModels(mem, emb, memory.ModelSpec{Provider: "hash", Name: emb.Model()}, embed.Factory{})
 	if _, err := models.EnsureConfigured(ctx); err != nil {
 		return err
 	}
-	search := game.NewSearcher(store, models)
+	search := memory.NewSearcher(mem, models)
 	searchTweaks(search)
 	if scaleRun {
 		fmt.Printf("database %s; pgvector %s; %s/%s, %d CPUs\n", strings.SplitN(version, ",", 2)[0], vector, runtime.GOOS, runtime.GOARCH, runtime.NumCPU())
@@ -99,8 +101,8 @@ func run(seeds, turns, plant, k, recent int, verbose bool) error {
 
 	modes := []struct {
 		name string
-		mode game.Mode
-	}{{"vector", game.VectorOnly}, {"keyword", game.KeywordOnly}, {"hybrid", game.Hybrid}}
+		mode memory.Mode
+	}{{"vector", memory.VectorOnly}, {"keyword", memory.KeywordOnly}, {"hybrid", memory.Hybrid}}
 	hits := make([]int, len(modes))
 	rr := make([]float64, len(modes))
 	asked := 0
@@ -108,7 +110,7 @@ func run(seeds, turns, plant, k, recent int, verbose bool) error {
 	start := time.Now()
 	for seed := 1; seed <= seeds; seed++ {
 		msgs := campaign.Session(uint64(seed), turns, plant, campaign.Facts)
-		sessionID, stored, err := campaign.Load(ctx, store, emb, uuid.New(), fmt.Sprintf("memorybench campaign %d", seed), msgs, 200)
+		sessionID, stored, err := campaign.Load(ctx, store, mem, emb, uuid.New(), fmt.Sprintf("memorybench campaign %d", seed), msgs, 200)
 		if err != nil {
 			return err
 		}
@@ -128,7 +130,7 @@ func run(seeds, turns, plant, k, recent int, verbose bool) error {
 			if err != nil {
 				return err
 			}
-			q := game.Query{Text: fact.Question, Vector: game.VectorText(qv[0]), Model: emb.Model()}
+			q := game.Query{Text: fact.Question, Vector: embed.VectorText(qv[0]), Model: emb.Model()}
 			for mi, m := range modes {
 				res, err := search.SearchMode(ctx, sessionID, q, m.mode, k, exclude)
 				if err != nil {
@@ -144,9 +146,9 @@ func run(seeds, turns, plant, k, recent int, verbose bool) error {
 				if rank > 0 {
 					hits[mi]++
 					rr[mi] += 1 / float64(rank)
-				} else if m.mode == game.Hybrid {
+				} else if m.mode == memory.Hybrid {
 					misses = append(misses, fmt.Sprintf("campaign %d: %q (vector rank %d, keyword rank %d of %d)", seed, fact.Question,
-						rankIn(ctx, search, sessionID, q, game.VectorOnly, exclude, factMsg[f]), rankIn(ctx, search, sessionID, q, game.KeywordOnly, exclude, factMsg[f]), diagDepth))
+						rankIn(ctx, search, sessionID, q, memory.VectorOnly, exclude, factMsg[f]), rankIn(ctx, search, sessionID, q, memory.KeywordOnly, exclude, factMsg[f]), diagDepth))
 				}
 			}
 		}
@@ -171,7 +173,7 @@ func run(seeds, turns, plant, k, recent int, verbose bool) error {
 const diagDepth = 50
 
 // rankIn is the 1-based rank of id in one method's top diagDepth, 0 if absent.
-func rankIn(ctx context.Context, s *game.Searcher, sessionID uuid.UUID, q game.Query, mode game.Mode, exclude []uuid.UUID, id uuid.UUID) int {
+func rankIn(ctx context.Context, s *memory.Searcher, sessionID uuid.UUID, q game.Query, mode memory.Mode, exclude []uuid.UUID, id uuid.UUID) int {
 	res, err := s.SearchMode(ctx, sessionID, q, mode, diagDepth, exclude)
 	if err != nil {
 		return -1

@@ -17,13 +17,14 @@ import (
 	"github.com/codeofconquest/brightdawn/bench/campaign"
 	"github.com/codeofconquest/brightdawn/internal/game"
 	"github.com/codeofconquest/brightdawn/internal/memory"
+	"github.com/codeofconquest/brightdawn/internal/memory/embed"
 )
 
 // scale measures retrieval over the sessions cmd/gendata wrote: latency of
 // the hybrid retrieve query (p50/p95) and recall@k of the HNSW-filtered
 // vector search against exact search, both as the planner runs it and with
 // the HNSW index forced.
-func scale(ctx context.Context, pool *pgxpool.Pool, search *game.Searcher, emb memory.Embedder, queries, k int, efs []int) error {
+func scale(ctx context.Context, pool *pgxpool.Pool, search *memory.Searcher, emb embed.Embedder, queries, k int, efs []int) error {
 	var sessions []uuid.UUID
 	rows, err := pool.Query(ctx, `SELECT id FROM game.sessions WHERE title LIKE 'gendata %'`)
 	if err != nil {
@@ -60,12 +61,12 @@ func scale(ctx context.Context, pool *pgxpool.Pool, search *game.Searcher, emb m
 	var hybrid, vector []float64
 	for _, x := range qs {
 		t := time.Now()
-		if _, err := search.SearchMode(ctx, x.session, game.Query{Text: x.text, Vector: game.VectorText(x.vec), Model: emb.Model()}, game.Hybrid, k, nil); err != nil {
+		if _, err := search.SearchMode(ctx, x.session, game.Query{Text: x.text, Vector: embed.VectorText(x.vec), Model: emb.Model()}, memory.Hybrid, k, nil); err != nil {
 			return err
 		}
 		hybrid = append(hybrid, ms(time.Since(t)))
 		t = time.Now()
-		if _, err := search.SearchMode(ctx, x.session, game.Query{Text: x.text, Vector: game.VectorText(x.vec), Model: emb.Model()}, game.VectorOnly, k, nil); err != nil {
+		if _, err := search.SearchMode(ctx, x.session, game.Query{Text: x.text, Vector: embed.VectorText(x.vec), Model: emb.Model()}, memory.VectorOnly, k, nil); err != nil {
 			return err
 		}
 		vector = append(vector, ms(time.Since(t)))
@@ -78,7 +79,7 @@ func scale(ctx context.Context, pool *pgxpool.Pool, search *game.Searcher, emb m
 	err = pgx.BeginFunc(ctx, pool, func(tx pgx.Tx) error {
 		rows, err := tx.Query(ctx, `EXPLAIN SELECT e.message_id FROM game.message_embeddings e
 			WHERE e.model = 'hash-384-v2' AND e.session_id = $1 ORDER BY e.embedding::vector(384) <=> $2::vector(384) LIMIT 8`,
-			qs[0].session, game.VectorText(qs[0].vec))
+			qs[0].session, embed.VectorText(qs[0].vec))
 		if err != nil {
 			return err
 		}
@@ -107,7 +108,7 @@ func scale(ctx context.Context, pool *pgxpool.Pool, search *game.Searcher, emb m
 	var got, lat []float64
 	for i, x := range qs {
 		t := time.Now()
-		res, err := search.SearchMode(ctx, x.session, game.Query{Text: x.text, Vector: game.VectorText(x.vec), Model: emb.Model()}, game.VectorOnly, k, nil)
+		res, err := search.SearchMode(ctx, x.session, game.Query{Text: x.text, Vector: embed.VectorText(x.vec), Model: emb.Model()}, memory.VectorOnly, k, nil)
 		if err != nil {
 			return err
 		}
@@ -182,7 +183,7 @@ func forcedHNSW(ctx context.Context, pool *pgxpool.Pool, session uuid.UUID, q []
 		}
 		rows, err := tx.Query(ctx, `SELECT e.message_id FROM game.message_embeddings e
 			WHERE e.model = 'hash-384-v2' AND e.session_id::text = $1
-			ORDER BY e.embedding::vector(384) <=> $2::vector(384) LIMIT $3`, session.String(), game.VectorText(q), k)
+			ORDER BY e.embedding::vector(384) <=> $2::vector(384) LIMIT $3`, session.String(), embed.VectorText(q), k)
 		if err != nil {
 			return err
 		}

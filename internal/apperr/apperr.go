@@ -29,8 +29,11 @@ const (
 	Unavailable        Code = "unavailable"
 	// StorageStarting: the object store has not answered yet (it starts
 	// beside the game); retry after RetryAfter.
-	StorageStarting Code = "storage_starting"
-	Internal        Code = "internal"
+	StorageStarting    Code = "storage_starting"
+	PreconditionFailed Code = "precondition_failed" // If-Match names an older version
+	TooManyCharacters  Code = "too_many_characters" // the player's cap (409)
+	TooManySessions    Code = "too_many_sessions"   // the player's cap (409)
+	Internal           Code = "internal"
 )
 
 // Error is an application error with a client-safe message. The wrapped

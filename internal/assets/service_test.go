@@ -10,7 +10,6 @@ import (
 	"image/png"
 	"io"
 	"log/slog"
-	"mime/multipart"
 	"net/http"
 	"os"
 	"testing"
@@ -21,10 +20,10 @@ import (
 	"github.com/minio/minio-go/v7"
 	"github.com/stretchr/testify/require"
 
+	"github.com/codeofconquest/brightdawn/devstack/testkit"
 	"github.com/codeofconquest/brightdawn/internal/apperr"
 	"github.com/codeofconquest/brightdawn/internal/config"
 	"github.com/codeofconquest/brightdawn/internal/postgres"
-	"github.com/codeofconquest/brightdawn/devstack/testkit"
 	"github.com/codeofconquest/brightdawn/schema"
 )
 
@@ -40,9 +39,7 @@ type bundle struct {
 
 func newBundle(t *testing.T, mutate ...func(*Options)) *bundle {
 	t.Helper()
-	if testing.Short() {
-		t.Skip("needs the test stack (Postgres, S3)")
-	}
+	testkit.SkipShort(t, "the test stack (Postgres, S3)")
 	testkit.RequireStack(t)
 	if os.Getenv("S3_ENDPOINT") == "" {
 		t.Fatal("S3_ENDPOINT is not set: run the suite with `go tool task test`")
@@ -83,27 +80,14 @@ func pngBytes(t *testing.T) []byte {
 // when not empty.
 func post(t *testing.T, f Form, contentType string, body []byte) (int, string) {
 	t.Helper()
-	var buf bytes.Buffer
-	mw := multipart.NewWriter(&buf)
+	fields := make(map[string]string, len(f.Fields))
 	for k, v := range f.Fields {
 		if k == "Content-Type" && contentType != "" {
 			v = contentType
 		}
-		require.NoError(t, mw.WriteField(k, v))
+		fields[k] = v
 	}
-	fw, err := mw.CreateFormFile("file", "upload.bin")
-	require.NoError(t, err)
-	_, err = fw.Write(body)
-	require.NoError(t, err)
-	require.NoError(t, mw.Close())
-	req, err := http.NewRequest(f.Method, f.URL, &buf)
-	require.NoError(t, err)
-	req.Header.Set("Content-Type", mw.FormDataContentType())
-	resp, err := http.DefaultClient.Do(req)
-	require.NoError(t, err)
-	defer resp.Body.Close()
-	msg, _ := io.ReadAll(resp.Body)
-	return resp.StatusCode, string(msg)
+	return testkit.Upload(t, f.Method, f.URL, fields, "upload.bin", body)
 }
 
 func (b *bundle) exists(t *testing.T, key string) bool {
@@ -137,6 +121,7 @@ func requireCode(t *testing.T, code apperr.Code, err error) {
 }
 
 func TestUploadCompleteDownloadDelete(t *testing.T) {
+	t.Parallel()
 	b := newBundle(t)
 	ctx := context.Background()
 	owner := uuid.New()
@@ -203,6 +188,7 @@ func TestUploadCompleteDownloadDelete(t *testing.T) {
 }
 
 func TestCompleteRefusesMismatchingObjects(t *testing.T) {
+	t.Parallel()
 	b := newBundle(t)
 	ctx := context.Background()
 	owner := uuid.New()
@@ -230,6 +216,7 @@ func TestCompleteRefusesMismatchingObjects(t *testing.T) {
 }
 
 func TestOtherPlayersAssetsAreNotFound(t *testing.T) {
+	t.Parallel()
 	b := newBundle(t)
 	ctx := context.Background()
 	owner, other := uuid.New(), uuid.New()
@@ -252,6 +239,7 @@ func TestOtherPlayersAssetsAreNotFound(t *testing.T) {
 }
 
 func TestListIsNewestFirstAndFiltersByKind(t *testing.T) {
+	t.Parallel()
 	b := newBundle(t)
 	ctx := context.Background()
 	owner := uuid.New()
@@ -270,6 +258,7 @@ func TestListIsNewestFirstAndFiltersByKind(t *testing.T) {
 }
 
 func TestQuota(t *testing.T) {
+	t.Parallel()
 	b := newBundle(t, func(o *Options) { o.MaxPerPlayer = 2 })
 	ctx := context.Background()
 	owner := uuid.New()
@@ -282,6 +271,7 @@ func TestQuota(t *testing.T) {
 }
 
 func TestCheckPortrait(t *testing.T) {
+	t.Parallel()
 	b := newBundle(t)
 	ctx := context.Background()
 	owner := uuid.New()

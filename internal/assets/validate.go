@@ -5,10 +5,10 @@ import (
 	"mime"
 	"slices"
 	"strings"
-	"unicode"
 	"unicode/utf8"
 
 	"github.com/codeofconquest/brightdawn/internal/apperr"
+	"github.com/codeofconquest/brightdawn/internal/names"
 )
 
 // MaxFilenameBytes bounds a client's filename (the common file-system limit).
@@ -74,16 +74,10 @@ func ValidateFilename(name string) error {
 	case name == "." || name == "..":
 		return apperr.Invalidf("filename", "must be a plain file name, not . or ..")
 	}
-	for _, r := range name {
-		if unicode.IsControl(r) || isBidiControl(r) || r == '\u2028' || r == '\u2029' {
-			return apperr.Invalidf("filename", "must not contain control characters")
-		}
+	if err := names.Check(name); err != nil {
+		return apperr.Invalidf("filename", "%v", err)
 	}
 	return nil
-}
-
-func isBidiControl(r rune) bool {
-	return r == '\u200e' || r == '\u200f' || (r >= '\u202a' && r <= '\u202e') || (r >= '\u2066' && r <= '\u2069')
 }
 
 // sniffLen is how much of an object's start complete looks at.

@@ -12,6 +12,7 @@ import (
 func ptr[T any](v T) *T { return &v }
 
 func TestValidateCreate(t *testing.T) {
+	t.Parallel()
 	t.Run("accepted", func(t *testing.T) {
 		for _, tc := range []struct {
 			name string
@@ -67,6 +68,7 @@ func TestValidateCreate(t *testing.T) {
 }
 
 func TestValidateFilename(t *testing.T) {
+	t.Parallel()
 	t.Run("plain names are accepted", func(t *testing.T) {
 		for _, name := range []string{"portrait.png", "a", "..hidden", "x..y.png", "name with spaces.pdf", "日本語.json", "file.tar.gz"} {
 			require.NoError(t, ValidateFilename(name), name)
@@ -87,6 +89,7 @@ func TestValidateFilename(t *testing.T) {
 }
 
 func TestContentMatches(t *testing.T) {
+	t.Parallel()
 	png := []byte("\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR")
 	jpeg := []byte("\xff\xd8\xff\xe0\x00\x10JFIF")
 	webp := []byte("RIFF\x24\x00\x00\x00WEBPVP8 ")
@@ -118,6 +121,7 @@ func TestContentMatches(t *testing.T) {
 }
 
 func TestObjectKeyIsServerMadeUnderThePlayersPrefix(t *testing.T) {
+	t.Parallel()
 	owner, id := mustUUID("0190a3c4-0000-7000-8000-000000000001"), mustUUID("0190a3c4-0000-7000-8000-000000000002")
 	key := ObjectKey(owner, KindPortrait, id)
 	require.Equal(t, "players/0190a3c4-0000-7000-8000-000000000001/portrait/0190a3c4-0000-7000-8000-000000000002", key)

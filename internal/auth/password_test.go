@@ -19,6 +19,7 @@ func testPasswords(t testing.TB) *passwords {
 }
 
 func TestPasswords(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	p := testPasswords(t)
 	hash, err := p.hash(ctx, "correct horse battery")

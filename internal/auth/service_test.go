@@ -17,10 +17,10 @@ import (
 	"github.com/redis/go-redis/v9"
 	"github.com/stretchr/testify/require"
 
+	"github.com/codeofconquest/brightdawn/devstack/testkit"
 	"github.com/codeofconquest/brightdawn/internal/apperr"
 	"github.com/codeofconquest/brightdawn/internal/config"
 	"github.com/codeofconquest/brightdawn/internal/postgres"
-	"github.com/codeofconquest/brightdawn/devstack/testkit"
 	"github.com/codeofconquest/brightdawn/schema"
 )
 
@@ -42,9 +42,7 @@ type bundle struct {
 
 func newBundle(t *testing.T, mutate ...func(*config.Auth)) *bundle {
 	t.Helper()
-	if testing.Short() {
-		t.Skip("needs the test stack (Postgres, Redis)")
-	}
+	testkit.SkipShort(t, "the test stack (Postgres, Redis)")
 	testkit.RequireStack(t)
 	ctx := context.Background()
 	cfg, err := config.Load()
@@ -94,6 +92,7 @@ func (b *bundle) authenticate(s Session) error {
 }
 
 func TestRegisterAndLogin(t *testing.T) {
+	t.Parallel()
 	admin := uniqueEmail("admin")
 	b := newBundle(t, func(a *config.Auth) { a.AdminEmails = []string{admin} })
 	ctx := context.Background()
@@ -164,6 +163,7 @@ func TestRegisterAndLogin(t *testing.T) {
 }
 
 func TestRefresh(t *testing.T) {
+	t.Parallel()
 	b := newBundle(t)
 	ctx := context.Background()
 
@@ -257,6 +257,7 @@ func TestRefresh(t *testing.T) {
 }
 
 func TestAccessTokensExpire(t *testing.T) {
+	t.Parallel()
 	b := newBundle(t)
 	s := b.register(t, uniqueEmail("expiry"))
 	require.NoError(t, b.authenticate(s))
@@ -265,6 +266,7 @@ func TestAccessTokensExpire(t *testing.T) {
 }
 
 func TestLogout(t *testing.T) {
+	t.Parallel()
 	b := newBundle(t)
 	ctx := context.Background()
 
@@ -308,6 +310,7 @@ func TestLogout(t *testing.T) {
 }
 
 func TestStreamTickets(t *testing.T) {
+	t.Parallel()
 	b := newBundle(t)
 	ctx := context.Background()
 	login := func(t *testing.T) (Session, Principal) {
@@ -417,6 +420,7 @@ func TestStreamTickets(t *testing.T) {
 }
 
 func TestLoginRateLimits(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	t.Run("the account limit stops guesses from many addresses", func(t *testing.T) {
 		b := newBundle(t, func(a *config.Auth) { a.LoginPerAccount = 3; a.LoginPerIP = 1000 })

@@ -71,6 +71,7 @@ func signHS(t testing.TB, key []byte, c jwt.Claims) string {
 }
 
 func TestIssuedAccessTokenRoundTrips(t *testing.T) {
+	t.Parallel()
 	s := testSigner(t)
 	tok, issued, err := s.issue(typeAccess, Principal{PlayerID: testSubID, Role: RoleAdmin, FamilyID: testFamID}, testNow.Add(15*time.Minute), "")
 	require.NoError(t, err)
@@ -86,6 +87,7 @@ func TestIssuedAccessTokenRoundTrips(t *testing.T) {
 }
 
 func TestParseAccepts(t *testing.T) {
+	t.Parallel()
 	s := testSigner(t)
 	cases := []struct {
 		name   string
@@ -107,6 +109,7 @@ func TestParseAccepts(t *testing.T) {
 }
 
 func TestParseRefuses(t *testing.T) {
+	t.Parallel()
 	s := testSigner(t)
 	rsaKey, err := rsa.GenerateKey(rand.Reader, 2048)
 	require.NoError(t, err)
@@ -180,6 +183,7 @@ func TestParseRefuses(t *testing.T) {
 }
 
 func TestStreamTicketsAndAccessTokensAreNotInterchangeable(t *testing.T) {
+	t.Parallel()
 	s := testSigner(t)
 	p := Principal{PlayerID: testSubID, Role: RolePlayer, FamilyID: testFamID, TokenID: uuid.NewString()}
 
@@ -205,6 +209,7 @@ func TestStreamTicketsAndAccessTokensAreNotInterchangeable(t *testing.T) {
 }
 
 func TestNewSignerRefusesShortKeys(t *testing.T) {
+	t.Parallel()
 	_, err := newSigner([]byte("short"), testIss, testAud, nil)
 	require.Error(t, err)
 }

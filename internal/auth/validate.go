@@ -3,10 +3,10 @@ package auth
 import (
 	"net/mail"
 	"strings"
-	"unicode"
 	"unicode/utf8"
 
 	"github.com/codeofconquest/brightdawn/internal/apperr"
+	"github.com/codeofconquest/brightdawn/internal/names"
 )
 
 // Input limits.
@@ -103,14 +103,8 @@ func NormalizeDisplayName(raw string) (string, error) {
 	if utf8.RuneCountInString(n) > MaxDisplayNameLen {
 		return "", apperr.Invalidf("display_name", "must be at most %d characters", MaxDisplayNameLen)
 	}
-	for _, r := range n {
-		if unicode.IsControl(r) || isBidiControl(r) || r == utf8.RuneError {
-			return "", apperr.Invalidf("display_name", "must not contain control characters")
-		}
+	if err := names.Check(n); err != nil {
+		return "", apperr.Invalidf("display_name", "%v", err)
 	}
 	return n, nil
-}
-
-func isBidiControl(r rune) bool {
-	return r >= 0x202A && r <= 0x202E || r >= 0x2066 && r <= 0x2069 || r == 0x200E || r == 0x200F || r == 0x061C
 }

@@ -10,6 +10,7 @@ import (
 )
 
 func TestNormalizeEmailAccepts(t *testing.T) {
+	t.Parallel()
 	cases := []struct{ name, in, want string }{
 		{"a plain address is kept", "ann@example.com", "ann@example.com"},
 		{"surrounding whitespace is trimmed", " \t ann@example.com\n", "ann@example.com"},
@@ -29,6 +30,7 @@ func TestNormalizeEmailAccepts(t *testing.T) {
 }
 
 func TestNormalizeEmailRefuses(t *testing.T) {
+	t.Parallel()
 	cases := []struct{ name, in string }{
 		{"an empty address is refused", ""},
 		{"a blank address is refused", "   "},
@@ -61,6 +63,7 @@ func TestNormalizeEmailRefuses(t *testing.T) {
 }
 
 func TestCheckPassword(t *testing.T) {
+	t.Parallel()
 	t.Run("ten characters are enough", func(t *testing.T) {
 		require.NoError(t, CheckPassword("0123456789"))
 	})
@@ -86,6 +89,7 @@ func TestCheckPassword(t *testing.T) {
 }
 
 func TestNormalizeDisplayName(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct{ name, in, want string }{
 		{"a plain name is kept", "Aria", "Aria"},
 		{"whitespace around is trimmed", "  Aria of the Dawn \n", "Aria of the Dawn"},
@@ -118,6 +122,7 @@ func TestNormalizeDisplayName(t *testing.T) {
 }
 
 func TestIPKey(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct{ name, in, want string }{
 		{"an IPv4 address is its own bucket", "203.0.113.7", "203.0.113.7"},
 		{"an IPv4-mapped IPv6 address is its IPv4 bucket", "::ffff:203.0.113.7", "203.0.113.7"},

@@ -13,6 +13,10 @@ type TurnLimits struct {
 	// PerMinute is how many turns a player may start per minute (Redis GCRA,
 	// shared by all API replicas).
 	PerMinute int `env:"TURNS_PER_MINUTE_PER_PLAYER" envDefault:"30"`
+	// Characters and Sessions cap what one player may create (409
+	// too_many_characters / too_many_sessions beyond).
+	Characters int `env:"CHARACTERS_PER_PLAYER" envDefault:"50"`
+	Sessions   int `env:"SESSIONS_PER_PLAYER" envDefault:"200"`
 }
 
 func (l *TurnLimits) validate(bad func(name, format string, args ...any)) {
@@ -21,6 +25,12 @@ func (l *TurnLimits) validate(bad func(name, format string, args ...any)) {
 	}
 	if l.PerMinute < 1 || l.PerMinute > 100000 {
 		bad("TURNS_PER_MINUTE_PER_PLAYER", "must be between 1 and 100000")
+	}
+	if l.Characters < 1 || l.Characters > 100000 {
+		bad("CHARACTERS_PER_PLAYER", "must be between 1 and 100000")
+	}
+	if l.Sessions < 1 || l.Sessions > 100000 {
+		bad("SESSIONS_PER_PLAYER", "must be between 1 and 100000")
 	}
 }
 

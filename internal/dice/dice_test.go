@@ -10,6 +10,7 @@ import (
 )
 
 func TestParse(t *testing.T) {
+	t.Parallel()
 	t.Run("valid notations parse to their canonical form", func(t *testing.T) {
 		for in, want := range map[string]string{
 			"1d20":      "1d20",
@@ -68,6 +69,7 @@ func TestParse(t *testing.T) {
 //	echo -n "0:20:0" | openssl dgst -sha256 -mac HMAC -macopt hexkey:000102…1f
 //	→ d1db8e1dc14cd1d8… ; 0xd1db8e1dc14cd1d8 % 20 + 1 = 9
 func TestGoldenDerivation(t *testing.T) {
+	t.Parallel()
 	var seed Seed
 	for i := range seed {
 		seed[i] = byte(i)
@@ -82,6 +84,7 @@ func TestGoldenDerivation(t *testing.T) {
 }
 
 func TestAcceptLimit(t *testing.T) {
+	t.Parallel()
 	// Powers of two divide 2^64: every x is accepted.
 	for _, s := range []uint64{2, 4, 8} {
 		require.Zero(t, acceptLimit(s), s)
@@ -95,6 +98,7 @@ func TestAcceptLimit(t *testing.T) {
 }
 
 func TestRollAndVerify(t *testing.T) {
+	t.Parallel()
 	seed, err := NewSeed()
 	require.NoError(t, err)
 	r := NewRoller(seed)
@@ -151,6 +155,7 @@ func clone(rs []Roll) []Roll {
 }
 
 func TestOutcomeCriticals(t *testing.T) {
+	t.Parallel()
 	n := MustParse("1d20+50")
 	require.Equal(t, CriticalFailure, outcome(n, []Die{{20, 1}}, 51, 10))
 	require.Equal(t, CriticalSuccess, outcome(MustParse("1d20-50"), []Die{{20, 20}}, -30, 10))
@@ -167,6 +172,7 @@ func TestOutcomeCriticals(t *testing.T) {
 // with sides-1 degrees of freedom, so a fair derivation fails about once
 // in a thousand seeds; the seed is fixed, so the test is deterministic.
 func TestDistribution(t *testing.T) {
+	t.Parallel()
 	critical := map[int]float64{2: 10.828, 3: 13.816, 4: 16.266, 6: 20.515, 8: 24.322, 10: 27.877, 12: 31.264, 20: 43.820, 100: 148.230}
 	var seed Seed
 	copy(seed[:], "bright dawn chi-square test seed")

@@ -96,6 +96,7 @@ func (r Roll) Natural() int {
 type Roller struct {
 	mac   hash.Hash
 	k     int
+	base  int // the index of the first roll recorded here (ResumeRoller)
 	rolls []Roll
 	msg   [64]byte
 	sum   [sha256.Size]byte
@@ -104,6 +105,16 @@ type Roller struct {
 // NewRoller returns a roller whose first die is die 0 of seed.
 func NewRoller(seed Seed) *Roller {
 	return &Roller{mac: hmac.New(sha256.New, seed[:])}
+}
+
+// ResumeRoller returns a roller that continues a seed whose first dice
+// dice and first rolls rolls were drawn before (a session's open seed for
+// player rolls, drawn a roll at a time): its next die is die `dice` and its
+// next roll has index `rolls`.
+func ResumeRoller(seed Seed, dice, rolls int) *Roller {
+	r := NewRoller(seed)
+	r.k, r.base = dice, rolls
+	return r
 }
 
 // Dice is the number of dice handed out so far (the k of the next die).
@@ -174,7 +185,7 @@ func (r *Roller) record(n Notation, reason string, dc *int) Roll {
 	for i := range ds {
 		ds[i] = Die{Sides: n.Sides, Value: r.Die(n.Sides)}
 	}
-	roll := Roll{Notation: n.String(), Reason: reason, Dice: ds, Modifier: n.Modifier, Index: len(r.rolls)}
+	roll := Roll{Notation: n.String(), Reason: reason, Dice: ds, Modifier: n.Modifier, Index: r.base + len(r.rolls)}
 	roll.Total = kept(n, ds) + n.Modifier
 	if dc != nil {
 		roll.DC = dc

@@ -7,6 +7,7 @@ import (
 )
 
 func TestCheckStatesTheRoll(t *testing.T) {
+	t.Parallel()
 	for want, ck := range map[string]check{
 		"(Dexterity check: 14 + 3 = 17 vs DC 15 — success)":       {ability: Dexterity, roll: 14, bonus: 3, dc: 15},
 		"(Strength check: 9 - 1 = 8 vs DC 10 — failure)":          {ability: Strength, roll: 9, bonus: -1, dc: 10},
@@ -23,6 +24,7 @@ func TestCheckStatesTheRoll(t *testing.T) {
 }
 
 func TestRollCheckAddsModifierAndProficiency(t *testing.T) {
+	t.Parallel()
 	d := newDice(1, "x")
 	ck := d.rollCheck(aria(), Dexterity, 15, false)
 	require.Equal(t, 3+2, ck.bonus, "dexterity 17 and level 3")
@@ -30,6 +32,7 @@ func TestRollCheckAddsModifierAndProficiency(t *testing.T) {
 }
 
 func TestDiceAreDeterministicPerSeedAndText(t *testing.T) {
+	t.Parallel()
 	roll := func(seed int64, text string) []int {
 		d := newDice(seed, text)
 		var out []int
@@ -44,6 +47,7 @@ func TestDiceAreDeterministicPerSeedAndText(t *testing.T) {
 }
 
 func TestDifficultyReadsTheMessage(t *testing.T) {
+	t.Parallel()
 	for text, want := range map[string]int{
 		"I sneak past the guards":                13,
 		"I sneak past the sleeping guard":        8,

@@ -37,6 +37,11 @@ type Prompt struct {
 	// Tools, when set, are offered to models that call tools (openai);
 	// the others ignore them.
 	Tools ToolExecutor
+	// Mechanics, when set, is what the rules engine already resolved for
+	// the player's message (ResolveIntent): the offline narrator tells it
+	// instead of rolling dice of its own, and a plain-text model's prompt
+	// carries it (ForPrompt) to narrate.
+	Mechanics *Mechanics
 }
 
 // Message roles, as stored on messages.
@@ -66,7 +71,7 @@ type Turn struct {
 }
 
 // Usage counts the tokens of one reply, as reported by the provider or, when
-// it reports nothing, estimated with memory.CountTokens.
+// it reports nothing, estimated with embed.CountTokens.
 type Usage struct {
 	PromptTokens     int
 	CompletionTokens int
@@ -104,6 +109,12 @@ func (c *Character) Describe() string {
 	}
 	if hp := c.Sheet.HP; hp != nil {
 		fmt.Fprintf(&b, " HP %d/%d.", hp.Current, hp.Max)
+	}
+	if c.Sheet.Gold > 0 {
+		fmt.Fprintf(&b, " Gold: %d.", c.Sheet.Gold)
+	}
+	if len(c.Sheet.Conditions) > 0 {
+		fmt.Fprintf(&b, " Conditions: %s.", strings.Join(c.Sheet.Conditions, ", "))
 	}
 	if len(c.Sheet.Inventory) > 0 {
 		fmt.Fprintf(&b, " Inventory: %s.", strings.Join(c.Sheet.Inventory, ", "))

@@ -7,6 +7,7 @@ import (
 )
 
 func TestReadActionFindsTheIntent(t *testing.T) {
+	t.Parallel()
 	cases := map[intent][]string{
 		intentAttack: {
 			"I attack the goblin!",
@@ -81,6 +82,7 @@ func TestReadActionFindsTheIntent(t *testing.T) {
 }
 
 func TestActionTargetNamesTheObject(t *testing.T) {
+	t.Parallel()
 	for text, want := range map[string]string{
 		"I attack the goblin chieftain with my axe": "the goblin chieftain",
 		"I sneak past the guards":                   "the guards",

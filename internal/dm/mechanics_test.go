@@ -20,6 +20,7 @@ func adventurer() rules.Sheet {
 }
 
 func TestResolveIntent(t *testing.T) {
+	t.Parallel()
 	e := rules.New(rules.Default())
 
 	t.Run("drinking the potion uses it and heals; a second drink is refused and narrated", func(t *testing.T) {
@@ -113,8 +114,31 @@ func TestResolveIntent(t *testing.T) {
 }
 
 func TestMechanicsForPrompt(t *testing.T) {
+	t.Parallel()
 	e := rules.New(rules.Default())
 	m := ResolveIntent(e, adventurer(), "I pay 9 gold", vdice.NewRoller(vdice.Seed{}))
 	require.Equal(t, "The rules engine has already resolved this turn's mechanics; narrate exactly this outcome, and do not roll again or change it: You count your coins: 3 gold, not the 9 needed.", m.ForPrompt())
 	require.Empty(t, ResolveIntent(e, adventurer(), "Hello", vdice.NewRoller(vdice.Seed{})).ForPrompt())
+}
+
+// With the engine's mechanics in the prompt, the offline narrator tells
+// the engine's rolls and none of its own; a plain-text model's prompt
+// carries them as a note.
+func TestPromptMechanicsReachTheNarrators(t *testing.T) {
+	e := rules.New(rules.Default())
+	for _, msg := range []string{"I sneak past the guard.", "I attack the goblin.", "I climb the cliff.", "I cast a spell at the door.", "Hello there."} {
+		r := vdice.NewRoller(vdice.Seed{3})
+		m := ResolveIntent(e, adventurer(), msg, r)
+		p := Prompt{Player: msg, Seed: 7, Character: &Character{Name: "Aria", Class: "rogue", Level: 1}, Mechanics: &m}
+		text := narrate(p)
+		engine := NarrateMechanics(m)
+		if engine != "" {
+			require.Contains(t, text, engine, msg)
+		}
+		// Every parenthesised roll in the reply is one the engine drew.
+		require.Equal(t, strings.Count(engine, "("), strings.Count(text, "("), "%s: %q", msg, text)
+		if engine != "" {
+			require.Contains(t, p.Messages()[0].Content, "The rules engine has already resolved", msg)
+		}
+	}
 }

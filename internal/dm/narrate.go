@@ -22,6 +22,43 @@ func narrate(p Prompt) string {
 		vars: map[string]string{},
 	}
 	n.setPeople()
+	if p.Mechanics != nil && n.act.intent != intentRecall {
+		n.engine(*p.Mechanics)
+	} else {
+		n.story()
+	}
+	if n.act.intent != intentRecall && len(p.Memory) > 0 {
+		if q := excerpt(p.Memory[0].Content, p.Player, maxQuoteWords); q != "" {
+			n.vars["{quote}"] = q
+			n.say(n.dice.pick(memoryLines))
+		}
+	}
+	n.say(n.dice.pick(closings))
+	return strings.Join(strings.Fields(strings.Join(n.parts, " ")), " ")
+}
+
+// engine narrates what the rules engine resolved (ResolveIntent): the
+// action's opening line, then the engine's outcome in its own words, rolls
+// and refusals included. The narrator rolls no dice of its own.
+func (n *narration) engine(m Mechanics) {
+	switch t, ok := templates[n.act.intent]; {
+	case n.act.intent == intentAttack:
+		n.say(n.dice.pick(attackOpenings))
+	case ok:
+		n.say(n.dice.pick(t.opening))
+	default:
+		n.say(n.dice.pick(noneOpenings))
+	}
+	if text := NarrateMechanics(m); text != "" {
+		n.parts = append(n.parts, text) // verbatim: item names are not placeholders
+	} else if n.act.intent == intentNone {
+		n.say(n.dice.pick(noneBodies))
+	}
+}
+
+// story is the narration without the rules engine (no turn seed): the
+// narrator's own dice.
+func (n *narration) story() {
 	switch n.act.intent {
 	case intentNone:
 		n.say(n.dice.pick(noneOpenings))
@@ -36,14 +73,6 @@ func narrate(p Prompt) string {
 	default:
 		n.attempt()
 	}
-	if n.act.intent != intentRecall && len(p.Memory) > 0 {
-		if q := excerpt(p.Memory[0].Content, p.Player, maxQuoteWords); q != "" {
-			n.vars["{quote}"] = q
-			n.say(n.dice.pick(memoryLines))
-		}
-	}
-	n.say(n.dice.pick(closings))
-	return strings.Join(strings.Fields(strings.Join(n.parts, " ")), " ")
 }
 
 // maxQuoteWords bounds a remembered quote, so memory flavours the reply

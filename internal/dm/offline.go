@@ -6,7 +6,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/codeofconquest/brightdawn/internal/memory"
+	"github.com/codeofconquest/brightdawn/internal/memory/embed"
 )
 
 // OfflineOptions configures the offline narrator.
@@ -60,14 +60,14 @@ func (o *Offline) Stream(ctx context.Context, p Prompt, emit func(delta string) 
 			timer.Reset(o.opts.WordDelay)
 			select {
 			case <-ctx.Done():
-				usage.CompletionTokens = memory.CountTokens(sent.String())
+				usage.CompletionTokens = embed.CountTokens(sent.String())
 				return usage, ctx.Err()
 			case <-timer.C:
 			}
 		}
 		// Without a delay nothing else would notice a cancelled turn.
 		if err := ctx.Err(); err != nil {
-			usage.CompletionTokens = memory.CountTokens(sent.String())
+			usage.CompletionTokens = embed.CountTokens(sent.String())
 			return usage, err
 		}
 		delta := w
@@ -75,23 +75,23 @@ func (o *Offline) Stream(ctx context.Context, p Prompt, emit func(delta string) 
 			delta += " "
 		}
 		if err := emit(delta); err != nil {
-			usage.CompletionTokens = memory.CountTokens(sent.String())
+			usage.CompletionTokens = embed.CountTokens(sent.String())
 			return usage, fmt.Errorf("offline: emit: %w", err)
 		}
 		sent.WriteString(delta)
 	}
-	usage.CompletionTokens = memory.CountTokens(sent.String())
+	usage.CompletionTokens = embed.CountTokens(sent.String())
 	return usage, nil
 }
 
 // limitTokens cuts the reply to the longest prefix of words within limit
 // estimated tokens, keeping at least one word.
 func limitTokens(words []string, limit int) []string {
-	if memory.CountTokens(strings.Join(words, " ")) <= limit {
+	if embed.CountTokens(strings.Join(words, " ")) <= limit {
 		return words
 	}
 	n := 1
-	for n < len(words) && memory.CountTokens(strings.Join(words[:n+1], " ")) <= limit {
+	for n < len(words) && embed.CountTokens(strings.Join(words[:n+1], " ")) <= limit {
 		n++
 	}
 	return words[:n]
@@ -100,13 +100,13 @@ func limitTokens(words []string, limit int) []string {
 // promptTokens estimates the prompt's size the way a network provider's
 // prompt would be built from it: every part, each counted once.
 func promptTokens(p Prompt) int {
-	n := memory.CountTokens(p.System) + memory.CountTokens(p.Character.Describe()) +
-		memory.CountTokens(p.Player)
+	n := embed.CountTokens(p.System) + embed.CountTokens(p.Character.Describe()) +
+		embed.CountTokens(p.Player)
 	for _, m := range p.Memory {
-		n += memory.CountTokens(m.Content)
+		n += embed.CountTokens(m.Content)
 	}
 	for _, t := range p.Recent {
-		n += memory.CountTokens(t.Content)
+		n += embed.CountTokens(t.Content)
 	}
 	return n
 }

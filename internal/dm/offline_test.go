@@ -9,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/codeofconquest/brightdawn/internal/memory"
+	"github.com/codeofconquest/brightdawn/internal/memory/embed"
 	"github.com/stretchr/testify/require"
 )
 
@@ -26,10 +26,12 @@ func stream(t *testing.T, o *Offline, p Prompt) (string, []string, Usage) {
 }
 
 func TestOfflineIsNamedOffline(t *testing.T) {
+	t.Parallel()
 	require.Equal(t, "offline", NewOffline(OfflineOptions{}).Name())
 }
 
 func TestOfflineNarratesTheSameForTheSameSeed(t *testing.T) {
+	t.Parallel()
 	p := Prompt{Character: aria(), Memory: smithMemory, Player: "I sneak past the guards toward the mill", Seed: 99}
 	a, _, _ := stream(t, NewOffline(OfflineOptions{}), p)
 	b, _, _ := stream(t, NewOffline(OfflineOptions{}), p)
@@ -38,6 +40,7 @@ func TestOfflineNarratesTheSameForTheSameSeed(t *testing.T) {
 }
 
 func TestOfflineVariesWithTheSeed(t *testing.T) {
+	t.Parallel()
 	seen := map[string]bool{}
 	for seed := range int64(10) {
 		text, _, _ := stream(t, NewOffline(OfflineOptions{}), Prompt{Character: aria(), Player: "I attack the ogre", Seed: seed})
@@ -47,6 +50,7 @@ func TestOfflineVariesWithTheSeed(t *testing.T) {
 }
 
 func TestOfflineStreamsWordByWord(t *testing.T) {
+	t.Parallel()
 	p := Prompt{Character: aria(), Memory: smithMemory, Player: "I attack the goblin with my shortsword", Seed: 3}
 	text, deltas, _ := stream(t, NewOffline(OfflineOptions{}), p)
 	require.Equal(t, narrate(p), text, "the deltas are the whole reply")
@@ -63,20 +67,22 @@ func TestOfflineStreamsWordByWord(t *testing.T) {
 }
 
 func TestOfflineCountsUsage(t *testing.T) {
+	t.Parallel()
 	p := Prompt{
 		System: DefaultSystemPrompt, Character: aria(), Memory: smithMemory,
 		Recent: []Turn{{Role: RolePlayer, Content: "Hello"}, {Role: RoleDM, Content: "The tavern is warm."}},
 		Player: "I look around", Seed: 1,
 	}
 	text, _, u := stream(t, NewOffline(OfflineOptions{}), p)
-	want := memory.CountTokens(DefaultSystemPrompt) + memory.CountTokens(aria().Describe()) +
-		memory.CountTokens(smithMemory[0].Content) + memory.CountTokens(smithMemory[1].Content) +
-		memory.CountTokens("Hello") + memory.CountTokens("The tavern is warm.") + memory.CountTokens("I look around")
+	want := embed.CountTokens(DefaultSystemPrompt) + embed.CountTokens(aria().Describe()) +
+		embed.CountTokens(smithMemory[0].Content) + embed.CountTokens(smithMemory[1].Content) +
+		embed.CountTokens("Hello") + embed.CountTokens("The tavern is warm.") + embed.CountTokens("I look around")
 	require.Equal(t, want, u.PromptTokens)
-	require.Equal(t, memory.CountTokens(text), u.CompletionTokens)
+	require.Equal(t, embed.CountTokens(text), u.CompletionTokens)
 }
 
 func TestOfflineKeepsWithinMaxTokens(t *testing.T) {
+	t.Parallel()
 	p := Prompt{Character: aria(), Memory: smithMemory, Player: "I search the chapel", Seed: 5, MaxTokens: 12}
 	text, _, u := stream(t, NewOffline(OfflineOptions{}), p)
 	require.LessOrEqual(t, u.CompletionTokens, 12)
@@ -84,6 +90,7 @@ func TestOfflineKeepsWithinMaxTokens(t *testing.T) {
 }
 
 func TestOfflineStopsWhenCancelled(t *testing.T) {
+	t.Parallel()
 	t.Run("mid-stream it returns promptly and emits nothing more", func(t *testing.T) {
 		// An hour between words: only cancellation can end this stream.
 		o := NewOffline(OfflineOptions{WordDelay: time.Hour})
@@ -107,7 +114,7 @@ func TestOfflineStopsWhenCancelled(t *testing.T) {
 		case r := <-done:
 			require.ErrorIs(t, r.err, context.Canceled)
 			require.Len(t, deltas, 1)
-			require.Equal(t, memory.CountTokens(deltas[0]), r.u.CompletionTokens)
+			require.Equal(t, embed.CountTokens(deltas[0]), r.u.CompletionTokens)
 		case <-time.After(10 * time.Second):
 			t.Fatal("Stream did not return after cancellation")
 		}
@@ -151,6 +158,7 @@ func TestOfflineStopsWhenCancelled(t *testing.T) {
 }
 
 func TestOfflineStopsWhenEmitFails(t *testing.T) {
+	t.Parallel()
 	gone := errors.New("client gone")
 	n := 0
 	_, err := NewOffline(OfflineOptions{}).Stream(context.Background(), Prompt{Player: "I attack", Seed: 1}, func(string) error {
@@ -165,6 +173,7 @@ func TestOfflineStopsWhenEmitFails(t *testing.T) {
 }
 
 func TestOfflineRefersToRetrievedMemory(t *testing.T) {
+	t.Parallel()
 	t.Run("an action quotes the top memory", func(t *testing.T) {
 		for seed := range int64(20) {
 			text := narrate(Prompt{Character: aria(), Memory: smithMemory, Player: "I search the forge", Seed: seed})
@@ -196,6 +205,7 @@ func TestOfflineRefersToRetrievedMemory(t *testing.T) {
 var rollPattern = regexp.MustCompile(`\(([A-Z][a-z]+) (check|attack): (\d+) ([+-]) (\d+) = (-?\d+) vs (DC|AC) (\d+) — ([a-z ]+)\)`)
 
 func TestOfflineRollsFollowTheRules(t *testing.T) {
+	t.Parallel()
 	players := []string{
 		"I attack the goblin with my shortsword", "I sneak past the guards", "I persuade the captain",
 		"I search the room", "I cast a spell", "I climb the sheer cliff", "We rest", "Who was the hermit?",
@@ -238,6 +248,7 @@ func TestOfflineRollsFollowTheRules(t *testing.T) {
 }
 
 func TestOfflineNarratesTheCharacter(t *testing.T) {
+	t.Parallel()
 	t.Run("with a character it names them and uses their gear", func(t *testing.T) {
 		text := narrate(Prompt{Character: aria(), Player: "I attack the goblin with my sword", Seed: 1})
 		require.True(t, strings.HasPrefix(text, "Aria, you "), text)
@@ -280,6 +291,7 @@ func TestOfflineNarratesTheCharacter(t *testing.T) {
 }
 
 func TestExcerpt(t *testing.T) {
+	t.Parallel()
 	t.Run("it starts at the sentence that matches and skips roll notes", func(t *testing.T) {
 		got := excerpt(smithMemory[0].Content, "What was the blacksmith's daughter called?", 25)
 		require.Equal(t, "'My daughter? Her name is Ysolde, and she is the finest smith in Brightwater, though the guild won't admit it.'", got)
@@ -296,6 +308,7 @@ func TestExcerpt(t *testing.T) {
 }
 
 func TestRecallAnswersFromRecentMessagesWhenNothingWasRetrieved(t *testing.T) {
+	t.Parallel()
 	p := Prompt{
 		Player: "What was in the chest I searched?",
 		Recent: []Turn{

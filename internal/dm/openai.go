@@ -11,7 +11,7 @@ import (
 	"strings"
 
 	"github.com/codeofconquest/brightdawn/internal/httpretry"
-	"github.com/codeofconquest/brightdawn/internal/memory"
+	"github.com/codeofconquest/brightdawn/internal/memory/embed"
 	"github.com/codeofconquest/brightdawn/internal/sse"
 )
 
@@ -165,7 +165,7 @@ func (m *OpenAI) Stream(ctx context.Context, p Prompt, emit func(delta string) e
 			if serverUsage {
 				usage = total
 			} else {
-				usage.CompletionTokens = memory.CountTokens(reply.String())
+				usage.CompletionTokens = embed.CountTokens(reply.String())
 			}
 			return usage, err
 		}

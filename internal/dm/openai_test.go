@@ -68,6 +68,7 @@ func requireCode(t *testing.T, err error, code string) {
 }
 
 func TestOpenAIStreamsAReply(t *testing.T) {
+	t.Parallel()
 	var body map[string]any
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		require.Equal(t, "/v1/chat/completions", r.URL.Path)
@@ -95,6 +96,7 @@ func TestOpenAIStreamsAReply(t *testing.T) {
 }
 
 func TestOpenAIWithoutUsageEstimatesIt(t *testing.T) {
+	t.Parallel()
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		sseHeaders(w, r)
 		write(w, chunk("Hello there, traveller.")+finishChunk+"data: [DONE]\n\n")
@@ -107,6 +109,7 @@ func TestOpenAIWithoutUsageEstimatesIt(t *testing.T) {
 }
 
 func TestOpenAIRetriesBeforeTheFirstToken(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		name   string
 		status int
@@ -140,6 +143,7 @@ func TestOpenAIRetriesBeforeTheFirstToken(t *testing.T) {
 }
 
 func TestOpenAIFailuresHaveClearCodes(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		name    string
 		handler http.HandlerFunc
@@ -185,6 +189,7 @@ func TestOpenAIFailuresHaveClearCodes(t *testing.T) {
 }
 
 func TestOpenAIUnreachableServerIsUnavailable(t *testing.T) {
+	t.Parallel()
 	srv := httptest.NewServer(http.NotFoundHandler())
 	url := srv.URL
 	srv.Close()
@@ -193,6 +198,7 @@ func TestOpenAIUnreachableServerIsUnavailable(t *testing.T) {
 }
 
 func TestOpenAITimeouts(t *testing.T) {
+	t.Parallel()
 	t.Run("a slow first token fires the first-token timeout and closes the request", func(t *testing.T) {
 		closed := make(chan struct{})
 		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -231,6 +237,7 @@ func TestOpenAITimeouts(t *testing.T) {
 }
 
 func TestOpenAICancellationClosesTheUpstreamRequest(t *testing.T) {
+	t.Parallel()
 	closed := make(chan struct{})
 	started := make(chan struct{})
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

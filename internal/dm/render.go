@@ -3,7 +3,7 @@ package dm
 import (
 	"strings"
 
-	"github.com/codeofconquest/brightdawn/internal/memory"
+	"github.com/codeofconquest/brightdawn/internal/memory/embed"
 )
 
 // ChatMessage is one message of a chat-completions request.
@@ -37,6 +37,14 @@ func (p Prompt) Context() string {
 				b.WriteString(": ")
 			}
 			b.WriteString(oneLine(l.Content))
+		}
+	}
+	if p.Mechanics != nil {
+		if note := p.Mechanics.ForPrompt(); note != "" {
+			if b.Len() > 0 {
+				b.WriteString("\n\n")
+			}
+			b.WriteString(note)
 		}
 	}
 	if len(p.Memory) > 0 {
@@ -126,7 +134,7 @@ func oneLine(s string) string {
 // Tokens estimates the prompt's size as sent: every part once, plus the
 // per-message overhead of a chat request.
 func (p Prompt) Tokens() int {
-	n := memory.CountTokens(p.System) + memory.CountTokens(p.Character.Describe()) + memory.CountTokens(p.Player) + 2*messageOverhead
+	n := embed.CountTokens(p.System) + embed.CountTokens(p.Character.Describe()) + embed.CountTokens(p.Player) + 2*messageOverhead
 	for _, l := range p.Lore {
 		n += loreTokens(l)
 	}
@@ -139,6 +147,6 @@ func (p Prompt) Tokens() int {
 	return n
 }
 
-func loreTokens(l Lore) int     { return memory.CountTokens(l.Title) + memory.CountTokens(l.Content) + 3 }
-func memoryTokens(m Memory) int { return memory.CountTokens(m.Content) + 3 } // bullet and speaker
-func recentTokens(t Turn) int   { return memory.CountTokens(t.Content) + messageOverhead }
+func loreTokens(l Lore) int     { return embed.CountTokens(l.Title) + embed.CountTokens(l.Content) + 3 }
+func memoryTokens(m Memory) int { return embed.CountTokens(m.Content) + 3 } // bullet and speaker
+func recentTokens(t Turn) int   { return embed.CountTokens(t.Content) + messageOverhead }

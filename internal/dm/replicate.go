@@ -8,7 +8,7 @@ import (
 	"io"
 	"time"
 
-	"github.com/codeofconquest/brightdawn/internal/memory"
+	"github.com/codeofconquest/brightdawn/internal/memory/embed"
 	"github.com/codeofconquest/brightdawn/internal/replicate"
 	"github.com/codeofconquest/brightdawn/internal/sse"
 )
@@ -71,9 +71,7 @@ func (m *Replicate) Stream(ctx context.Context, p Prompt, emit func(delta string
 	finished := false
 	defer func() {
 		if !finished {
-			cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
-			_ = m.o.Client.Cancel(cctx, pred)
-			cancel()
+			m.o.Client.Abandon(ctx, pred)
 		}
 	}()
 	if pred.Status == replicate.StatusFailed || pred.Status == replicate.StatusCanceled || pred.Status == replicate.StatusAborted {
@@ -98,7 +96,7 @@ func (m *Replicate) Stream(ctx context.Context, p Prompt, emit func(delta string
 			err = modelError("replicate", "the stream ended before its done event")
 		}
 		if err != nil {
-			usage.CompletionTokens = memory.CountTokens(string(reply))
+			usage.CompletionTokens = embed.CountTokens(string(reply))
 			return usage, streamFailure("replicate", ctx, sctx, err)
 		}
 		switch ev.Type {
@@ -108,17 +106,17 @@ func (m *Replicate) Stream(ctx context.Context, p Prompt, emit func(delta string
 			}
 			gotToken()
 			if err := emit(ev.Data); err != nil {
-				usage.CompletionTokens = memory.CountTokens(string(reply))
+				usage.CompletionTokens = embed.CountTokens(string(reply))
 				return usage, fmt.Errorf("replicate: emit: %w", err)
 			}
 			reply = append(reply, ev.Data...)
 		case "error":
 			finished = true // the prediction has already ended
-			usage.CompletionTokens = memory.CountTokens(string(reply))
+			usage.CompletionTokens = embed.CountTokens(string(reply))
 			return usage, modelError("replicate", "stream error: "+errorDetail(ev.Data))
 		case "done":
 			finished = true
-			usage.CompletionTokens = memory.CountTokens(string(reply))
+			usage.CompletionTokens = embed.CountTokens(string(reply))
 			var d struct {
 				Reason string `json:"reason"`
 			}

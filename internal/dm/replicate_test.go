@@ -13,7 +13,9 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	vdice "github.com/codeofconquest/brightdawn/internal/dice"
 	"github.com/codeofconquest/brightdawn/internal/replicate"
+	"github.com/codeofconquest/brightdawn/internal/rules"
 )
 
 // fakeReplicate speaks Replicate's predictions API: create (201 with the
@@ -94,6 +96,7 @@ func newReplicateModel(url string, timeouts Timeouts) *Replicate {
 }
 
 func TestReplicateStreamsAReply(t *testing.T) {
+	t.Parallel()
 	f := newFakeReplicate(t, func(w http.ResponseWriter, r *http.Request) {
 		write(w, "event: output\nid: 1690212292:0\ndata: The door\n\n")
 		write(w, "event: output\nid: 1690212292:1\ndata:  creaks\ndata: open.\n\n")
@@ -116,6 +119,7 @@ func TestReplicateStreamsAReply(t *testing.T) {
 }
 
 func TestReplicateFailuresHaveClearCodes(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		name   string
 		stream func(w http.ResponseWriter, r *http.Request)
@@ -155,6 +159,7 @@ func TestReplicateFailuresHaveClearCodes(t *testing.T) {
 }
 
 func TestReplicateGivingUpCancelsThePrediction(t *testing.T) {
+	t.Parallel()
 	hang := func(w http.ResponseWriter, r *http.Request) { <-r.Context().Done() }
 	t.Run("a slow first token times out, closes the stream and cancels the prediction", func(t *testing.T) {
 		f := newFakeReplicate(t, hang)
@@ -186,4 +191,20 @@ func waitClosed(t *testing.T, c chan struct{}, what string) {
 	case <-time.After(5 * time.Second):
 		t.Fatalf("the server never saw the %s end", what)
 	}
+}
+
+// The replicate fallback: the engine's outcome travels in the prediction's
+// system prompt, for the plain-text model to narrate.
+func TestReplicatePromptCarriesTheEnginesOutcome(t *testing.T) {
+	f := newFakeReplicate(t, func(w http.ResponseWriter, r *http.Request) {
+		write(w, "event: output\nid: 1:0\ndata: You drink.\n\n")
+		write(w, "event: done\nid: 1:1\ndata: {}\n\n")
+	})
+	m := ResolveIntent(rules.New(rules.Default()), adventurer(), "I drink my healing potion.", vdice.NewRoller(vdice.Seed{5}))
+	_, err := newReplicateModel(f.URL, Timeouts{}).Stream(context.Background(),
+		Prompt{System: "RULES", Player: "I drink my healing potion.", MaxTokens: 50, Mechanics: &m}, func(string) error { return nil })
+	require.NoError(t, err)
+	system, _ := f.input["system_prompt"].(string)
+	require.Contains(t, system, "The rules engine has already resolved")
+	require.Contains(t, system, NarrateMechanics(m))
 }

@@ -32,6 +32,7 @@ func toolDelta(index int, id, name, args string) string {
 const toolFinish = `data: {"id":"chatcmpl-2","object":"chat.completion.chunk","choices":[{"index":0,"delta":{},"finish_reason":"tool_calls"}]}` + "\n\n"
 
 func TestOpenAIToolCalls(t *testing.T) {
+	t.Parallel()
 	var requests []map[string]any
 	var calls atomic.Int32
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -112,6 +113,7 @@ func TestOpenAIToolCalls(t *testing.T) {
 }
 
 func TestOpenAIToolStepsAreBounded(t *testing.T) {
+	t.Parallel()
 	var calls atomic.Int32
 	var last map[string]any
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

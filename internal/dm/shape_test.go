@@ -20,6 +20,7 @@ func shapePrompt() Prompt {
 }
 
 func TestFitKeepsEverythingWithinTheBudget(t *testing.T) {
+	t.Parallel()
 	p := shapePrompt()
 	got, kept, err := Fit(p, p.Tokens())
 	require.NoError(t, err)
@@ -31,6 +32,7 @@ func TestFitKeepsEverythingWithinTheBudget(t *testing.T) {
 }
 
 func TestFitTrimsMemoryBeforeRecentMessages(t *testing.T) {
+	t.Parallel()
 	p := shapePrompt()
 	full := p.Tokens()
 	for _, tc := range []struct {
@@ -69,6 +71,7 @@ func firstWords(ms []Memory) []string {
 }
 
 func TestFitRefusesAPlayerMessageLargerThanTheBudget(t *testing.T) {
+	t.Parallel()
 	p := shapePrompt()
 	p.Player = words(2000)
 	_, _, err := Fit(p, 1000)
@@ -79,6 +82,7 @@ func TestFitRefusesAPlayerMessageLargerThanTheBudget(t *testing.T) {
 }
 
 func TestMessagesRenderAChat(t *testing.T) {
+	t.Parallel()
 	p := Prompt{
 		System:    "RULES",
 		Character: &Character{Name: "Arwen", Class: "ranger", Level: 3},
@@ -98,6 +102,7 @@ func TestMessagesRenderAChat(t *testing.T) {
 }
 
 func TestTranscriptEndsWhereTheDungeonMasterSpeaks(t *testing.T) {
+	t.Parallel()
 	p := Prompt{System: "RULES", Recent: []Turn{{RolePlayer, "Hi"}, {RoleDM, "Hello, traveller."}}, Player: "Who are you?"}
 	require.Equal(t, "Player: Hi\n\nDungeon Master: Hello, traveller.\n\nPlayer: Who are you?\n\nDungeon Master:", p.Transcript())
 	require.Equal(t, "RULES", p.SystemText())

@@ -21,6 +21,10 @@ type Sheet struct {
 	HP        *HP            `json:"hp,omitempty"`
 	Inventory []string       `json:"inventory,omitempty"`
 	Notes     string         `json:"notes,omitempty"`
+	// Gold and Conditions come from the rules engine's sheet (rules.Sheet),
+	// for the prompt only.
+	Gold       int      `json:"-"`
+	Conditions []string `json:"-"`
 }
 
 // HP is a character's hit points.

@@ -2,6 +2,7 @@ package game
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"strings"
 	"time"
@@ -11,7 +12,6 @@ import (
 
 	"github.com/codeofconquest/brightdawn/internal/apperr"
 	"github.com/codeofconquest/brightdawn/internal/cards"
-	"github.com/codeofconquest/brightdawn/internal/dm"
 	"github.com/codeofconquest/brightdawn/internal/logging"
 	"github.com/codeofconquest/brightdawn/internal/lore"
 )
@@ -72,12 +72,16 @@ func (s *Service) ImportCharacter(ctx context.Context, playerID, assetID uuid.UU
 	if c.Name != strings.TrimSpace(ch.Name) {
 		warnings = append(warnings, fmt.Sprintf("the name was cut to %d characters", MaxNameLen))
 	}
-	c.Sheet = dm.Sheet{Notes: cutRunes(strings.TrimSpace(ch.Description), MaxNotesRunes)}
-	if err := checkLevel(c.Level); err != nil {
+	notes, err := json.Marshal(map[string]string{"notes": cutRunes(strings.TrimSpace(ch.Description), MaxNotesRunes)})
+	if err != nil {
 		return Character{}, nil, err
 	}
-	if err := ValidateSheet(&c.Sheet); err != nil {
+	if c.Sheet, err = s.sheet(notes); err != nil {
 		return Character{}, nil, apperr.New(apperr.Unprocessable, "the card's description cannot be a character's notes: %s", err)
+	}
+	c.Sheet.Level = c.Level
+	if err := checkLevel(c.Level); err != nil {
+		return Character{}, nil, err
 	}
 	if _, err := cleanText("name", c.Name, MaxNameLen); err != nil {
 		return Character{}, nil, apperr.New(apperr.Unprocessable, "the card's name cannot be a character's name: %s", err)

@@ -21,9 +21,18 @@ const (
 	EventDMDone = "dm.done"
 	// EventTurnFailed: {turn_id, error:{code,message}}. Final.
 	EventTurnFailed = "turn.failed"
-	// EventTurnCancelled: {turn_id}. Final.
+	// EventTurnCancelled: {turn_id, dice_seed}. Final.
 	EventTurnCancelled = "turn.cancelled"
+	// EventRoll: {turn_id?, roll} a roll of a turn's rules engine (as it is
+	// drawn, before the narration that tells it) or a player's own roll.
+	EventRoll = "roll"
+	// EventSheetChanged: {turn_id, character_id, changes:[{path, from, to,
+	// reason}], sheet} the turn's changes, once stored (before dm.done).
+	EventSheetChanged = "sheet.changed"
 )
+
+// The final events (dm.done, turn.failed, turn.cancelled) also carry the
+// turn's revealed dice_seed.
 
 // Publisher appends an event of a turn to its session's stream and returns
 // the stream entry's id. data marshals to a JSON object, to which the
@@ -33,8 +42,16 @@ type Publisher interface {
 	PublishTurn(ctx context.Context, sessionID, turnID uuid.UUID, typ string, data any) (string, error)
 }
 
+func logPublishFailure(ctx context.Context, typ string, err error) {
+	logging.From(ctx).Error("publish failed", "type", typ, "err", err)
+}
+
 func publishStatus(ctx context.Context, pub Publisher, t Turn) {
-	publish(ctx, pub, t, EventTurnStatus, map[string]any{"status": t.Status})
+	data := map[string]any{"status": t.Status}
+	if t.DiceCommitment != "" && !Final(t.Status) {
+		data["dice_commitment"] = t.DiceCommitment
+	}
+	publish(ctx, pub, t, EventTurnStatus, data)
 }
 
 // publish sends an event of a turn; a failure is logged, never fatal: the

@@ -3,11 +3,14 @@
 package game
 
 import (
+	"encoding/json"
+	"fmt"
 	"time"
 
 	"github.com/google/uuid"
 
-	"github.com/codeofconquest/brightdawn/internal/dm"
+	"github.com/codeofconquest/brightdawn/internal/dice"
+	"github.com/codeofconquest/brightdawn/internal/rules"
 )
 
 // Limits on what players may store.
@@ -28,34 +31,48 @@ const (
 
 // Character is a player's character.
 type Character struct {
-	ID              uuid.UUID  `json:"id"`
-	PlayerID        uuid.UUID  `json:"-"`
-	Name            string     `json:"name"`
-	Class           string     `json:"class"`
-	Level           int        `json:"level"`
-	Sheet           dm.Sheet   `json:"sheet"`
-	PortraitAssetID *uuid.UUID `json:"portrait_asset_id,omitempty"`
-	CreatedAt       time.Time  `json:"created_at"`
-	UpdatedAt       time.Time  `json:"updated_at"`
+	ID              uuid.UUID   `json:"id"`
+	PlayerID        uuid.UUID   `json:"-"`
+	Name            string      `json:"name"`
+	Class           string      `json:"class"`
+	Level           int         `json:"level"`
+	Sheet           rules.Sheet `json:"sheet"`
+	PortraitAssetID *uuid.UUID  `json:"portrait_asset_id,omitempty"`
+	CreatedAt       time.Time   `json:"created_at"`
+	UpdatedAt       time.Time   `json:"updated_at"`
+	// SheetVersion counts the sheet's writes (a turn applies its changes
+	// only to the version its engine read).
+	SheetVersion int64 `json:"-"`
 }
 
 // CharacterInput creates a character.
 type CharacterInput struct {
-	Name  string    `json:"name"`
-	Class string    `json:"class"`
-	Level *int      `json:"level"`
-	Sheet *dm.Sheet `json:"sheet"`
+	Name  string `json:"name"`
+	Class string `json:"class"`
+	Level *int   `json:"level"`
+	// Sheet is read with the rule pack's Normalize (API.md: str/dex…,
+	// plain-string items).
+	Sheet json.RawMessage `json:"sheet"`
 }
 
 // CharacterPatch changes some fields of a character.
 type CharacterPatch struct {
-	Name  *string   `json:"name"`
-	Class *string   `json:"class"`
-	Level *int      `json:"level"`
-	Sheet *dm.Sheet `json:"sheet"`
+	Name  *string         `json:"name"`
+	Class *string         `json:"class"`
+	Level *int            `json:"level"`
+	Sheet json.RawMessage `json:"sheet"`
 	// PortraitAssetID sets (a ready portrait asset of the player's) or,
 	// with null, clears the portrait.
 	PortraitAssetID OptionalID `json:"portrait_asset_id"`
+	// IfMatch is the client's If-Match header: the ETag of the version the
+	// patch was made against ("" or "*" = any version).
+	IfMatch string `json:"-"`
+}
+
+// ETag names a character's version for If-Match: its last update, to the
+// microsecond Postgres keeps.
+func (c Character) ETag() string {
+	return fmt.Sprintf(`"%d"`, c.UpdatedAt.UnixMicro())
 }
 
 // Session is a game session.
@@ -64,8 +81,12 @@ type Session struct {
 	OwnerID     uuid.UUID  `json:"owner_id"`
 	Title       string     `json:"title"`
 	CharacterID *uuid.UUID `json:"character_id"`
-	CreatedAt   time.Time  `json:"created_at"`
-	UpdatedAt   time.Time  `json:"updated_at"`
+	// DiceCommitment is the commitment of the session's open seed, from
+	// which the players' own rolls are drawn (revealed when a turn of the
+	// session is accepted; docs/DICE.md).
+	DiceCommitment *string   `json:"dice_commitment,omitempty"`
+	CreatedAt      time.Time `json:"created_at"`
+	UpdatedAt      time.Time `json:"updated_at"`
 }
 
 // SessionInput creates a session.
@@ -168,6 +189,57 @@ type Turn struct {
 	CreatedAt        time.Time     `json:"created_at"`
 	UpdatedAt        time.Time     `json:"updated_at"`
 	IdempotencyKey   *string       `json:"-"`
+	// DiceCommitment is hex(sha256(dice seed)), public from acceptance;
+	// DiceSeed is the seed, set only once the turn is final (the store
+	// keeps it in diceSeed until then).
+	DiceCommitment string         `json:"dice_commitment,omitempty"`
+	DiceSeed       string         `json:"dice_seed,omitempty"`
+	Rolls          []Roll         `json:"rolls,omitempty"`
+	Changes        []ChangeRecord `json:"changes,omitempty"`
+	diceSeed       []byte
+}
+
+// Roll is one stored roll (API.md): a turn's (actor "dm") or a player's own.
+type Roll struct {
+	ID     uuid.UUID  `json:"id"`
+	TurnID *uuid.UUID `json:"turn_id,omitempty"`
+	Actor  RollActor  `json:"actor"`
+	dice.Roll
+}
+
+// RollActor is who rolled: the DM (the engine, during a turn) or a player.
+type RollActor struct {
+	DM          bool
+	PlayerID    *uuid.UUID
+	CharacterID *uuid.UUID
+}
+
+// MarshalJSON writes "dm" or {player_id, character_id?}.
+func (a RollActor) MarshalJSON() ([]byte, error) {
+	if a.DM {
+		return []byte(`"dm"`), nil
+	}
+	return json.Marshal(struct {
+		PlayerID    *uuid.UUID `json:"player_id,omitempty"`
+		CharacterID *uuid.UUID `json:"character_id,omitempty"`
+	}{a.PlayerID, a.CharacterID})
+}
+
+// ChangeRecord is one stored change of a character's sheet (API.md history).
+type ChangeRecord struct {
+	ID          uuid.UUID  `json:"id"`
+	CharacterID uuid.UUID  `json:"character_id"`
+	TurnID      *uuid.UUID `json:"turn_id"`
+	SessionID   *uuid.UUID `json:"session_id"`
+	At          time.Time  `json:"at"`
+	rules.Change
+	Seq int64 `json:"-"`
+}
+
+// History is one page of a character's changes, newest first.
+type History struct {
+	Changes    []ChangeRecord `json:"changes"`
+	NextBefore *uuid.UUID     `json:"next_before"`
 }
 
 // MemoryResult is one answer of a memory search.

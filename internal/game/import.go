@@ -10,7 +10,7 @@ import (
 	"github.com/codeofconquest/brightdawn/internal/apperr"
 	"github.com/codeofconquest/brightdawn/internal/export"
 	"github.com/codeofconquest/brightdawn/internal/lore"
-	"github.com/codeofconquest/brightdawn/internal/memory"
+	"github.com/codeofconquest/brightdawn/internal/memory/embed"
 	"github.com/codeofconquest/brightdawn/internal/postgres"
 )
 
@@ -161,7 +161,7 @@ func (p *Pipeline) EmbedSession(ctx context.Context, sessionID uuid.UUID, progre
 			}
 		}
 		for i, m := range msgs {
-			if err := p.store.StoreVectors(ctx, m, vectors[i], memory.CountTokens(m.Content), nil); err != nil {
+			if err := p.store.StoreVectors(ctx, m, vectors[i], embed.CountTokens(m.Content), nil); err != nil {
 				return err
 			}
 		}

@@ -24,6 +24,8 @@ type TurnLimits struct {
 	// MaxInFlight is how many of a player's turns may be unfinished
 	// (queued, embedding, retrieving or generating) at once; 0: no limit.
 	MaxInFlight int
+	// MaxCharacters and MaxSessions cap what one player may own; 0: no cap.
+	MaxCharacters, MaxSessions int
 }
 
 // InFlightRetryAfter is the Retry-After of a refusal for too many turns in

@@ -8,7 +8,7 @@ import (
 
 	"github.com/codeofconquest/brightdawn/internal/dm"
 	"github.com/codeofconquest/brightdawn/internal/lore"
-	"github.com/codeofconquest/brightdawn/internal/memory"
+	"github.com/codeofconquest/brightdawn/internal/memory/embed"
 )
 
 // SourceLore marks a lore entry in a turn's context.
@@ -139,7 +139,7 @@ func (p *Pipeline) lore(ctx context.Context, t Turn, pm Message, char *Character
 	if left := p.opts.PromptBudget - fixed; left < budget {
 		budget = left
 	}
-	sel := lore.Select(matches, lore.Budget{Tokens: budget, PerEntry: LoreEntryMaxToken, Count: memory.CountTokens})
+	sel := lore.Select(matches, lore.Budget{Tokens: budget, PerEntry: LoreEntryMaxToken, Count: embed.CountTokens})
 	out := make([]ContextItem, 0, len(sel.Included))
 	for _, in := range sel.Included {
 		out = append(out, ContextItem{Source: SourceLore, LoreID: in.Entry.ID, Title: in.Entry.Title, Matched: in.Key,

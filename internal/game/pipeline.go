@@ -11,7 +11,8 @@ import (
 
 	"github.com/codeofconquest/brightdawn/internal/dm"
 	"github.com/codeofconquest/brightdawn/internal/logging"
-	"github.com/codeofconquest/brightdawn/internal/memory"
+	"github.com/codeofconquest/brightdawn/internal/memory/embed"
+	"github.com/codeofconquest/brightdawn/internal/rules"
 )
 
 // Pipeline runs the stages of a turn. Every stage is idempotent: it moves
@@ -23,9 +24,10 @@ import (
 type Pipeline struct {
 	store  *Store
 	pub    Publisher
-	models *Models
-	search *Searcher
+	models EmbeddingModels
+	search MemorySearch
 	model  dm.Model
+	engine *rules.Engine
 	opts   PipelineOptions
 }
 
@@ -44,7 +46,13 @@ type PipelineOptions struct {
 	// FinalWriteTimeout bounds the writes that outlive a stage's context
 	// (0: FinalWriteTimeout).
 	FinalWriteTimeout time.Duration
+	// Rules is the rule pack of the turn's engine (nil: the embedded SRD pack).
+	Rules *rules.Pack
 }
+
+// maxStaleRetries bounds how often a completion re-resolves the turn's
+// actions on a sheet that another turn changed meanwhile.
+const maxStaleRetries = 5
 
 // FinalWriteTimeout bounds a write that must outlive its task's context (a
 // turn's failure, a re-embed job's): long enough for a busy database,
@@ -60,7 +68,7 @@ func (p *Pipeline) finalContext(ctx context.Context) (context.Context, context.C
 }
 
 // NewPipeline wires the pipeline.
-func NewPipeline(store *Store, pub Publisher, models *Models, search *Searcher, model dm.Model, opts PipelineOptions) *Pipeline {
+func NewPipeline(store *Store, pub Publisher, models EmbeddingModels, search MemorySearch, model dm.Model, opts PipelineOptions) *Pipeline {
 	if opts.System == "" {
 		opts.System = dm.DefaultSystemPrompt
 	}
@@ -79,7 +87,10 @@ func NewPipeline(store *Store, pub Publisher, models *Models, search *Searcher, 
 	if opts.FinalWriteTimeout <= 0 {
 		opts.FinalWriteTimeout = FinalWriteTimeout
 	}
-	return &Pipeline{store: store, pub: pub, models: models, search: search, model: model, opts: opts}
+	if opts.Rules == nil {
+		opts.Rules = rules.Default()
+	}
+	return &Pipeline{store: store, pub: pub, models: models, search: search, model: model, engine: rules.New(opts.Rules), opts: opts}
 }
 
 // Embed embeds the player's message and hands the turn to retrieval.
@@ -142,7 +153,7 @@ func (p *Pipeline) embed(ctx context.Context, m Message, endStage *uuid.UUID) er
 		}
 		vectors[e.Model()] = vecs[0]
 	}
-	return p.store.StoreVectors(ctx, m, vectors, memory.CountTokens(m.Content), endStage)
+	return p.store.StoreVectors(ctx, m, vectors, embed.CountTokens(m.Content), endStage)
 }
 
 // EmbedReply embeds the DM's reply of a completed turn (low priority).
@@ -181,19 +192,19 @@ func (p *Pipeline) Retrieve(ctx context.Context, turnID uuid.UUID) (next string,
 	if err != nil {
 		return "", err
 	}
-	hits, err := p.search.SearchMode(ctx, t.SessionID, q, Hybrid, p.opts.MemoryK, exclude)
+	hits, err := p.search.Recall(ctx, t.SessionID, q, p.opts.MemoryK, exclude)
 	if err != nil {
 		return "", err
 	}
 	candidates := make([]ContextItem, 0, len(recent)+len(hits))
 	contents := map[uuid.UUID]string{}
 	for _, m := range recent {
-		candidates = append(candidates, ContextItem{MessageID: m.ID, Source: SourceRecent, Role: m.Role, Tokens: memory.CountTokens(m.Content)})
+		candidates = append(candidates, ContextItem{MessageID: m.ID, Source: SourceRecent, Role: m.Role, Tokens: embed.CountTokens(m.Content)})
 		contents[m.ID] = m.Content
 	}
 	for _, h := range hits {
 		candidates = append(candidates, ContextItem{MessageID: h.Message.ID, Score: h.Score, Source: h.Source, Role: h.Message.Role,
-			Tokens: memory.CountTokens(h.Message.Content), VectorScore: h.VectorScore, KeywordScore: h.KeywordScore})
+			Tokens: embed.CountTokens(h.Message.Content), VectorScore: h.VectorScore, KeywordScore: h.KeywordScore})
 		contents[h.Message.ID] = h.Message.Content
 	}
 	loreItems, err := p.lore(ctx, t, pm, st.Character, recent)
@@ -217,16 +228,16 @@ func (p *Pipeline) Retrieve(ctx context.Context, turnID uuid.UUID) (next string,
 // query is the player's message with its vector of the served model. The
 // embed stage stored it (vec, read as the stage started); a message
 // embedded just before a model switch, or whose vector a database crash
-// lost (stages commit asynchronously, stages.go), is embedded again here,
+// lost (stages commit asynchronously, store_stages.go), is embedded again here,
 // and that vector is returned as fresh for the stage to store.
-func (p *Pipeline) query(ctx context.Context, e memory.Embedder, pm Message, vec string) (Query, *VectorRow, error) {
+func (p *Pipeline) query(ctx context.Context, e embed.Embedder, pm Message, vec string) (Query, *VectorRow, error) {
 	var fresh *VectorRow
 	if vec == "" {
 		vs, err := e.Embed(ctx, []string{pm.Content})
 		if err != nil {
 			return Query{}, nil, fmt.Errorf("embed with %s: %w", e.Model(), err)
 		}
-		vec = VectorText(vs[0])
+		vec = embed.VectorText(vs[0])
 		fresh = &VectorRow{MessageID: pm.ID, SessionID: pm.SessionID, Vector: vs[0]}
 	}
 	return Query{Text: pm.Content, Vector: vec, Model: e.Model()}, fresh, nil
@@ -306,6 +317,10 @@ func (p *Pipeline) Generate(ctx context.Context, turnID uuid.UUID) (next string,
 	}
 	ctx, stopGen := context.WithCancel(ctx)
 	defer stopGen()
+	engine := p.newTurnRules(t, st.Character)
+	if engine != nil {
+		engine.setup(ctx, &prompt, announced)
+	}
 	stopBeat := p.heartbeat(ctx, turnID, stopGen)
 	defer stopBeat()
 	var reply strings.Builder
@@ -343,7 +358,22 @@ func (p *Pipeline) Generate(ctx context.Context, turnID uuid.UUID) (next string,
 	if n, ok := p.model.(interface{ ModelName() string }); ok {
 		modelName = n.ModelName()
 	}
-	m, done, ok, err := p.store.Complete(ctx, t, msg, p.model.Name(), modelName, usage.PromptTokens, usage.CompletionTokens)
+	var eff Effects
+	var m Message
+	var done Turn
+	var ok bool
+	for attempt := 0; ; attempt++ {
+		if engine != nil {
+			eff = engine.effects()
+		}
+		m, done, ok, err = p.store.Complete(ctx, t, msg, p.model.Name(), modelName, usage.PromptTokens, usage.CompletionTokens, eff)
+		if errors.Is(err, errStaleSheet) && attempt < maxStaleRetries {
+			if err = engine.reresolve(ctx); err == nil {
+				continue
+			}
+		}
+		break
+	}
 	if err != nil || !ok {
 		return "", err
 	}
@@ -351,7 +381,11 @@ func (p *Pipeline) Generate(ctx context.Context, turnID uuid.UUID) (next string,
 	p.opts.Observer.TokensUsed(p.model.Name(), usage.PromptTokens, usage.CompletionTokens)
 	p.opts.Observer.TurnFinished(StatusCompleted, time.Since(done.CreatedAt))
 	publishStatus(ctx, p.pub, done)
-	publish(ctx, p.pub, done, EventDMDone, map[string]any{"message": m})
+	if eff.Apply {
+		publish(ctx, p.pub, done, EventSheetChanged, map[string]any{"character_id": eff.CharacterID,
+			"changes": eff.Changes, "sheet": eff.Sheet})
+	}
+	publish(ctx, p.pub, done, EventDMDone, map[string]any{"message": m, "dice_seed": done.DiceSeed})
 	return StageEmbedDM, nil
 }
 
@@ -392,7 +426,7 @@ func (p *Pipeline) Fail(ctx context.Context, turnID uuid.UUID, code FailureCode,
 	}
 	p.opts.Observer.TurnFinished(StatusFailed, time.Since(t.CreatedAt))
 	publishStatus(ctx, p.pub, t)
-	publish(ctx, p.pub, t, EventTurnFailed, map[string]any{"error": t.Error})
+	publish(ctx, p.pub, t, EventTurnFailed, map[string]any{"error": t.Error, "dice_seed": t.DiceSeed})
 	return nil
 }
 

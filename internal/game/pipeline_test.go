@@ -17,6 +17,7 @@ import (
 	"github.com/codeofconquest/brightdawn/internal/dm"
 	"github.com/codeofconquest/brightdawn/internal/game"
 	"github.com/codeofconquest/brightdawn/internal/memory"
+	"github.com/codeofconquest/brightdawn/internal/memory/embed"
 	"github.com/codeofconquest/brightdawn/internal/postgres"
 )
 
@@ -69,8 +70,8 @@ type bundle struct {
 	svc    *game.Service
 	pipe   *game.Pipeline
 	store  *game.Store
-	models *game.Models
-	search *game.Searcher
+	models *memory.Models
+	search *memory.Searcher
 	pool   *pgxpool.Pool
 	rec    *recorder
 }
@@ -82,9 +83,10 @@ func newBundle(t *testing.T) bundle {
 	require.NoError(t, err)
 	t.Cleanup(pool.Close)
 	store := game.NewStore(pool)
-	emb := memory.NewHashEmbedder(384)
-	models := game.NewModels(store, emb, game.ModelSpec{Provider: "hash", Name: emb.Model()}, memory.Factory{})
-	search := game.NewSearcher(store, models)
+	emb := embed.NewHashEmbedder(384)
+	mem := memory.NewStore(pool)
+	models := memory.NewModels(mem, emb, memory.ModelSpec{Provider: "hash", Name: emb.Model()}, embed.Factory{})
+	search := memory.NewSearcher(mem, models)
 	rec := &recorder{}
 	return bundle{
 		svc:    game.NewService(store, rec, rec, emb, search),

@@ -8,8 +8,10 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/codeofconquest/brightdawn/internal/apperr"
+	"github.com/codeofconquest/brightdawn/internal/dice"
 	"github.com/codeofconquest/brightdawn/internal/logging"
-	"github.com/codeofconquest/brightdawn/internal/memory"
+	"github.com/codeofconquest/brightdawn/internal/memory/embed"
+	"github.com/codeofconquest/brightdawn/internal/rules"
 )
 
 // Stages of the pipeline, each its own task type.
@@ -36,8 +38,8 @@ type Service struct {
 	store    *Store
 	runner   Runner
 	pub      Publisher
-	embedder memory.Embedder
-	search   *Searcher
+	embedder embed.Embedder
+	search   MemorySearch
 
 	portraits Portraits   // nil: characters cannot have portraits
 	assets    AssetReader // nil: no imports of uploads (cards.go)
@@ -45,13 +47,14 @@ type Service struct {
 	exports     *Exporter // nil: no exports (exports.go)
 	exportQueue ExportQueue
 	embedQueue  EmbedQueue // imported sessions' vectors (import.go)
+	pack      *rules.Pack // the rule pack sheets are normalised with (WithRules)
 
 	limits TurnLimits // per-player turn limits (limits.go)
 }
 
 // NewService wires the game service.
-func NewService(store *Store, runner Runner, pub Publisher, embedder memory.Embedder, search *Searcher, opts ...ServiceOption) *Service {
-	s := &Service{store: store, runner: runner, pub: pub, embedder: embedder, search: search}
+func NewService(store *Store, runner Runner, pub Publisher, embedder embed.Embedder, search MemorySearch, opts ...ServiceOption) *Service {
+	s := &Service{store: store, runner: runner, pub: pub, embedder: embedder, search: search, pack: rules.Default()}
 	for _, o := range opts {
 		o(s)
 	}
@@ -70,19 +73,18 @@ func (s *Service) CreateCharacter(ctx context.Context, playerID uuid.UUID, in Ch
 	if c.Class, err = cleanText("class", in.Class, MaxClassLen); err != nil {
 		return c, err
 	}
+	if c.Sheet, err = s.sheet(in.Sheet); err != nil {
+		return c, err
+	}
+	c.Level = c.Sheet.Level
 	if in.Level != nil {
 		c.Level = *in.Level
 	}
 	if err := checkLevel(c.Level); err != nil {
 		return c, err
 	}
-	if in.Sheet != nil {
-		c.Sheet = *in.Sheet
-	}
-	if err := ValidateSheet(&c.Sheet); err != nil {
-		return c, err
-	}
-	return s.store.insertCharacter(ctx, c)
+	c.Sheet.Level = c.Level
+	return s.store.insertCharacter(ctx, c, s.limits.MaxCharacters)
 }
 
 // ListCharacters returns the player's characters.
@@ -96,10 +98,24 @@ func (s *Service) GetCharacter(ctx context.Context, playerID, id uuid.UUID) (Cha
 }
 
 // UpdateCharacter applies a patch to one of the player's characters.
-func (s *Service) UpdateCharacter(ctx context.Context, playerID, id uuid.UUID, p CharacterPatch) (Character, error) {
-	c, err := s.store.getCharacter(ctx, s.store.pool, playerID, id)
+// The read, the patch and the write happen under the row's lock, so two
+// concurrent patches of different fields both land; with If-Match a patch
+// made against an older version is refused (precondition_failed).
+func (s *Service) UpdateCharacter(ctx context.Context, playerID, id uuid.UUID, p CharacterPatch) (out Character, err error) {
+	err = s.store.Tx(ctx, func(q querier) error {
+		out, err = s.updateCharacter(ctx, q, playerID, id, p)
+		return err
+	})
+	return out, err
+}
+
+func (s *Service) updateCharacter(ctx context.Context, q querier, playerID, id uuid.UUID, p CharacterPatch) (Character, error) {
+	c, err := s.store.lockCharacter(ctx, q, playerID, id)
 	if err != nil {
 		return c, err
+	}
+	if p.IfMatch != "" && p.IfMatch != "*" && p.IfMatch != c.ETag() {
+		return c, apperr.New(apperr.PreconditionFailed, "the character changed since %s (now %s): fetch it again", p.IfMatch, c.ETag())
 	}
 	if p.Name != nil {
 		if c.Name, err = cleanText("name", *p.Name, MaxNameLen); err != nil {
@@ -111,24 +127,26 @@ func (s *Service) UpdateCharacter(ctx context.Context, playerID, id uuid.UUID, p
 			return c, err
 		}
 	}
+	old := c.Sheet
+	if p.Sheet != nil {
+		if c.Sheet, err = s.sheet(p.Sheet); err != nil {
+			return c, err
+		}
+		c.Level = c.Sheet.Level
+	}
 	if p.Level != nil {
 		if err := checkLevel(*p.Level); err != nil {
 			return c, err
 		}
 		c.Level = *p.Level
 	}
-	if p.Sheet != nil {
-		if err := ValidateSheet(p.Sheet); err != nil {
-			return c, err
-		}
-		c.Sheet = *p.Sheet
-	}
+	c.Sheet.Level = c.Level
 	if p.PortraitAssetID.Set {
 		if err := s.setPortrait(ctx, &c, p.PortraitAssetID); err != nil {
 			return c, err
 		}
 	}
-	return s.store.updateCharacter(ctx, c)
+	return s.store.updateCharacter(ctx, q, c, engineOwnedChange(old, c.Sheet))
 }
 
 // DeleteCharacter removes one of the player's characters.
@@ -152,7 +170,11 @@ func (s *Service) CreateSession(ctx context.Context, playerID uuid.UUID, in Sess
 			return Session{}, err
 		}
 	}
-	return s.store.insertSession(ctx, Session{ID: uuid.Must(uuid.NewV7()), OwnerID: playerID, Title: title, CharacterID: in.CharacterID})
+	seed, err := newOpenSeed()
+	if err != nil {
+		return Session{}, err
+	}
+	return s.store.insertSession(ctx, Session{ID: uuid.Must(uuid.NewV7()), OwnerID: playerID, Title: title, CharacterID: in.CharacterID}, seed, s.limits.MaxSessions)
 }
 
 // ListSessions returns the sessions the player is in.
@@ -228,11 +250,19 @@ func (s *Service) PostMessage(ctx context.Context, playerID, sessionID uuid.UUID
 	}
 	turnID := uuid.Must(uuid.NewV7())
 	msg := Message{ID: uuid.Must(uuid.NewV7()), SessionID: sessionID, Role: RolePlayer, Content: content, TurnID: &turnID, AuthorID: &playerID}
-	turn := Turn{ID: turnID, SessionID: sessionID, PlayerID: playerID, Seed: rand.Int64()}
+	seed, err := dice.NewSeed()
+	if err != nil {
+		return Message{}, Turn{}, err
+	}
+	next, err := newOpenSeed()
+	if err != nil {
+		return Message{}, Turn{}, err
+	}
+	turn := Turn{ID: turnID, SessionID: sessionID, PlayerID: playerID, Seed: rand.Int64(), diceSeed: seed[:], DiceCommitment: seed.Commitment()}
 	if idemKey != "" {
 		turn.IdempotencyKey = &idemKey
 	}
-	m, t, err := s.store.insertTurn(ctx, msg, turn, s.limits.MaxInFlight)
+	m, t, err := s.store.insertTurn(ctx, msg, turn, next, s.limits.MaxInFlight)
 	if err != nil {
 		if idemKey != "" && apperr.Is(err, apperr.Conflict) {
 			// A concurrent request with the same key won the race.
@@ -274,8 +304,13 @@ func (s *Service) replay(ctx context.Context, sessionID, playerID uuid.UUID, key
 // --- turns
 
 // GetTurn returns a turn of a session the player is in.
+// Its rolls and changes come with it.
 func (s *Service) GetTurn(ctx context.Context, playerID, id uuid.UUID) (Turn, error) {
-	return s.store.getTurnFor(ctx, playerID, id)
+	t, err := s.store.getTurnFor(ctx, playerID, id)
+	if err != nil {
+		return t, err
+	}
+	return t, s.store.turnEffects(ctx, &t)
 }
 
 // CancelTurn ends a turn `cancelled` and stops its generation. Cancelling a
@@ -296,7 +331,7 @@ func (s *Service) CancelTurn(ctx context.Context, playerID, id uuid.UUID) (Turn,
 		return t, apperr.New(apperr.Conflict, "the turn has already ended")
 	}
 	publishStatus(ctx, s.pub, ended)
-	publish(ctx, s.pub, ended, EventTurnCancelled, map[string]any{})
+	publish(ctx, s.pub, ended, EventTurnCancelled, map[string]any{"dice_seed": ended.DiceSeed})
 	if t.Status == StatusGenerating || t.Status == StatusRetrieving {
 		if err := s.runner.Stop(ctx, id); err != nil {
 			logging.From(ctx).Warn("cancel signal failed; generation stops at its next check", "turn_id", id, "err", err)

@@ -14,11 +14,12 @@ import (
 	"github.com/codeofconquest/brightdawn/internal/apperr"
 	"github.com/codeofconquest/brightdawn/internal/game"
 	"github.com/codeofconquest/brightdawn/internal/memory"
+	"github.com/codeofconquest/brightdawn/internal/memory/embed"
 	"github.com/codeofconquest/brightdawn/internal/postgres"
 )
 
 // The stages send their statements as pgx batches and rely on Postgres
-// running a batch as one implicit transaction (stages.go). These tests pin
+// running a batch as one implicit transaction (store_stages.go). These tests pin
 // that down on the database the suite runs on.
 
 func TestBatchIsOneTransaction(t *testing.T) {
@@ -70,9 +71,9 @@ func TestStoreVectorsIsAllOrNothing(t *testing.T) {
 	// A message that does not exist: its vector cannot be stored (foreign
 	// key), so neither may the stage's end be.
 	ghost := game.Message{ID: uuid.New(), SessionID: turn.SessionID, Content: "nobody wrote this"}
-	vec, err := memory.NewHashEmbedder(384).Embed(ctx, []string{ghost.Content})
+	vec, err := embed.NewHashEmbedder(384).Embed(ctx, []string{ghost.Content})
 	require.NoError(t, err)
-	err = b.store.StoreVectors(ctx, ghost, map[string][]float32{memory.NewHashEmbedder(384).Model(): vec[0]}, 3, &turn.ID)
+	err = b.store.StoreVectors(ctx, ghost, map[string][]float32{embed.NewHashEmbedder(384).Model(): vec[0]}, 3, &turn.ID)
 	require.Error(t, err)
 	got, err := b.svc.GetTurn(ctx, playerID, turn.ID)
 	require.NoError(t, err)
@@ -87,7 +88,7 @@ func TestStoreVectorsIsAllOrNothing(t *testing.T) {
 func TestTurnsInFlightLimitHoldsUnderConcurrentPosts(t *testing.T) {
 	b := newBundle(t)
 	ctx := context.Background()
-	svc := game.NewService(b.store, b.rec, b.rec, memory.NewHashEmbedder(384), nil, game.WithTurnLimits(game.TurnLimits{MaxInFlight: 2}))
+	svc := game.NewService(b.store, b.rec, b.rec, embed.NewHashEmbedder(384), nil, game.WithTurnLimits(game.TurnLimits{MaxInFlight: 2}))
 	playerID := uuid.New()
 	s, err := svc.CreateSession(ctx, playerID, game.SessionInput{Title: "Flood"})
 	require.NoError(t, err)
@@ -130,7 +131,7 @@ func TestPostToAnotherPlayersSessionIsNotFoundAndWritesNothing(t *testing.T) {
 	require.Len(t, page.Messages, 1, "only the owner's message")
 }
 
-// Stages commit asynchronously (stages.go): a crash of the database can
+// Stages commit asynchronously (store_stages.go): a crash of the database can
 // lose the player message's vector while the turn moves on. The retrieve
 // stage, which needs the vector, computes it and stores it again, so the
 // message is not missing from later turns' memory.
@@ -153,7 +154,7 @@ func TestRetrieveStoresAVectorTheEmbedStageLost(t *testing.T) {
 	var withContext bool
 	require.NoError(t, b.pool.QueryRow(ctx, `SELECT context IS NOT NULL AND retrieve_ended_at IS NOT NULL FROM game.turns WHERE id = $1`, turn.ID).Scan(&withContext))
 	require.True(t, withContext)
-	hits, err := b.search.SearchMode(ctx, turn.SessionID, game.Query{Text: "Where is the silver key?"}, game.VectorOnly, 8, nil)
+	hits, err := b.search.SearchMode(ctx, turn.SessionID, game.Query{Text: "Where is the silver key?"}, memory.VectorOnly, 8, nil)
 	require.NoError(t, err)
 	require.Len(t, hits, 1, "found by its vector")
 	require.Equal(t, turn.PlayerMessageID, hits[0].Message.ID)

@@ -2,6 +2,7 @@ package game
 
 import (
 	"context"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"strings"
@@ -15,6 +16,7 @@ import (
 	"github.com/codeofconquest/brightdawn/internal/apperr"
 	"github.com/codeofconquest/brightdawn/internal/dm"
 	"github.com/codeofconquest/brightdawn/internal/postgres"
+	"github.com/codeofconquest/brightdawn/internal/rules"
 )
 
 // querier is what both a pool and a transaction offer.
@@ -40,27 +42,58 @@ func (s *Store) Tx(ctx context.Context, fn func(q querier) error) error {
 
 // --- characters
 
-const characterCols = `id, player_id, name, class, level, sheet, portrait_asset_id, created_at, updated_at`
+const characterCols = `id, player_id, name, class, level, sheet, portrait_asset_id, created_at, updated_at, sheet_version`
 
 func scanCharacter(row pgx.Row) (Character, error) {
 	var c Character
 	var sheet []byte
-	err := row.Scan(&c.ID, &c.PlayerID, &c.Name, &c.Class, &c.Level, &sheet, &c.PortraitAssetID, &c.CreatedAt, &c.UpdatedAt)
+	err := row.Scan(&c.ID, &c.PlayerID, &c.Name, &c.Class, &c.Level, &sheet, &c.PortraitAssetID, &c.CreatedAt, &c.UpdatedAt, &c.SheetVersion)
 	if err != nil {
 		return c, err
 	}
-	if err := json.Unmarshal(sheet, &c.Sheet); err != nil {
+	if c.Sheet, err = storedSheet(sheet); err != nil {
 		return c, fmt.Errorf("character %s: sheet: %w", c.ID, err)
 	}
 	return c, nil
 }
 
-func (s *Store) insertCharacter(ctx context.Context, c Character) (Character, error) {
+// underCap takes a transaction-scoped lock on the player's rows of table
+// and refuses (409 code) when the player already owns max of them (0: no
+// cap). Under the lock two concurrent creates cannot both see max-1.
+func underCap(ctx context.Context, q querier, table, ownerCol string, playerID uuid.UUID, max int, code apperr.Code, what string) error {
+	if max <= 0 {
+		return nil
+	}
+	if _, err := q.Exec(ctx, `SELECT pg_advisory_xact_lock(hashtextextended($1 || ':' || $2::text, 0))`, table, playerID); err != nil {
+		return err
+	}
+	var n int
+	if err := q.QueryRow(ctx, `SELECT count(*) FROM `+table+` WHERE `+ownerCol+` = $1`, playerID).Scan(&n); err != nil {
+		return err
+	}
+	if n >= max {
+		return apperr.New(code, "you may have at most %d %s; delete one first", max, what)
+	}
+	return nil
+}
+
+func (s *Store) insertCharacter(ctx context.Context, c Character, max int) (out Character, err error) {
+	err = s.Tx(ctx, func(q querier) error {
+		if err := underCap(ctx, q, "game.characters", "player_id", c.PlayerID, max, apperr.TooManyCharacters, "characters"); err != nil {
+			return err
+		}
+		out, err = s.insertCharacterRow(ctx, q, c)
+		return err
+	})
+	return out, postgres.Translate(err, "character")
+}
+
+func (s *Store) insertCharacterRow(ctx context.Context, q querier, c Character) (Character, error) {
 	sheet, err := json.Marshal(c.Sheet)
 	if err != nil {
 		return c, err
 	}
-	out, err := scanCharacter(s.pool.QueryRow(ctx, `
+	out, err := scanCharacter(q.QueryRow(ctx, `
 		INSERT INTO game.characters (id, player_id, name, class, level, sheet)
 		VALUES ($1, $2, $3, $4, $5, $6)
 		RETURNING `+characterCols, c.ID, c.PlayerID, c.Name, c.Class, c.Level, string(sheet)))
@@ -91,15 +124,34 @@ func (s *Store) getCharacter(ctx context.Context, q querier, playerID, id uuid.U
 	return c, postgres.Translate(err, "character")
 }
 
-func (s *Store) updateCharacter(ctx context.Context, c Character) (Character, error) {
+// lockCharacter reads a character and holds its row until q's transaction
+// ends, so a read-modify-write of it cannot lose a concurrent one.
+func (s *Store) lockCharacter(ctx context.Context, q querier, playerID, id uuid.UUID) (Character, error) {
+	c, err := scanCharacter(q.QueryRow(ctx, `SELECT `+characterCols+` FROM game.characters
+		WHERE id = $1 AND player_id = $2 FOR UPDATE`, id, playerID))
+	return c, postgres.Translate(err, "character")
+}
+
+// updateCharacter writes a character. A sheet that changed bumps its
+// version, so a turn in flight re-resolves on the new sheet. With
+// guardField set (the patch changes fields the engine owns), nothing is
+// written while a turn of the player is in flight in a session this
+// character plays: a conflict naming the field.
+func (s *Store) updateCharacter(ctx context.Context, q querier, c Character, guardField string) (Character, error) {
 	sheet, err := json.Marshal(c.Sheet)
 	if err != nil {
 		return c, err
 	}
-	out, err := scanCharacter(s.pool.QueryRow(ctx, `
-		UPDATE game.characters SET name = $3, class = $4, level = $5, sheet = $6, portrait_asset_id = $7, updated_at = now()
+	out, err := scanCharacter(q.QueryRow(ctx, `
+		UPDATE game.characters SET name = $3, class = $4, level = $5, sheet = $6, portrait_asset_id = $7, updated_at = clock_timestamp(),
+			sheet_version = sheet_version + CASE WHEN sheet IS DISTINCT FROM $6::jsonb THEN 1 ELSE 0 END
 		WHERE id = $1 AND player_id = $2
-		RETURNING `+characterCols, c.ID, c.PlayerID, c.Name, c.Class, c.Level, string(sheet), c.PortraitAssetID))
+		  AND NOT ($8::bool AND EXISTS (SELECT 1 FROM game.turns t JOIN game.sessions s ON s.id = t.session_id
+			WHERE s.character_id = $1 AND t.player_id = $2 AND t.status IN ('queued', 'embedding', 'retrieving', 'generating')))
+		RETURNING `+characterCols, c.ID, c.PlayerID, c.Name, c.Class, c.Level, string(sheet), c.PortraitAssetID, guardField != ""))
+	if err == pgx.ErrNoRows && guardField != "" {
+		return out, apperr.New(apperr.Conflict, "%s: is owned by the rules engine while a turn of yours is in flight; try again when it ends", guardField)
+	}
 	return out, postgres.Translate(err, "character")
 }
 
@@ -116,17 +168,21 @@ func (s *Store) deleteCharacter(ctx context.Context, playerID, id uuid.UUID) err
 
 // --- sessions
 
-const sessionCols = `s.id, s.owner_id, s.title, s.character_id, s.created_at, s.updated_at`
+const sessionCols = `s.id, s.owner_id, s.title, s.character_id, s.created_at, s.updated_at,
+	(SELECT ds.commitment FROM game.dice_seeds ds WHERE ds.session_id = s.id AND ds.revealed_at IS NULL)`
 
 func scanSession(row pgx.Row) (Session, error) {
 	var s Session
-	err := row.Scan(&s.ID, &s.OwnerID, &s.Title, &s.CharacterID, &s.CreatedAt, &s.UpdatedAt)
+	err := row.Scan(&s.ID, &s.OwnerID, &s.Title, &s.CharacterID, &s.CreatedAt, &s.UpdatedAt, &s.DiceCommitment)
 	return s, err
 }
 
-func (s *Store) insertSession(ctx context.Context, in Session) (Session, error) {
+func (s *Store) insertSession(ctx context.Context, in Session, seed openSeed, max int) (Session, error) {
 	var out Session
 	err := s.Tx(ctx, func(q querier) error {
+		if err := underCap(ctx, q, "game.sessions", "owner_id", in.OwnerID, max, apperr.TooManySessions, "sessions"); err != nil {
+			return err
+		}
 		var err error
 		out, err = scanSession(q.QueryRow(ctx, `
 			INSERT INTO game.sessions AS s (id, owner_id, title, character_id) VALUES ($1, $2, $3, $4)
@@ -134,9 +190,19 @@ func (s *Store) insertSession(ctx context.Context, in Session) (Session, error) 
 		if err != nil {
 			return err
 		}
-		_, err = q.Exec(ctx, `INSERT INTO game.session_members (session_id, player_id, role) VALUES ($1, $2, 'owner')`, in.ID, in.OwnerID)
+		if _, err = q.Exec(ctx, `INSERT INTO game.session_members (session_id, player_id, role) VALUES ($1, $2, 'owner')`, in.ID, in.OwnerID); err != nil {
+			return err
+		}
+		// The first open seed of player rolls, so its commitment is public
+		// before any roll is drawn from it (docs/DICE.md).
+		_, err = q.Exec(ctx, `INSERT INTO game.dice_seeds (id, session_id, seed, commitment) VALUES ($1, $2, $3, $4)`,
+			seed.ID, in.ID, seed.Seed[:], seed.Seed.Commitment())
 		if err == nil && in.CharacterID != nil {
 			err = copyCharacterLore(ctx, q, in.ID, *in.CharacterID)
+		}
+		if err == nil {
+			c := seed.Seed.Commitment()
+			out.DiceCommitment = &c
 		}
 		return err
 	})
@@ -238,19 +304,26 @@ const turnCols = `t.id, t.session_id, t.player_id, t.player_message_id, t.dm_mes
 	t.error_code, t.error_message, t.provider, t.model, t.seed, t.attempts, t.context,
 	t.prompt_tokens, t.completion_tokens, t.idempotency_key, t.created_at, t.updated_at,
 	t.embed_started_at, t.embed_ended_at, t.retrieve_started_at, t.retrieve_ended_at,
-	t.generate_started_at, t.generate_ended_at, t.finished_at`
+	t.generate_started_at, t.generate_ended_at, t.finished_at, t.dice_seed, t.dice_commitment`
 
 func scanTurn(row pgx.Row) (Turn, error) {
 	var t Turn
 	var code, msg, provider, model *string
 	var ctxJSON []byte
+	var commitment *string
 	err := row.Scan(&t.ID, &t.SessionID, &t.PlayerID, &t.PlayerMessageID, &t.DMMessageID, &t.Status,
 		&code, &msg, &provider, &model, &t.Seed, &t.Attempts, &ctxJSON,
 		&t.PromptTokens, &t.CompletionTokens, &t.IdempotencyKey, &t.CreatedAt, &t.UpdatedAt,
 		&t.Timings.EmbedStartedAt, &t.Timings.EmbedEndedAt, &t.Timings.RetrieveStartedAt, &t.Timings.RetrieveEndedAt,
-		&t.Timings.GenerateStartedAt, &t.Timings.GenerateEndedAt, &t.Timings.FinishedAt)
+		&t.Timings.GenerateStartedAt, &t.Timings.GenerateEndedAt, &t.Timings.FinishedAt, &t.diceSeed, &commitment)
 	if err != nil {
 		return t, err
+	}
+	if commitment != nil {
+		t.DiceCommitment = *commitment
+	}
+	if Final(t.Status) && len(t.diceSeed) > 0 {
+		t.DiceSeed = hex.EncodeToString(t.diceSeed) // revealed once the turn is over (API.md)
 	}
 	if code != nil {
 		t.Error = &TurnError{Code: FailureCode(*code)}
@@ -293,13 +366,13 @@ func (s *Store) turnByIdempotencyKey(ctx context.Context, q querier, sessionID, 
 }
 
 // insertTurn writes the player message and its turn, all or nothing, in
-// one round trip (a batch: one implicit transaction, see stages.go), if the
+// one round trip (a batch: one implicit transaction, see store_stages.go), if the
 // player is a member of the session (not_found otherwise). With
 // a limit on turns in flight, the player's turns are counted under a
 // transaction-scoped lock on the player, and nothing is written when the
 // limit is reached. A concurrent duplicate Idempotency-Key loses with a
 // conflict.
-func (s *Store) insertTurn(ctx context.Context, m Message, t Turn, maxInFlight int) (Message, Turn, error) {
+func (s *Store) insertTurn(ctx context.Context, m Message, t Turn, next openSeed, maxInFlight int) (Message, Turn, error) {
 	b := &pgx.Batch{}
 	b.Queue(`SELECT EXISTS (SELECT 1 FROM game.session_members WHERE session_id = $1 AND player_id = $2)`, m.SessionID, t.PlayerID)
 	if maxInFlight > 0 {
@@ -312,11 +385,21 @@ func (s *Store) insertTurn(ctx context.Context, m Message, t Turn, maxInFlight i
 		INSERT INTO game.messages (id, session_id, turn_id, role, author_id, content, token_count)
 		SELECT $1::uuid, $2::uuid, $3::uuid, 'player', $4::uuid, $5::text, $6::int FROM room WHERE room.ok
 		RETURNING `+messageCols, m.ID, m.SessionID, m.TurnID, m.AuthorID, m.Content, 0, maxInFlight)
-	b.Queue(`INSERT INTO game.turns AS t (id, session_id, player_id, player_message_id, idempotency_key, seed, status)
-		SELECT $1::uuid, $2::uuid, $3::uuid, m.id, $5::text, $6::bigint, 'queued' FROM game.messages m WHERE m.id = $4
-		RETURNING `+turnCols, t.ID, t.SessionID, t.PlayerID, m.ID, t.IdempotencyKey, t.Seed)
+	b.Queue(`INSERT INTO game.turns AS t (id, session_id, player_id, player_message_id, idempotency_key, seed, status, dice_seed, dice_commitment)
+		SELECT $1::uuid, $2::uuid, $3::uuid, m.id, $5::text, $6::bigint, 'queued', $7::bytea, $8::text FROM game.messages m WHERE m.id = $4
+		RETURNING `+turnCols, t.ID, t.SessionID, t.PlayerID, m.ID, t.IdempotencyKey, t.Seed, t.diceSeed, t.DiceCommitment)
 	b.Queue(`UPDATE game.sessions SET updated_at = now() WHERE id = $1 AND EXISTS (SELECT 1 FROM game.turns WHERE id = $2)`,
 		m.SessionID, t.ID)
+	// A turn reveals the session's used player-roll seed and opens the next
+	// (docs/DICE.md), in the same round trip.
+	b.Queue(`UPDATE game.dice_seeds SET revealed_at = now()
+		WHERE session_id = $1 AND revealed_at IS NULL AND next_roll > 0 AND EXISTS (SELECT 1 FROM game.turns WHERE id = $2)`,
+		m.SessionID, t.ID)
+	b.Queue(`INSERT INTO game.dice_seeds (id, session_id, seed, commitment)
+		SELECT $3::uuid, $1::uuid, $4::bytea, $5::text
+		WHERE EXISTS (SELECT 1 FROM game.turns WHERE id = $2)
+		  AND NOT EXISTS (SELECT 1 FROM game.dice_seeds WHERE session_id = $1 AND revealed_at IS NULL)`,
+		m.SessionID, t.ID, next.ID, next.Seed[:], next.Seed.Commitment())
 	br := s.pool.SendBatch(ctx, b)
 	outM, outT, err := func() (Message, Turn, error) {
 		var isMember bool
@@ -361,29 +444,67 @@ func (r rowWith) Scan(dest ...any) error { return r.row.Scan(append(dest, r.extr
 
 // Complete stores the DM's reply and ends the turn `completed`, in one
 // statement, only if the turn is still generating: a cancel that won the
-// race leaves no DM message behind, and a second run writes nothing.
-func (s *Store) Complete(ctx context.Context, t Turn, reply Message, provider, model string, promptTokens, completionTokens int) (Message, Turn, bool, error) {
+// race leaves no DM message behind, and a second run writes nothing. The
+// same statement stores the turn's rolls and, when eff.Apply, writes the
+// character's new sheet and its changes, but only onto the sheet version
+// the engine read (the character row is locked first): otherwise nothing
+// is written and errStaleSheet says so, for the caller to re-resolve.
+func (s *Store) Complete(ctx context.Context, t Turn, reply Message, provider, model string, promptTokens, completionTokens int, eff Effects) (Message, Turn, bool, error) {
 	var m Message
-	out, err := scanTurn(rowWith{s.pool.QueryRow(ctx, `WITH t AS (
+	sheet, changes, rolls, err := eff.encode()
+	if err != nil {
+		return Message{}, Turn{}, false, err
+	}
+	out, err := scanTurn(rowWith{s.pool.QueryRow(ctx, `WITH c0 AS (
+			SELECT sheet_version FROM game.characters WHERE id = $8::uuid AND $9::bool FOR UPDATE
+		), t AS (
 			UPDATE game.turns t SET status = 'completed', dm_message_id = $2,
 				provider = $3, model = $4, prompt_tokens = $5, completion_tokens = $6,
 				generate_ended_at = now(), finished_at = now(), updated_at = now()
 			WHERE t.id = $1 AND t.status = 'generating'
+			  AND (NOT $9::bool OR (SELECT sheet_version FROM c0) = $10::bigint)
 			RETURNING `+turnCols+`
 		), m AS (
 			INSERT INTO game.messages (id, session_id, turn_id, role, content, token_count)
 			SELECT $2::uuid, t.session_id, t.id, 'dm', $7::text, $6::int FROM t
 			RETURNING `+messageCols+`
+		), c AS (
+			UPDATE game.characters ch SET sheet = $11::jsonb, level = $12::int,
+				sheet_version = ch.sheet_version + 1, updated_at = now()
+			FROM t WHERE ch.id = $8::uuid AND $9::bool
+			RETURNING ch.id
+		), ch AS (
+			INSERT INTO game.character_changes (id, character_id, turn_id, session_id, path, from_value, to_value, reason)
+			SELECT x.id, c.id, t.id, t.session_id, x.path, x."from", x."to", coalesce(x.reason, '')
+			FROM t, c, jsonb_to_recordset($13::jsonb) AS x(id uuid, ord int, path text, "from" int, "to" int, reason text)
+			ORDER BY x.ord
+		), r AS (
+			INSERT INTO game.rolls (id, session_id, turn_id, actor, player_id, character_id, idx, roll)
+			SELECT x.id, t.session_id, t.id, 'dm', t.player_id, $8::uuid, x.idx, x.roll
+			FROM t, jsonb_to_recordset($14::jsonb) AS x(id uuid, idx int, roll jsonb)
 		)
 		SELECT `+turnCols+`, `+prefixed("m", messageCols)+` FROM t, m`,
-		t.ID, reply.ID, provider, model, promptTokens, completionTokens, reply.Content),
+		t.ID, reply.ID, provider, model, promptTokens, completionTokens, reply.Content,
+		eff.CharacterID, eff.Apply, eff.SheetVersion, sheet, eff.Sheet.Level, changes, rolls),
 		[]any{&m.ID, &m.SessionID, &m.Role, &m.Content, &m.TurnID, &m.AuthorID, &m.CreatedAt, &m.Seq}})
 	if err == pgx.ErrNoRows {
+		if !eff.Apply {
+			return Message{}, Turn{}, false, nil
+		}
+		// Not generating any more (nothing to do), or the sheet moved on.
+		cur, gerr := s.GetTurn(ctx, t.ID)
+		if gerr != nil {
+			return Message{}, Turn{}, false, gerr
+		}
+		if cur.Status == StatusGenerating {
+			return Message{}, Turn{}, false, errStaleSheet
+		}
 		return Message{}, Turn{}, false, nil
 	}
 	if err != nil {
 		return Message{}, Turn{}, false, postgres.Translate(err, "turn")
 	}
+	out.Rolls, out.Changes = eff.records(out)
 	return m, out, true, nil
 }
 
@@ -461,7 +582,22 @@ func (c *Character) forDM() *dm.Character {
 	if c == nil {
 		return nil
 	}
-	return &dm.Character{Name: c.Name, Class: c.Class, Level: c.Level, Sheet: c.Sheet}
+	sh := c.Sheet
+	abilities := make(map[string]int, len(rules.AbilityNames))
+	for _, a := range rules.AbilityNames {
+		abilities[a] = sh.Abilities.Score(a)
+	}
+	inv := make([]string, 0, len(sh.Inventory))
+	for _, it := range sh.Inventory {
+		if it.Qty > 1 {
+			inv = append(inv, fmt.Sprintf("%s (%d)", it.Name, it.Qty))
+		} else {
+			inv = append(inv, it.Name)
+		}
+	}
+	hp := dm.HP{Current: sh.HP.Current, Max: sh.HP.Max}
+	return &dm.Character{Name: c.Name, Class: c.Class, Level: c.Level, Sheet: dm.Sheet{
+		Abilities: abilities, HP: &hp, Inventory: inv, Notes: sh.Notes, Gold: sh.Gold, Conditions: sh.Conditions}}
 }
 
 // uuidTexts passes ids as text[]: under PGlite's exec mode pgx cannot

@@ -6,11 +6,8 @@ import (
 	"unicode/utf8"
 
 	"github.com/codeofconquest/brightdawn/internal/apperr"
-	"github.com/codeofconquest/brightdawn/internal/dm"
+	"github.com/codeofconquest/brightdawn/internal/names"
 )
-
-// Abilities are the six ability scores a sheet may hold.
-var Abilities = []string{"strength", "dexterity", "constitution", "intelligence", "wisdom", "charisma"}
 
 // cleanText trims s and checks it is 1..max runes with no control characters.
 func cleanText(field, s string, max int) (string, error) {
@@ -18,7 +15,13 @@ func cleanText(field, s string, max int) (string, error) {
 	if s == "" {
 		return "", apperr.Invalidf(field, "is required")
 	}
-	return s, checkText(field, s, max, false)
+	if err := checkText(field, s, max, false); err != nil {
+		return "", err
+	}
+	if err := names.Check(s); err != nil {
+		return "", apperr.Invalidf(field, "%v", err)
+	}
+	return s, nil
 }
 
 func checkText(field, s string, max int, allowNewlines bool) error {
@@ -39,56 +42,6 @@ func checkText(field, s string, max int, allowNewlines bool) error {
 func checkLevel(level int) error {
 	if level < 1 || level > 20 {
 		return apperr.Invalidf("level", "must be between 1 and 20")
-	}
-	return nil
-}
-
-// ValidateSheet checks a character sheet and normalises it (trimmed items,
-// lower-case ability names).
-func ValidateSheet(s *dm.Sheet) error {
-	if len(s.Abilities) > len(Abilities) {
-		return apperr.Invalidf("sheet.abilities", "may hold only %s", strings.Join(Abilities, ", "))
-	}
-	norm := make(map[string]int, len(s.Abilities))
-	for name, score := range s.Abilities {
-		key := strings.ToLower(strings.TrimSpace(name))
-		known := false
-		for _, a := range Abilities {
-			known = known || a == key
-		}
-		if !known {
-			return apperr.Invalidf("sheet.abilities", "unknown ability %q (known: %s)", truncate(name, 32), strings.Join(Abilities, ", "))
-		}
-		if score < 1 || score > 30 {
-			return apperr.Invalidf("sheet.abilities."+key, "must be between 1 and 30")
-		}
-		norm[key] = score
-	}
-	if len(norm) > 0 {
-		s.Abilities = norm
-	} else {
-		s.Abilities = nil
-	}
-	if s.HP != nil {
-		if s.HP.Max < 1 || s.HP.Max > 999 {
-			return apperr.Invalidf("sheet.hp.max", "must be between 1 and 999")
-		}
-		if s.HP.Current < -s.HP.Max || s.HP.Current > s.HP.Max {
-			return apperr.Invalidf("sheet.hp.current", "must be between -max and max")
-		}
-	}
-	if len(s.Inventory) > MaxInventory {
-		return apperr.Invalidf("sheet.inventory", "may hold at most %d items", MaxInventory)
-	}
-	for i, item := range s.Inventory {
-		clean, err := cleanText("sheet.inventory", item, MaxItemRunes)
-		if err != nil {
-			return err
-		}
-		s.Inventory[i] = clean
-	}
-	if err := checkText("sheet.notes", s.Notes, MaxNotesRunes, true); err != nil {
-		return err
 	}
 	return nil
 }

@@ -19,6 +19,7 @@ func get(url string) func(ctx context.Context) (*http.Request, error) {
 }
 
 func TestDoRetriesWhatMayPass(t *testing.T) {
+	t.Parallel()
 	p := Policy{MaxRetries: 2, BaseDelay: time.Millisecond, MaxDelay: 2 * time.Millisecond, AttemptTimeout: time.Second}
 	for _, tc := range []struct {
 		name      string
@@ -54,6 +55,7 @@ func TestDoRetriesWhatMayPass(t *testing.T) {
 }
 
 func TestDoTimesOutAnAttemptWaitingForHeaders(t *testing.T) {
+	t.Parallel()
 	var calls atomic.Int32
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if calls.Add(1) == 1 {
@@ -75,6 +77,7 @@ func TestDoTimesOutAnAttemptWaitingForHeaders(t *testing.T) {
 }
 
 func TestDoStopsWhenTheContextEnds(t *testing.T) {
+	t.Parallel()
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Retry-After", "30")
 		w.WriteHeader(503)
@@ -89,6 +92,7 @@ func TestDoStopsWhenTheContextEnds(t *testing.T) {
 }
 
 func TestBackoffHonoursRetryAfterAndItsCeiling(t *testing.T) {
+	t.Parallel()
 	p := Policy{BaseDelay: 100 * time.Millisecond, MaxDelay: time.Second}
 	for attempt := 0; attempt < 10; attempt++ {
 		d := Backoff(p, attempt, 0)
@@ -100,6 +104,7 @@ func TestBackoffHonoursRetryAfterAndItsCeiling(t *testing.T) {
 }
 
 func TestRetryAfterParsesSecondsAndDates(t *testing.T) {
+	t.Parallel()
 	now := time.Date(2026, 1, 1, 12, 0, 0, 0, time.UTC)
 	for _, tc := range []struct {
 		in   string

@@ -13,7 +13,7 @@ type Budget struct {
 	// word boundary) to fit. Zero means Tokens.
 	PerEntry int
 	// Count estimates the tokens of a text; the prompt builder's estimator
-	// (memory.CountTokens) so the budgets agree.
+	// (embed.CountTokens) so the budgets agree.
 	Count func(string) int
 }
 

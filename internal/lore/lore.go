@@ -10,7 +10,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/codeofconquest/brightdawn/internal/apperr"
-	"github.com/codeofconquest/brightdawn/internal/memory"
+	"github.com/codeofconquest/brightdawn/internal/memory/embed"
 )
 
 // Limits on what a player may put into a lorebook. A key shorter than
@@ -124,7 +124,7 @@ func CheckKey(key string) (WarningCode, bool) { return keyWarning(strings.TrimSp
 
 func keyWarning(k string) (WarningCode, bool) {
 	words := foldWords(k)
-	if len(words) == 1 && (commonWords[words[0].text] || len(memory.Keywords(k)) == 0) {
+	if len(words) == 1 && (commonWords[words[0].text] || len(embed.Keywords(k)) == 0) {
 		return WarnCommonWord, true
 	}
 	if utf8.RuneCountInString(k) <= 2 {
@@ -135,7 +135,7 @@ func keyWarning(k string) (WarningCode, bool) {
 
 func keyField(i int) string { return "keys[" + strconv.Itoa(i) + "]" }
 
-// commonWords add to memory's stop words (which memory.Keywords drops)
+// commonWords add to memory's stop words (which embed.Keywords drops)
 // everyday words of a role-play and the game's own vocabulary: a key made of
 // one of them makes its entry fire on nearly every turn.
 var commonWords = func() map[string]bool {

@@ -6,7 +6,7 @@ import (
 	"testing"
 
 	"github.com/codeofconquest/brightdawn/internal/apperr"
-	"github.com/codeofconquest/brightdawn/internal/memory"
+	"github.com/codeofconquest/brightdawn/internal/memory/embed"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -149,7 +149,7 @@ func words(n int) string { return strings.TrimSpace(strings.Repeat("word ", n)) 
 
 func TestSelect(t *testing.T) {
 	t.Parallel()
-	count := memory.CountTokens
+	count := embed.CountTokens
 	entries := []Entry{
 		{ID: "old", Keys: []string{"Bram"}, Content: words(30), Enabled: true},
 		{ID: "world", Always: true, Content: words(30), Enabled: true},
@@ -232,12 +232,12 @@ func FuzzMatch(f *testing.F) {
 		// Selection never exceeds its budget, whatever the content.
 		long := []Match{{Entry: Entry{Content: text + " " + key}, Always: true}, {Entry: Entry{Content: key}, MessageIndex: 0, Count: 1}}
 		for _, budget := range []int{0, 1, 3, 10} {
-			sel := Select(long, Budget{Tokens: budget, PerEntry: 2, Count: memory.CountTokens})
+			sel := Select(long, Budget{Tokens: budget, PerEntry: 2, Count: embed.CountTokens})
 			if sel.Tokens > budget || len(sel.Included)+len(sel.Skipped) != 2 {
 				t.Fatalf("budget %d: %+v", budget, sel)
 			}
 			for _, in := range sel.Included {
-				if memory.CountTokens(in.Content) > 2 {
+				if embed.CountTokens(in.Content) > 2 {
 					t.Fatalf("an entry over the per-entry cap: %q", in.Content)
 				}
 			}
@@ -257,7 +257,7 @@ func BenchmarkMatch100x12(b *testing.B) {
 	m := NewMatcher(entries)
 	b.ReportAllocs()
 	for b.Loop() {
-		sel := Select(m.Match(ms), Budget{Tokens: 800, PerEntry: 200, Count: memory.CountTokens})
+		sel := Select(m.Match(ms), Budget{Tokens: 800, PerEntry: 200, Count: embed.CountTokens})
 		if len(sel.Included) == 0 {
 			b.Fatal("nothing matched")
 		}

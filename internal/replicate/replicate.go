@@ -173,6 +173,16 @@ func (c *Client) Cancel(ctx context.Context, p Prediction) error {
 	return nil
 }
 
+// Abandon cancels a prediction its caller gives up on, usually because ctx
+// ended, so Replicate stops billing for work nobody reads: the cancel runs
+// without ctx's cancellation but within 5 seconds, and its failure is
+// ignored (the prediction then runs to its end).
+func (c *Client) Abandon(ctx context.Context, p Prediction) {
+	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+	defer cancel()
+	_ = c.Cancel(cctx, p)
+}
+
 // OpenStream GETs the prediction's event stream. Retries apply until the
 // stream's headers arrive; the caller reads (sse.NewReader) and closes the
 // body, then calls done.

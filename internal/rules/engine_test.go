@@ -23,6 +23,7 @@ func hero() Sheet {
 func roller(seed byte) *dice.Roller { return dice.NewRoller(dice.Seed{seed}) }
 
 func TestResolve(t *testing.T) {
+	t.Parallel()
 	e := New(pack)
 	type tc struct {
 		name   string
@@ -191,6 +192,7 @@ func TestResolve(t *testing.T) {
 }
 
 func TestApplyRefusesStaleChanges(t *testing.T) {
+	t.Parallel()
 	s := hero()
 	_, err := Apply(s, []Change{{Path: "gold", From: 11, To: 0}})
 	require.ErrorIs(t, err, ErrStale)
@@ -204,6 +206,7 @@ func TestApplyRefusesStaleChanges(t *testing.T) {
 // invalid) actions never produce a sheet that fails Validate, and the
 // changes of each step replay and revert exactly.
 func TestRandomActionsKeepInvariants(t *testing.T) {
+	t.Parallel()
 	e := New(pack)
 	rng := rand.New(rand.NewPCG(1, 2))
 	items := []string{"healing potion", "potion", "rope", "dagger", "longsword", "goblin ear", "antitoxin", "lantern"}

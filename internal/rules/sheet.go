@@ -6,8 +6,9 @@ import (
 	"errors"
 	"fmt"
 	"strings"
-	"unicode"
 	"unicode/utf8"
+
+	"github.com/codeofconquest/brightdawn/internal/names"
 )
 
 // The six abilities, in the sheet's customary order.
@@ -310,19 +311,5 @@ func checkName(name string) error {
 	if utf8.RuneCountInString(name) > MaxNameLen {
 		return fmt.Errorf("longer than %d characters", MaxNameLen)
 	}
-	visible := false
-	for _, r := range name {
-		switch {
-		case r >= 0x202A && r <= 0x202E, r >= 0x2066 && r <= 0x2069, r == 0x200E, r == 0x200F, r == 0x061C:
-			return errors.New("contains a bidirectional control character")
-		case unicode.IsControl(r):
-			return errors.New("contains a control character")
-		case unicode.IsGraphic(r) && !unicode.IsSpace(r) && !unicode.Is(unicode.Cf, r) && r != 0x3164 && r != 0x115F && r != 0x1160 && r != 0xFFA0:
-			visible = true
-		}
-	}
-	if !visible {
-		return errors.New("has no visible characters")
-	}
-	return nil
+	return names.Check(name)
 }

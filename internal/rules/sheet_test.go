@@ -11,6 +11,7 @@ import (
 )
 
 func TestNormalize(t *testing.T) {
+	t.Parallel()
 	t.Run("short ability names and plain-string items are accepted", func(t *testing.T) {
 		s, err := pack.Normalize([]byte(`{"abilities":{"STR":16,"dex":14,"wisdom":8},"hp":{"current":7,"max":12},
 			"inventory":["Potion of Healing",{"name":"rope","qty":2},"healing potion"],"conditions":["Poisoned"],"gold":3,"xp":900}`))
@@ -93,6 +94,7 @@ func FuzzNormalize(f *testing.F) {
 }
 
 func TestLoadPack(t *testing.T) {
+	t.Parallel()
 	require.Equal(t, "srd-5.1-basics", pack.Name)
 	kind, ok := pack.Item("Potion of healing")
 	require.True(t, ok)
@@ -123,6 +125,7 @@ func TestLoadPack(t *testing.T) {
 const base = "name: tiny\ndcs: {easy: 10}\nlevels: [0, 300]\nunarmed: {damage: 1d4, ability: strength}\n"
 
 func TestOpen(t *testing.T) {
+	t.Parallel()
 	p, err := Open("")
 	require.NoError(t, err)
 	require.Equal(t, "srd-5.1-basics", p.Name)
@@ -144,6 +147,7 @@ func TestOpen(t *testing.T) {
 // inventory as strings, no gold or conditions) reads as a valid sheet, so
 // existing characters need no data migration.
 func TestNormalizeReadsRoundOneSheets(t *testing.T) {
+	t.Parallel()
 	s, err := pack.Normalize([]byte(`{"abilities":{"strength":10,"dexterity":17,"constitution":12,"intelligence":13,"wisdom":11,"charisma":14},
 		"hp":{"current":7,"max":9},"inventory":["shortsword","thieves' tools","healing potion"],"notes":"Owes the guild."}`))
 	require.NoError(t, err)

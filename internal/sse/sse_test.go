@@ -26,6 +26,7 @@ func readAll(t testing.TB, s string) ([]Event, error) {
 }
 
 func TestReaderDecodesEvents(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		name string
 		in   string
@@ -59,6 +60,7 @@ func TestReaderDecodesEvents(t *testing.T) {
 }
 
 func TestReaderRefusesHugeEvents(t *testing.T) {
+	t.Parallel()
 	t.Run("a line longer than the limit is an error", func(t *testing.T) {
 		_, err := readAll(t, "data: "+strings.Repeat("x", MaxEventBytes+10)+"\n\n")
 		require.True(t, errors.Is(err, ErrTooLarge), "%v", err)
@@ -92,6 +94,7 @@ func FuzzReader(f *testing.F) {
 }
 
 func TestLastEventIDCarriesOverAndAByteOrderMarkIsDropped(t *testing.T) {
+	t.Parallel()
 	r := NewReader(strings.NewReader("\ufeffretry: 1\nid: 5-0\n\ndata: a\n\nid: 6-0\ndata: b\n\n"))
 	ev, err := r.Next()
 	require.NoError(t, err)
@@ -110,6 +113,7 @@ func TestLastEventIDCarriesOverAndAByteOrderMarkIsDropped(t *testing.T) {
 }
 
 func TestNewReaderSizeBoundsTheEvent(t *testing.T) {
+	t.Parallel()
 	_, err := NewReaderSize(strings.NewReader("data: "+strings.Repeat("x", 100)+"\n\n"), 64).Next()
 	require.ErrorIs(t, err, ErrTooLarge)
 }

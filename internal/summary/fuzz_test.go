@@ -4,7 +4,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/codeofconquest/brightdawn/internal/memory"
+	"github.com/codeofconquest/brightdawn/internal/memory/embed"
 )
 
 func FuzzSummarize(f *testing.F) {
@@ -19,7 +19,7 @@ func FuzzSummarize(f *testing.F) {
 			msgs = append(msgs, Message{Role: role, Author: "Ana", Content: part})
 		}
 		got := Summarize(previous, msgs, Options{MaxTokens: budget})
-		if n := memory.CountTokens(got); n > max(budget, 0) {
+		if n := embed.CountTokens(got); n > max(budget, 0) {
 			t.Fatalf("summary costs %d tokens, budget %d", n, budget)
 		}
 		if again := Summarize(previous, msgs, Options{MaxTokens: budget}); again != got {

@@ -13,7 +13,7 @@ import (
 	"unicode"
 	"unicode/utf8"
 
-	"github.com/codeofconquest/brightdawn/internal/memory"
+	"github.com/codeofconquest/brightdawn/internal/memory/embed"
 	"github.com/kljensen/snowball/english"
 )
 
@@ -28,7 +28,7 @@ type Message struct {
 type Options struct {
 	// MaxTokens is the summary's budget; the result never costs more.
 	MaxTokens int
-	// Count estimates tokens (memory.CountTokens when nil), the prompt
+	// Count estimates tokens (embed.CountTokens when nil), the prompt
 	// builder's estimator so the budgets agree.
 	Count func(string) int
 }
@@ -71,7 +71,7 @@ type sentence struct {
 func Summarize(previous string, msgs []Message, opt Options) string {
 	count := opt.Count
 	if count == nil {
-		count = memory.CountTokens
+		count = embed.CountTokens
 	}
 	if opt.MaxTokens <= 0 {
 		return ""
@@ -112,7 +112,7 @@ func Summarize(previous string, msgs []Message, opt Options) string {
 				c.number = true
 			}
 		}
-		for _, k := range memory.Keywords(body) {
+		for _, k := range embed.Keywords(body) {
 			st := english.Stem(k, false)
 			if !seen[st] {
 				seen[st] = true
@@ -259,7 +259,7 @@ func findEntities(cands []*sentence) map[string]bool {
 		if c.start && lower[c.w] {
 			continue
 		}
-		if len(memory.Keywords(c.w)) == 0 {
+		if len(embed.Keywords(c.w)) == 0 {
 			continue // a capitalised stop word
 		}
 		out[c.w] = true

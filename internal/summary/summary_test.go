@@ -5,7 +5,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/codeofconquest/brightdawn/internal/memory"
+	"github.com/codeofconquest/brightdawn/internal/memory/embed"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -44,7 +44,7 @@ func TestSummarize(t *testing.T) {
 	t.Run("keeps the planted facts, attributed, within budget", func(t *testing.T) {
 		for _, budget := range []int{60, 120, 300} {
 			got := Summarize("", session(), Options{MaxTokens: budget})
-			assert.LessOrEqual(t, memory.CountTokens(got), budget)
+			assert.LessOrEqual(t, embed.CountTokens(got), budget)
 			for _, f := range facts {
 				assert.Contains(t, got, f, "budget %d:\n%s", budget, got)
 			}
@@ -68,7 +68,7 @@ func TestSummarize(t *testing.T) {
 		}
 		second := Summarize(first, more, Options{MaxTokens: 60})
 		assert.Contains(t, second, facts[0])
-		assert.LessOrEqual(t, memory.CountTokens(second), 60)
+		assert.LessOrEqual(t, embed.CountTokens(second), 60)
 	})
 	t.Run("is deterministic", func(t *testing.T) {
 		a := Summarize("Earlier: Ana met Bram.", session(), Options{MaxTokens: 100})
@@ -85,7 +85,7 @@ func TestSummarize(t *testing.T) {
 	t.Run("never exceeds a tiny budget", func(t *testing.T) {
 		for budget := range 12 {
 			got := Summarize("", session(), Options{MaxTokens: budget})
-			assert.LessOrEqual(t, memory.CountTokens(got), budget, "budget %d: %q", budget, got)
+			assert.LessOrEqual(t, embed.CountTokens(got), budget, "budget %d: %q", budget, got)
 		}
 	})
 	t.Run("is empty for nothing to summarise", func(t *testing.T) {

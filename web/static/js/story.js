@@ -14,12 +14,18 @@
 //   scratch, and while that stream owns the turn the session stream's copies
 //   of the same events are ignored (two streams could interleave).
 // - A `reset` (history gone) reloads everything over REST.
+// - Rolls are kept by id on their turn (or, for a player's own roll made
+//   outside a turn, on their own), so a roll both streams deliver, or one
+//   the POST answer brought first, shows once. `sheet.changed` goes to
+//   onSheet whatever state its turn is in: it may follow the turn's end.
 import { get, post, qs, newKey } from './api.js';
 import { ApiError, friendly } from './errors.js';
 import { EventStream, compareIds, FINAL_EVENTS } from './stream.js';
 
 const PAGE = 50;
 const FINAL = new Set(['completed', 'failed', 'cancelled']);
+
+const NIL_UUID = '00000000-0000-0000-0000-000000000000';
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
@@ -36,6 +42,9 @@ export class Story {
     this.loaded = false;
     this.reconcileTimer = null;
     this.closed = false;
+    this.looseRolls = new Map(); // roll id → a player's roll outside a turn
+    this.onSheet = () => {}; // set by the view: onSheet(sheet.changed data)
+    this.lastSheetKey = null;
   }
 
   close() {
@@ -168,7 +177,7 @@ export class Story {
   turn(id) {
     let t = this.turns.get(id);
     if (!t) {
-      t = { id, status: 'queued', text: '', attempt: -1, lastId: null, final: false, error: null, source: 'session', stream: null };
+      t = { id, status: 'queued', text: '', attempt: -1, lastId: null, final: false, error: null, source: 'session', stream: null, rolls: [], rollsLoaded: false, verify: null };
       this.turns.set(id, t);
     }
     return t;
@@ -195,7 +204,9 @@ export class Story {
     Object.assign(t, { text: '', attempt: -1, lastId: null, source: 'turn', status: status ?? t.status });
     this.changed({ turn: t });
     t.stream = new EventStream({ turn_id: t.id }, {
-      onEvent: (type, data, id) => this.apply(t, type, data, id),
+      onEvent: (type, data, id) => {
+        if (!this.side(type, data, t.id)) this.apply(t, type, data, id);
+      },
       onReset: () => this.reload(),
       onFatal: () => {},
     }).start();
@@ -203,7 +214,10 @@ export class Story {
 
   /** onSessionEvent routes one event of the live session stream. */
   onSessionEvent(type, data, id) {
-    const tid = data.turn_id;
+    // A player's own roll belongs to no turn (its turn_id may come as the nil UUID).
+    let tid = data.turn_id ?? (type === 'roll' ? data.roll?.turn_id : undefined);
+    if (tid === NIL_UUID) tid = type === 'roll' ? data.roll?.turn_id : undefined;
+    if (this.side(type, data, tid)) return;
     if (!tid) return;
     const known = this.turns.get(tid);
     if (known && known.source === 'turn' && !known.final) return; // its turn stream has it
@@ -214,6 +228,45 @@ export class Story {
     if (!known && !this.hasPlayerMessage(tid) && ![...this.pending.values()].some((p) => p.state === 'sending')) {
       this.reconcileSoon(() => !this.hasPlayerMessage(tid));
     }
+  }
+
+  // side handles the events that are not part of a turn's reply: rolls and
+  // sheet changes. It returns true when it took the event.
+  side(type, data, tid) {
+    if (type === 'sheet.changed') {
+      const key = `${data.turn_id}:${JSON.stringify(data.changes ?? [])}`;
+      if (key !== this.lastSheetKey) {
+        this.lastSheetKey = key;
+        if (!this.closed) this.onSheet(data);
+      }
+      return true;
+    }
+    if (type === 'roll') {
+      if (data.roll) this.addRoll(data.roll, tid);
+      return true;
+    }
+    return false;
+  }
+
+  /** addRoll records a roll on its turn (or on its own), once. */
+  addRoll(roll, turnId = roll.turn_id) {
+    if (!turnId) {
+      if (roll.id && this.looseRolls.has(roll.id)) return;
+      this.looseRolls.set(roll.id ?? `local-${this.looseRolls.size}`, { ...roll, seen_at: roll.created_at ?? new Date().toISOString() });
+      this.changed();
+      return;
+    }
+    const t = this.turn(turnId);
+    if (t.rolls.some((r) => (roll.id && r.id === roll.id) || (r.index === roll.index && r.index !== undefined))) return;
+    t.rolls = [...t.rolls, roll].sort((a, b) => (a.index ?? 0) - (b.index ?? 0));
+    t.verify = null; // a new roll: any earlier check is stale
+    this.changed({ turn: t });
+  }
+
+  /** setTurnRolls replaces a turn's rolls with the stored ones (GET /api/turns/{id}). */
+  setTurnRolls(t, rolls) {
+    t.rolls = [...(rolls ?? [])].sort((a, b) => (a.index ?? 0) - (b.index ?? 0));
+    t.rollsLoaded = true;
   }
 
   hasPlayerMessage(turnId) {
@@ -344,7 +397,17 @@ export class Story {
       a.created_at.localeCompare(b.created_at) || (a.role === 'player' ? -1 : 1) - (b.role === 'player' ? -1 : 1) || a.id.localeCompare(b.id));
     const out = [];
     const placed = new Set();
+    // A player's own rolls go where they happened among the messages.
+    const loose = [...this.looseRolls.entries()].sort((a, b) => a[1].seen_at.localeCompare(b[1].seen_at));
+    let li = 0;
+    const rollsBefore = (at) => {
+      while (li < loose.length && (at === null || loose[li][1].seen_at < at)) {
+        const [key, roll] = loose[li++];
+        out.push({ key: `roll:${key}`, kind: 'roll', roll });
+      }
+    };
     for (const m of msgs) {
+      rollsBefore(m.created_at);
       if (m.role === 'dm' && m.turn_id) {
         if (placed.has(m.turn_id)) continue;
         placed.add(m.turn_id);
@@ -363,6 +426,7 @@ export class Story {
     for (const t of this.turns.values()) {
       if (!placed.has(t.id)) out.push({ key: `turn:${t.id}`, kind: 'turn', turn: t, message: null });
     }
+    rollsBefore(null);
     for (const p of this.pending.values()) out.push({ key: `pending:${p.key}`, kind: 'pending', pending: p });
     return out;
   }

@@ -4,6 +4,7 @@ import { go } from '../router.js';
 import { h, mount, field, alertBox, busy, initials } from '../ui.js';
 import { friendly } from '../errors.js';
 import { assetURL } from '../upload.js';
+import { ABILITIES, parseAbilities, parseInventory, FieldErrors, sheetControlFor } from './sheetinput.js';
 
 export const CLASSES = ['barbarian', 'bard', 'cleric', 'druid', 'fighter', 'monk', 'paladin', 'ranger', 'rogue', 'sorcerer', 'warlock', 'wizard'];
 
@@ -46,11 +47,19 @@ export async function charactersView({ alive }) {
       field('Class', { name: 'class', required: true, maxlength: 32, list: 'classes', autocomplete: 'off' }),
       field('Level', { name: 'level', type: 'number', min: 1, max: 20, value: 1, inputmode: 'numeric', class: 'narrow' })),
     h('datalist', { id: 'classes' }, CLASSES.map((c) => h('option', { value: c }))),
+    h('div', { class: 'row' },
+      field('Abilities (optional)', { name: 'abilities_line', autocomplete: 'off', spellcheck: 'false', placeholder: 'str 16, dex 14, con 12, int 10, wis 13, cha 8' },
+        'Any you leave out start at 10.'),
+      field('Hit points', { name: 'hp_max', type: 'number', min: 1, max: 999, value: 10, inputmode: 'numeric', class: 'narrow' }),
+      field('Gold', { name: 'gold', type: 'number', min: 0, value: 0, inputmode: 'numeric', class: 'narrow' })),
+    field('Starting gear (optional)', { tag: 'textarea', name: 'inventory', rows: 3, placeholder: 'Longsword\nHealing potion x2' }, 'One item a line; “x2” for more than one.'),
     error,
     submit);
+  const fieldErrors = new FieldErrors(form, sheetControlFor(form));
   form.addEventListener('submit', (e) => {
     e.preventDefault();
     error.clear();
+    fieldErrors.clear();
     const d = new FormData(form);
     const name = String(d.get('name') || '').trim();
     const cls = String(d.get('class') || '').trim();
@@ -59,14 +68,24 @@ export async function charactersView({ alive }) {
       return;
     }
     const level = Number(d.get('level') || 1);
+    const { scores, unknown } = parseAbilities(d.get('abilities_line') || '');
+    if (unknown.length) {
+      error.show(`“${unknown[0]}” is not an ability: use str, dex, con, int, wis and cha with a score, like “str 16”.`);
+      return;
+    }
+    const abilities = Object.fromEntries(ABILITIES.map((a) => [a, scores[a] ?? 10]));
+    const hp = Number(d.get('hp_max') || 10);
+    const sheet = { abilities, hp: { current: hp, max: hp } };
+    // Only what was filled in: a sheet without gear or gold is the default.
+    const inventory = parseInventory(d.get('inventory') || '');
+    if (inventory.length) sheet.inventory = inventory;
+    if (Number(d.get('gold') || 0) !== 0) sheet.gold = Number(d.get('gold'));
     busy(submit, 'Creating…', async () => {
       try {
-        const { character } = await post('/api/characters', {
-          name, class: cls, level,
-          sheet: { abilities: { strength: 10, dexterity: 10, constitution: 10, intelligence: 10, wisdom: 10, charisma: 10 }, hp: { current: 10, max: 10 } },
-        });
+        const { character } = await post('/api/characters', { name, class: cls, level, sheet });
         go(`/characters/${character.id}`);
       } catch (err) {
+        fieldErrors.show(err);
         error.show(err);
       }
     });

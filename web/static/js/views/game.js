@@ -1,8 +1,9 @@
 // The game view: the story so far, the composer, the DM's reply streaming
 // in, and the memory panel.
-import { get } from '../api.js';
-import { h, mount, alertBox, notify } from '../ui.js';
-import { friendly } from '../errors.js';
+import { get, post } from '../api.js';
+import { h, mount, alertBox, notify, busy } from '../ui.js';
+import { friendly, ApiError } from '../errors.js';
+import { verifyRolls } from '../dice.js';
 import { EventStream } from '../stream.js';
 import { Story } from '../story.js';
 import { LogView } from './log.js';
@@ -10,6 +11,19 @@ import { memoryPanel } from './memory.js';
 import { lorePanel } from './lore.js';
 import { currentPlayer } from '../auth.js';
 import { portrait, describe } from './characters.js';
+import { sheetPanel } from './sheetpanel.js';
+
+// A roll typed in the composer: "/roll 2d6+1 for the trap".
+const ROLL_COMMAND = /^\/roll(?:\s+(\S+))?(?:\s+(.+))?$/is;
+
+/** rollProblem is what to say when a roll is refused: the API's 400 names the problem. */
+export function rollProblem(err, notation) {
+  if (err instanceof ApiError && err.status === 400 && err.apiMessage) {
+    const why = err.apiMessage.replace(/^[\w.]+: /, '');
+    return `Can't roll “${notation}”: ${why}. Try something like 1d20+3, 2d6 or 2d20kh1.`;
+  }
+  return friendly(err);
+}
 
 const MAX_CONTENT = 8000;
 
@@ -28,7 +42,7 @@ export async function gameView({ id, alive }) {
 
   // ---- layout -----------------------------------------------------------
   const connection = h('span', { class: 'connection', role: 'status', 'aria-live': 'polite', dataset: { state: 'connecting' } }, 'Connecting…');
-  const panelToggle = h('button', { type: 'button', class: 'btn btn-secondary btn-small panel-toggle', 'aria-expanded': 'false', 'aria-controls': 'side-panel' }, 'Memory');
+  const panelToggle = h('button', { type: 'button', class: 'btn btn-secondary btn-small panel-toggle', 'aria-expanded': 'false', 'aria-controls': 'side-panel' }, character ? 'Sheet & memory' : 'Memory');
   const earlier = h('button', { type: 'button', class: 'btn btn-quiet load-earlier', hidden: true }, 'Load earlier messages');
   const list = h('ol', { class: 'log', id: 'story-log', 'aria-label': 'The story so far' });
   const empty = h('div', { class: 'log-empty', hidden: true },
@@ -36,7 +50,7 @@ export async function gameView({ id, alive }) {
     h('p', {}, 'Describe what your character does, and the Dungeon Master will answer.'));
   const logError = alertBox();
   const pane = h('div', { class: 'log-pane', id: 'log-pane' }, earlier, logError, empty, list);
-  const side = h('aside', { class: 'side-panel', id: 'side-panel', 'aria-label': 'Memory and context' });
+  const side = h('aside', { class: 'side-panel', id: 'side-panel', 'aria-label': character ? 'Character sheet, memory and context' : 'Memory and context' });
 
   const textarea = h('textarea', {
     id: 'composer', name: 'content', rows: 2, maxlength: MAX_CONTENT, required: true,
@@ -45,12 +59,27 @@ export async function gameView({ id, alive }) {
   });
   const send = h('button', { type: 'submit', class: 'btn btn-primary send' }, 'Send');
   const composerError = alertBox();
-  const hint = h('p', { class: 'hint composer-hint', id: 'composer-hint' }, 'Enter to send, Shift+Enter for a new line.');
+  const IDLE_HINT = 'Enter to send, Shift+Enter for a new line, /roll 1d20+3 to roll dice.';
+  const hint = h('p', { class: 'hint composer-hint', id: 'composer-hint' }, IDLE_HINT);
+  const diceToggle = h('button', { type: 'button', class: 'btn btn-secondary dice-toggle', 'aria-expanded': 'false', 'aria-controls': 'roll-box', title: 'Roll dice' }, h('span', { 'aria-hidden': 'true' }, '⚄'), h('span', { class: 'visually-hidden' }, 'Roll dice'));
   const composer = h('form', { class: 'composer', 'aria-label': 'Your action' },
     h('label', { for: 'composer', class: 'visually-hidden' }, character ? `What does ${character.name} do?` : 'What do you do?'),
-    h('div', { class: 'composer-row' }, textarea, send),
+    h('div', { class: 'composer-row' }, textarea, diceToggle, send),
     composerError,
     hint);
+
+  // The roll box: a roll of the player's own, outside any turn.
+  const rollNotation = h('input', { id: 'roll-notation', name: 'notation', value: '1d20', maxlength: 32, autocomplete: 'off', spellcheck: 'false', class: 'narrow', 'aria-describedby': 'roll-hint' });
+  const rollReason = h('input', { id: 'roll-reason', name: 'reason', maxlength: 200, autocomplete: 'off', placeholder: 'Why? (optional)' });
+  const rollSubmit = h('button', { type: 'submit', class: 'btn btn-primary btn-small' }, 'Roll');
+  const rollError = alertBox();
+  const rollBox = h('form', { class: 'roll-box', id: 'roll-box', hidden: true, 'aria-label': 'Roll dice' },
+    h('div', { class: 'roll-box-row' },
+      h('label', { for: 'roll-notation' }, 'Dice'), rollNotation,
+      h('label', { for: 'roll-reason', class: 'visually-hidden' }, 'Reason'), rollReason,
+      rollSubmit),
+    h('p', { class: 'hint', id: 'roll-hint' }, 'NdM+K: 1d20+3, 2d6, 2d20kh1 (advantage), 2d20kl1 (disadvantage).'),
+    rollError);
 
   const head = h('header', { class: 'game-head' },
     h('div', { class: 'game-title' },
@@ -59,14 +88,14 @@ export async function gameView({ id, alive }) {
         h('h1', {}, session.title),
         character
           ? h('p', { class: 'game-char' }, h('a', { href: `#/characters/${character.id}` }, character.name), ` · ${describe(character)}`,
-            character.sheet?.hp ? ` · HP ${character.sheet.hp.current}/${character.sheet.hp.max}` : '')
+            h('span', { class: 'game-hp' }, character.sheet?.hp ? ` · HP ${character.sheet.hp.current}/${character.sheet.hp.max}` : ''))
           : h('p', { class: 'game-char muted' }, 'No character'))),
     h('div', { class: 'game-tools' }, connection, panelToggle));
   if (character) head.querySelector('.game-title').insertBefore(portrait(character, 'sm'), head.querySelector('.game-title > div'));
 
   const view = h('section', { class: 'game', 'aria-label': session.title },
     head,
-    h('div', { class: 'game-body' }, h('div', { class: 'story-col' }, pane, composer), side));
+    h('div', { class: 'game-body' }, h('div', { class: 'story-col' }, pane, rollBox, composer), side));
   mount(view);
   document.body.classList.add('playing');
 
@@ -87,9 +116,31 @@ export async function gameView({ id, alive }) {
     openPanel(false);
     panelToggle.focus();
   });
-  side.append(closePanel, panel.el);
+  const sheet = character ? sheetPanel(character) : null;
+  side.append(closePanel, ...(sheet ? [sheet.el] : []), panel.el);
   // Lore and exports are the owner's (the server answers 404 to others).
   if (currentPlayer()?.id === session.owner_id) side.append(lorePanel(id).el);
+  const showSheet = (s, changes) => {
+    character.sheet = s;
+    sheet.update(s, changes);
+    head.querySelector('.game-hp').textContent = s.hp ? ` · HP ${s.hp.current}/${s.hp.max}` : '';
+  };
+  story.onSheet = (data) => {
+    if (!sheet || data.character_id !== character.id || !data.sheet) return;
+    showSheet(data.sheet, data.changes ?? []);
+  };
+  // After a gap in the stream a sheet.changed may have been missed.
+  const refreshSheet = async () => {
+    if (!sheet) return;
+    try {
+      const { character: fresh } = await get(`/api/characters/${character.id}`);
+      if (fresh?.sheet) showSheet(fresh.sheet, []);
+    } catch {
+      // The panel keeps what it had; the next sheet.changed brings it up to date.
+    }
+  };
+
+  const rerenderTurn = (t) => logView.renderTurn(t, { kind: 'turn', turn: t, message: t.messageId ? story.messages.get(t.messageId) : null });
 
   const logView = new LogView(pane, list, {
     stop: async (turn, button) => {
@@ -108,6 +159,41 @@ export async function gameView({ id, alive }) {
     },
     retry: (key) => story.retry(key),
     discard: (key) => story.discard(key),
+    who: (roll) => {
+      if (roll.actor === 'dm' || !roll.actor) return 'Dungeon Master';
+      if (character && roll.actor.character_id === character.id) return character.name;
+      return 'A player';
+    },
+    // The turn as stored: its rolls and, once it has ended, its seed; then
+    // every die is recomputed here, in the browser, from that seed.
+    verify: async (t) => {
+      t.verify = { state: 'checking' };
+      rerenderTurn(t);
+      try {
+        const { turn } = await get(`/api/turns/${t.id}`);
+        story.setTurnRolls(t, turn.rolls);
+        if (!turn.dice_seed) {
+          t.verify = { state: 'waiting', text: 'The dice seed is revealed when the turn ends; try again then.' };
+        } else {
+          t.verify = { state: 'done', result: await verifyRolls({ seed: turn.dice_seed, commitment: turn.dice_commitment, rolls: t.rolls }) };
+        }
+      } catch (e) {
+        t.verify = { state: 'error', text: e instanceof ApiError ? friendly(e) : e.message };
+      }
+      rerenderTurn(t);
+    },
+    loadDice: async (t, button) => {
+      await busy(button, 'Loading…', async () => {
+        try {
+          const { turn } = await get(`/api/turns/${t.id}`);
+          story.setTurnRolls(t, turn.rolls);
+          if (!t.rolls.length) t.verify = { state: 'none', text: 'No dice were rolled in this turn.' };
+        } catch (e) {
+          t.verify = { state: 'error', text: friendly(e) };
+        }
+      });
+      rerenderTurn(t);
+    },
   }, character ? character.name : 'You');
 
   function renderAll(opts) {
@@ -125,7 +211,7 @@ export async function gameView({ id, alive }) {
     send.disabled = Boolean(t) || sending;
     hint.textContent = t
       ? 'The Dungeon Master is answering. Wait for the reply, or press Stop.'
-      : 'Enter to send, Shift+Enter for a new line.';
+      : IDLE_HINT;
   }
 
   // ---- composer ---------------------------------------------------------
@@ -144,6 +230,19 @@ export async function gameView({ id, alive }) {
     composerError.clear();
     const content = textarea.value;
     if (!content.trim()) return;
+    const cmd = ROLL_COMMAND.exec(content.trim());
+    if (cmd) {
+      if (!cmd[1]) {
+        composerError.show('Say which dice to roll, for example /roll 1d20+3 or /roll 2d6 for the trap.');
+        return;
+      }
+      if (await roll(cmd[1], cmd[2]?.trim() ?? '', composerError)) {
+        textarea.value = '';
+        textarea.style.height = '';
+      }
+      textarea.focus();
+      return;
+    }
     if (send.disabled) {
       composerError.show('Please wait for the Dungeon Master to finish, or press Stop.');
       return;
@@ -161,6 +260,45 @@ export async function gameView({ id, alive }) {
       composerError.show(res.error);
     }
     textarea.focus();
+  });
+
+  // ---- dice ---------------------------------------------------------------
+  // roll posts a roll of the player's own; its card comes with the answer
+  // (and again, ignored, with the `roll` event).
+  async function roll(notation, reason, errorBox) {
+    errorBox.clear();
+    try {
+      const res = await post(`/api/sessions/${id}/rolls`, reason ? { notation, reason } : { notation });
+      if (res?.roll) story.addRoll(res.roll, res.roll.turn_id);
+      logView.scrollToEnd();
+      return true;
+    } catch (e) {
+      errorBox.show(rollProblem(e, notation));
+      return false;
+    }
+  }
+  diceToggle.addEventListener('click', () => {
+    rollBox.hidden = !rollBox.hidden;
+    diceToggle.setAttribute('aria-expanded', String(!rollBox.hidden));
+    if (!rollBox.hidden) rollNotation.select();
+  });
+  rollBox.addEventListener('submit', (e) => {
+    e.preventDefault();
+    const notation = rollNotation.value.trim();
+    if (!notation) {
+      rollError.show('Say which dice to roll, for example 1d20+3.');
+      return;
+    }
+    busy(rollSubmit, 'Rolling…', async () => {
+      if (await roll(notation, rollReason.value.trim(), rollError)) rollReason.value = '';
+    });
+  });
+  rollBox.addEventListener('keydown', (e) => {
+    if (e.key === 'Escape') {
+      rollBox.hidden = true;
+      diceToggle.setAttribute('aria-expanded', 'false');
+      diceToggle.focus();
+    }
   });
 
   // ---- panel --------------------------------------------------------------
@@ -202,12 +340,18 @@ export async function gameView({ id, alive }) {
   const live = new EventStream({ session_id: id }, {
     onEvent: (type, data, eid) => story.onSessionEvent(type, data, eid),
     // The history we asked for is gone: start over from REST.
-    onReset: () => story.reload(),
+    onReset: () => {
+      story.reload();
+      refreshSheet();
+    },
     // A fresh subscription (no last id) may have missed events between the
     // REST load and now: merge the latest page again; unfinished turns get
     // replayed from their start.
     onOpen: (resumed) => {
-      if (!resumed) story.loadLatest().catch(() => {});
+      if (!resumed) {
+        story.loadLatest().catch(() => {});
+        refreshSheet();
+      }
     },
     onState: setConnection,
     onFatal: (e) => notify(friendly(e), 'error'),

@@ -1,6 +1,7 @@
 // The story log: renders Story.entries() into an <ol>, keyed so that a
 // streaming reply updates one text node instead of rebuilding the list.
 import { h, formatTime } from '../ui.js';
+import { rollCard, verifyText } from './rolls.js';
 
 const STATUS_TEXT = {
   queued: 'Waiting for the Dungeon Master…',
@@ -18,13 +19,15 @@ export const statusText = (s) => STATUS_TEXT[s] ?? 'Working…';
 export class LogView {
   /**
    * pane scrolls; list is the <ol>. actions: {stop(turn), remember(turn),
-   * retry(key), discard(key)}. playerName labels the player's messages.
+   * retry(key), discard(key), verify(turn), loadDice(turn), who(roll)}.
+   * playerName labels the player's messages.
    */
   constructor(pane, list, actions, playerName) {
     this.pane = pane;
     this.list = list;
     this.actions = actions;
     this.playerName = playerName;
+    this.who = actions.who ?? ((roll) => (roll.actor === 'dm' ? 'Dungeon Master' : playerName));
     this.els = new Map(); // key → <li>
   }
 
@@ -85,13 +88,22 @@ export class LogView {
       stop.addEventListener('click', () => this.actions.stop(el.turn, stop));
       const remember = h('button', { type: 'button', class: 'btn btn-small btn-quiet remember' }, 'What the DM remembered');
       remember.addEventListener('click', () => this.actions.remember(el.turn, remember));
+      const verify = h('button', { type: 'button', class: 'btn btn-small btn-secondary verify', hidden: true }, 'Verify the dice');
+      verify.addEventListener('click', () => this.actions.verify?.(el.turn, verify));
+      const dice = h('button', { type: 'button', class: 'btn btn-small btn-quiet load-dice', hidden: true }, 'Dice');
+      dice.addEventListener('click', () => this.actions.loadDice?.(el.turn, dice));
       const el = h('li', { class: 'msg msg-dm', dataset: { kind: 'turn', role: 'dm' } },
         h('div', { class: 'msg-head' }, h('span', { class: 'msg-author' }, 'Dungeon Master'), h('time', { class: 'msg-time' })),
+        h('ol', { class: 'turn-rolls', 'aria-label': 'Dice rolled', hidden: true }),
         status,
         text,
         h('p', { class: 'turn-error', role: 'alert', hidden: true }),
-        h('div', { class: 'msg-actions' }, stop, remember));
+        h('p', { class: 'verify-result', role: 'status', hidden: true }),
+        h('div', { class: 'msg-actions' }, stop, verify, dice, remember));
       return el;
+    }
+    if (e.kind === 'roll') {
+      return h('li', { class: 'msg msg-roll', dataset: { kind: 'roll', role: 'roll' } }, h('ol', { class: 'turn-rolls', 'aria-label': 'Dice rolled' }));
     }
     if (e.kind === 'pending') {
       const retry = h('button', { type: 'button', class: 'btn btn-small btn-secondary' }, 'Try again');
@@ -115,6 +127,14 @@ export class LogView {
   }
 
   update(el, e) {
+    if (e.kind === 'roll') {
+      const sig = JSON.stringify(e.roll);
+      if (el.dataset.sig !== sig) {
+        el.dataset.sig = sig;
+        el.firstChild.replaceChildren(rollCard(e.roll, this.who(e.roll)));
+      }
+      return;
+    }
     if (e.kind === 'pending') {
       const p = e.pending;
       el.dataset.key = p.key;
@@ -160,6 +180,30 @@ export class LogView {
     el.querySelector('.stop').hidden = t.final;
     // Context is known once retrieval has run.
     el.querySelector('.remember').hidden = !(t.final ? t.status === 'completed' : t.status === 'generating');
+    this.updateRolls(el, t);
+  }
+
+  // updateRolls shows a turn's roll cards and what verifying them found.
+  // The seed is revealed only when the turn has ended, so "Verify" waits
+  // for that; a turn loaded from history gets its dice on request.
+  updateRolls(el, t) {
+    const v = t.verify;
+    const sig = JSON.stringify([t.rolls, v?.state, v?.result?.mismatch]);
+    const list = el.querySelector('.turn-rolls');
+    if (list.dataset.sig !== sig) {
+      list.dataset.sig = sig;
+      const checks = new Map((v?.result?.rolls ?? []).map((r) => [r.index, r]));
+      list.replaceChildren(...t.rolls.map((r) => rollCard(r, this.who(r), checks.get(r.index) ?? null)));
+    }
+    list.hidden = t.rolls.length === 0;
+    const verify = el.querySelector('.verify');
+    verify.hidden = !(t.final && t.rolls.length > 0);
+    verify.disabled = v?.state === 'checking';
+    el.querySelector('.load-dice').hidden = !(t.final && t.status === 'completed' && t.rolls.length === 0 && !t.rollsLoaded);
+    const out = el.querySelector('.verify-result');
+    out.hidden = !v;
+    out.dataset.state = v?.state === 'done' ? (v.result.ok ? 'ok' : 'bad') : v?.state ?? '';
+    if (v) out.textContent = v.state === 'checking' ? 'Recomputing the dice…' : v.state === 'done' ? verifyText(v.result) : v.text;
   }
 }
 

@@ -1,12 +1,12 @@
 // One character's sheet: identity, abilities, hit points, inventory, notes
 // and portrait.
-import { get, patch } from '../api.js';
-import { h, mount, field, alertBox, busy, notify } from '../ui.js';
+import { get, patch, qs } from '../api.js';
+import { h, mount, field, alertBox, busy, notify, formatDate } from '../ui.js';
 import { friendly } from '../errors.js';
 import { uploadAsset, uploadProblem, PORTRAIT_TYPES } from '../upload.js';
 import { portrait, describe, CLASSES } from './characters.js';
-
-const ABILITIES = ['strength', 'dexterity', 'constitution', 'intelligence', 'wisdom', 'charisma'];
+import { ABILITIES, parseAbilities, parseInventory, formatInventory, FieldErrors, sheetControlFor, TURN_CONFLICT } from './sheetinput.js';
+import { describeChange } from './sheetpanel.js';
 const MAX_PORTRAIT_BYTES = 5 << 20;
 
 const modifier = (score) => {
@@ -24,7 +24,7 @@ export async function sheetView({ id, alive }) {
     return;
   }
   if (!alive()) return;
-  const sheet = ch.sheet ?? {};
+  let sheet = ch.sheet ?? {};
   const title = h('h1', {}, ch.name);
   const subtitle = h('p', { class: 'lede' }, describe(ch));
 
@@ -53,29 +53,58 @@ export async function sheetView({ id, alive }) {
       h('datalist', { id: 'classes' }, CLASSES.map((c) => h('option', { value: c })))),
     h('fieldset', {}, h('legend', {}, 'Abilities'),
       h('p', { class: 'hint' }, 'Scores from 1 to 30. Leave one blank for an average 10.'),
-      h('div', { class: 'abilities' }, abilityInputs.map((x) => x.el))),
+      h('div', { class: 'abilities' }, abilityInputs.map((x) => x.el)),
+      field('Or type them in one line', { name: 'abilities_line', autocomplete: 'off', spellcheck: 'false', placeholder: 'str 16, dex 14, con 12, int 10, wis 13, cha 8' },
+        'Short (str, dex, con, int, wis, cha) or full names; fills the boxes above.')),
     h('fieldset', {}, h('legend', {}, 'Hit points'),
       h('div', { class: 'row' },
         field('Current', { name: 'hp_current', type: 'number', value: sheet.hp?.current ?? '', class: 'narrow', inputmode: 'numeric' }),
-        field('Maximum', { name: 'hp_max', type: 'number', min: 1, max: 999, value: sheet.hp?.max ?? '', class: 'narrow', inputmode: 'numeric' }))),
+        field('Maximum', { name: 'hp_max', type: 'number', min: 1, max: 999, value: sheet.hp?.max ?? '', class: 'narrow', inputmode: 'numeric' }),
+        field('Gold', { name: 'gold', type: 'number', min: 0, value: sheet.gold ?? 0, class: 'narrow', inputmode: 'numeric' }))),
     h('fieldset', {}, h('legend', {}, 'Inventory'),
-      field('Items, one per line', { tag: 'textarea', name: 'inventory', rows: 5, value: (sheet.inventory ?? []).join('\n') })),
+      field('Items, one per line', { tag: 'textarea', name: 'inventory', rows: 5, value: formatInventory(sheet.inventory) },
+        'A name, or a name and how many: “Healing potion x2”.')),
     h('fieldset', {}, h('legend', {}, 'Notes'),
       field('Backstory, bonds, secrets', { tag: 'textarea', name: 'notes', rows: 5, maxlength: 4000, value: sheet.notes ?? '' })),
     error,
     h('div', { class: 'actions' }, save, h('a', { class: 'btn btn-quiet', href: '#/characters' }, 'Back to characters')));
 
+  // The one-line form fills the boxes as it is typed.
+  const abilitiesLine = form.querySelector('[name=abilities_line]');
+  abilitiesLine.addEventListener('input', () => {
+    const { scores } = parseAbilities(abilitiesLine.value);
+    for (const { a, input } of abilityInputs) {
+      if (scores[a] === undefined) continue;
+      input.value = String(scores[a]);
+      input.dispatchEvent(new Event('input'));
+    }
+  });
+  const fieldErrors = new FieldErrors(form, sheetControlFor(form));
+
   form.addEventListener('submit', (e) => {
     e.preventDefault();
     error.clear();
+    fieldErrors.clear();
     const d = new FormData(form);
+    const { unknown } = parseAbilities(abilitiesLine.value);
+    if (unknown.length) {
+      error.show(`“${unknown[0]}” is not an ability: use str, dex, con, int, wis and cha with a score, like “str 16”.`);
+      abilitiesLine.focus();
+      return;
+    }
     const abilities = {};
     for (const { a, input } of abilityInputs) if (input.value !== '') abilities[a] = Number(input.value);
+    // The whole sheet goes back: what this form does not edit (conditions,
+    // XP, AC…) as it was, so saving never wipes what the game recorded.
     const next = {
+      ...sheet,
       abilities,
-      inventory: String(d.get('inventory') || '').split('\n').map((s) => s.trim()).filter(Boolean),
+      inventory: parseInventory(d.get('inventory') || ''),
       notes: String(d.get('notes') || ''),
     };
+    // Gold is sent when it says something: set before, or set now.
+    if (d.get('gold') !== '' && (sheet.gold !== undefined || Number(d.get('gold')) !== 0)) next.gold = Number(d.get('gold'));
+    else delete next.gold;
     const cur = d.get('hp_current');
     const max = d.get('hp_max');
     if (cur !== '' || max !== '') {
@@ -84,6 +113,8 @@ export async function sheetView({ id, alive }) {
         return;
       }
       next.hp = { current: Number(cur), max: Number(max) };
+    } else {
+      delete next.hp;
     }
     busy(save, 'Saving…', async () => {
       try {
@@ -94,21 +125,65 @@ export async function sheetView({ id, alive }) {
           sheet: next,
         });
         ch = character;
+        sheet = ch.sheet ?? {};
         title.textContent = ch.name;
         subtitle.textContent = describe(ch);
+        form.querySelector('[name=inventory]').value = formatInventory(ch.sheet?.inventory);
         notify('Character sheet saved.', 'success');
+        history.reload();
       } catch (err) {
-        error.show(err);
+        fieldErrors.show(err);
+        error.show(err, { 'status:409': TURN_CONFLICT });
       }
     });
   });
 
+  const history = historyPanel(ch.id);
   mount(h('section', { class: 'page sheet-page' },
     h('div', { class: 'page-head sheet-head' },
       h('div', {}, title, subtitle)),
     h('div', { class: 'sheet-layout' },
       portraitPanel(ch, (updated) => { ch = updated; }),
-      h('div', { class: 'card' }, form))));
+      h('div', { class: 'stack' }, h('div', { class: 'card' }, form), history.el))));
+  history.reload();
+}
+
+const HISTORY_PAGE = 20;
+
+// historyPanel lists what the rules engine changed on the sheet, newest
+// first, a page at a time.
+function historyPanel(id) {
+  const list = h('ol', { class: 'history-list', id: 'history-list' });
+  const more = h('button', { type: 'button', class: 'btn btn-secondary btn-small', id: 'history-more', hidden: true }, 'Load more');
+  const empty = h('p', { class: 'muted', hidden: true }, 'Nothing has changed in play yet.');
+  const error = alertBox();
+  let before = null;
+  async function load(reset) {
+    try {
+      const page = await get(`/api/characters/${id}/history${qs({ limit: HISTORY_PAGE, before: reset ? null : before })}`);
+      if (reset) list.replaceChildren();
+      error.clear();
+      for (const c of page.changes ?? []) {
+        list.append(h('li', { dataset: { changeId: c.id, path: c.path } },
+          h('strong', {}, describeChange(c)),
+          c.reason ? h('span', {}, `— ${c.reason}`) : null,
+          h('time', { datetime: c.at }, formatDate(c.at))));
+      }
+      before = page.next_before ?? null;
+      more.hidden = !before;
+      empty.hidden = list.children.length > 0;
+    } catch (e) {
+      error.show(e);
+    }
+  }
+  more.addEventListener('click', () => busy(more, 'Loading…', () => load(false)));
+  return {
+    el: h('section', { class: 'card history', 'aria-labelledby': 'history-title' },
+      h('h2', { id: 'history-title' }, 'History'),
+      h('p', { class: 'hint' }, 'What the rules engine changed in play: hit points, gold, items, conditions.'),
+      empty, list, error, more),
+    reload: () => load(true),
+  };
 }
 
 // portraitPanel shows the portrait and uploads a new one: presigned upload

@@ -1,4 +1,4 @@
-package memory
+package embed
 
 import (
 	"context"
@@ -27,6 +27,7 @@ func unit(text string, dim int) []float32 {
 }
 
 func TestOpenAIEmbedderBatchesAndKeepsOrder(t *testing.T) {
+	t.Parallel()
 	var mu sync.Mutex
 	var batches [][]string
 	var calls atomic.Int32
@@ -71,6 +72,7 @@ func TestOpenAIEmbedderBatchesAndKeepsOrder(t *testing.T) {
 }
 
 func TestOpenAIEmbedderRefusesBadVectors(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		name string
 		data string
@@ -105,6 +107,7 @@ func TestOpenAIEmbedderRefusesBadVectors(t *testing.T) {
 }
 
 func TestReplicateEmbedderWaitsAndPolls(t *testing.T) {
+	t.Parallel()
 	var polls atomic.Int32
 	var srv *httptest.Server
 	srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -143,6 +146,7 @@ func TestReplicateEmbedderWaitsAndPolls(t *testing.T) {
 }
 
 func TestReplicateEmbedderReportsAFailedPrediction(t *testing.T) {
+	t.Parallel()
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.WriteHeader(http.StatusCreated)
 		_, _ = io.WriteString(w, `{"id":"e1","status":"failed","error":"input texts must be a JSON list","urls":{}}`)
@@ -154,6 +158,7 @@ func TestReplicateEmbedderReportsAFailedPrediction(t *testing.T) {
 }
 
 func TestParseVectorsReadsEveryKnownOutputShape(t *testing.T) {
+	t.Parallel()
 	want := [][]float32{{1, 2}, {3, 4}}
 	for _, tc := range []struct{ name, raw string }{
 		{"a list of vectors", `[[1,2],[3,4]]`},

@@ -1,4 +1,4 @@
-package game
+package memory
 
 import (
 	"context"
@@ -6,10 +6,9 @@ import (
 	"time"
 
 	"github.com/google/uuid"
-	"github.com/jackc/pgx/v5"
 
+	"github.com/codeofconquest/brightdawn/internal/game"
 	"github.com/codeofconquest/brightdawn/internal/logging"
-	"github.com/codeofconquest/brightdawn/internal/postgres"
 )
 
 // Re-embed job statuses.
@@ -44,14 +43,6 @@ func (j ReembedJob) Progress() float64 {
 	return min(1, float64(j.Done)/float64(j.Total))
 }
 
-const jobCols = `id, model, from_model, status, cursor_seq, done, total, attempts, error, created_at, updated_at, finished_at`
-
-func scanJob(row pgx.Row) (ReembedJob, error) {
-	var j ReembedJob
-	err := row.Scan(&j.ID, &j.Model, &j.FromModel, &j.Status, &j.CursorSeq, &j.Done, &j.Total, &j.Attempts, &j.Error, &j.CreatedAt, &j.UpdatedAt, &j.FinishedAt)
-	return j, err
-}
-
 // ReembedStatus is what operators see: the model registry and recent jobs.
 type ReembedStatus struct {
 	Models []EmbeddingModel `json:"models"`
@@ -79,13 +70,9 @@ func (r *Reembedder) Status(ctx context.Context) (ReembedStatus, error) {
 	if err != nil {
 		return ReembedStatus{}, err
 	}
-	rows, err := r.store.pool.Query(ctx, `SELECT `+jobCols+` FROM game.reembed_jobs ORDER BY created_at DESC LIMIT 20`)
+	jobs, err := r.store.recentJobs(ctx, 20)
 	if err != nil {
-		return ReembedStatus{}, postgres.Translate(err, "reembed jobs")
-	}
-	jobs, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (ReembedJob, error) { return scanJob(r) })
-	if err != nil {
-		return ReembedStatus{}, postgres.Translate(err, "reembed jobs")
+		return ReembedStatus{}, err
 	}
 	if jobs == nil {
 		jobs = []ReembedJob{}
@@ -95,33 +82,20 @@ func (r *Reembedder) Status(ctx context.Context) (ReembedStatus, error) {
 
 // Job returns a job by id.
 func (r *Reembedder) Job(ctx context.Context, id uuid.UUID) (ReembedJob, error) {
-	j, err := scanJob(r.store.pool.QueryRow(ctx, `SELECT `+jobCols+` FROM game.reembed_jobs WHERE id = $1`, id))
-	return j, postgres.Translate(err, "reembed job")
+	return r.store.job(ctx, id)
 }
 
 // Restartable returns running jobs not advanced since `before` (their task
 // died), and failed jobs of a model still being built when retryFailed.
 // Each is marked with one more attempt, which names its next task.
 func (r *Reembedder) Restartable(ctx context.Context, before time.Time, retryFailed bool) ([]ReembedJob, error) {
-	rows, err := r.store.pool.Query(ctx, `UPDATE game.reembed_jobs j SET attempts = attempts + 1, status = 'running',
-			error = NULL, finished_at = NULL, updated_at = now()
-		WHERE (j.status = 'running' AND j.updated_at < $1)
-		   OR ($2 AND j.status = 'failed' AND EXISTS (SELECT 1 FROM game.embedding_models m WHERE m.model = j.model AND m.status = 'building')
-		       AND NOT EXISTS (SELECT 1 FROM game.reembed_jobs o WHERE o.model = j.model AND o.status = 'running'))
-		RETURNING `+jobCols, before, retryFailed)
-	if err != nil {
-		return nil, postgres.Translate(err, "reembed jobs")
-	}
-	jobs, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (ReembedJob, error) { return scanJob(r) })
-	return jobs, postgres.Translate(err, "reembed jobs")
+	return r.store.restartable(ctx, before, retryFailed)
 }
 
 // FailJob records that a job's task gave up; `conquest reembed start`
 // (or the next start-up) resumes it from its cursor.
 func (r *Reembedder) FailJob(ctx context.Context, id uuid.UUID, reason string) error {
-	_, err := r.store.pool.Exec(ctx, `UPDATE game.reembed_jobs SET status = 'failed', error = $2, updated_at = now(), finished_at = now()
-		WHERE id = $1 AND status = 'running'`, id, reason)
-	return postgres.Translate(err, "reembed job")
+	return r.store.failJob(ctx, id, reason)
 }
 
 // Run works on a job until it completes, is cancelled, or ctx ends (the
@@ -159,8 +133,7 @@ func (r *Reembedder) Run(ctx context.Context, id uuid.UUID, attempt int, progres
 // step embeds the next batch after the cursor and advances it in the same
 // transaction as the vectors are written.
 func (r *Reembedder) step(ctx context.Context, j ReembedJob) (int, error) {
-	msgs, err := collectMessages(r.store.pool.Query(ctx, `SELECT `+messageCols+` FROM game.messages
-		WHERE seq > $1 ORDER BY seq LIMIT $2`, j.CursorSeq, r.batch))
+	msgs, err := r.store.messagesAfter(ctx, j.CursorSeq, r.batch)
 	if err != nil || len(msgs) == 0 {
 		return 0, err
 	}
@@ -170,7 +143,7 @@ func (r *Reembedder) step(ctx context.Context, j ReembedJob) (int, error) {
 	return len(msgs), nil
 }
 
-func (r *Reembedder) embedInto(ctx context.Context, j ReembedJob, msgs []Message, advance bool) error {
+func (r *Reembedder) embedInto(ctx context.Context, j ReembedJob, msgs []message, advance bool) error {
 	em, err := r.modelOf(ctx, j.Model)
 	if err != nil {
 		return err
@@ -187,23 +160,11 @@ func (r *Reembedder) embedInto(ctx context.Context, j ReembedJob, msgs []Message
 	if err != nil {
 		return err
 	}
-	rows := make([]VectorRow, len(msgs))
+	rows := make([]game.VectorRow, len(msgs))
 	for i, m := range msgs {
-		rows[i] = VectorRow{MessageID: m.ID, SessionID: m.SessionID, Vector: vecs[i]}
+		rows[i] = game.VectorRow{MessageID: m.ID, SessionID: m.SessionID, Vector: vecs[i]}
 	}
-	err = r.store.Tx(ctx, func(q querier) error {
-		if err := r.store.SetEmbeddings(ctx, q, j.Model, rows); err != nil {
-			return err
-		}
-		if !advance {
-			_, err := q.Exec(ctx, `UPDATE game.reembed_jobs SET done = done + $2, updated_at = now() WHERE id = $1`, j.ID, len(msgs))
-			return err
-		}
-		_, err := q.Exec(ctx, `UPDATE game.reembed_jobs SET cursor_seq = greatest(cursor_seq, $2), done = done + $3,
-			total = greatest(total, done + $3), updated_at = now() WHERE id = $1 AND status = 'running'`, j.ID, msgs[len(msgs)-1].Seq, len(msgs))
-		return err
-	})
-	return postgres.Translate(err, "reembed")
+	return r.store.saveBatch(ctx, j, rows, msgs[len(msgs)-1].Seq, advance)
 }
 
 func (r *Reembedder) modelOf(ctx context.Context, model string) (EmbeddingModel, error) {
@@ -225,9 +186,7 @@ func (r *Reembedder) modelOf(ctx context.Context, model string) (EmbeddingModel,
 // the old model's vectors and index.
 func (r *Reembedder) finish(ctx context.Context, j ReembedJob) error {
 	for {
-		missing, err := collectMessages(r.store.pool.Query(ctx, `SELECT `+messageCols+` FROM game.messages m
-			WHERE NOT EXISTS (SELECT 1 FROM game.message_embeddings e WHERE e.model = $1 AND e.message_id = m.id)
-			ORDER BY seq LIMIT $2`, j.Model, r.batch))
+		missing, err := r.store.messagesWithout(ctx, j.Model, r.batch)
 		if err != nil {
 			return err
 		}
@@ -238,22 +197,9 @@ func (r *Reembedder) finish(ctx context.Context, j ReembedJob) error {
 			return err
 		}
 	}
-	var old *string
-	err := r.store.Tx(ctx, func(q querier) error {
-		tag, err := q.Exec(ctx, `UPDATE game.reembed_jobs SET status = 'completed', finished_at = now(), updated_at = now()
-			WHERE id = $1 AND status = 'running'`, j.ID)
-		if err != nil || tag.RowsAffected() == 0 {
-			return err // cancelled meanwhile: switch nothing
-		}
-		if err := q.QueryRow(ctx, `UPDATE game.embedding_models SET status = 'retired', retired_at = now()
-			WHERE status = 'active' AND model <> $1 RETURNING model`, j.Model).Scan(&old); err != nil && err != pgx.ErrNoRows {
-			return err
-		}
-		_, err = q.Exec(ctx, `UPDATE game.embedding_models SET status = 'active', activated_at = now() WHERE model = $1`, j.Model)
-		return err
-	})
+	old, err := r.store.completeJob(ctx, j)
 	if err != nil {
-		return postgres.Translate(err, "reembed")
+		return err
 	}
 	r.models.Forget()
 	if old == nil {
@@ -268,15 +214,5 @@ func (r *Reembedder) finish(ctx context.Context, j ReembedJob) error {
 		return nil
 	case <-time.After(modelsTTL * 2):
 	}
-	for {
-		tag, err := r.store.pool.Exec(ctx, `DELETE FROM game.message_embeddings WHERE model = $1 AND message_id IN
-			(SELECT message_id FROM game.message_embeddings WHERE model = $1 LIMIT 5000)`, *old)
-		if err != nil {
-			return postgres.Translate(err, "reembed cleanup")
-		}
-		if tag.RowsAffected() == 0 {
-			break
-		}
-	}
-	return postgres.Translate(dropModelIndex(ctx, r.store.pool, *old), "reembed cleanup")
+	return r.store.dropModel(ctx, *old)
 }

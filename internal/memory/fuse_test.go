@@ -1,17 +1,19 @@
-package game
+package memory
 
 import (
 	"testing"
 
 	"github.com/google/uuid"
 	"github.com/stretchr/testify/require"
+
+	"github.com/codeofconquest/brightdawn/internal/game"
 )
 
-func results(source string, ids ...uuid.UUID) []MemoryResult {
-	out := make([]MemoryResult, len(ids))
+func results(source string, ids ...uuid.UUID) []game.MemoryResult {
+	out := make([]game.MemoryResult, len(ids))
 	for i, id := range ids {
-		out[i] = MemoryResult{Message: Message{ID: id}, Source: source}
-		if source == SourceVector {
+		out[i] = game.MemoryResult{Message: game.Message{ID: id}, Source: source}
+		if source == game.SourceVector {
 			out[i].VectorScore = 0.5
 		} else {
 			out[i].KeywordScore = 2
@@ -21,28 +23,31 @@ func results(source string, ids ...uuid.UUID) []MemoryResult {
 }
 
 func TestFuseRanksAgreementFirst(t *testing.T) {
+	t.Parallel()
 	a, b, c, d := uuid.New(), uuid.New(), uuid.New(), uuid.New()
-	got := Fuse(60, 1, results(SourceVector, a, b, c), 1, results(SourceKeyword, d, c))
+	got := Fuse(60, 1, results(game.SourceVector, a, b, c), 1, results(game.SourceKeyword, d, c))
 	var order []uuid.UUID
 	for _, r := range got {
 		order = append(order, r.Message.ID)
 	}
 	require.Equal(t, []uuid.UUID{c, a, d, b}, order, "found by both beats first place in one; ties keep the vector order")
-	require.Equal(t, SourceHybrid, got[0].Source)
+	require.Equal(t, game.SourceHybrid, got[0].Source)
 	require.InDelta(t, 1.0/63+1.0/62, got[0].Score, 1e-12)
 	require.Equal(t, 0.5, got[0].VectorScore)
 	require.Equal(t, 2.0, got[0].KeywordScore)
-	require.Equal(t, SourceVector, got[1].Source)
-	require.Equal(t, SourceKeyword, got[2].Source)
+	require.Equal(t, game.SourceVector, got[1].Source)
+	require.Equal(t, game.SourceKeyword, got[2].Source)
 }
 
 func TestFuseWeightsAMethod(t *testing.T) {
+	t.Parallel()
 	a, d := uuid.New(), uuid.New()
-	got := Fuse(60, 1, results(SourceVector, a), 2, results(SourceKeyword, d))
+	got := Fuse(60, 1, results(game.SourceVector, a), 2, results(game.SourceKeyword, d))
 	require.Equal(t, d, got[0].Message.ID)
 	require.InDelta(t, 2.0/61, got[0].Score, 1e-12)
 }
 
 func TestFuseOfNothingIsEmpty(t *testing.T) {
+	t.Parallel()
 	require.Empty(t, Fuse(60, 1, nil, 1, nil))
 }

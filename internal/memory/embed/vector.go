@@ -1,10 +1,12 @@
-package memory
+package embed
 
 import (
 	"encoding/json"
 	"errors"
 	"fmt"
 	"math"
+	"strconv"
+	"strings"
 )
 
 // checkVector refuses a provider's vector of the wrong length, or one that
@@ -73,4 +75,19 @@ func count(vs [][]float32, want int) ([][]float32, error) {
 		return nil, fmt.Errorf("%d vectors for %d texts", len(vs), want)
 	}
 	return vs, nil
+}
+
+// VectorText formats a vector in pgvector's text form.
+func VectorText(v []float32) string {
+	var b strings.Builder
+	b.Grow(len(v) * 10)
+	b.WriteByte('[')
+	for i, x := range v {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		b.WriteString(strconv.FormatFloat(float64(x), 'g', 7, 32))
+	}
+	b.WriteByte(']')
+	return b.String()
 }

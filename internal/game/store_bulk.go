@@ -19,7 +19,11 @@ type ImportMessage struct {
 
 // ImportSession creates a session owned by ownerID without a character.
 func (s *Store) ImportSession(ctx context.Context, ownerID uuid.UUID, title string) (uuid.UUID, error) {
-	ss, err := s.insertSession(ctx, Session{ID: uuid.Must(uuid.NewV7()), OwnerID: ownerID, Title: title})
+	seed, err := newOpenSeed()
+	if err != nil {
+		return uuid.Nil, err
+	}
+	ss, err := s.insertSession(ctx, Session{ID: uuid.Must(uuid.NewV7()), OwnerID: ownerID, Title: title}, seed, 0) // an operator's load test: no cap
 	return ss.ID, err
 }
 

@@ -1,4 +1,4 @@
-package memory
+package embed
 
 import (
 	"context"
@@ -8,6 +8,7 @@ import (
 )
 
 func TestHashEmbedderV2DescribesItself(t *testing.T) {
+	t.Parallel()
 	e := NewHashEmbedderV2(DefaultDim)
 	require.Equal(t, "hash-384-v2", e.Model())
 	require.Equal(t, 384, e.Dim())
@@ -16,6 +17,7 @@ func TestHashEmbedderV2DescribesItself(t *testing.T) {
 }
 
 func TestHashEmbedderV2IsDeterministic(t *testing.T) {
+	t.Parallel()
 	text := "The blacksmith's daughter is named Ysolde; she forges blades in Émberfall."
 	a := embedOne(t, NewHashEmbedderV2(DefaultDim), text)
 	b := embedOne(t, NewHashEmbedderV2(DefaultDim), text)
@@ -33,6 +35,7 @@ func TestHashEmbedderV2IsDeterministic(t *testing.T) {
 var pinnedV2 = map[int]float32{65: 0.33142194, 157: -0.29575282, 115: 0.29575282, 360: -0.29575282}
 
 func TestHashEmbedderV2MatchesInflections(t *testing.T) {
+	t.Parallel()
 	e := NewHashEmbedderV2(DefaultDim)
 	for _, pair := range [][2]string{
 		{"the dragon sleeps", "the dragon sleep"},
@@ -47,6 +50,7 @@ func TestHashEmbedderV2MatchesInflections(t *testing.T) {
 
 // The quality tests of v1, for v2.
 func TestHashEmbedderV2RetrievesPlantedFacts(t *testing.T) {
+	t.Parallel()
 	e := NewHashEmbedderV2(DefaultDim)
 	for _, text := range []string{"a", "Hello, traveller.", "Ünïcödé façade — naïve coöperation, Straße, Ærøskøbing", "42", "東京"} {
 		require.InDelta(t, 1.0, norm2(embedOne(t, e, text)), 1e-5, text)

@@ -93,7 +93,7 @@ const (
 		ORDER BY seq DESC LIMIT $2`
 	playerVectorSQL = `SELECT embedding::text FROM game.message_embeddings
 		WHERE model = $2 AND message_id = (SELECT player_message_id FROM game.turns WHERE id = $1)`
-	turnCharacterSQL = `SELECT c.id, c.player_id, c.name, c.class, c.level, c.sheet, c.portrait_asset_id, c.created_at, c.updated_at
+	turnCharacterSQL = `SELECT c.id, c.player_id, c.name, c.class, c.level, c.sheet, c.portrait_asset_id, c.created_at, c.updated_at, c.sheet_version
 		FROM game.turns t JOIN game.sessions s ON s.id = t.session_id JOIN game.characters c ON c.id = s.character_id
 		WHERE t.id = $1`
 	contextMessagesSQL = `SELECT ` + messageCols + ` FROM game.messages

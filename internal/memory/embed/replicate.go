@@ -1,4 +1,4 @@
-package memory
+package embed
 
 import (
 	"context"
@@ -70,9 +70,7 @@ func (e *ReplicateEmbedder) embedBatch(ctx context.Context, texts []string) ([][
 	}
 	if p, err = e.o.Client.Wait(ctx, p, e.o.Poll); err != nil {
 		if ctx.Err() != nil {
-			cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
-			_ = e.o.Client.Cancel(cctx, p)
-			cancel()
+			e.o.Client.Abandon(ctx, p)
 		}
 		return nil, fmt.Errorf("replicate embeddings: %w", err)
 	}

@@ -1,4 +1,4 @@
-package memory
+package embed
 
 import (
 	"strings"
@@ -8,6 +8,7 @@ import (
 )
 
 func TestCountTokens(t *testing.T) {
+	t.Parallel()
 	t.Run("text without words counts nothing", func(t *testing.T) {
 		for _, s := range []string{"", " ", "\n\t  "} {
 			require.Zero(t, CountTokens(s), "%q", s)

@@ -1,4 +1,4 @@
-package memory
+package embed
 
 import (
 	"context"
@@ -35,6 +35,7 @@ func norm2(v []float32) float64 {
 }
 
 func TestHashEmbedderDescribesItself(t *testing.T) {
+	t.Parallel()
 	e := NewHashEmbedder(DefaultDim)
 	require.Equal(t, "hash-384", e.Model())
 	require.Equal(t, 384, e.Dim())
@@ -43,6 +44,7 @@ func TestHashEmbedderDescribesItself(t *testing.T) {
 }
 
 func TestHashEmbedderIsDeterministic(t *testing.T) {
+	t.Parallel()
 	text := "The blacksmith's daughter is named Ysolde; she forges blades in Émberfall."
 	a := embedOne(t, NewHashEmbedder(DefaultDim), text)
 	b := embedOne(t, NewHashEmbedder(DefaultDim), text)
@@ -59,6 +61,7 @@ func TestHashEmbedderIsDeterministic(t *testing.T) {
 var pinned = map[int]float32{176: 0.26763758, 278: 0.2632902, 80: 0.21028669, 96: -0.19116971}
 
 func TestHashEmbedderReturnsUnitVectors(t *testing.T) {
+	t.Parallel()
 	e := NewHashEmbedder(DefaultDim)
 	for _, text := range []string{
 		"a",
@@ -72,6 +75,7 @@ func TestHashEmbedderReturnsUnitVectors(t *testing.T) {
 }
 
 func TestHashEmbedderGivesFeaturelessTextANonZeroVector(t *testing.T) {
+	t.Parallel()
 	e := NewHashEmbedder(16)
 	for _, text := range []string{"", "   ", "?!… —", "\n\t"} {
 		v := embedOne(t, e, text)
@@ -82,6 +86,7 @@ func TestHashEmbedderGivesFeaturelessTextANonZeroVector(t *testing.T) {
 }
 
 func TestHashEmbedderFindsATextMostSimilarToItself(t *testing.T) {
+	t.Parallel()
 	e := NewHashEmbedder(DefaultDim)
 	texts := append([]string{ysoldeFact, ysoldeQuestion}, unrelated...)
 	vs, err := e.Embed(context.Background(), texts)
@@ -109,6 +114,7 @@ var unrelated = []string{
 }
 
 func TestHashEmbedderRanksAParaphraseAboveUnrelatedSentences(t *testing.T) {
+	t.Parallel()
 	e := NewHashEmbedder(DefaultDim)
 	fact := embedOne(t, e, ysoldeFact)
 	question := embedOne(t, e, ysoldeQuestion)
@@ -119,6 +125,7 @@ func TestHashEmbedderRanksAParaphraseAboveUnrelatedSentences(t *testing.T) {
 }
 
 func TestHashEmbedderRetrievesPlantedFacts(t *testing.T) {
+	t.Parallel()
 	facts := []struct{ fact, question string }{
 		{ysoldeFact, ysoldeQuestion},
 		{"The old hermit said the dragon sleeps beneath Mount Korran.", "Where does the dragon sleep?"},
@@ -166,6 +173,7 @@ func TestHashEmbedderRetrievesPlantedFacts(t *testing.T) {
 }
 
 func TestHashEmbedderIgnoresCaseAndPunctuation(t *testing.T) {
+	t.Parallel()
 	e := NewHashEmbedder(DefaultDim)
 	for _, pair := range [][2]string{
 		{"The Blacksmith’s Daughter is named YSOLDE!", "the blacksmith's daughter, is named ysolde"},
@@ -178,6 +186,7 @@ func TestHashEmbedderIgnoresCaseAndPunctuation(t *testing.T) {
 }
 
 func TestHashEmbedderStopsWhenTheContextIsCancelled(t *testing.T) {
+	t.Parallel()
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
 	vs, err := NewHashEmbedder(DefaultDim).Embed(ctx, []string{"one", "two"})
@@ -186,6 +195,7 @@ func TestHashEmbedderStopsWhenTheContextIsCancelled(t *testing.T) {
 }
 
 func TestHashEmbedderEmbedsABatchInOrder(t *testing.T) {
+	t.Parallel()
 	e := NewHashEmbedder(DefaultDim)
 	vs, err := e.Embed(context.Background(), []string{"first", "second"})
 	require.NoError(t, err)
@@ -198,6 +208,7 @@ func TestHashEmbedderEmbedsABatchInOrder(t *testing.T) {
 }
 
 func TestWordsFoldsTextIntoFeatures(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct{ in, want string }{
 		{"The blacksmith's daughter", "the blacksmith daughter"},
 		{"don't STOP", "dont stop"},

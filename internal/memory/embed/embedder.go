@@ -1,9 +1,9 @@
-// Package memory is what the Dungeon Master remembers: it turns messages into
-// vectors (embedders) and estimates how much of a prompt budget a text uses.
+// Package embed turns what the Dungeon Master remembers into vectors
+// (embedders) and estimates how much of a prompt budget a text uses.
 //
 // Nothing here talks to a database; only the openai and replicate embedders
 // talk to the network.
-package memory
+package embed
 
 import "context"
 

@@ -1,4 +1,4 @@
-package memory
+package embed
 
 // Keywords returns the words of text that carry meaning for a keyword
 // search: lower-cased, accent-folded, possessives removed, stop words

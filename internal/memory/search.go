@@ -1,0 +1,143 @@
+package memory
+
+import (
+	"context"
+	"sort"
+	"strings"
+
+	"github.com/google/uuid"
+
+	"github.com/codeofconquest/brightdawn/internal/game"
+	"github.com/codeofconquest/brightdawn/internal/memory/embed"
+)
+
+// Mode selects the retrieval method; Hybrid is what the game uses, the
+// others exist for the memory benchmark's comparison.
+type Mode int
+
+// Retrieval modes.
+const (
+	Hybrid Mode = iota
+	VectorOnly
+	KeywordOnly
+)
+
+// Searcher finds a session's remembered messages relevant to a text: the
+// pgvector cosine KNN of the served embedding model (HNSW, filtered to the
+// session, with iterative scans) fused by reciprocal rank with Postgres
+// full-text search.
+type Searcher struct {
+	store  *Store
+	models *Models
+	// EfSearch is the HNSW candidate list size; iterative scans extend it
+	// when the session filter discards candidates.
+	EfSearch int
+	// RRFK is reciprocal rank fusion's constant: a result's fused score is
+	// the sum over methods of 1/(RRFK + rank). 60 is the value of the
+	// original paper (Cormack et al., 2009), used unchanged.
+	RRFK float64
+	// Candidates is how many results each method contributes to fusion,
+	// at least; more than k lets a message found by both climb.
+	Candidates int
+	// VectorWeight and KeywordWeight scale each method's reciprocal rank
+	// contributions (weighted RRF). Equal weights trust both alike.
+	VectorWeight, KeywordWeight float64
+}
+
+var _ game.MemorySearch = (*Searcher)(nil)
+
+// NewSearcher returns a searcher.
+func NewSearcher(store *Store, models *Models) *Searcher {
+	return &Searcher{store: store, models: models, EfSearch: 100, RRFK: 60, Candidates: 32, VectorWeight: 1, KeywordWeight: 1}
+}
+
+// Search returns the k messages of the session most relevant to q (hybrid),
+// not counting the excluded ones.
+func (s *Searcher) Search(ctx context.Context, sessionID uuid.UUID, q string, k int, exclude []uuid.UUID) ([]game.MemoryResult, error) {
+	return s.SearchMode(ctx, sessionID, game.Query{Text: q}, Hybrid, k, exclude)
+}
+
+// Recall is the hybrid search of a turn's retrieve stage.
+func (s *Searcher) Recall(ctx context.Context, sessionID uuid.UUID, q game.Query, k int, exclude []uuid.UUID) ([]game.MemoryResult, error) {
+	return s.SearchMode(ctx, sessionID, q, Hybrid, k, exclude)
+}
+
+// SearchMode runs one retrieval method.
+func (s *Searcher) SearchMode(ctx context.Context, sessionID uuid.UUID, q game.Query, mode Mode, k int, exclude []uuid.UUID) ([]game.MemoryResult, error) {
+	n := max(s.Candidates, 2*k)
+	if mode == VectorOnly {
+		n = k
+	}
+	var near *nearest
+	if mode != KeywordOnly {
+		if q.Vector == "" || q.Model == "" {
+			e, err := s.models.Serving(ctx)
+			if err != nil {
+				return nil, err
+			}
+			vs, err := e.Embed(ctx, []string{q.Text})
+			if err != nil {
+				return nil, err
+			}
+			q.Vector, q.Model = embed.VectorText(vs[0]), e.Model()
+		}
+		near = &nearest{model: q.Model, dim: strings.Count(q.Vector, ",") + 1, vector: q.Vector, efSearch: max(s.EfSearch, n)}
+	}
+	var kws []string
+	if mode != VectorOnly {
+		kws = embed.Keywords(q.Text)
+	}
+	if near == nil && len(kws) == 0 {
+		return []game.MemoryResult{}, nil
+	}
+	vec, kw, err := s.store.search(ctx, sessionID, near, kws, n, exclude)
+	if err != nil {
+		return nil, err
+	}
+	switch mode {
+	case VectorOnly:
+		return limit(vec, k), nil
+	case KeywordOnly:
+		return limit(kw, k), nil
+	}
+	return limit(Fuse(s.RRFK, s.VectorWeight, vec, s.KeywordWeight, kw), k), nil
+}
+
+func limit(rs []game.MemoryResult, k int) []game.MemoryResult {
+	if rs == nil {
+		return []game.MemoryResult{}
+	}
+	return rs[:min(k, len(rs))]
+}
+
+// Fuse merges two ranked lists by weighted reciprocal rank fusion: each
+// result scores the sum of w/(k + rank) over the lists it appears in (rank
+// from 1), so agreement between methods beats a high rank in one. A
+// result in both lists has source "hybrid". Ties keep the vector order.
+func Fuse(k, wv float64, vector []game.MemoryResult, wk float64, keyword []game.MemoryResult) []game.MemoryResult {
+	byID := map[uuid.UUID]*game.MemoryResult{}
+	var order []uuid.UUID
+	add := func(w float64, list []game.MemoryResult) {
+		for i, r := range list {
+			rrf := w / (k + float64(i+1))
+			if cur, ok := byID[r.Message.ID]; ok {
+				cur.Score += rrf
+				cur.Source = game.SourceHybrid
+				cur.VectorScore = max(cur.VectorScore, r.VectorScore)
+				cur.KeywordScore = max(cur.KeywordScore, r.KeywordScore)
+				continue
+			}
+			r.Score = rrf
+			byID[r.Message.ID] = &r
+			order = append(order, r.Message.ID)
+		}
+	}
+	add(wv, vector)
+	add(wk, keyword)
+	out := make([]game.MemoryResult, len(order))
+	for i, id := range order {
+		out[i] = *byID[id]
+	}
+	sort.SliceStable(out, func(i, j int) bool { return out[i].Score > out[j].Score })
+	return out
+}
