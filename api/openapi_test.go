@@ -37,6 +37,9 @@ func everyRoute(t *testing.T) []string {
 		Events:  struct{ EventStreamer }{},
 		Assets:  struct{ AssetService }{},
 		Reembed: struct{ ReembedService }{},
+		Lore:    struct{ LoreService }{},
+		Cards:   struct{ CardService }{},
+		Exports: struct{ ExportService }{},
 		Ops:     OpsDeps{Metrics: http.NotFoundHandler(), Queues: http.NotFoundHandler()},
 	})
 	require.NoError(t, err)

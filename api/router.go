@@ -35,6 +35,12 @@ type Deps struct {
 	Ops OpsDeps
 	// Reembed reports embedding models and re-embed jobs at /ops/reembed.
 	Reembed ReembedService
+	// Lore is the sessions' lorebooks (api/lore.go).
+	Lore LoreService
+	// Cards imports and exports Tavern character cards (api/cards.go).
+	Cards CardService
+	// Exports writes sessions into the exports bucket (api/exports.go).
+	Exports ExportService
 }
 
 // NewRouter builds the Gin engine with every route of docs/API.md (api/openapi/openapi.yaml).
@@ -71,6 +77,15 @@ func NewRouter(d Deps) (*gin.Engine, error) {
 	}
 	if d.Auth != nil && d.Assets != nil {
 		registerAssets(r.Group("/api", requireAuth(d.Auth)), d)
+	}
+	if d.Auth != nil && d.Lore != nil {
+		registerLore(r.Group("/api", requireAuth(d.Auth)), d)
+	}
+	if d.Auth != nil && d.Cards != nil {
+		registerCards(r.Group("/api", requireAuth(d.Auth)), d)
+	}
+	if d.Auth != nil && d.Exports != nil {
+		registerExports(r.Group("/api", requireAuth(d.Auth)), d)
 	}
 	registerOps(r, d)
 	if d.Auth != nil && d.Reembed != nil {

@@ -38,6 +38,8 @@ type Options struct {
 
 	// Reembed, when set, runs re-embed jobs (a changed embedding model).
 	Reembed Reembedder
+	// Exports, when set, writes session exports (exports.go).
+	Exports ExportRunner
 }
 
 // Server is an asynq server with the turn handlers.
@@ -89,6 +91,10 @@ func NewServer(rdb redis.UniversalClient, queue *Client, pipeline *game.Pipeline
 	s.mux.HandleFunc(TypeGenerate, s.turn(pipeline.Generate))
 	s.mux.HandleFunc(TypeEmbedDM, s.turn(pipeline.EmbedReply))
 	s.mux.HandleFunc(TypeSweep, s.sweep)
+	if opts.Exports != nil {
+		s.mux.HandleFunc(TypeExport, s.export)
+	}
+	s.mux.HandleFunc(TypeSessionEmbed, s.embedSession)
 	if opts.Assets != nil {
 		s.mux.HandleFunc(TypeAssetCleanup, s.cleanupAssets)
 	}

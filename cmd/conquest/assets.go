@@ -26,6 +26,7 @@ func (a *app) openAssets(ctx context.Context) error {
 		return err
 	}
 	a.s3 = s3
+	a.exportsS3 = s3.WithBucket(a.cfg.S3ExportsBucket)
 	a.assetSvc = assets.NewService(assets.NewStore(a.pool), s3, assets.Options{
 		UploadTTL:    a.cfg.Assets.UploadTTL,
 		DownloadTTL:  a.cfg.Assets.DownloadTTL,
@@ -43,6 +44,9 @@ func (a *app) openAssets(ctx context.Context) error {
 func (a *app) watchStorage(ctx context.Context) {
 	for {
 		err := a.s3.EnsureBucket(ctx, 30*time.Second)
+		if err == nil {
+			err = a.exportsS3.EnsureBucket(ctx, 30*time.Second) // session exports (docs/EXPORT.md)
+		}
 		if err == nil {
 			a.storageReady.Store(true)
 			a.log.Info("object storage ready", "bucket", a.s3.Bucket())

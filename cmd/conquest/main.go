@@ -185,6 +185,7 @@ type app struct {
 	// storageReady is set once the bucket is confirmed (watchStorage).
 	storageReady atomic.Bool
 
+	exportsS3 *assets.S3 // the exports bucket (internal/game/exports.go)
 	pack *rules.Pack // the rule pack (RULES_PACK), loaded at start
 }
 
@@ -254,13 +255,17 @@ func (a *app) serveAPI(ctx context.Context) error {
 	}
 	defer closeOps()
 	a.ops.registerReadiness(a.checks())
+	gameSvc := game.NewService(g.store, g.queue, g.pub, g.embedder, g.search, game.WithPortraits(a.assetSvc), game.WithAssetReader(a.assetSvc), game.WithExports(a.exportsS3, g.queue), turnLimits(a.cfg, a.rdb), game.WithRules(a.pack))
 	router, err := api.NewRouter(api.Deps{
 		Log:            a.log,
 		Checks:         a.checks(),
 		TrustedProxies: a.cfg.TrustedProxies,
 		Auth:           authSvc,
 		Tickets:        authSvc,
-		Game:           game.NewService(g.store, g.queue, g.pub, g.embedder, g.search, game.WithPortraits(a.assetSvc), turnLimits(a.cfg, a.rdb), game.WithRules(a.pack)),
+		Game:           gameSvc,
+		Lore:           gameSvc,
+		Cards:          gameSvc,
+		Exports:        gameSvc,
 		Assets:         a.assetSvc,
 		StorageReady:   a.storageReady.Load,
 		Reembed:        memory.NewReembedder(g.memory, g.models, a.cfg.Game.Providers.ReembedBatchSize),
@@ -333,6 +338,7 @@ func (a *app) serveWorker(ctx context.Context) error {
 		AssetCleanupInterval: a.cfg.Assets.CleanupInterval,
 
 		Reembed: memory.NewReembedder(g.memory, g.models, a.cfg.Game.Providers.ReembedBatchSize),
+		Exports: game.NewExporter(g.store, a.exportsS3),
 	})
 	if err != nil {
 		return err

@@ -32,6 +32,9 @@ const (
 	KindMap      = "map"
 	KindSheet    = "sheet"
 	KindExport   = "export"
+	// KindCard is a Tavern character card (V2/V3): a PNG with the card in
+	// a text chunk, or the card's JSON (docs/CARDS.md).
+	KindCard = "card"
 )
 
 const mib = 1 << 20
@@ -57,6 +60,8 @@ var Kinds = map[string]KindSpec{
 	KindMap:      {ContentTypes: imageTypes, MaxSize: 10 * mib},
 	KindSheet:    {ContentTypes: documentTypes, MaxSize: 2 * mib},
 	KindExport:   {ContentTypes: documentTypes, MaxSize: 20 * mib},
+	// JSON first: a card is a file to download, not a picture to show.
+	KindCard: {ContentTypes: []string{"application/json", "image/png"}, MaxSize: 8 * mib},
 }
 
 // KindNames lists the kinds in a stable order (for messages).

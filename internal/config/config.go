@@ -30,8 +30,10 @@ type Config struct {
 	S3AccessKey string `env:"S3_ACCESS_KEY" envDefault:"conquest-dev"`
 	S3SecretKey string `env:"S3_SECRET_KEY" envDefault:"conquest-dev-secret"`
 	S3Bucket    string `env:"S3_BUCKET" envDefault:"conquest-assets"`
-	S3Region    string `env:"S3_REGION" envDefault:"us-east-1"`
-	S3UseSSL    bool   `env:"S3_USE_SSL" envDefault:"false"`
+	// S3ExportsBucket holds session exports (docs/EXPORT.md).
+	S3ExportsBucket string `env:"S3_EXPORTS_BUCKET" envDefault:"exports"`
+	S3Region        string `env:"S3_REGION" envDefault:"us-east-1"`
+	S3UseSSL        bool   `env:"S3_USE_SSL" envDefault:"false"`
 
 	Auth   Auth
 	Game   Game

@@ -28,6 +28,7 @@ type Model interface {
 type Prompt struct {
 	System    string
 	Character *Character // nil when the session has no character
+	Lore      []Lore     // lorebook entries matched for this turn, in priority order
 	Memory    []Memory   // retrieved earlier messages, most relevant first
 	Recent    []Turn     // the most recent messages, oldest first
 	Player    string     // the player's message for this turn
@@ -49,6 +50,12 @@ const (
 	RoleDM     = "dm"
 	RoleSystem = "system"
 )
+
+// Lore is a lorebook entry that entered the prompt (internal/lore).
+type Lore struct {
+	Title   string
+	Content string
+}
 
 // Memory is an earlier message retrieved for this turn.
 type Memory struct {

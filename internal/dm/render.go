@@ -25,6 +25,20 @@ func (p Prompt) Context() string {
 		b.WriteString("The player's character: ")
 		b.WriteString(d)
 	}
+	if len(p.Lore) > 0 {
+		if b.Len() > 0 {
+			b.WriteString("\n\n")
+		}
+		b.WriteString("Facts of this campaign's world:")
+		for _, l := range p.Lore {
+			b.WriteString("\n- ")
+			if l.Title != "" {
+				b.WriteString(l.Title)
+				b.WriteString(": ")
+			}
+			b.WriteString(oneLine(l.Content))
+		}
+	}
 	if p.Mechanics != nil {
 		if note := p.Mechanics.ForPrompt(); note != "" {
 			if b.Len() > 0 {
@@ -121,6 +135,9 @@ func oneLine(s string) string {
 // per-message overhead of a chat request.
 func (p Prompt) Tokens() int {
 	n := embed.CountTokens(p.System) + embed.CountTokens(p.Character.Describe()) + embed.CountTokens(p.Player) + 2*messageOverhead
+	for _, l := range p.Lore {
+		n += loreTokens(l)
+	}
 	for _, m := range p.Memory {
 		n += memoryTokens(m)
 	}
@@ -130,5 +147,6 @@ func (p Prompt) Tokens() int {
 	return n
 }
 
+func loreTokens(l Lore) int     { return embed.CountTokens(l.Title) + embed.CountTokens(l.Content) + 3 }
 func memoryTokens(m Memory) int { return embed.CountTokens(m.Content) + 3 } // bullet and speaker
 func recentTokens(t Turn) int   { return embed.CountTokens(t.Content) + messageOverhead }

@@ -8,6 +8,7 @@ import (
 // Kept says which of a prompt's memories and recent messages survived Fit,
 // as indexes into the slices Fit was given, in their original order.
 type Kept struct {
+	Lore   []int
 	Memory []int
 	Recent []int
 }
@@ -21,7 +22,7 @@ type Kept struct {
 //
 // budget <= 0 means no limit.
 func Fit(p Prompt, budget int) (Prompt, Kept, error) {
-	all := Kept{Memory: seq(len(p.Memory)), Recent: seq(len(p.Recent))}
+	all := Kept{Lore: seq(len(p.Lore)), Memory: seq(len(p.Memory)), Recent: seq(len(p.Recent))}
 	if budget <= 0 {
 		return p, all, nil
 	}
@@ -32,6 +33,16 @@ func Fit(p Prompt, budget int) (Prompt, Kept, error) {
 			"the message is too long for the Dungeon Master's prompt budget (%d tokens with the rules and character sheet; the budget is %d)", fixed.Tokens(), budget)}
 	}
 	var kept Kept
+	// Lore first: the caller already chose it within lore's own share of
+	// the budget (internal/lore.Select); here only what still fits stays.
+	var lore []Lore
+	for i, l := range p.Lore {
+		if c := loreTokens(l); c <= left {
+			left -= c
+			kept.Lore = append(kept.Lore, i)
+			lore = append(lore, l)
+		}
+	}
 	// Newest recent messages first: the conversation's thread matters most.
 	for i := len(p.Recent) - 1; i >= 0; i-- {
 		c := recentTokens(p.Recent[i])
@@ -54,7 +65,7 @@ func Fit(p Prompt, budget int) (Prompt, Kept, error) {
 	sort.Ints(kept.Recent)
 	sort.Ints(kept.Memory)
 	out := fixed
-	out.Seed, out.MaxTokens = p.Seed, p.MaxTokens
+	out.Seed, out.MaxTokens, out.Lore = p.Seed, p.MaxTokens, lore
 	for _, i := range kept.Memory {
 		out.Memory = append(out.Memory, p.Memory[i])
 	}

@@ -48,8 +48,8 @@ const (
 	RoleDM     = "dm"
 	RoleSystem = "system"
 
-	VisibilityAll     = "all"
-	VisibilityWhisper = "whisper"
+	VisibilityPublic  = "public"
+	VisibilityPrivate = "private"
 )
 
 // Document is one exported session (format version 1).
@@ -79,7 +79,7 @@ type Message struct {
 	Role    string `json:"role"`
 	Author  string `json:"author,omitempty"` // display name of the player who wrote it
 	Content string `json:"content"`
-	// Visibility is "all" or "whisper"; a whisper names its recipients.
+	// Visibility is "public" or "private" (API.md message.visibility); a private message names its recipients.
 	Visibility string    `json:"visibility"`
 	To         []string  `json:"to,omitempty"`
 	CreatedAt  time.Time `json:"created_at"`
@@ -223,13 +223,13 @@ func Validate(d *Document) error {
 			return apperr.Invalidf(f+".role", "must be player, dm or system")
 		}
 		switch m.Visibility {
-		case VisibilityAll:
+		case VisibilityPublic:
 			if len(m.To) > 0 {
-				return apperr.Invalidf(f+".to", "only whispers have recipients")
+				return apperr.Invalidf(f+".to", "only private messages have recipients")
 			}
-		case VisibilityWhisper:
+		case VisibilityPrivate:
 			if len(m.To) == 0 || len(m.To) > 32 {
-				return apperr.Invalidf(f+".to", "a whisper names 1 to 32 recipients")
+				return apperr.Invalidf(f+".to", "a private message names 1 to 32 recipients")
 			}
 			for _, to := range m.To {
 				if err := checkRunes(f+".to", to, MaxNameRunes); err != nil {
@@ -237,7 +237,7 @@ func Validate(d *Document) error {
 				}
 			}
 		default:
-			return apperr.Invalidf(f+".visibility", "must be all or whisper")
+			return apperr.Invalidf(f+".visibility", "must be public or private")
 		}
 		if err := checkRunes(f+".author", m.Author, MaxNameRunes); err != nil {
 			return err

@@ -21,10 +21,10 @@ func sample() Document {
 		ExportedAt: t0,
 		Session:    Session{ID: "s1", Title: "The Flood at Ashford", Setting: "A mill town.", CreatedAt: t0},
 		Messages: []Message{
-			{ID: "m1", Role: RoleSystem, Content: "The session begins.", Visibility: VisibilityAll, CreatedAt: t0},
-			{ID: "m2", Role: RolePlayer, Author: "Ana", Content: "I ask Bram about the key.", Visibility: VisibilityAll, CreatedAt: t0.Add(time.Second)},
-			{ID: "m3", Role: RoleDM, Content: "Bram scowls. Roll Persuasion.", Visibility: VisibilityAll, CreatedAt: t0.Add(2 * time.Second)},
-			{ID: "m4", Role: RolePlayer, Author: "Ben", Content: "psst", Visibility: VisibilityWhisper, To: []string{"DM"}, CreatedAt: t0.Add(3 * time.Second)},
+			{ID: "m1", Role: RoleSystem, Content: "The session begins.", Visibility: VisibilityPublic, CreatedAt: t0},
+			{ID: "m2", Role: RolePlayer, Author: "Ana", Content: "I ask Bram about the key.", Visibility: VisibilityPublic, CreatedAt: t0.Add(time.Second)},
+			{ID: "m3", Role: RoleDM, Content: "Bram scowls. Roll Persuasion.", Visibility: VisibilityPublic, CreatedAt: t0.Add(2 * time.Second)},
+			{ID: "m4", Role: RolePlayer, Author: "Ben", Content: "psst", Visibility: VisibilityPrivate, To: []string{"DM"}, CreatedAt: t0.Add(3 * time.Second)},
 		},
 		Rolls:        []Roll{{MessageID: "m3", Expression: "1d20+2", Dice: []int{14}, Total: 16, Reason: "Persuasion"}},
 		SheetChanges: []SheetChange{{MessageID: "m3", Character: "Ana", Path: "hp", Before: json.RawMessage(`10`), After: json.RawMessage(`8`)}},
@@ -76,7 +76,7 @@ func TestDecodeRefuses(t *testing.T) {
 	many := func(n int) []any {
 		out := make([]any, n)
 		for i := range out {
-			out[i] = map[string]any{"id": fmt.Sprint(i), "role": "dm", "content": "x", "visibility": "all", "created_at": t0}
+			out[i] = map[string]any{"id": fmt.Sprint(i), "role": "dm", "content": "x", "visibility": "public", "created_at": t0}
 		}
 		return out
 	}
@@ -160,14 +160,14 @@ func TestMarkdown(t *testing.T) {
 			{"line one\nline two", "line one  \nline two"},
 		} {
 			d := sample()
-			d.Messages = []Message{{ID: "x", Role: RoleDM, Content: tc.in, Visibility: VisibilityAll}}
+			d.Messages = []Message{{ID: "x", Role: RoleDM, Content: tc.in, Visibility: VisibilityPublic}}
 			d.Rolls, d.SheetChanges, d.Summary, d.Lore = nil, nil, nil, nil
 			assert.Contains(t, string(Markdown(d)), "**DM**\n\n"+tc.want+"\n\n", "content %q", tc.in)
 		}
 	})
 	t.Run("a name cannot close the bold or break the line", func(t *testing.T) {
 		d := sample()
-		d.Messages = []Message{{ID: "x", Role: RolePlayer, Author: "Eve** # \n<b>", Content: "hi", Visibility: VisibilityAll}}
+		d.Messages = []Message{{ID: "x", Role: RolePlayer, Author: "Eve** # \n<b>", Content: "hi", Visibility: VisibilityPublic}}
 		d.Rolls, d.SheetChanges, d.Summary = nil, nil, nil
 		assert.Contains(t, string(Markdown(d)), `**Eve\*\* \# \<b\>**`)
 	})

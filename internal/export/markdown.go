@@ -46,7 +46,7 @@ func Markdown(d Document) []byte {
 			}
 		}
 		fmt.Fprintf(&b, "**%s**", escapeInline(speaker))
-		if m.Visibility == VisibilityWhisper {
+		if m.Visibility == VisibilityPrivate {
 			to := make([]string, len(m.To))
 			for i, t := range m.To {
 				to[i] = escapeInline(t)

@@ -136,11 +136,11 @@ type TurnError struct {
 	Message string      `json:"message"`
 }
 
-// ContextItem is one message that entered a turn's prompt.
+// ContextItem is one message or lore entry that entered a turn's prompt.
 type ContextItem struct {
-	MessageID uuid.UUID `json:"message_id"`
+	MessageID uuid.UUID `json:"message_id,omitzero"` // zero for lore
 	Score     float64   `json:"score"`
-	Source    string    `json:"source"` // "vector", "keyword", "hybrid", "recent"
+	Source    string    `json:"source"` // "vector", "keyword", "hybrid", "recent", "lore"
 	Role      string    `json:"role,omitempty"`
 	Tokens    int       `json:"tokens,omitempty"`
 	// VectorScore is the cosine similarity and KeywordScore the ts_rank
@@ -148,6 +148,14 @@ type ContextItem struct {
 	// the fused (reciprocal rank) score.
 	VectorScore  float64 `json:"vector_score,omitempty"`
 	KeywordScore float64 `json:"keyword_score,omitempty"`
+	// A lore entry (Source "lore") is recorded with its id, title, the key
+	// that matched (empty when it is always included) and the content that
+	// went into the prompt, so a retried generate stage uses the same text.
+	LoreID  string `json:"lore_id,omitempty"`
+	Title   string `json:"title,omitempty"`
+	Matched string `json:"matched,omitempty"`
+	Always  bool   `json:"always,omitempty"`
+	Content string `json:"content,omitempty"`
 }
 
 // Timings are the stage timestamps of a turn.

@@ -207,6 +207,11 @@ func (p *Pipeline) Retrieve(ctx context.Context, turnID uuid.UUID) (next string,
 			Tokens: embed.CountTokens(h.Message.Content), VectorScore: h.VectorScore, KeywordScore: h.KeywordScore})
 		contents[h.Message.ID] = h.Message.Content
 	}
+	loreItems, err := p.lore(ctx, t, pm, st.Character, recent)
+	if err != nil {
+		return "", err
+	}
+	candidates = append(candidates, loreItems...)
 	_, items, err := p.shape(t, pm, st.Character, candidates, contents)
 	if err != nil {
 		announced()
@@ -243,8 +248,13 @@ func (p *Pipeline) query(ctx context.Context, e embed.Embedder, pm Message, vec 
 // never). It returns the prompt and the context items that made it in.
 func (p *Pipeline) shape(t Turn, pm Message, char *Character, items []ContextItem, contents map[uuid.UUID]string) (dm.Prompt, []ContextItem, error) {
 	pr := dm.Prompt{System: p.opts.System, Character: char.forDM(), Player: pm.Content, Seed: t.Seed, MaxTokens: p.opts.MaxTokens}
-	var recentItems, memItems []ContextItem
+	var recentItems, memItems, loreItems []ContextItem
 	for _, c := range items {
+		if c.Source == SourceLore {
+			loreItems = append(loreItems, c)
+			pr.Lore = append(pr.Lore, dm.Lore{Title: c.Title, Content: c.Content})
+			continue
+		}
 		content, ok := contents[c.MessageID]
 		if !ok {
 			continue // deleted since retrieval
@@ -261,7 +271,10 @@ func (p *Pipeline) shape(t Turn, pm Message, char *Character, items []ContextIte
 	if err != nil {
 		return dm.Prompt{}, nil, err
 	}
-	out := make([]ContextItem, 0, len(kept.Recent)+len(kept.Memory))
+	out := make([]ContextItem, 0, len(kept.Lore)+len(kept.Recent)+len(kept.Memory))
+	for _, i := range kept.Lore {
+		out = append(out, loreItems[i])
+	}
 	for _, i := range kept.Recent {
 		out = append(out, recentItems[i])
 	}

@@ -42,6 +42,11 @@ type Service struct {
 	search   MemorySearch
 
 	portraits Portraits   // nil: characters cannot have portraits
+	assets    AssetReader // nil: no imports of uploads (cards.go)
+
+	exports     *Exporter // nil: no exports (exports.go)
+	exportQueue ExportQueue
+	embedQueue  EmbedQueue // imported sessions' vectors (import.go)
 	pack      *rules.Pack // the rule pack sheets are normalised with (WithRules)
 
 	limits TurnLimits // per-player turn limits (limits.go)

@@ -197,6 +197,9 @@ func (s *Store) insertSession(ctx context.Context, in Session, seed openSeed, ma
 		// before any roll is drawn from it (docs/DICE.md).
 		_, err = q.Exec(ctx, `INSERT INTO game.dice_seeds (id, session_id, seed, commitment) VALUES ($1, $2, $3, $4)`,
 			seed.ID, in.ID, seed.Seed[:], seed.Seed.Commitment())
+		if err == nil && in.CharacterID != nil {
+			err = copyCharacterLore(ctx, q, in.ID, *in.CharacterID)
+		}
 		if err == nil {
 			c := seed.Seed.Commitment()
 			out.DiceCommitment = &c

@@ -8,6 +8,8 @@ import { EventStream } from '../stream.js';
 import { Story } from '../story.js';
 import { LogView } from './log.js';
 import { memoryPanel } from './memory.js';
+import { lorePanel } from './lore.js';
+import { currentPlayer } from '../auth.js';
 import { portrait, describe } from './characters.js';
 import { sheetPanel } from './sheetpanel.js';
 
@@ -116,6 +118,8 @@ export async function gameView({ id, alive }) {
   });
   const sheet = character ? sheetPanel(character) : null;
   side.append(closePanel, ...(sheet ? [sheet.el] : []), panel.el);
+  // Lore and exports are the owner's (the server answers 404 to others).
+  if (currentPlayer()?.id === session.owner_id) side.append(lorePanel(id).el);
   const showSheet = (s, changes) => {
     character.sheet = s;
     sheet.update(s, changes);

@@ -9,7 +9,17 @@ const SOURCE_TEXT = {
   keyword: 'same words',
   hybrid: 'meaning and words',
   recent: 'just said',
+  lore: 'lore',
 };
+
+// loreItem is a lorebook entry in a turn's context, with why it matched.
+function loreItem(c) {
+  return h('li', { class: 'memory-item' },
+    h('div', { class: 'memory-meta' },
+      h('span', { class: 'memory-who' }, c.title || 'Lore'),
+      h('span', { class: 'badge badge-lore' }, c.matched ? `lore · matched “${c.matched}”` : 'lore · always')),
+    h('p', { class: 'memory-text' }, c.content ?? ''));
+}
 
 function memoryItem(m, { score, source } = {}) {
   const who = m ? (m.role === 'player' ? 'You' : m.role === 'dm' ? 'Dungeon Master' : 'The world') : '';
@@ -77,12 +87,12 @@ export function memoryPanel(sessionId, story) {
         ctxIntro.textContent = 'Nothing earlier came to mind for this turn.';
         return;
       }
-      const found = await story.lookup(items.map((c) => c.message_id));
+      const found = await story.lookup(items.filter((c) => c.message_id).map((c) => c.message_id));
       const player = story.messages.get(full.player_message_id);
       ctxIntro.textContent = player
         ? `For “${player.content.length > 80 ? `${player.content.slice(0, 80)}…` : player.content}”, these ${items.length} moments were in the DM's mind:`
         : `These ${items.length} moments were in the DM's mind:`;
-      ctxList.replaceChildren(...items.map((c) => memoryItem(found.get(c.message_id), c)));
+      ctxList.replaceChildren(...items.map((c) => (c.source === 'lore' ? loreItem(c) : memoryItem(found.get(c.message_id), c))));
     } catch (err) {
       ctxIntro.textContent = '';
       ctxError.show(err);

@@ -4,6 +4,7 @@ import { go } from '../router.js';
 import { h, mount, field, alertBox, busy, formatDate } from '../ui.js';
 import { friendly } from '../errors.js';
 import { describe } from './characters.js';
+import { importControls } from './lore.js';
 
 export async function sessionsView({ alive }) {
   mount(h('p', { class: 'loading' }, 'Opening the chronicle…'));
@@ -67,5 +68,6 @@ export async function sessionsView({ alive }) {
   mount(h('section', { class: 'page' },
     h('div', { class: 'page-head' }, h('h1', {}, 'Adventures'), h('p', { class: 'lede' }, 'Pick up where you left off, or set out anew.')),
     form,
+    importControls((kind, made) => go(kind === 'session' ? `/play/${made.id}` : `/characters/${made.id}`)),
     list));
 }

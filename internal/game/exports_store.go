@@ -1,0 +1,100 @@
+package game
+
+import (
+	"context"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+
+	"github.com/codeofconquest/brightdawn/internal/export"
+	"github.com/codeofconquest/brightdawn/internal/postgres"
+)
+
+const exportCols = `e.id, e.session_id, e.player_id, e.format, e.status, e.object_key, e.error, e.created_at, e.updated_at`
+
+func scanExport(row pgx.Row) (Export, error) {
+	var e Export
+	err := row.Scan(&e.ID, &e.SessionID, &e.PlayerID, &e.Format, &e.Status, &e.objectKey, &e.Error, &e.CreatedAt, &e.UpdatedAt)
+	return e, err
+}
+
+// insertExport records a pending export of a session the player owns.
+func (s *Store) insertExport(ctx context.Context, playerID, sessionID uuid.UUID, format string) (Export, error) {
+	e, err := scanExport(s.pool.QueryRow(ctx, `INSERT INTO game.exports AS e (id, session_id, player_id, format, status)
+		SELECT $1, s.id, $3, $4, 'pending' FROM game.sessions s WHERE s.id = $2 AND s.owner_id = $3
+		RETURNING `+exportCols, uuid.Must(uuid.NewV7()), sessionID, playerID, format))
+	return e, postgres.Translate(err, "session")
+}
+
+func (s *Store) getExport(ctx context.Context, playerID, id uuid.UUID) (Export, error) {
+	e, err := scanExport(s.pool.QueryRow(ctx, `SELECT `+exportCols+` FROM game.exports e WHERE e.id = $1 AND e.player_id = $2`, id, playerID))
+	return e, postgres.Translate(err, "export")
+}
+
+func (s *Store) exportByID(ctx context.Context, id uuid.UUID) (Export, error) {
+	e, err := scanExport(s.pool.QueryRow(ctx, `SELECT `+exportCols+` FROM game.exports e WHERE e.id = $1`, id))
+	return e, postgres.Translate(err, "export")
+}
+
+func (s *Store) finishExport(ctx context.Context, id uuid.UUID, status string, key, reason *string) error {
+	_, err := s.pool.Exec(ctx, `UPDATE game.exports SET status = $2, object_key = $3, error = $4, updated_at = now()
+		WHERE id = $1 AND status = 'pending'`, id, status, key, reason)
+	return postgres.Translate(err, "export")
+}
+
+// exportDocument reads what an export holds: the session, its messages in
+// order with their authors' display names, its lore and its summary.
+func (s *Store) exportDocument(ctx context.Context, sessionID uuid.UUID) (export.Document, error) {
+	var d export.Document
+	var sid uuid.UUID
+	err := s.pool.QueryRow(ctx, `SELECT id, title, created_at FROM game.sessions WHERE id = $1`, sessionID).
+		Scan(&sid, &d.Session.Title, &d.Session.CreatedAt)
+	if err != nil {
+		return d, postgres.Translate(err, "session")
+	}
+	d.Session.ID = sid.String()
+	rows, err := s.pool.Query(ctx, `SELECT m.id, m.role, coalesce(p.display_name, ''), m.content, m.created_at
+		FROM game.messages m LEFT JOIN auth.players p ON p.id = m.author_id
+		WHERE m.session_id = $1 ORDER BY m.seq LIMIT $2`, sessionID, export.MaxMessages)
+	if err != nil {
+		return d, postgres.Translate(err, "message")
+	}
+	defer rows.Close()
+	d.Messages = []export.Message{}
+	for rows.Next() {
+		var m export.Message
+		var id uuid.UUID
+		if err := rows.Scan(&id, &m.Role, &m.Author, &m.Content, &m.CreatedAt); err != nil {
+			return d, err
+		}
+		m.ID, m.Visibility = id.String(), export.VisibilityPublic
+		if m.Role != RolePlayer {
+			m.Author = ""
+		}
+		d.Messages = append(d.Messages, m)
+	}
+	if err := rows.Err(); err != nil {
+		return d, err
+	}
+	lore, err := collectLore(s.pool.Query(ctx, `SELECT `+loreCols+` FROM game.lore_entries l
+		WHERE l.session_id = $1 ORDER BY l.created_at, l.id`, sessionID))
+	if err != nil {
+		return d, postgres.Translate(err, "lore entry")
+	}
+	for _, e := range lore {
+		d.Lore = append(d.Lore, e.Entry)
+	}
+	var sum export.Summary
+	var through *uuid.UUID
+	err = s.pool.QueryRow(ctx, `SELECT content, through_message_id, updated_at FROM game.session_summaries WHERE session_id = $1`, sessionID).
+		Scan(&sum.Content, &through, &sum.UpdatedAt)
+	switch {
+	case err == pgx.ErrNoRows:
+	case err != nil:
+		return d, postgres.Translate(err, "summary")
+	case through != nil:
+		sum.ThroughMessageID = through.String()
+		d.Summary = &sum
+	}
+	return d, nil
+}

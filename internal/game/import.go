@@ -1,0 +1,182 @@
+package game
+
+import (
+	"bytes"
+	"context"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/codeofconquest/brightdawn/internal/apperr"
+	"github.com/codeofconquest/brightdawn/internal/export"
+	"github.com/codeofconquest/brightdawn/internal/lore"
+	"github.com/codeofconquest/brightdawn/internal/memory/embed"
+	"github.com/codeofconquest/brightdawn/internal/postgres"
+)
+
+// assetKindExport is the asset kind of an uploaded export.
+const assetKindExport = "export"
+
+// EmbedQueue starts the task that embeds an imported session's messages
+// (implemented by *workers.Client).
+type EmbedQueue interface {
+	EnqueueSessionEmbed(ctx context.Context, sessionID uuid.UUID) error
+}
+
+// ImportSession creates a new session of the player's from a JSON export
+// they uploaded as a ready asset of kind export: its messages in order with
+// their roles, its lore and summary. The messages get new ids; player
+// messages are the importing player's. Their vectors are computed by a
+// task afterwards, in batches (memory search finds them by keyword
+// meanwhile).
+func (s *Service) ImportSession(ctx context.Context, playerID, assetID uuid.UUID) (Session, error) {
+	if s.assets == nil || s.exports == nil {
+		return Session{}, apperr.New(apperr.Unavailable, "imports are not configured")
+	}
+	b, ct, err := s.assets.ReadReady(ctx, playerID, assetID, assetKindExport, "asset_id")
+	if err != nil {
+		return Session{}, err
+	}
+	if ct != "application/json" {
+		return Session{}, apperr.Invalidf("asset_id", "must be a JSON export, not %s", ct)
+	}
+	d, err := export.Decode(bytes.NewReader(b))
+	if err != nil {
+		return Session{}, err
+	}
+	title := cutRunes(d.Session.Title, MaxTitleLen)
+	if title, err = cleanText("title", title, MaxTitleLen); err != nil {
+		title = "Imported session"
+	}
+	for i, m := range d.Messages {
+		if err := checkText("messages", m.Content, MaxContentRunes, true); err != nil {
+			return Session{}, apperr.New(apperr.Unprocessable, "messages[%d] is longer than a message may be here (%d characters)", i, MaxContentRunes)
+		}
+	}
+	var book []lore.Entry
+	for _, e := range d.Lore {
+		if v, _, err := lore.Validate(e); err == nil && len(book) < lore.MaxEntriesPerSession {
+			book = append(book, v)
+		}
+	}
+	sess := Session{ID: uuid.Must(uuid.NewV7()), OwnerID: playerID, Title: title}
+	out, err := s.store.importSession(ctx, sess, d, book)
+	if err != nil {
+		return out, err
+	}
+	if s.embedQueue != nil {
+		if err := s.embedQueue.EnqueueSessionEmbed(ctx, out.ID); err != nil {
+			return out, err
+		}
+	}
+	return out, nil
+}
+
+// importSession writes an imported session, all or nothing.
+func (s *Store) importSession(ctx context.Context, in Session, d *export.Document, book []lore.Entry) (Session, error) {
+	var out Session
+	err := s.Tx(ctx, func(q querier) error {
+		var err error
+		out, err = scanSession(q.QueryRow(ctx, `
+			INSERT INTO game.sessions AS s (id, owner_id, title) VALUES ($1, $2, $3) RETURNING `+sessionCols, in.ID, in.OwnerID, in.Title))
+		if err != nil {
+			return err
+		}
+		if _, err = q.Exec(ctx, `INSERT INTO game.session_members (session_id, player_id, role) VALUES ($1, $2, 'owner')`, in.ID, in.OwnerID); err != nil {
+			return err
+		}
+		n := len(d.Messages)
+		// Arrays of text: PGlite's simple protocol has no encode plan for uuid[].
+		ids, roles, contents := make([]string, n), make([]string, n), make([]string, n)
+		authors, times := make([]*string, n), make([]time.Time, n)
+		owner := in.OwnerID.String()
+		newID := map[string]uuid.UUID{}
+		for i, m := range d.Messages {
+			id := uuid.Must(uuid.NewV7())
+			ids[i], roles[i], contents[i], times[i] = id.String(), m.Role, m.Content, m.CreatedAt
+			if m.Role == RolePlayer {
+				authors[i] = &owner
+			}
+			newID[m.ID] = id
+		}
+		// seq follows the export's order: rows are inserted in ordinality order.
+		if _, err = q.Exec(ctx, `INSERT INTO game.messages (id, session_id, role, author_id, content, created_at)
+			SELECT u.id, $1, u.role, u.author, u.content, u.created_at
+			FROM unnest($2::text[]::uuid[], $3::text[], $4::text[]::uuid[], $5::text[], $6::timestamptz[]) WITH ORDINALITY AS u(id, role, author, content, created_at, o)
+			ORDER BY u.o`, in.ID, ids, roles, authors, contents, times); err != nil {
+			return err
+		}
+		if err = insertLoreRows(ctx, q, in.ID, book, nil); err != nil {
+			return err
+		}
+		if d.Summary != nil {
+			through, ok := newID[d.Summary.ThroughMessageID]
+			if ok {
+				_, err = q.Exec(ctx, `INSERT INTO game.session_summaries (session_id, content, through_message_id, edited, updated_at)
+					VALUES ($1, $2, $3, false, $4)`, in.ID, d.Summary.Content, through, d.Summary.UpdatedAt)
+			}
+		}
+		return err
+	})
+	return out, postgres.Translate(err, "session")
+}
+
+// ImportEmbedBatch is how many messages of an imported session one
+// embedding call takes.
+const ImportEmbedBatch = 64
+
+// EmbedSession computes the missing vectors of a session's messages (an
+// imported one), a batch at a time, for every model in use. progress is
+// called after each batch with how many messages got vectors so far.
+func (p *Pipeline) EmbedSession(ctx context.Context, sessionID uuid.UUID, progress func(done int)) error {
+	served, err := p.models.Serving(ctx)
+	if err != nil {
+		return err
+	}
+	embedders, err := p.models.Writing(ctx)
+	if err != nil {
+		return err
+	}
+	done := 0
+	for {
+		msgs, err := p.store.unembedded(ctx, sessionID, served.Model(), ImportEmbedBatch)
+		if err != nil || len(msgs) == 0 {
+			return err
+		}
+		texts := make([]string, len(msgs))
+		for i, m := range msgs {
+			texts[i] = m.Content
+		}
+		vectors := make([]map[string][]float32, len(msgs))
+		for i := range vectors {
+			vectors[i] = map[string][]float32{}
+		}
+		for _, e := range embedders {
+			vecs, err := e.Embed(ctx, texts)
+			if err != nil {
+				return err
+			}
+			for i := range msgs {
+				vectors[i][e.Model()] = vecs[i]
+			}
+		}
+		for i, m := range msgs {
+			if err := p.store.StoreVectors(ctx, m, vectors[i], embed.CountTokens(m.Content), nil); err != nil {
+				return err
+			}
+		}
+		done += len(msgs)
+		if progress != nil {
+			progress(done)
+		}
+	}
+}
+
+// unembedded returns up to limit of a session's messages, oldest first,
+// without a vector of model.
+func (s *Store) unembedded(ctx context.Context, sessionID uuid.UUID, model string, limit int) ([]Message, error) {
+	out, err := collectMessages(s.pool.Query(ctx, `SELECT `+messageCols+` FROM game.messages m
+		WHERE m.session_id = $1 AND NOT EXISTS (SELECT 1 FROM game.message_embeddings e WHERE e.message_id = m.id AND e.model = $2)
+		ORDER BY m.seq LIMIT $3`, sessionID, model, limit))
+	return out, postgres.Translate(err, "message")
+}
