@@ -138,7 +138,10 @@ func TestResumeWithLastEventID(t *testing.T) {
 		c := p.on(small.URL)
 		s2 := newSession(t, p, "")
 		var firstID string
-		for i := 0; i < 4; i++ {
+		// MAXLEN ~ trims whole stream nodes (100 entries each), so the
+		// history must pass 200 events: 12 short turns do, whatever the
+		// narrator's reply length.
+		for i := 0; i < 12; i++ {
 			_, tr := postMessage(t, c, s2.ID, fmt.Sprintf("I walk north, step %d, and look around carefully at everything.", i))
 			final := waitFinal(t, c, tr.ID, 60*time.Second)
 			require.Equal(t, "completed", final.Status)

@@ -102,8 +102,11 @@ func ticketStream(t *testing.T, c *testkit.Client, base, sessionID string) *stre
 
 func TestStreamsEndWithTheirLogin(t *testing.T) {
 	t.Parallel()
-	a := testkit.Start(t, testkit.Options{Command: "api"})
-	b := testkit.Start(t, testkit.Options{Command: "api"})
+	// No refresh reuse window: a spent refresh token presented again must
+	// count as theft at once (the window has its own test).
+	noWindow := []string{"REFRESH_REUSE_WINDOW=0s"}
+	a := testkit.Start(t, testkit.Options{Command: "api", Env: noWindow})
+	b := testkit.Start(t, testkit.Options{Command: "api", Env: noWindow})
 
 	reg := registerPlayer(t, a.URL, testkit.UniqueEmail("streamer"))
 	pc := authClient(a.URL)
