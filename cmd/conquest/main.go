@@ -185,8 +185,8 @@ type app struct {
 	// storageReady is set once the bucket is confirmed (watchStorage).
 	storageReady atomic.Bool
 
-	exportsS3 *assets.S3 // the exports bucket (internal/game/exports.go)
-	pack *rules.Pack // the rule pack (RULES_PACK), loaded at start
+	exportsS3 *assets.S3  // the exports bucket (internal/game/exports.go)
+	pack      *rules.Pack // the rule pack (RULES_PACK), loaded at start
 }
 
 // game wires the turn pipeline's parts shared by api and worker.

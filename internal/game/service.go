@@ -46,8 +46,8 @@ type Service struct {
 
 	exports     *Exporter // nil: no exports (exports.go)
 	exportQueue ExportQueue
-	embedQueue  EmbedQueue // imported sessions' vectors (import.go)
-	pack      *rules.Pack // the rule pack sheets are normalised with (WithRules)
+	embedQueue  EmbedQueue  // imported sessions' vectors (import.go)
+	pack        *rules.Pack // the rule pack sheets are normalised with (WithRules)
 
 	limits TurnLimits // per-player turn limits (limits.go)
 }
