@@ -211,19 +211,10 @@ func (h gameHandlers) listMessages(c *gin.Context) {
 		fail(c, err)
 		return
 	}
-	limit, err := intQuery(c, "limit", game.DefaultPageSize)
+	before, limit, err := pageQuery(c)
 	if err != nil {
 		fail(c, err)
 		return
-	}
-	var before *uuid.UUID
-	if b := c.Query("before"); b != "" {
-		bid, err := parseUUID("before", b)
-		if err != nil {
-			fail(c, err)
-			return
-		}
-		before = &bid
 	}
 	page, err := h.svc.ListMessages(c.Request.Context(), player(c), id, before, limit)
 	if err != nil {
@@ -339,16 +330,7 @@ func (h gameHandlers) characterHistory(c *gin.Context) {
 		fail(c, err)
 		return
 	}
-	var before *uuid.UUID
-	if b := c.Query("before"); b != "" {
-		bid, err := parseUUID("before", b)
-		if err != nil {
-			fail(c, err)
-			return
-		}
-		before = &bid
-	}
-	limit, err := intQuery(c, "limit", game.DefaultPageSize)
+	before, limit, err := pageQuery(c)
 	if err != nil {
 		fail(c, err)
 		return
@@ -372,4 +354,17 @@ func intQuery(c *gin.Context, name string, def int) (int, error) {
 		return 0, apperr.Invalidf(name, "must be an integer")
 	}
 	return n, nil
+}
+
+// pageQuery reads the cursor of a paged list: ?before=<id>&limit=N.
+func pageQuery(c *gin.Context) (before *uuid.UUID, limit int, err error) {
+	if b := c.Query("before"); b != "" {
+		bid, err := parseUUID("before", b)
+		if err != nil {
+			return nil, 0, err
+		}
+		before = &bid
+	}
+	limit, err = intQuery(c, "limit", game.DefaultPageSize)
+	return before, limit, err
 }
