@@ -35,6 +35,7 @@ type GameService interface {
 	SessionAccess(ctx context.Context, playerID, sessionID uuid.UUID) error
 
 	Roll(ctx context.Context, playerID, sessionID uuid.UUID, in game.RollInput) (game.Roll, error)
+	SessionSeed(ctx context.Context, playerID, sessionID uuid.UUID, commitment string) (game.SessionSeed, error)
 	CharacterHistory(ctx context.Context, playerID, characterID uuid.UUID, before *uuid.UUID, limit int) (game.History, error)
 }
 
@@ -57,6 +58,7 @@ func registerGame(g *gin.RouterGroup, d Deps) {
 	g.POST("/sessions/:id/messages", h.postMessage)
 	g.GET("/sessions/:id/memory", h.searchMemory)
 	g.POST("/sessions/:id/rolls", h.roll)
+	g.GET("/sessions/:id/seeds/:commitment", h.sessionSeed)
 
 	g.GET("/turns/:id", h.getTurn)
 	g.POST("/turns/:id/cancel", h.cancelTurn)
@@ -322,6 +324,20 @@ func (h gameHandlers) roll(c *gin.Context) {
 		return
 	}
 	c.JSON(http.StatusCreated, gin.H{"roll": r})
+}
+
+func (h gameHandlers) sessionSeed(c *gin.Context) {
+	id, err := pathID(c)
+	if err != nil {
+		fail(c, err)
+		return
+	}
+	seed, err := h.svc.SessionSeed(c.Request.Context(), player(c), id, c.Param("commitment"))
+	if err != nil {
+		fail(c, err)
+		return
+	}
+	c.JSON(http.StatusOK, gin.H{"seed": seed})
 }
 
 func (h gameHandlers) characterHistory(c *gin.Context) {

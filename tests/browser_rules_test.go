@@ -142,6 +142,21 @@ func TestBrowserSheetAndDiceFollowTheRules(t *testing.T) {
 	require.Contains(t, b.text(own), "to pick the lock")
 	require.Empty(t, eval[string](b, `document.querySelector('#composer').value`))
 
+	// Its dice verify once the next turn reveals the session's seed.
+	ownVerify := `#story-log li[data-kind=roll] button.verify`
+	ownResult := `#story-log li[data-kind=roll] .verify-result`
+	b.click(ownVerify)
+	b.waitFor("the sealed seed", fmt.Sprintf(`document.querySelector(%q)?.dataset.state === 'waiting'`, ownResult), 15*time.Second)
+	require.Contains(t, b.text(ownResult), "revealed when the next turn")
+	_, next := postMessage(t, p.Client, s.ID, "I try the lock again.")
+	waitFinal(t, p.Client, next.ID, 60*time.Second)
+	b.click(ownVerify)
+	b.waitFor("the own roll's verification", fmt.Sprintf(`['ok', 'bad', 'error'].includes(document.querySelector(%q)?.dataset.state)`, ownResult), 15*time.Second)
+	require.Equal(t, "ok", eval[string](b, fmt.Sprintf(`document.querySelector(%q).dataset.state`, ownResult)), b.text(ownResult))
+	for _, d := range eval[[]shownRoll](b, rollCardsJS(own))[0].Dice {
+		require.Equal(t, "ok", d.Check)
+	}
+
 	// A bad notation: the composer says what is wrong, and keeps the text.
 	b.fill("#composer", "/roll 1d7")
 	b.pressEnter()
@@ -152,7 +167,7 @@ func TestBrowserSheetAndDiceFollowTheRules(t *testing.T) {
 	// does not list it; the turn's dice come back on request.
 	b.open("/#/sessions")
 	b.open("/#/play/" + s.ID)
-	b.waitFor("the game view", fmt.Sprintf(`document.querySelectorAll(%q).length === 1`, dmReplyDoneSel), 15*time.Second)
+	b.waitFor("the game view", fmt.Sprintf(`document.querySelectorAll(%q).length === 2`, dmReplyDoneSel), 15*time.Second)
 	b.click(fmt.Sprintf(`#story-log li[data-turn-id=%q] button.load-dice`, turnID))
 	b.waitFor("the turn's dice", fmt.Sprintf(`document.querySelectorAll(%q).length === %d`, cardsSel, len(stored.Turn.Rolls)), 10*time.Second)
 

@@ -87,6 +87,20 @@ func verifyRolls(t *testing.T, tr ruledTurn) {
 	require.NoError(t, dice.Verify(seed, tr.Rolls))
 }
 
+// sessionSeed fetches a seed of a session's player rolls.
+func sessionSeed(t *testing.T, c *testkit.Client, path string) (out struct {
+	DiceSeed string      `json:"dice_seed"`
+	Rolls    []dice.Roll `json:"rolls"`
+}) {
+	t.Helper()
+	resp := c.Do(t, "GET", path, nil)
+	require.Equal(t, http.StatusOK, resp.Status, string(resp.Body))
+	var body struct{ Seed json.RawMessage }
+	resp.JSON(t, &body)
+	require.NoError(t, json.Unmarshal(body.Seed, &out))
+	return out
+}
+
 // A short adventure with the offline DM: a potion is drunk (the stream,
 // REST and a restarted conquest all show it), a second drink is refused by
 // the engine and the narration says so, and an attack's dice recompute
@@ -275,6 +289,22 @@ func TestPlayerRollsAndRulesRoutesCheckAccessAndInput(t *testing.T) {
 	resp = p.Client.Do(t, "POST", "/api/sessions/"+s.ID+"/messages", map[string]any{"content": "/roll 3d5"})
 	require.Equal(t, http.StatusBadRequest, resp.Status, string(resp.Body))
 
+	// The seed of those rolls: served with its rolls, kept secret until a
+	// turn of the session is accepted.
+	commitment, _ := rolled.Roll["seed_commitment"].(string)
+	require.Equal(t, opened.Session.DiceCommitment, commitment, "the roll names the open seed it was drawn from")
+	seedPath := "/api/sessions/" + s.ID + "/seeds/" + commitment
+	sealed := sessionSeed(t, p.Client, seedPath)
+	require.Empty(t, sealed.DiceSeed, "the open seed is not revealed before a turn")
+	require.Len(t, sealed.Rolls, 2)
+	require.Equal(t, http.StatusNotFound, stranger.Client.Do(t, "GET", seedPath, nil).Status)
+	require.Equal(t, http.StatusNotFound, p.Client.Do(t, "GET", "/api/sessions/"+s.ID+"/seeds/"+strings.Repeat("0", 64), nil).Status)
+	for _, bad := range []string{"nope", strings.ToUpper(commitment), commitment + "00"} {
+		resp := p.Client.Do(t, "GET", "/api/sessions/"+s.ID+"/seeds/"+bad, nil)
+		require.Equal(t, http.StatusBadRequest, resp.Status, "%s: %s", bad, resp.Body)
+		require.Contains(t, string(resp.Body), "commitment")
+	}
+
 	// A stranger sees none of it.
 	require.Equal(t, http.StatusNotFound, stranger.Client.Do(t, "POST", "/api/sessions/"+s.ID+"/rolls", map[string]any{"notation": "1d20"}).Status)
 	require.Equal(t, http.StatusNotFound, stranger.Client.Do(t, "GET", "/api/characters/"+charID+"/history", nil).Status)
@@ -296,6 +326,18 @@ func TestPlayerRollsAndRulesRoutesCheckAccessAndInput(t *testing.T) {
 	resp = p.Client.Do(t, "PATCH", "/api/characters/"+charID, map[string]any{"sheet": map[string]any{"gold": 5, "abilities": map[string]int{"str": 30, "dex": 0}}})
 	require.Equal(t, http.StatusBadRequest, resp.Status, string(resp.Body))
 	require.Contains(t, string(resp.Body), "abilities")
+	// The turn revealed the players' seed: every die of both rolls
+	// recomputes from it, and it matches the commitment published before.
+	revealed := sessionSeed(t, p.Client, seedPath)
+	seed, err := dice.ParseSeed(revealed.DiceSeed)
+	require.NoError(t, err, "an accepted turn reveals the seed of the rolls before it")
+	require.NoError(t, dice.CheckCommitment(seed, commitment))
+	require.NoError(t, dice.Verify(seed, revealed.Rolls))
+	require.Equal(t, sealed.Rolls, revealed.Rolls)
+	resp = p.Client.Do(t, "GET", "/api/sessions/"+s.ID, nil)
+	resp.JSON(t, &opened)
+	require.NotEqual(t, commitment, opened.Session.DiceCommitment, "a new seed opens for the next rolls")
+
 	waitFinal(t, p.Client, tr.ID, 60*time.Second)
 	resp = p.Client.Do(t, "PATCH", "/api/characters/"+charID, map[string]any{"sheet": map[string]any{"gold": 999}})
 	require.Equal(t, http.StatusOK, resp.Status, "allowed once no turn is in flight: %s", resp.Body)

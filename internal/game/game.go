@@ -204,7 +204,22 @@ type Roll struct {
 	ID     uuid.UUID  `json:"id"`
 	TurnID *uuid.UUID `json:"turn_id,omitempty"`
 	Actor  RollActor  `json:"actor"`
+	// SeedCommitment names the session seed a player's own roll was drawn
+	// from (GET /api/sessions/{id}/seeds/{commitment} serves it); empty on
+	// a turn's rolls, whose seed is the turn's.
+	SeedCommitment string `json:"seed_commitment,omitempty"`
 	dice.Roll
+}
+
+// SessionSeed is one of a session's seeds for player rolls with the rolls
+// drawn from it in order: the seed itself (hex) only once revealed (a turn
+// of the session was accepted after those rolls).
+type SessionSeed struct {
+	Commitment string     `json:"commitment"`
+	DiceSeed   string     `json:"dice_seed,omitempty"`
+	OpenedAt   time.Time  `json:"opened_at"`
+	RevealedAt *time.Time `json:"revealed_at,omitempty"`
+	Rolls      []Roll     `json:"rolls"`
 }
 
 // RollActor is who rolled: the DM (the engine, during a turn) or a player.

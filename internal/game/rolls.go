@@ -125,6 +125,19 @@ func (s *Service) Roll(ctx context.Context, playerID, sessionID uuid.UUID, in Ro
 	return r, nil
 }
 
+// SessionSeed serves a session's seed of player rolls by its commitment
+// (the `seed_commitment` of each roll drawn from it), with its rolls; the
+// seed itself once revealed, so a player can recompute their own rolls.
+func (s *Service) SessionSeed(ctx context.Context, playerID, sessionID uuid.UUID, commitment string) (SessionSeed, error) {
+	if len(commitment) != 64 || strings.Trim(commitment, "0123456789abcdef") != "" {
+		return SessionSeed{}, apperr.Invalidf("commitment", "must be 64 lowercase hex digits")
+	}
+	if err := s.SessionAccess(ctx, playerID, sessionID); err != nil {
+		return SessionSeed{}, err
+	}
+	return s.store.sessionSeed(ctx, sessionID, commitment)
+}
+
 // describeRoll is the system message of a player's roll: what the DM reads
 // in the recent messages of the next turn.
 func describeRoll(r dice.Roll) string {

@@ -2,6 +2,7 @@ package game
 
 import (
 	"context"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -247,9 +248,10 @@ func (s *Store) insertPlayerRoll(ctx context.Context, sessionID, playerID uuid.U
 		}
 		var seedID uuid.UUID
 		var raw []byte
+		var commitment string
 		var nextDie, nextRoll int
-		if err := q.QueryRow(ctx, `SELECT id, seed, next_die, next_roll FROM game.dice_seeds
-			WHERE session_id = $1 AND revealed_at IS NULL FOR UPDATE`, sessionID).Scan(&seedID, &raw, &nextDie, &nextRoll); err != nil {
+		if err := q.QueryRow(ctx, `SELECT id, seed, commitment, next_die, next_roll FROM game.dice_seeds
+			WHERE session_id = $1 AND revealed_at IS NULL FOR UPDATE`, sessionID).Scan(&seedID, &raw, &commitment, &nextDie, &nextRoll); err != nil {
 			return err
 		}
 		var seed dice.Seed
@@ -262,7 +264,7 @@ func (s *Store) insertPlayerRoll(ctx context.Context, sessionID, playerID uuid.U
 		if err != nil {
 			return err
 		}
-		out = Roll{ID: uuid.Must(uuid.NewV7()), Actor: RollActor{PlayerID: &playerID, CharacterID: character}, Roll: r}
+		out = Roll{ID: uuid.Must(uuid.NewV7()), Actor: RollActor{PlayerID: &playerID, CharacterID: character}, SeedCommitment: commitment, Roll: r}
 		if _, err := q.Exec(ctx, `UPDATE game.dice_seeds SET next_die = $2, next_roll = next_roll + 1 WHERE id = $1`, seedID, roller.Dice()); err != nil {
 			return err
 		}
@@ -275,6 +277,37 @@ func (s *Store) insertPlayerRoll(ctx context.Context, sessionID, playerID uuid.U
 		return err
 	})
 	return out, msg, postgres.Translate(err, "roll")
+}
+
+// sessionSeed is the session's seed of player rolls with that commitment
+// and its rolls in order; the seed bytes only once revealed.
+func (s *Store) sessionSeed(ctx context.Context, sessionID uuid.UUID, commitment string) (SessionSeed, error) {
+	var out SessionSeed
+	var id uuid.UUID
+	var raw []byte
+	err := s.pool.QueryRow(ctx, `SELECT id, commitment, opened_at, revealed_at, CASE WHEN revealed_at IS NULL THEN NULL ELSE seed END
+		FROM game.dice_seeds WHERE session_id = $1 AND commitment = $2`, sessionID, commitment).
+		Scan(&id, &out.Commitment, &out.OpenedAt, &out.RevealedAt, &raw)
+	if err == pgx.ErrNoRows {
+		return out, apperr.NotFoundf("seed")
+	}
+	if err != nil {
+		return out, postgres.Translate(err, "seed")
+	}
+	if raw != nil {
+		out.DiceSeed = hex.EncodeToString(raw)
+	}
+	out.Rolls, err = collectRolls(s.pool.Query(ctx, `SELECT `+rollCols+` FROM game.rolls r WHERE r.seed_id = $1 ORDER BY r.idx`, id))
+	if err != nil {
+		return out, postgres.Translate(err, "seed")
+	}
+	for i := range out.Rolls {
+		out.Rolls[i].SeedCommitment = out.Commitment
+	}
+	if out.Rolls == nil {
+		out.Rolls = []Roll{}
+	}
+	return out, nil
 }
 
 // finishedAt is when a final turn ended, for its records.

@@ -182,6 +182,21 @@ export async function gameView({ id, alive }) {
       }
       rerenderTurn(t);
     },
+    // A player's own roll: its session seed with every roll drawn from it
+    // (dice numbers run across them all), recomputed here once revealed.
+    verifyRoll: async (roll) => {
+      roll.verify = { state: 'checking' };
+      renderAll();
+      try {
+        const { seed } = await get(`/api/sessions/${id}/seeds/${roll.seed_commitment}`);
+        roll.verify = !seed.dice_seed
+          ? { state: 'waiting', text: 'The seed of these rolls is revealed when the next turn of the session begins; try again then.' }
+          : { state: 'done', result: await verifyRolls({ seed: seed.dice_seed, commitment: seed.commitment, rolls: seed.rolls }) };
+      } catch (e) {
+        roll.verify = { state: 'error', text: e instanceof ApiError ? friendly(e) : e.message };
+      }
+      renderAll();
+    },
     loadDice: async (t, button) => {
       await busy(button, 'Loading…', async () => {
         try {

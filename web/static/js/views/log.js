@@ -103,7 +103,13 @@ export class LogView {
       return el;
     }
     if (e.kind === 'roll') {
-      return h('li', { class: 'msg msg-roll', dataset: { kind: 'roll', role: 'roll' } }, h('ol', { class: 'turn-rolls', 'aria-label': 'Dice rolled' }));
+      const verify = h('button', { type: 'button', class: 'btn btn-small btn-secondary verify', hidden: true }, 'Verify the dice');
+      const el = h('li', { class: 'msg msg-roll', dataset: { kind: 'roll', role: 'roll' } },
+        h('ol', { class: 'turn-rolls', 'aria-label': 'Dice rolled' }),
+        h('p', { class: 'verify-result', role: 'status', hidden: true }),
+        h('div', { class: 'msg-actions' }, verify));
+      verify.addEventListener('click', () => this.actions.verifyRoll?.(el.roll, verify));
+      return el;
     }
     if (e.kind === 'pending') {
       const retry = h('button', { type: 'button', class: 'btn btn-small btn-secondary' }, 'Try again');
@@ -128,11 +134,24 @@ export class LogView {
 
   update(el, e) {
     if (e.kind === 'roll') {
-      const sig = JSON.stringify(e.roll);
+      // A player's own roll: verifiable from its session seed once that
+      // seed is revealed (the next turn of the session reveals it).
+      const r = e.roll;
+      el.roll = r;
+      const v = r.verify;
+      const sig = JSON.stringify(r);
       if (el.dataset.sig !== sig) {
         el.dataset.sig = sig;
-        el.firstChild.replaceChildren(rollCard(e.roll, this.who(e.roll)));
+        const check = v?.state === 'done' ? v.result.rolls.find((x) => x.index === r.index) ?? null : null;
+        el.firstChild.replaceChildren(rollCard(r, this.who(r), check));
       }
+      const verify = el.querySelector('.verify');
+      verify.hidden = !r.seed_commitment;
+      verify.disabled = v?.state === 'checking';
+      const out = el.querySelector('.verify-result');
+      out.hidden = !v;
+      out.dataset.state = v?.state === 'done' ? (v.result.ok ? 'ok' : 'bad') : v?.state ?? '';
+      if (v) out.textContent = v.state === 'checking' ? 'Recomputing the dice…' : v.state === 'done' ? verifyText(v.result) : v.text;
       return;
     }
     if (e.kind === 'pending') {
