@@ -60,6 +60,12 @@ func (s *Server) cleanupAssets(ctx context.Context, t *asynq.Task) error {
 	if err := json.Unmarshal(t.Payload(), &p); err != nil || p.PendingBefore.IsZero() {
 		return fmt.Errorf("payload: %v: %w", err, asynq.SkipRetry)
 	}
+	if s.opts.StorageReady != nil && !s.opts.StorageReady() {
+		// The dev stack starts S3 beside the game: nothing to clean yet, and
+		// the next interval's task runs once it answers.
+		logging.From(ctx).Info("asset cleanup skipped: object storage is still starting")
+		return nil
+	}
 	n, err := s.opts.Assets.Cleanup(ctx, p.PendingBefore)
 	if n > 0 {
 		logging.From(ctx).Info("asset cleanup done", "removed", n)

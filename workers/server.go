@@ -35,6 +35,9 @@ type Options struct {
 	// Assets, when set, gets a periodic cleanup of stale uploads.
 	Assets               AssetCleaner
 	AssetCleanupInterval time.Duration
+	// StorageReady reports whether the object store has answered yet (nil:
+	// always); the asset cleanup waits for it rather than fail at start-up.
+	StorageReady func() bool
 
 	// Reembed, when set, runs re-embed jobs (a changed embedding model).
 	Reembed Reembedder

@@ -336,6 +336,7 @@ func (a *app) serveWorker(ctx context.Context) error {
 
 		Assets:               a.assetSvc,
 		AssetCleanupInterval: a.cfg.Assets.CleanupInterval,
+		StorageReady:         a.storageReady.Load,
 
 		Reembed: memory.NewReembedder(g.memory, g.models, a.cfg.Game.Providers.ReembedBatchSize),
 		Exports: game.NewExporter(g.store, a.exportsS3),
