@@ -255,7 +255,7 @@ func (a *app) serveAPI(ctx context.Context) error {
 	}
 	defer closeOps()
 	a.ops.registerReadiness(a.checks())
-	gameSvc := game.NewService(g.store, g.queue, g.pub, g.embedder, g.search, game.WithPortraits(a.assetSvc), game.WithAssetReader(a.assetSvc), game.WithExports(a.exportsS3, g.queue), turnLimits(a.cfg, a.rdb), game.WithRules(a.pack))
+	gameSvc := game.NewService(g.store, g.queue, g.pub, g.embedder, g.search, game.WithPortraits(a.assetSvc), game.WithAssetReader(a.assetSvc), game.WithExports(a.exportsS3, g.queue), turnLimits(a.cfg, a.rdb), game.WithRules(a.pack), game.WithSessionEnder(g.pub))
 	router, err := api.NewRouter(api.Deps{
 		Log:            a.log,
 		Checks:         a.checks(),
