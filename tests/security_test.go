@@ -729,3 +729,123 @@ func TestListsArePagedByCursor(t *testing.T) {
 		})
 	}
 }
+
+// refreshCookie returns the refresh_token cookie an answer sets (nil if none).
+func refreshCookie(resp *testkit.Response) *http.Cookie {
+	for _, c := range (&http.Response{Header: resp.Header}).Cookies() {
+		if c.Name == "refresh_token" {
+			return c
+		}
+	}
+	return nil
+}
+
+func TestTheRefreshTokenIsAnHttpOnlyCookieForBrowsers(t *testing.T) {
+	t.Parallel()
+	// No reuse window: a spent cookie presented again is refused at once.
+	srv := testkit.Start(t, testkit.Options{Command: "api", Env: []string{"REFRESH_REUSE_WINDOW=0s"}})
+	email := testkit.UniqueEmail("cookie")
+	resp := authClient(srv.URL).Do(t, "POST", "/auth/register", map[string]any{"email": email, "password": authPassword, "display_name": "Aria"})
+	require.Equal(t, http.StatusCreated, resp.Status, string(resp.Body))
+	var reg authTokens
+	resp.JSON(t, &reg)
+
+	t.Run("register, login and refresh set it HttpOnly, Secure, SameSite=Strict, for the refresh route only", func(t *testing.T) {
+		ck := refreshCookie(resp)
+		require.NotNil(t, ck, "Set-Cookie: %v", resp.Header.Values("Set-Cookie"))
+		require.Equal(t, reg.RefreshToken, ck.Value, "the JSON body keeps the token for API clients")
+		require.Equal(t, "/auth/refresh", ck.Path)
+		require.True(t, ck.HttpOnly)
+		require.True(t, ck.Secure)
+		require.Equal(t, http.SameSiteStrictMode, ck.SameSite)
+		require.Equal(t, 30*24*3600, ck.MaxAge, "as long as the refresh token lives")
+		require.Empty(t, ck.Domain, "this host only")
+
+		l := authClient(srv.URL).Do(t, "POST", "/auth/login", map[string]any{"email": email, "password": authPassword})
+		require.NotNil(t, refreshCookie(l))
+		session := authClient(srv.URL).Do(t, "POST", "/auth/login", map[string]any{"email": email, "password": authPassword, "remember": false})
+		require.Equal(t, http.StatusOK, session.Status, string(session.Body))
+		ck = refreshCookie(session)
+		require.NotNil(t, ck)
+		require.Zero(t, ck.MaxAge, "remember:false: a session cookie")
+		require.True(t, ck.HttpOnly && ck.Secure)
+	})
+
+	var cookie string
+	t.Run("a refresh by cookie rotates it and keeps the token out of the body", func(t *testing.T) {
+		r := authClient(srv.URL).Do(t, "POST", "/auth/refresh", map[string]any{}, "Cookie", "refresh_token="+reg.RefreshToken)
+		require.Equal(t, http.StatusOK, r.Status, string(r.Body))
+		var out map[string]any
+		r.JSON(t, &out)
+		require.NotContains(t, out, "refresh_token", "no script sees a token that came in the cookie")
+		require.Equal(t, http.StatusOK, getMe(t, srv.URL, out["access_token"].(string)).Status)
+		ck := refreshCookie(r)
+		require.NotNil(t, ck)
+		require.NotEqual(t, reg.RefreshToken, ck.Value)
+		require.True(t, ck.HttpOnly && ck.Secure && ck.SameSite == http.SameSiteStrictMode && ck.Path == "/auth/refresh")
+		cookie = ck.Value
+		// The next rotation by cookie works too; the spent one is refused
+		// and its answer clears the cookie.
+		r2 := authClient(srv.URL).Do(t, "POST", "/auth/refresh", map[string]any{}, "Cookie", "refresh_token="+cookie)
+		require.Equal(t, http.StatusOK, r2.Status, string(r2.Body))
+		spent := authClient(srv.URL).Do(t, "POST", "/auth/refresh", map[string]any{}, "Cookie", "refresh_token="+cookie)
+		require.Equal(t, http.StatusUnauthorized, spent.Status)
+		ck = refreshCookie(spent)
+		require.NotNil(t, ck)
+		require.Negative(t, ck.MaxAge, "cleared")
+	})
+
+	t.Run("the body token keeps working for API clients", func(t *testing.T) {
+		l := loginPlayer(t, srv.URL, email)
+		r := postRefresh(t, srv.URL, l.RefreshToken)
+		require.Equal(t, http.StatusOK, r.Status, string(r.Body))
+		var out authTokens
+		r.JSON(t, &out)
+		require.NotEmpty(t, out.RefreshToken)
+		require.Equal(t, http.StatusOK, postRefresh(t, srv.URL, out.RefreshToken).Status)
+	})
+
+	t.Run("logout without a body token ends the login and clears the cookie", func(t *testing.T) {
+		l := authClient(srv.URL).Do(t, "POST", "/auth/login", map[string]any{"email": email, "password": authPassword})
+		var out authTokens
+		l.JSON(t, &out)
+		c := authClient(srv.URL)
+		c.Token = out.AccessToken
+		r := c.Do(t, "POST", "/auth/logout", map[string]any{})
+		require.Equal(t, http.StatusNoContent, r.Status, string(r.Body))
+		ck := refreshCookie(r)
+		require.NotNil(t, ck, "logout clears the cookie")
+		require.Negative(t, ck.MaxAge)
+		require.Equal(t, "/auth/refresh", ck.Path)
+		require.Equal(t, http.StatusUnauthorized, authClient(srv.URL).Do(t, "POST", "/auth/refresh", map[string]any{},
+			"Cookie", "refresh_token="+refreshCookie(l).Value).Status, "the login's refresh token is revoked")
+		require.Equal(t, http.StatusUnauthorized, getMe(t, srv.URL, out.AccessToken).Status)
+	})
+}
+
+func TestTheWebClientCSPNamesOnlyThisSiteAndTheObjectStore(t *testing.T) {
+	t.Parallel()
+	srv := testkit.Start(t, testkit.Options{Command: "api"})
+	cdn := testkit.Start(t, testkit.Options{Command: "api", Env: []string{"S3_PUBLIC_URL=https://assets.example.test"}})
+	for name, tc := range map[string]struct {
+		base, origin string
+	}{
+		"the S3 endpoint":   {srv.URL, "http://" + os.Getenv("S3_ENDPOINT")},
+		"S3_PUBLIC_URL set": {cdn.URL, "https://assets.example.test"},
+	} {
+		t.Run("with "+name, func(t *testing.T) {
+			resp := testkit.NewClient(tc.base).Do(t, "GET", "/", nil)
+			require.Equal(t, http.StatusOK, resp.Status)
+			directives := map[string]string{}
+			for _, d := range strings.Split(resp.Header.Get("Content-Security-Policy"), ";") {
+				d = strings.TrimSpace(d)
+				k, v, _ := strings.Cut(d, " ")
+				directives[k] = v
+			}
+			require.Equal(t, "'self' "+tc.origin, directives["img-src"])
+			require.Equal(t, "'self' "+tc.origin, directives["connect-src"])
+			require.Equal(t, "'self'", directives["default-src"])
+			require.Equal(t, "'self'", directives["script-src"])
+		})
+	}
+}

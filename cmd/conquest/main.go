@@ -271,6 +271,8 @@ func (a *app) serveAPI(ctx context.Context) error {
 		Reembed:        memory.NewReembedder(g.memory, g.models, a.cfg.Game.Providers.ReembedBatchSize),
 		Events:         hub,
 		Heartbeat:      a.cfg.Game.SSEHeartbeat,
+		RefreshTTL:     a.cfg.Auth.RefreshTTL,
+		S3Origin:       a.cfg.S3Origin(),
 		Streams:        streams,
 		Ops:            opsDeps,
 	})
