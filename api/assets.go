@@ -16,7 +16,7 @@ import (
 type AssetService interface {
 	Create(ctx context.Context, playerID uuid.UUID, in assets.CreateInput) (assets.Upload, error)
 	Complete(ctx context.Context, playerID, id uuid.UUID) (assets.Asset, error)
-	List(ctx context.Context, playerID uuid.UUID, kind string) ([]assets.Asset, error)
+	List(ctx context.Context, playerID uuid.UUID, kind string, before *uuid.UUID, limit int) (assets.Page, error)
 	Get(ctx context.Context, playerID, id uuid.UUID) (assets.Asset, error)
 	Delete(ctx context.Context, playerID, id uuid.UUID) error
 }
@@ -51,13 +51,18 @@ func (h assetHandlers) create(c *gin.Context) {
 }
 
 func (h assetHandlers) list(c *gin.Context) {
-	list, err := h.svc.List(c.Request.Context(), player(c), c.Query("kind"))
+	before, limit, err := pageQuery(c)
+	if err != nil {
+		fail(c, err)
+		return
+	}
+	page, err := h.svc.List(c.Request.Context(), player(c), c.Query("kind"), before, limit)
 	if err != nil {
 		fail(c, err)
 		return
 	}
 	c.Header("Cache-Control", "no-store")
-	c.JSON(http.StatusOK, gin.H{"assets": list})
+	c.JSON(http.StatusOK, page)
 }
 
 func (h assetHandlers) get(c *gin.Context) {

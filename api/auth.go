@@ -26,7 +26,7 @@ type AuthService interface {
 var _ AuthService = (*auth.Service)(nil)
 
 func registerAuth(r *gin.Engine, d Deps) {
-	h := authHandlers{svc: d.Auth}
+	h := authHandlers{svc: d.Auth, cookieTTL: d.RefreshTTL}
 	g := r.Group("/auth", noStore)
 	g.POST("/register", h.register)
 	g.POST("/login", h.login)
@@ -42,8 +42,42 @@ func noStore(c *gin.Context) {
 }
 
 type authHandlers struct {
-	svc AuthService
+	svc       AuthService
+	cookieTTL time.Duration // the refresh cookie's Max-Age (the refresh token's lifetime)
 }
+
+// The refresh token also travels in a cookie, for browsers: HttpOnly (no
+// script reads it), Secure, SameSite=Strict, and sent to the refresh route
+// only. Browsers keep Secure cookies from http://localhost (and loopback
+// addresses) too, so the local stack works over plain http; from any other
+// plain-http address the browser drops it (docs/SECURITY.md).
+const (
+	RefreshCookie     = "refresh_token"
+	RefreshCookiePath = "/auth/refresh"
+)
+
+// setRefreshCookie hands the refresh token to the browser; remember=false
+// makes it a session cookie (gone when the browser closes).
+func (h authHandlers) setRefreshCookie(c *gin.Context, token string, remember bool) {
+	ck := &http.Cookie{
+		Name: RefreshCookie, Value: token, Path: RefreshCookiePath,
+		HttpOnly: true, Secure: true, SameSite: http.SameSiteStrictMode,
+	}
+	if remember && h.cookieTTL > 0 {
+		ck.MaxAge = int(h.cookieTTL / time.Second)
+	}
+	http.SetCookie(c.Writer, ck)
+}
+
+func clearRefreshCookie(c *gin.Context) {
+	http.SetCookie(c.Writer, &http.Cookie{
+		Name: RefreshCookie, Value: "", Path: RefreshCookiePath, MaxAge: -1,
+		HttpOnly: true, Secure: true, SameSite: http.SameSiteStrictMode,
+	})
+}
+
+// remembered reads the optional "remember" of a sign-in body (default true).
+func remembered(r *bool) bool { return r == nil || *r }
 
 type playerJSON struct {
 	ID          uuid.UUID `json:"id"`
@@ -60,7 +94,7 @@ func toPlayerJSON(p auth.Player) playerJSON {
 type sessionJSON struct {
 	Player       playerJSON `json:"player"`
 	AccessToken  string     `json:"access_token"`
-	RefreshToken string     `json:"refresh_token"`
+	RefreshToken string     `json:"refresh_token,omitempty"` // not when it came in the cookie
 	TokenType    string     `json:"token_type"`
 	ExpiresIn    int64      `json:"expires_in"` // seconds
 }
@@ -79,6 +113,7 @@ type registerRequest struct {
 	Email       string `json:"email"`
 	Password    string `json:"password"`
 	DisplayName string `json:"display_name"`
+	Remember    *bool  `json:"remember"`
 }
 
 func (h authHandlers) register(c *gin.Context) {
@@ -94,12 +129,14 @@ func (h authHandlers) register(c *gin.Context) {
 		fail(c, err)
 		return
 	}
+	h.setRefreshCookie(c, s.Tokens.RefreshToken, remembered(req.Remember))
 	c.JSON(http.StatusCreated, toSessionJSON(s))
 }
 
 type loginRequest struct {
 	Email    string `json:"email"`
 	Password string `json:"password"`
+	Remember *bool  `json:"remember"`
 }
 
 func (h authHandlers) login(c *gin.Context) {
@@ -113,25 +150,44 @@ func (h authHandlers) login(c *gin.Context) {
 		fail(c, err)
 		return
 	}
+	h.setRefreshCookie(c, s.Tokens.RefreshToken, remembered(req.Remember))
 	c.JSON(http.StatusOK, toSessionJSON(s))
 }
 
 type refreshRequest struct {
 	RefreshToken string `json:"refresh_token"`
+	Remember     *bool  `json:"remember"`
 }
 
+// refresh rotates the refresh token of the body (API clients) or, without
+// one, of the cookie (browsers). A token that came in the cookie goes back
+// in the cookie only: the answer's body never shows it to a script.
 func (h authHandlers) refresh(c *gin.Context) {
 	var req refreshRequest
 	if err := bind(c, &req); err != nil {
 		fail(c, err)
 		return
 	}
+	fromCookie := false
+	if req.RefreshToken == "" {
+		if ck, err := c.Request.Cookie(RefreshCookie); err == nil && ck.Value != "" {
+			req.RefreshToken, fromCookie = ck.Value, true
+		}
+	}
 	s, err := h.svc.Refresh(c.Request.Context(), req.RefreshToken)
 	if err != nil {
+		if fromCookie && apperr.Is(err, apperr.Unauthorized) {
+			clearRefreshCookie(c) // spent or revoked: the browser is signed out
+		}
 		fail(c, err)
 		return
 	}
-	c.JSON(http.StatusOK, toSessionJSON(s))
+	h.setRefreshCookie(c, s.Tokens.RefreshToken, remembered(req.Remember))
+	out := toSessionJSON(s)
+	if fromCookie {
+		out.RefreshToken = ""
+	}
+	c.JSON(http.StatusOK, out)
 }
 
 func (h authHandlers) logout(c *gin.Context) {
@@ -149,6 +205,7 @@ func (h authHandlers) logout(c *gin.Context) {
 		fail(c, err)
 		return
 	}
+	clearRefreshCookie(c)
 	c.Status(http.StatusNoContent)
 }
 

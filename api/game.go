@@ -16,13 +16,13 @@ import (
 // GameService is what the game routes need (implemented by internal/game).
 type GameService interface {
 	CreateCharacter(ctx context.Context, playerID uuid.UUID, in game.CharacterInput) (game.Character, error)
-	ListCharacters(ctx context.Context, playerID uuid.UUID) ([]game.Character, error)
+	ListCharacters(ctx context.Context, playerID uuid.UUID, before *uuid.UUID, limit int) (game.CharacterPage, error)
 	GetCharacter(ctx context.Context, playerID, id uuid.UUID) (game.Character, error)
 	UpdateCharacter(ctx context.Context, playerID, id uuid.UUID, p game.CharacterPatch) (game.Character, error)
 	DeleteCharacter(ctx context.Context, playerID, id uuid.UUID) error
 
 	CreateSession(ctx context.Context, playerID uuid.UUID, in game.SessionInput) (game.Session, error)
-	ListSessions(ctx context.Context, playerID uuid.UUID) ([]game.Session, error)
+	ListSessions(ctx context.Context, playerID uuid.UUID, before *uuid.UUID, limit int) (game.SessionPage, error)
 	GetSession(ctx context.Context, playerID, id uuid.UUID) (game.Session, error)
 	DeleteSession(ctx context.Context, playerID, id uuid.UUID) error
 
@@ -100,12 +100,17 @@ func (h gameHandlers) createCharacter(c *gin.Context) {
 }
 
 func (h gameHandlers) listCharacters(c *gin.Context) {
-	list, err := h.svc.ListCharacters(c.Request.Context(), player(c))
+	before, limit, err := pageQuery(c)
 	if err != nil {
 		fail(c, err)
 		return
 	}
-	c.JSON(http.StatusOK, gin.H{"characters": list})
+	page, err := h.svc.ListCharacters(c.Request.Context(), player(c), before, limit)
+	if err != nil {
+		fail(c, err)
+		return
+	}
+	c.JSON(http.StatusOK, page)
 }
 
 func (h gameHandlers) getCharacter(c *gin.Context) {
@@ -172,12 +177,17 @@ func (h gameHandlers) createSession(c *gin.Context) {
 }
 
 func (h gameHandlers) listSessions(c *gin.Context) {
-	list, err := h.svc.ListSessions(c.Request.Context(), player(c))
+	before, limit, err := pageQuery(c)
 	if err != nil {
 		fail(c, err)
 		return
 	}
-	c.JSON(http.StatusOK, gin.H{"sessions": list})
+	page, err := h.svc.ListSessions(c.Request.Context(), player(c), before, limit)
+	if err != nil {
+		fail(c, err)
+		return
+	}
+	c.JSON(http.StatusOK, page)
 }
 
 func (h gameHandlers) getSession(c *gin.Context) {

@@ -23,6 +23,13 @@ type Deps struct {
 	Tickets   StreamTickets
 	Events    EventStreamer
 	Heartbeat time.Duration
+	// RefreshTTL is the refresh token's lifetime: the Max-Age of the
+	// refresh cookie (auth.go).
+	RefreshTTL time.Duration
+	// S3Origin is the object store's origin as browsers reach it
+	// (scheme://host[:port]): the web client's CSP allows images and
+	// uploads there and nowhere else but this site (web.go).
+	S3Origin string
 	// Streams caps open streams and ends them with their credential
 	// (streamguard.go); nil: neither.
 	Streams *StreamGuard
@@ -63,7 +70,7 @@ func NewRouter(d Deps) (*gin.Engine, error) {
 	r.GET("/healthz", healthz)
 	r.GET("/readyz", readyz(d.Checks))
 	r.GET("/api/openapi.json", serveOpenAPI)
-	registerWeb(r)
+	registerWeb(r, d.S3Origin)
 
 	if d.Auth != nil {
 		registerAuth(r, d)

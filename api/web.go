@@ -37,6 +37,22 @@ type webClient struct {
 	version string
 	index   webFile
 	files   map[string]webFile // by path below static/
+	csp     string
+}
+
+// WebCSP is the web client's Content-Security-Policy. Everything comes
+// from this site, except what the browser exchanges with the object store
+// through presigned URLs — portraits and maps shown (img-src), uploads and
+// downloads (connect-src) — which go to the store's origin and nowhere
+// else. s3Origin "" (no store) leaves only 'self'.
+func WebCSP(s3Origin string) string {
+	extra := ""
+	if s3Origin != "" {
+		extra = " " + s3Origin
+	}
+	return "default-src 'self'; script-src 'self'; style-src 'self'; " +
+		"img-src 'self'" + extra + "; connect-src 'self'" + extra + "; " +
+		"object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
 }
 
 // newWebClient reads the embedded files once at start-up.
@@ -96,12 +112,13 @@ func newWebFile(name string, b []byte) webFile {
 // registerWeb serves the browser client at / and its files at /static/.
 // The client routes by URL fragment (#/play/…), so no catch-all is needed
 // and unknown paths keep their JSON 404.
-func registerWeb(r *gin.Engine) {
+func registerWeb(r *gin.Engine, s3Origin string) {
 	w, err := newWebClient(web.Files)
 	if err != nil {
 		// The files are embedded at build time; failing here is a broken build.
 		panic("web client: " + err.Error())
 	}
+	w.csp = WebCSP(s3Origin)
 	r.GET("/", w.serveIndex)
 	r.HEAD("/", w.serveIndex)
 	r.GET("/static/:version/*path", w.serveStatic)
@@ -133,11 +150,6 @@ func (w *webClient) serve(c *gin.Context, name string, f webFile) {
 	h.Set("ETag", f.etag)
 	h.Set("X-Content-Type-Options", "nosniff")
 	h.Set("Referrer-Policy", "no-referrer")
-	// Scripts and styles only from here. Images and uploads also go to the
-	// S3 endpoint's presigned URLs, whose origin the client learns at run
-	// time, hence http:/https: for img-src and connect-src.
-	h.Set("Content-Security-Policy", "default-src 'self'; script-src 'self'; style-src 'self'; "+
-		"img-src 'self' data: blob: http: https:; connect-src 'self' http: https:; "+
-		"object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'")
+	h.Set("Content-Security-Policy", w.csp)
 	http.ServeContent(c.Writer, c.Request, name, time.Time{}, bytes.NewReader(f.body))
 }

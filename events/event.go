@@ -21,6 +21,10 @@ const (
 	// TypeReset: {reason} the requested history is gone; reload over REST.
 	// Only the SSE server writes it; it is never stored in a stream.
 	TypeReset = "reset"
+	// TypeSessionDeleted: {session_id} the session was deleted. The last
+	// event of its stream: every stream of the session, turn streams
+	// included, ends after it.
+	TypeSessionDeleted = game.EventSessionDeleted
 )
 
 // MaxDataSize bounds the JSON data of one event.
@@ -44,6 +48,9 @@ type Event struct {
 // Terminal reports whether the event is the last one of its turn: a turn
 // stream ends after it. The final turn.status is published just before it.
 func (e Event) Terminal() bool { return IsTerminal(e.Type) }
+
+// EndsSession reports whether the event ends every stream of its session.
+func (e Event) EndsSession() bool { return e.Type == TypeSessionDeleted }
 
 // IsTerminal reports whether an event type ends a turn.
 func IsTerminal(typ string) bool {

@@ -3,8 +3,10 @@ package events
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/codeofconquest/brightdawn/internal/apperr"
@@ -38,10 +40,17 @@ func StreamKey(sessionID uuid.UUID) string { return "events:session:" + sessionI
 // The announcement is built by Go around the id only Redis knows:
 // ARGV[6] .. id .. ARGV[7] is the compact JSON {"id", "session", "type",
 // "turn", "data"}; Lua never re-encodes the data.
+//
+// A stream whose last entry is session.deleted (see EndSession) takes no
+// more events: the script fails with GONE, and so does Publish
+// (ErrSessionDeleted).
 var publishScript = redis.NewScript(`
 local prev = '0-0'
 local last = redis.call('XREVRANGE', KEYS[1], '+', '-', 'COUNT', 1)
-if last[1] then prev = last[1][1] end
+if last[1] then
+  prev = last[1][1]
+  if last[1][2][2] == ARGV[9] then return redis.error_reply('GONE the session was deleted') end
+end
 local id = redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[1], '*', 'type', ARGV[2], 'turn', ARGV[3], 'data', ARGV[4], 'prev', prev)
 redis.call('PEXPIRE', KEYS[1], ARGV[5])
 redis.call('PUBLISH', ARGV[8], ARGV[6] .. id .. ARGV[7])
@@ -90,8 +99,11 @@ func (p *Publisher) Publish(ctx context.Context, sessionID uuid.UUID, e Event) (
 	prefix, suffix := liveEnvelope(sessionID, e.Type, e.TurnID, data)
 	id, err := publishScript.Run(ctx, p.rdb,
 		[]string{StreamKey(sessionID)},
-		p.maxLen, e.Type, e.TurnID, data, p.ttl.Milliseconds(), prefix, suffix, LiveChannel,
+		p.maxLen, e.Type, e.TurnID, data, p.ttl.Milliseconds(), prefix, suffix, LiveChannel, TypeSessionDeleted,
 	).Text()
+	if isGone(err) {
+		return "", ErrSessionDeleted
+	}
 	if p.observe != nil {
 		p.observe(e.Type, err)
 	}
@@ -112,6 +124,67 @@ func (p *Publisher) PublishTurn(ctx context.Context, sessionID, turnID uuid.UUID
 }
 
 var _ game.Publisher = (*Publisher)(nil)
+
+// ErrSessionDeleted is returned by Publish for a session whose stream was
+// ended by EndSession: a generation still running for a deleted session
+// stops at its next delta, whether or not its cancel signal arrived.
+var ErrSessionDeleted = apperr.NotFoundf("session")
+
+// DeletedStreamTTL is how long the tombstone of a deleted session's stream
+// (its one session.deleted entry) stays in Redis: long enough to refuse
+// what a generation still running for the session might publish (its
+// heartbeat stops it within seconds), short enough to leave nothing behind.
+const DeletedStreamTTL = time.Hour
+
+// endScript ends a session's stream: every entry is trimmed away (XTRIM
+// keeps the stream's last id, so the new entry's id is above every id a
+// client holds), one session.deleted entry is added, announced like any
+// event, and the key expires after DeletedStreamTTL. Running it twice
+// changes nothing.
+var endScript = redis.NewScript(`
+local prev = '0-0'
+local last = redis.call('XREVRANGE', KEYS[1], '+', '-', 'COUNT', 1)
+if last[1] then
+  prev = last[1][1]
+  if last[1][2][2] == ARGV[1] then return prev end
+end
+redis.call('XTRIM', KEYS[1], 'MAXLEN', 0)
+local id = redis.call('XADD', KEYS[1], '*', 'type', ARGV[1], 'turn', '', 'data', ARGV[2], 'prev', prev)
+redis.call('PEXPIRE', KEYS[1], ARGV[3])
+redis.call('PUBLISH', ARGV[6], ARGV[4] .. id .. ARGV[5])
+return id
+`)
+
+// EndSession ends the stream of a deleted session: its history is
+// dropped, and every open stream of the session, on every API replica,
+// receives session.deleted and ends (implements game.SessionEnder).
+func (p *Publisher) EndSession(ctx context.Context, sessionID uuid.UUID) error {
+	e, err := NewEvent(TypeSessionDeleted, uuid.Nil, map[string]any{"session_id": sessionID})
+	if err != nil {
+		return err
+	}
+	data, err := e.normalize()
+	if err != nil {
+		return err
+	}
+	prefix, suffix := liveEnvelope(sessionID, e.Type, "", data)
+	err = endScript.Run(ctx, p.rdb, []string{StreamKey(sessionID)},
+		TypeSessionDeleted, data, DeletedStreamTTL.Milliseconds(), prefix, suffix, LiveChannel).Err()
+	if p.observe != nil {
+		p.observe(e.Type, err)
+	}
+	if err != nil {
+		return apperr.Wrap(err, apperr.Unavailable, "event stream unavailable")
+	}
+	return nil
+}
+
+var _ game.SessionEnder = (*Publisher)(nil)
+
+func isGone(err error) bool {
+	var rerr redis.Error
+	return errors.As(err, &rerr) && strings.HasPrefix(rerr.Error(), "GONE")
+}
 
 // liveEnvelope returns the JSON around the entry id of a live announcement:
 // prefix + id + suffix = {"id":"…","session":"…","type":"…","turn":"…","data":{…}}.

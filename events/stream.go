@@ -196,6 +196,9 @@ func (s *stream) run(ctx context.Context) error {
 		if err != nil {
 			return s.fail(err)
 		}
+		if pg.gone != nil {
+			return s.sessionGone(pg.gone)
+		}
 		if reason := s.resetReason(pg, cursor); reason != "" {
 			return s.reset(ctx, pg.last, reason)
 		}
@@ -216,13 +219,13 @@ func (s *stream) run(ctx context.Context) error {
 				continue
 			}
 			cursor = f.ID
-			if s.p.turn != "" && f.Event.TurnID != s.p.turn {
+			if s.p.turn != "" && f.Event.TurnID != s.p.turn && !f.Event.EndsSession() {
 				continue
 			}
 			if err := s.write(f.Bytes); err != nil {
 				return err
 			}
-			if s.ownsTerminal(f) {
+			if s.ends(f) {
 				return s.flush()
 			}
 		}
@@ -248,6 +251,9 @@ func (s *stream) serveLive(ctx context.Context) error {
 	pg, err := s.readInfo(ctx)
 	if err != nil {
 		return s.fail(err)
+	}
+	if pg.gone != nil {
+		return s.sessionGone(pg.gone)
 	}
 	s.lastSent = pg.last
 	if err := s.start(&pg.last); err != nil {
@@ -314,6 +320,25 @@ func (s *stream) resetReason(pg page, cursor StreamID) string {
 
 func (s *stream) ownsTerminal(f *Frame) bool {
 	return s.p.turn != "" && f.Event.TurnID == s.p.turn && f.Event.Terminal()
+}
+
+// ends reports whether the stream ends after f: its turn's final event, or
+// the session's deletion.
+func (s *stream) ends(f *Frame) bool { return s.ownsTerminal(f) || f.Event.EndsSession() }
+
+// sessionGone ends a stream that opened (or resumed) after its session's
+// stream was ended (EndSession raced the access check): it sends the
+// session.deleted entry, so the client stops as if it had been there.
+func (s *stream) sessionGone(m *redis.XMessage) error {
+	if f, ok := entryFrame(*m); ok {
+		if err := s.write(f.Bytes); err != nil {
+			return err
+		}
+	}
+	if err := s.start(nil); err != nil {
+		return err
+	}
+	return s.flush()
 }
 
 // follow writes live frames until the stream ends.
@@ -396,13 +421,13 @@ func (s *stream) deliver(f *Frame) (done bool, err error) {
 		return false, nil
 	}
 	s.lastSent = f.ID
-	if s.p.turn != "" && f.Event.TurnID != s.p.turn {
+	if s.p.turn != "" && f.Event.TurnID != s.p.turn && !f.Event.EndsSession() {
 		return false, nil
 	}
 	if err := s.write(f.Bytes); err != nil {
 		return false, err
 	}
-	return s.ownsTerminal(f), nil
+	return s.ends(f), nil
 }
 
 // finish leaves the connection in a sane state for net/http, whose final
@@ -502,6 +527,9 @@ type page struct {
 	deleted         bool // entries were removed (or Redis < 7 cannot say)
 	entries         []redis.XMessage
 	full            bool // the read hit its COUNT: there may be more
+	// gone is the stream's session.deleted entry when the session was
+	// deleted (EndSession): nothing else is left, nothing will come.
+	gone *redis.XMessage
 }
 
 // readPage reads entries after cursor (from cursor itself when inclusive)
@@ -551,6 +579,10 @@ func pageInfo(info *redis.XInfoStreamCmd) (page, error) {
 		pg.firstPrev, pg.firstPrevKnown = redisID(prev)
 	}
 	pg.deleted = v.EntriesAdded == 0 || v.EntriesAdded > v.Length
+	if typ, _ := v.LastEntry.Values["type"].(string); typ == TypeSessionDeleted {
+		last := v.LastEntry
+		pg.gone = &last
+	}
 	return pg, nil
 }
 

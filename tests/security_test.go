@@ -3,16 +3,21 @@ package tests
 import (
 	"bufio"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
+	"os"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/google/uuid"
+	"github.com/hibiken/asynq"
+	"github.com/jackc/pgx/v5"
 	"github.com/stretchr/testify/require"
 
 	"github.com/codeofconquest/brightdawn/devstack/testkit"
@@ -547,4 +552,300 @@ func TestWhatOnePlayerCreatesIsCapped(t *testing.T) {
 	t.Run("another player is not counted", func(t *testing.T) {
 		newCharacter(t, signUp(t, srv.URL))
 	})
+}
+
+func TestDeletingASessionEndsEverythingInIt(t *testing.T) {
+	t.Parallel()
+	// A slow narrator: the turn is still generating when the session goes.
+	a := testkit.Start(t, testkit.Options{Env: []string{"DM_WORD_DELAY=300ms"}})
+	b := testkit.Start(t, testkit.Options{Command: "api"})
+	p := signUp(t, a.URL)
+	s := newSession(t, p, "")
+	_, tr := postMessage(t, p.Client, s.ID, "I light a torch and follow the stairs down into the dark.")
+
+	// Streams on replica B; the delete goes to replica A.
+	live := openStream(t, p.on(b.URL), "/api/sessions/"+s.ID+"/events")
+	turnStream := openStream(t, p.on(b.URL), "/api/turns/"+tr.ID+"/events")
+	live.until(t, 60*time.Second, func(ev sseEvent) bool { return ev.Type == "dm.delta" })
+
+	rdb := testkit.Redis(t)
+	key := "events:session:" + s.ID
+	db, err := pgx.Connect(t.Context(), simpleProtocol(os.Getenv("DATABASE_URL")))
+	require.NoError(t, err)
+	t.Cleanup(func() { db.Close(context.Background()) })
+	count := func(table string) int {
+		var n int
+		require.NoError(t, db.QueryRow(t.Context(), "SELECT count(*) FROM "+table+" WHERE session_id = $1", s.ID).Scan(&n))
+		return n
+	}
+	require.Positive(t, count("game.message_embeddings"), "the player's message has its vector before the delete")
+	require.Positive(t, rdb.XLen(t.Context(), key).Val(), "the session has an event history before the delete")
+
+	resp := p.Client.Do(t, "DELETE", "/api/sessions/"+s.ID, nil)
+	require.Equal(t, http.StatusNoContent, resp.Status, string(resp.Body))
+
+	t.Run("the turn in flight ends cancelled and its stream ends", func(t *testing.T) {
+		evs := turnStream.until(t, 20*time.Second, isDone(tr.ID))
+		require.Equal(t, "turn.cancelled", evs[len(evs)-1].Type)
+		require.True(t, turnStream.ended(10*time.Second), "the turn stream ended")
+	})
+	t.Run("the session stream on another replica gets session.deleted and ends", func(t *testing.T) {
+		evs := live.until(t, 20*time.Second, func(ev sseEvent) bool { return ev.Type == "session.deleted" })
+		last := evs[len(evs)-1]
+		require.Equal(t, s.ID, last.Data["session_id"])
+		require.NotEmpty(t, last.ID)
+		var cancelled bool
+		for _, ev := range evs {
+			cancelled = cancelled || (ev.Type == "turn.cancelled" && ev.Data["turn_id"] == tr.ID)
+		}
+		require.True(t, cancelled, "turn.cancelled came before session.deleted")
+		require.True(t, live.ended(10*time.Second), "the session stream ended")
+	})
+	t.Run("the generation stops", func(t *testing.T) {
+		insp := asynq.NewInspectorFromRedisClient(rdb)
+		require.Eventually(t, func() bool {
+			info, err := insp.GetTaskInfo("generate", "generate:"+tr.ID)
+			return err != nil || info.State != asynq.TaskStateActive
+		}, 20*time.Second, 200*time.Millisecond, "the generate task is no longer running")
+	})
+	t.Run("the event history leaves Redis and stays gone", func(t *testing.T) {
+		// What is left is the one session.deleted entry, expiring within the hour.
+		only := func() {
+			entries, err := rdb.XRange(t.Context(), key, "-", "+").Result()
+			require.NoError(t, err)
+			require.Len(t, entries, 1)
+			require.Equal(t, "session.deleted", entries[0].Values["type"])
+		}
+		only()
+		ttl := rdb.PTTL(t.Context(), key).Val()
+		require.Positive(t, ttl)
+		require.LessOrEqual(t, ttl, time.Hour)
+		time.Sleep(2 * time.Second) // a generation going on would add deltas (one every 300 ms)
+		only()
+	})
+	t.Run("its messages and vectors are deleted", func(t *testing.T) {
+		require.Zero(t, count("game.message_embeddings"))
+		require.Zero(t, count("game.messages"))
+		require.Zero(t, count("game.turns"))
+	})
+	t.Run("its streams and turns answer 404 afterwards", func(t *testing.T) {
+		resp, ok := holdStream(t, p.on(b.URL), "/api/sessions/"+s.ID+"/events")
+		require.False(t, ok)
+		require.Equal(t, http.StatusNotFound, resp.Status)
+		require.Equal(t, http.StatusNotFound, p.Client.Do(t, "GET", "/api/turns/"+tr.ID, nil).Status)
+	})
+}
+
+// walkPages reads a newest-first list page by page with limit 3 and
+// returns the ids in order; between pages it calls between (if set) once.
+func walkPages(t *testing.T, c *testkit.Client, path, key string, between func()) []string {
+	t.Helper()
+	var ids []string
+	before := ""
+	for pages := 0; ; pages++ {
+		require.Less(t, pages, 20, "the walk ends")
+		q := path + "?limit=3"
+		if before != "" {
+			q += "&before=" + before
+		}
+		resp := c.Do(t, "GET", q, nil)
+		require.Equal(t, http.StatusOK, resp.Status, string(resp.Body))
+		var page map[string]json.RawMessage
+		resp.JSON(t, &page)
+		var items []struct {
+			ID string `json:"id"`
+		}
+		require.NoError(t, json.Unmarshal(page[key], &items))
+		require.LessOrEqual(t, len(items), 3)
+		for _, it := range items {
+			ids = append(ids, it.ID)
+		}
+		var next *string
+		require.Contains(t, page, "next_before")
+		require.NoError(t, json.Unmarshal(page["next_before"], &next))
+		if next == nil {
+			return ids
+		}
+		require.Len(t, items, 3, "only the last page is short")
+		require.Equal(t, items[2].ID, *next, "next_before names the page's last item")
+		before = *next
+		if between != nil {
+			between()
+			between = nil
+		}
+	}
+}
+
+func TestListsArePagedByCursor(t *testing.T) {
+	t.Parallel()
+	srv := testkit.Start(t, testkit.Options{Command: "api"})
+	p := signUp(t, srv.URL)
+	other := signUp(t, srv.URL)
+	const n = 7 // three pages of 3
+
+	create := map[string]func() string{
+		"characters": func() string { return newCharacter(t, p).ID },
+		"sessions":   func() string { return newSession(t, p, "").ID },
+		"assets": func() string {
+			resp := p.Client.Do(t, "POST", "/api/assets", map[string]any{"kind": "portrait", "content_type": "image/png", "size": 100})
+			require.Equal(t, http.StatusCreated, resp.Status, string(resp.Body))
+			var out struct{ Asset struct{ ID string } }
+			resp.JSON(t, &out)
+			return out.Asset.ID
+		},
+	}
+	for _, key := range []string{"characters", "sessions", "assets"} {
+		t.Run("every "+strings.TrimSuffix(key, "s")+" once, newest first, across pages", func(t *testing.T) {
+			var made []string
+			for range n {
+				made = append(made, create[key]())
+			}
+			var late string
+			ids := walkPages(t, p.Client, "/api/"+key, key, func() { late = create[key]() })
+			// Newest first: the reverse of creation order. The one made
+			// during the walk is newer than every page: it shifts nothing.
+			want := make([]string, 0, n)
+			for i := n - 1; i >= 0; i-- {
+				want = append(want, made[i])
+			}
+			require.Equal(t, want, ids, "no gap, no duplicate")
+			require.NotContains(t, ids, late)
+			require.Equal(t, append([]string{late}, want...), walkPages(t, p.Client, "/api/"+key, key, nil))
+		})
+	}
+
+	otherChar := newCharacter(t, other).ID
+	for name, tc := range map[string]struct{ path, field string }{
+		"a cursor that is not a UUID":     {"/api/characters?before=nope", "before"},
+		"an unknown cursor":               {"/api/sessions?before=" + uuid.NewString(), "before"},
+		"another player's character":      {"/api/characters?before=" + otherChar, "before"},
+		"a session id as an asset cursor": {"/api/assets?before=" + newSession(t, p, "").ID, "before"},
+		"a limit of 0":                    {"/api/sessions?limit=0", "limit"},
+		"a limit over 100":                {"/api/assets?limit=101", "limit"},
+		"a limit that is not a number":    {"/api/characters?limit=ten", "limit"},
+	} {
+		t.Run(name+" is 400 naming the field", func(t *testing.T) {
+			requireRefusedField(t, p.Client.Do(t, "GET", tc.path, nil), tc.field)
+		})
+	}
+}
+
+// refreshCookie returns the refresh_token cookie an answer sets (nil if none).
+func refreshCookie(resp *testkit.Response) *http.Cookie {
+	for _, c := range (&http.Response{Header: resp.Header}).Cookies() {
+		if c.Name == "refresh_token" {
+			return c
+		}
+	}
+	return nil
+}
+
+func TestTheRefreshTokenIsAnHttpOnlyCookieForBrowsers(t *testing.T) {
+	t.Parallel()
+	// No reuse window: a spent cookie presented again is refused at once.
+	srv := testkit.Start(t, testkit.Options{Command: "api", Env: []string{"REFRESH_REUSE_WINDOW=0s"}})
+	email := testkit.UniqueEmail("cookie")
+	resp := authClient(srv.URL).Do(t, "POST", "/auth/register", map[string]any{"email": email, "password": authPassword, "display_name": "Aria"})
+	require.Equal(t, http.StatusCreated, resp.Status, string(resp.Body))
+	var reg authTokens
+	resp.JSON(t, &reg)
+
+	t.Run("register, login and refresh set it HttpOnly, Secure, SameSite=Strict, for the refresh route only", func(t *testing.T) {
+		ck := refreshCookie(resp)
+		require.NotNil(t, ck, "Set-Cookie: %v", resp.Header.Values("Set-Cookie"))
+		require.Equal(t, reg.RefreshToken, ck.Value, "the JSON body keeps the token for API clients")
+		require.Equal(t, "/auth/refresh", ck.Path)
+		require.True(t, ck.HttpOnly)
+		require.True(t, ck.Secure)
+		require.Equal(t, http.SameSiteStrictMode, ck.SameSite)
+		require.Equal(t, 30*24*3600, ck.MaxAge, "as long as the refresh token lives")
+		require.Empty(t, ck.Domain, "this host only")
+
+		l := authClient(srv.URL).Do(t, "POST", "/auth/login", map[string]any{"email": email, "password": authPassword})
+		require.NotNil(t, refreshCookie(l))
+		session := authClient(srv.URL).Do(t, "POST", "/auth/login", map[string]any{"email": email, "password": authPassword, "remember": false})
+		require.Equal(t, http.StatusOK, session.Status, string(session.Body))
+		ck = refreshCookie(session)
+		require.NotNil(t, ck)
+		require.Zero(t, ck.MaxAge, "remember:false: a session cookie")
+		require.True(t, ck.HttpOnly && ck.Secure)
+	})
+
+	var cookie string
+	t.Run("a refresh by cookie rotates it and keeps the token out of the body", func(t *testing.T) {
+		r := authClient(srv.URL).Do(t, "POST", "/auth/refresh", map[string]any{}, "Cookie", "refresh_token="+reg.RefreshToken)
+		require.Equal(t, http.StatusOK, r.Status, string(r.Body))
+		var out map[string]any
+		r.JSON(t, &out)
+		require.NotContains(t, out, "refresh_token", "no script sees a token that came in the cookie")
+		require.Equal(t, http.StatusOK, getMe(t, srv.URL, out["access_token"].(string)).Status)
+		ck := refreshCookie(r)
+		require.NotNil(t, ck)
+		require.NotEqual(t, reg.RefreshToken, ck.Value)
+		require.True(t, ck.HttpOnly && ck.Secure && ck.SameSite == http.SameSiteStrictMode && ck.Path == "/auth/refresh")
+		cookie = ck.Value
+		// The next rotation by cookie works too; the spent one is refused
+		// and its answer clears the cookie.
+		r2 := authClient(srv.URL).Do(t, "POST", "/auth/refresh", map[string]any{}, "Cookie", "refresh_token="+cookie)
+		require.Equal(t, http.StatusOK, r2.Status, string(r2.Body))
+		spent := authClient(srv.URL).Do(t, "POST", "/auth/refresh", map[string]any{}, "Cookie", "refresh_token="+cookie)
+		require.Equal(t, http.StatusUnauthorized, spent.Status)
+		ck = refreshCookie(spent)
+		require.NotNil(t, ck)
+		require.Negative(t, ck.MaxAge, "cleared")
+	})
+
+	t.Run("the body token keeps working for API clients", func(t *testing.T) {
+		l := loginPlayer(t, srv.URL, email)
+		r := postRefresh(t, srv.URL, l.RefreshToken)
+		require.Equal(t, http.StatusOK, r.Status, string(r.Body))
+		var out authTokens
+		r.JSON(t, &out)
+		require.NotEmpty(t, out.RefreshToken)
+		require.Equal(t, http.StatusOK, postRefresh(t, srv.URL, out.RefreshToken).Status)
+	})
+
+	t.Run("logout without a body token ends the login and clears the cookie", func(t *testing.T) {
+		l := authClient(srv.URL).Do(t, "POST", "/auth/login", map[string]any{"email": email, "password": authPassword})
+		var out authTokens
+		l.JSON(t, &out)
+		c := authClient(srv.URL)
+		c.Token = out.AccessToken
+		r := c.Do(t, "POST", "/auth/logout", map[string]any{})
+		require.Equal(t, http.StatusNoContent, r.Status, string(r.Body))
+		ck := refreshCookie(r)
+		require.NotNil(t, ck, "logout clears the cookie")
+		require.Negative(t, ck.MaxAge)
+		require.Equal(t, "/auth/refresh", ck.Path)
+		require.Equal(t, http.StatusUnauthorized, authClient(srv.URL).Do(t, "POST", "/auth/refresh", map[string]any{},
+			"Cookie", "refresh_token="+refreshCookie(l).Value).Status, "the login's refresh token is revoked")
+		require.Equal(t, http.StatusUnauthorized, getMe(t, srv.URL, out.AccessToken).Status)
+	})
+}
+
+func TestTheWebClientCSPNamesOnlyThisSiteAndTheObjectStore(t *testing.T) {
+	t.Parallel()
+	srv := testkit.Start(t, testkit.Options{Command: "api"})
+	cdn := testkit.Start(t, testkit.Options{Command: "api", Env: []string{"S3_PUBLIC_URL=https://assets.example.test"}})
+	for name, tc := range map[string]struct {
+		base, origin string
+	}{
+		"the S3 endpoint":   {srv.URL, "http://" + os.Getenv("S3_ENDPOINT")},
+		"S3_PUBLIC_URL set": {cdn.URL, "https://assets.example.test"},
+	} {
+		t.Run("with "+name, func(t *testing.T) {
+			resp := testkit.NewClient(tc.base).Do(t, "GET", "/", nil)
+			require.Equal(t, http.StatusOK, resp.Status)
+			directives := map[string]string{}
+			for _, d := range strings.Split(resp.Header.Get("Content-Security-Policy"), ";") {
+				d = strings.TrimSpace(d)
+				k, v, _ := strings.Cut(d, " ")
+				directives[k] = v
+			}
+			require.Equal(t, "'self' "+tc.origin, directives["img-src"])
+			require.Equal(t, "'self' "+tc.origin, directives["connect-src"])
+			require.Equal(t, "'self'", directives["default-src"])
+			require.Equal(t, "'self'", directives["script-src"])
+		})
+	}
 }

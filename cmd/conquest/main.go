@@ -255,7 +255,7 @@ func (a *app) serveAPI(ctx context.Context) error {
 	}
 	defer closeOps()
 	a.ops.registerReadiness(a.checks())
-	gameSvc := game.NewService(g.store, g.queue, g.pub, g.embedder, g.search, game.WithPortraits(a.assetSvc), game.WithAssetReader(a.assetSvc), game.WithExports(a.exportsS3, g.queue), turnLimits(a.cfg, a.rdb), game.WithRules(a.pack))
+	gameSvc := game.NewService(g.store, g.queue, g.pub, g.embedder, g.search, game.WithPortraits(a.assetSvc), game.WithAssetReader(a.assetSvc), game.WithExports(a.exportsS3, g.queue), turnLimits(a.cfg, a.rdb), game.WithRules(a.pack), game.WithSessionEnder(g.pub))
 	router, err := api.NewRouter(api.Deps{
 		Log:            a.log,
 		Checks:         a.checks(),
@@ -271,6 +271,8 @@ func (a *app) serveAPI(ctx context.Context) error {
 		Reembed:        memory.NewReembedder(g.memory, g.models, a.cfg.Game.Providers.ReembedBatchSize),
 		Events:         hub,
 		Heartbeat:      a.cfg.Game.SSEHeartbeat,
+		RefreshTTL:     a.cfg.Auth.RefreshTTL,
+		S3Origin:       a.cfg.S3Origin(),
 		Streams:        streams,
 		Ops:            opsDeps,
 	})

@@ -239,22 +239,43 @@ func (s *Service) Get(ctx context.Context, playerID, id uuid.UUID) (Asset, error
 	return s.withDownload(ctx, a)
 }
 
-// List returns the player's assets, newest first, optionally of one kind.
-func (s *Service) List(ctx context.Context, playerID uuid.UUID, kind string) ([]Asset, error) {
+// Page is one page of the player's assets, newest first. NextBefore is
+// the `before` of the next (older) page, nil on the last.
+type Page struct {
+	Assets     []Asset    `json:"assets"`
+	NextBefore *uuid.UUID `json:"next_before"`
+}
+
+// List returns a page of the player's assets, newest first, optionally of
+// one kind: those created before the asset `before` (nil: from the newest).
+func (s *Service) List(ctx context.Context, playerID uuid.UUID, kind string, before *uuid.UUID, limit int) (Page, error) {
 	if _, ok := Kinds[kind]; kind != "" && !ok {
-		return nil, apperr.Invalidf("kind", "must be one of %s", strings.Join(KindNames(), ", "))
+		return Page{}, apperr.Invalidf("kind", "must be one of %s", strings.Join(KindNames(), ", "))
 	}
-	list, err := s.store.list(ctx, playerID, kind)
+	if limit < 1 || limit > MaxPageSize {
+		return Page{}, apperr.Invalidf("limit", "must be between 1 and %d", MaxPageSize)
+	}
+	list, err := s.store.list(ctx, playerID, kind, before, limit+1)
 	if err != nil {
-		return nil, err
+		return Page{}, err
+	}
+	var p Page
+	if len(list) > limit {
+		list = list[:limit]
+		next := list[limit-1].ID
+		p.NextBefore = &next
 	}
 	for i := range list {
 		if list[i], err = s.withDownload(ctx, list[i]); err != nil {
-			return nil, err
+			return Page{}, err
 		}
 	}
-	return list, nil
+	p.Assets = list
+	return p, nil
 }
+
+// MaxPageSize bounds one page of the asset list (as the game's lists).
+const MaxPageSize = 100
 
 // Delete removes the object, then the row. The row is hidden first, so a
 // failure in between leaves no visible asset, and a retry (or the cleanup

@@ -9,6 +9,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/codeofconquest/brightdawn/internal/apperr"
 	"github.com/codeofconquest/brightdawn/internal/postgres"
 )
 
@@ -67,11 +68,27 @@ func (s *Store) get(ctx context.Context, ownerID, id uuid.UUID) (Asset, error) {
 	return a, postgres.Translate(err, "asset")
 }
 
-// list returns the player's live assets, newest first, optionally of one kind.
-func (s *Store) list(ctx context.Context, ownerID uuid.UUID, kind string) ([]Asset, error) {
+// list returns up to limit of the player's live assets, newest first,
+// optionally of one kind, created before the asset `before` (nil: from the
+// newest). A `before` that is not a live asset of the player is invalid.
+func (s *Store) list(ctx context.Context, ownerID uuid.UUID, kind string, before *uuid.UUID, limit int) ([]Asset, error) {
+	var at *time.Time
+	if before != nil {
+		var t time.Time
+		err := s.pool.QueryRow(ctx, `SELECT created_at FROM game.assets
+			WHERE id = $1 AND owner_id = $2 AND status IN ('pending', 'ready')`, *before, ownerID).Scan(&t)
+		if errors.Is(err, pgx.ErrNoRows) {
+			return nil, apperr.Invalidf("before", "is not one of your assets")
+		}
+		if err != nil {
+			return nil, postgres.Translate(err, "assets")
+		}
+		at = &t
+	}
 	rows, err := s.pool.Query(ctx, `SELECT `+assetCols+` FROM game.assets
 		WHERE owner_id = $1 AND status IN ('pending', 'ready') AND ($2 = '' OR kind = $2)
-		ORDER BY created_at DESC, id DESC LIMIT 1000`, ownerID, kind)
+			AND ($3::timestamptz IS NULL OR (created_at, id) < ($3, $4))
+		ORDER BY created_at DESC, id DESC LIMIT $5`, ownerID, kind, at, before, limit)
 	return collectAssets(rows, err)
 }
 

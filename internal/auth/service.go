@@ -316,11 +316,10 @@ func (s *Service) rotatedPair(ctx context.Context, hash []byte) (Session, bool) 
 // Logout ends the session of p: its access token and its refresh family
 // stop working at once, on every replica. A refresh token of the same
 // player from another family is revoked too; one of another player is
-// ignored, so a logout can never touch someone else's session.
+// ignored, so a logout can never touch someone else's session. The
+// refresh token is optional: the access token names its own family (a
+// browser, whose refresh token is in a cookie it cannot read, sends none).
 func (s *Service) Logout(ctx context.Context, p Principal, refreshToken string) error {
-	if refreshToken == "" {
-		return apperr.Invalidf("refresh_token", "is required")
-	}
 	if p.PlayerID == uuid.Nil || p.FamilyID == uuid.Nil || p.TokenID == "" {
 		return apperr.New(apperr.Unauthorized, "authentication required")
 	}

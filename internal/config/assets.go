@@ -19,6 +19,22 @@ type Assets struct {
 	MaxPerPlayer    int           `env:"ASSET_MAX_PER_PLAYER" envDefault:"200"`
 }
 
+// S3Origin is the object store's origin as browsers reach it, the origin
+// of every presigned URL: S3_PUBLIC_URL when set, else S3_ENDPOINT with
+// the scheme S3_USE_SSL implies.
+func (c *Config) S3Origin() string {
+	if c.Assets.S3PublicURL != "" {
+		u, err := url.Parse(c.Assets.S3PublicURL)
+		if err == nil {
+			return u.Scheme + "://" + u.Host
+		}
+	}
+	if c.S3UseSSL {
+		return "https://" + c.S3Endpoint
+	}
+	return "http://" + c.S3Endpoint
+}
+
 // maxPresign is the longest lifetime of an S3 SigV4 presigned URL.
 const maxPresign = 7 * 24 * time.Hour
 

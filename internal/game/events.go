@@ -29,6 +29,9 @@ const (
 	// EventSheetChanged: {turn_id, character_id, changes:[{path, from, to,
 	// reason}], sheet} the turn's changes, once stored (before dm.done).
 	EventSheetChanged = "sheet.changed"
+	// EventSessionDeleted: {session_id} the session was deleted; the last
+	// event of its stream (SessionEnder).
+	EventSessionDeleted = "session.deleted"
 )
 
 // The final events (dm.done, turn.failed, turn.cancelled) also carry the
@@ -40,6 +43,13 @@ const (
 // *events.Publisher).
 type Publisher interface {
 	PublishTurn(ctx context.Context, sessionID, turnID uuid.UUID, typ string, data any) (string, error)
+}
+
+// SessionEnder ends the event stream of a deleted session: its open
+// streams on every replica get EventSessionDeleted and end, and its event
+// history is dropped (implemented by *events.Publisher).
+type SessionEnder interface {
+	EndSession(ctx context.Context, sessionID uuid.UUID) error
 }
 
 func logPublishFailure(ctx context.Context, typ string, err error) {

@@ -9,6 +9,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/codeofconquest/brightdawn/internal/apperr"
 	"github.com/codeofconquest/brightdawn/internal/dm"
 	"github.com/codeofconquest/brightdawn/internal/logging"
 	"github.com/codeofconquest/brightdawn/internal/memory/embed"
@@ -340,13 +341,13 @@ func (p *Pipeline) Generate(ctx context.Context, turnID uuid.UUID) (next string,
 	})
 	announced()
 	if err != nil {
-		if ctx.Err() != nil {
-			fctx, cancel := p.finalContext(ctx)
-			cur, gerr := p.store.GetTurn(fctx, turnID)
-			cancel()
-			if gerr == nil && Final(cur.Status) {
-				return "", nil // cancelled by the player: the cancel already ended the turn
-			}
+		// Cancelled by the player (the cancel already ended the turn), or
+		// its session was deleted (the turn is gone; publishing failed).
+		fctx, cancel := p.finalContext(ctx)
+		cur, gerr := p.store.GetTurn(fctx, turnID)
+		cancel()
+		if (gerr == nil && Final(cur.Status)) || apperr.Is(gerr, apperr.NotFound) {
+			return "", nil
 		}
 		if ferr := p.failPermanent(ctx, turnID, err); ferr == nil {
 			return "", nil

@@ -155,8 +155,8 @@ func describeRoll(r dice.Roll) string {
 // CharacterHistory pages backwards through the changes the rules engine
 // made to one of the player's characters, newest first.
 func (s *Service) CharacterHistory(ctx context.Context, playerID, characterID uuid.UUID, before *uuid.UUID, limit int) (History, error) {
-	if limit < 1 || limit > MaxPageSize {
-		return History{}, apperr.Invalidf("limit", "must be between 1 and %d", MaxPageSize)
+	if err := CheckPageLimit(limit); err != nil {
+		return History{}, err
 	}
 	if _, err := s.GetCharacter(ctx, playerID, characterID); err != nil {
 		return History{}, err
@@ -165,11 +165,7 @@ func (s *Service) CharacterHistory(ctx context.Context, playerID, characterID uu
 	if err != nil {
 		return History{}, err
 	}
-	h := History{Changes: cs}
-	if len(cs) > limit {
-		h.Changes = cs[:limit]
-		last := h.Changes[limit-1].ID
-		h.NextBefore = &last
-	}
+	var h History
+	h.Changes, h.NextBefore = CutPage(cs, limit, func(c ChangeRecord) uuid.UUID { return c.ID })
 	return h, nil
 }

@@ -50,6 +50,13 @@ type Service struct {
 	pack        *rules.Pack // the rule pack sheets are normalised with (WithRules)
 
 	limits TurnLimits // per-player turn limits (limits.go)
+
+	ender SessionEnder // nil: a deleted session's stream is left to expire
+}
+
+// WithSessionEnder makes DeleteSession end the session's event stream.
+func WithSessionEnder(e SessionEnder) ServiceOption {
+	return func(s *Service) { s.ender = e }
 }
 
 // NewService wires the game service.
@@ -87,9 +94,19 @@ func (s *Service) CreateCharacter(ctx context.Context, playerID uuid.UUID, in Ch
 	return s.store.insertCharacter(ctx, c, s.limits.MaxCharacters)
 }
 
-// ListCharacters returns the player's characters.
-func (s *Service) ListCharacters(ctx context.Context, playerID uuid.UUID) ([]Character, error) {
-	return s.store.listCharacters(ctx, playerID)
+// ListCharacters returns a page of the player's characters, newest first:
+// those created before the character `before` (nil: from the newest).
+func (s *Service) ListCharacters(ctx context.Context, playerID uuid.UUID, before *uuid.UUID, limit int) (CharacterPage, error) {
+	if err := CheckPageLimit(limit); err != nil {
+		return CharacterPage{}, err
+	}
+	list, err := s.store.listCharacters(ctx, playerID, before, limit+1)
+	if err != nil {
+		return CharacterPage{}, err
+	}
+	var p CharacterPage
+	p.Characters, p.NextBefore = CutPage(list, limit, func(c Character) uuid.UUID { return c.ID })
+	return p, nil
 }
 
 // GetCharacter returns one of the player's characters.
@@ -185,9 +202,19 @@ func (s *Service) CreateSession(ctx context.Context, playerID uuid.UUID, in Sess
 	return s.store.insertSession(ctx, Session{ID: uuid.Must(uuid.NewV7()), OwnerID: playerID, Title: title, CharacterID: in.CharacterID}, seed, s.limits.MaxSessions)
 }
 
-// ListSessions returns the sessions the player is in.
-func (s *Service) ListSessions(ctx context.Context, playerID uuid.UUID) ([]Session, error) {
-	return s.store.listSessions(ctx, playerID)
+// ListSessions returns a page of the sessions the player is in, newest
+// first: those created before the session `before` (nil: from the newest).
+func (s *Service) ListSessions(ctx context.Context, playerID uuid.UUID, before *uuid.UUID, limit int) (SessionPage, error) {
+	if err := CheckPageLimit(limit); err != nil {
+		return SessionPage{}, err
+	}
+	list, err := s.store.listSessions(ctx, playerID, before, limit+1)
+	if err != nil {
+		return SessionPage{}, err
+	}
+	var p SessionPage
+	p.Sessions, p.NextBefore = CutPage(list, limit, func(s Session) uuid.UUID { return s.ID })
+	return p, nil
 }
 
 // GetSession returns a session the player is in.
@@ -195,9 +222,34 @@ func (s *Service) GetSession(ctx context.Context, playerID, id uuid.UUID) (Sessi
 	return s.store.getSession(ctx, s.store.pool, playerID, id)
 }
 
-// DeleteSession removes a session the player owns, with its messages and turns.
+// DeleteSession removes a session the player owns with everything in it
+// (messages and their vectors, turns, rolls, lore, …). Its turns still in
+// flight end cancelled: their final events reach open turn streams and
+// their generation is told to stop (should the signal miss, it stops at
+// its next delta, which the ended stream refuses, or at its heartbeat,
+// which finds the turn gone). Then the session's event stream ends: every
+// open stream of it, on every replica, gets session.deleted and ends, and
+// its event history leaves Redis.
 func (s *Service) DeleteSession(ctx context.Context, playerID, id uuid.UUID) error {
-	return s.store.deleteSession(ctx, playerID, id)
+	cancelled, err := s.store.deleteSession(ctx, playerID, id)
+	if err != nil {
+		return err
+	}
+	for _, t := range cancelled {
+		publishStatus(ctx, s.pub, t)
+		publish(ctx, s.pub, t, EventTurnCancelled, map[string]any{"dice_seed": t.DiceSeed})
+		if err := s.runner.Stop(ctx, t.ID); err != nil {
+			logging.From(ctx).Warn("cancel signal failed; generation stops at its next delta", "turn_id", t.ID, "err", err)
+		}
+	}
+	if s.ender != nil {
+		if err := s.ender.EndSession(ctx, id); err != nil {
+			// The session is gone from Postgres (streams reopen as 404);
+			// the history expires with its stream's TTL.
+			logging.From(ctx).Error("ending the deleted session's stream failed", "session_id", id, "err", err)
+		}
+	}
+	return nil
 }
 
 // --- messages
@@ -210,8 +262,8 @@ type Page struct {
 
 // ListMessages pages backwards through a session's messages.
 func (s *Service) ListMessages(ctx context.Context, playerID, sessionID uuid.UUID, before *uuid.UUID, limit int) (Page, error) {
-	if limit < 1 || limit > MaxPageSize {
-		return Page{}, apperr.Invalidf("limit", "must be between 1 and %d", MaxPageSize)
+	if err := CheckPageLimit(limit); err != nil {
+		return Page{}, err
 	}
 	if _, err := s.GetSession(ctx, playerID, sessionID); err != nil {
 		return Page{}, err
@@ -220,12 +272,8 @@ func (s *Service) ListMessages(ctx context.Context, playerID, sessionID uuid.UUI
 	if err != nil {
 		return Page{}, err
 	}
-	page := Page{Messages: msgs}
-	if len(msgs) > limit {
-		page.Messages = msgs[:limit]
-		oldest := page.Messages[limit-1].ID
-		page.NextBefore = &oldest
-	}
+	var page Page
+	page.Messages, page.NextBefore = CutPage(msgs, limit, func(m Message) uuid.UUID { return m.ID })
 	for i, j := 0, len(page.Messages)-1; i < j; i, j = i+1, j-1 {
 		page.Messages[i], page.Messages[j] = page.Messages[j], page.Messages[i]
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -100,9 +101,17 @@ func (s *Store) insertCharacterRow(ctx context.Context, q querier, c Character) 
 	return out, postgres.Translate(err, "character")
 }
 
-func (s *Store) listCharacters(ctx context.Context, playerID uuid.UUID) ([]Character, error) {
+// listCharacters reads up to limit of the player's characters, newest
+// first, created before the character `before` (nil: from the newest).
+func (s *Store) listCharacters(ctx context.Context, playerID uuid.UUID, before *uuid.UUID, limit int) ([]Character, error) {
+	at, err := s.cursorAt(ctx, before, "is not one of your characters",
+		`SELECT created_at FROM game.characters WHERE id = $1 AND player_id = $2`, playerID)
+	if err != nil {
+		return nil, err
+	}
 	rows, err := s.pool.Query(ctx, `SELECT `+characterCols+` FROM game.characters
-		WHERE player_id = $1 ORDER BY created_at, id LIMIT 500`, playerID)
+		WHERE player_id = $1 AND ($2::timestamptz IS NULL OR (created_at, id) < ($2, $3))
+		ORDER BY created_at DESC, id DESC LIMIT $4`, playerID, at, before, limit)
 	if err != nil {
 		return nil, postgres.Translate(err, "characters")
 	}
@@ -116,6 +125,25 @@ func (s *Store) listCharacters(ctx context.Context, playerID uuid.UUID) ([]Chara
 		out = append(out, c)
 	}
 	return out, postgres.Translate(rows.Err(), "characters")
+}
+
+// cursorAt reads the created_at of a list's `before` row with query (its
+// $1 is the cursor, then args): nil without a cursor; a cursor the list
+// cannot show (unknown, another player's) is invalid, the same answer
+// either way.
+func (s *Store) cursorAt(ctx context.Context, before *uuid.UUID, notFound, query string, args ...any) (*time.Time, error) {
+	if before == nil {
+		return nil, nil
+	}
+	var at time.Time
+	err := s.pool.QueryRow(ctx, query, append([]any{*before}, args...)...).Scan(&at)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, apperr.Invalidf("before", "%s", notFound)
+	}
+	if err != nil {
+		return nil, postgres.Translate(err, "list")
+	}
+	return &at, nil
 }
 
 func (s *Store) getCharacter(ctx context.Context, q querier, playerID, id uuid.UUID) (Character, error) {
@@ -209,10 +237,18 @@ func (s *Store) insertSession(ctx context.Context, in Session, seed openSeed, ma
 	return out, postgres.Translate(err, "session")
 }
 
-func (s *Store) listSessions(ctx context.Context, playerID uuid.UUID) ([]Session, error) {
+// listSessions reads up to limit of the sessions the player is in, newest
+// first, created before the session `before` (nil: from the newest).
+func (s *Store) listSessions(ctx context.Context, playerID uuid.UUID, before *uuid.UUID, limit int) ([]Session, error) {
+	at, err := s.cursorAt(ctx, before, "is not one of your sessions", `SELECT s.created_at FROM game.sessions s
+		JOIN game.session_members m ON m.session_id = s.id AND m.player_id = $2 WHERE s.id = $1`, playerID)
+	if err != nil {
+		return nil, err
+	}
 	rows, err := s.pool.Query(ctx, `SELECT `+sessionCols+` FROM game.sessions s
 		JOIN game.session_members m ON m.session_id = s.id AND m.player_id = $1
-		ORDER BY s.created_at DESC, s.id LIMIT 500`, playerID)
+		WHERE ($2::timestamptz IS NULL OR (s.created_at, s.id) < ($2, $3))
+		ORDER BY s.created_at DESC, s.id DESC LIMIT $4`, playerID, at, before, limit)
 	if err != nil {
 		return nil, postgres.Translate(err, "sessions")
 	}
@@ -236,15 +272,32 @@ func (s *Store) getSession(ctx context.Context, q querier, playerID, id uuid.UUI
 	return out, postgres.Translate(err, "session")
 }
 
-func (s *Store) deleteSession(ctx context.Context, playerID, id uuid.UUID) error {
-	tag, err := s.pool.Exec(ctx, `DELETE FROM game.sessions WHERE id = $1 AND owner_id = $2`, id, playerID)
-	if err != nil {
+// deleteSession deletes a session its owner deletes, in one transaction:
+// the turns still in flight end cancelled (returned, for their final
+// events), then the row goes and Postgres cascades to everything of the
+// session (messages and their vectors, turns, rolls, lore, summary, …).
+func (s *Store) deleteSession(ctx context.Context, playerID, id uuid.UUID) (cancelled []Turn, err error) {
+	err = s.Tx(ctx, func(q querier) error {
+		var one int
+		err := q.QueryRow(ctx, `SELECT 1 FROM game.sessions WHERE id = $1 AND owner_id = $2 FOR UPDATE`, id, playerID).Scan(&one)
+		if err != nil {
+			return postgres.Translate(err, "session")
+		}
+		rows, err := q.Query(ctx, `UPDATE game.turns t SET status = 'cancelled', cancel_requested_at = now(),
+				finished_at = now(), updated_at = now()
+			WHERE t.session_id = $1 AND t.status NOT IN ('completed', 'failed', 'cancelled')
+			RETURNING `+turnCols, id)
+		if err != nil {
+			return postgres.Translate(err, "turns")
+		}
+		cancelled, err = pgx.CollectRows(rows, func(r pgx.CollectableRow) (Turn, error) { return scanTurn(r) })
+		if err != nil {
+			return postgres.Translate(err, "turns")
+		}
+		_, err = q.Exec(ctx, `DELETE FROM game.sessions WHERE id = $1`, id)
 		return postgres.Translate(err, "session")
-	}
-	if tag.RowsAffected() == 0 {
-		return apperr.NotFoundf("session")
-	}
-	return nil
+	})
+	return cancelled, err
 }
 
 // --- messages

@@ -32,6 +32,28 @@ export function qs(params) {
   return s ? `?${s}` : '';
 }
 
+/**
+ * getPage reads one page of a cursor-paged list (GET path?limit=&before=):
+ * {items, next} where next is the `before` of the following page (null on
+ * the last). key is the list's field: characters, sessions, assets.
+ */
+export async function getPage(path, key, before = null, limit = 50) {
+  const page = await get(path + qs({ limit, before }));
+  return { items: page[key] ?? [], next: page.next_before ?? null };
+}
+
+/** getAll walks every page of a list (for a short one, such as the characters of a select). */
+export async function getAll(path, key) {
+  const all = [];
+  let before = null;
+  do {
+    const { items, next } = await getPage(path, key, before, 100);
+    all.push(...items);
+    before = next;
+  } while (before);
+  return all;
+}
+
 /** newKey returns a random id for Idempotency-Key. */
 export function newKey() {
   if (crypto.randomUUID) return crypto.randomUUID();

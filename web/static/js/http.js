@@ -6,7 +6,7 @@ import { ApiError, networkError } from './errors.js';
  * sendJSON sends method path with an optional JSON body and returns the
  * decoded answer (null for 204). Failures throw ApiError.
  */
-export async function sendJSON(method, path, { body, token, headers = {}, signal } = {}) {
+export async function sendJSON(method, path, { body, token, headers = {}, signal, credentials = 'omit' } = {}) {
   const h = { Accept: 'application/json', ...headers };
   if (body !== undefined) h['Content-Type'] = 'application/json';
   if (token) h.Authorization = `Bearer ${token}`;
@@ -17,7 +17,8 @@ export async function sendJSON(method, path, { body, token, headers = {}, signal
       headers: h,
       body: body === undefined ? undefined : JSON.stringify(body),
       signal,
-      credentials: 'omit',
+      // Cookies only where asked (auth.js: the refresh cookie).
+      credentials,
       cache: 'no-store',
     });
   } catch (e) {

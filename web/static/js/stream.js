@@ -11,7 +11,7 @@
 import { post } from './api.js';
 import { ApiError } from './errors.js';
 
-export const EVENT_TYPES = ['turn.status', 'dm.delta', 'dm.done', 'turn.failed', 'turn.cancelled', 'roll', 'sheet.changed', 'reset'];
+export const EVENT_TYPES = ['turn.status', 'dm.delta', 'dm.done', 'turn.failed', 'turn.cancelled', 'roll', 'sheet.changed', 'reset', 'session.deleted'];
 export const FINAL_EVENTS = new Set(['dm.done', 'turn.failed', 'turn.cancelled']);
 
 /**
@@ -147,6 +147,13 @@ export class EventStream {
       // over), so it is taken as is, never dropped as "seen".
       this.lastId = id;
       this.onReset(data);
+      return;
+    }
+    if (type === 'session.deleted') {
+      // The session was deleted (by its owner, maybe in another tab): its
+      // streams end for good, and so does this one.
+      this.stop();
+      this.onFatal(new ApiError({ status: 404, code: 'not_found', message: 'This session was deleted.' }));
       return;
     }
     if (id && this.lastId && compareIds(id, this.lastId) <= 0) return; // seen already

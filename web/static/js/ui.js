@@ -107,3 +107,32 @@ export const formatTime = (s) => (s ? timeFmt.format(new Date(s)) : '');
 export function initials(name) {
   return (name || '?').split(/\s+/).filter(Boolean).slice(0, 2).map((w) => w[0].toUpperCase()).join('');
 }
+
+/**
+ * loadMore is the "Load more" button under a paged list: while there is a
+ * next page (next, from getPage), a click fetches it with load(next) →
+ * {items, next} and hands the items to append(items); the button goes
+ * away after the last page.
+ */
+export function loadMore(next, load, append, label = 'Load more') {
+  const button = h('button', { type: 'button', class: 'btn load-more' }, label);
+  const box = h('div', { class: 'load-more-row' }, button);
+  const error = h('p', { class: 'form-error', role: 'alert', hidden: true });
+  box.append(error);
+  if (!next) box.hidden = true;
+  button.addEventListener('click', () => {
+    error.hidden = true;
+    busy(button, 'Loading…', async () => {
+      try {
+        const page = await load(next);
+        append(page.items);
+        next = page.next;
+        if (!next) box.hidden = true;
+      } catch (e) {
+        error.textContent = friendly(e);
+        error.hidden = false;
+      }
+    });
+  });
+  return box;
+}

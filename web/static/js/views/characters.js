@@ -1,7 +1,7 @@
 // Characters: the list with a quick "create", and one character's sheet.
-import { get, post } from '../api.js';
+import { post, getPage } from '../api.js';
 import { go } from '../router.js';
-import { h, mount, field, alertBox, busy, initials } from '../ui.js';
+import { h, mount, field, alertBox, busy, initials, loadMore } from '../ui.js';
 import { friendly } from '../errors.js';
 import { assetURL } from '../upload.js';
 import { ABILITIES, parseAbilities, parseInventory, FieldErrors, sheetControlFor } from './sheetinput.js';
@@ -29,9 +29,9 @@ export function describe(ch) {
 
 export async function charactersView({ alive }) {
   mount(h('p', { class: 'loading' }, 'Gathering your party…'));
-  let list;
+  let first;
   try {
-    ({ characters: list } = await get('/api/characters'));
+    first = await getPage('/api/characters', 'characters');
   } catch (e) {
     if (alive()) mount(h('section', {}, h('h1', {}, 'Characters'), h('p', { class: 'form-error', role: 'alert' }, friendly(e))));
     return;
@@ -91,14 +91,18 @@ export async function charactersView({ alive }) {
     });
   });
 
+  const list = first.items;
+  const card = (ch) => h('li', {},
+    h('a', { class: 'char-card card', href: `#/characters/${ch.id}` },
+      portrait(ch),
+      h('span', { class: 'char-card-text' },
+        h('span', { class: 'char-name' }, ch.name),
+        h('span', { class: 'muted' }, describe(ch)),
+        ch.sheet?.hp ? h('span', { class: 'muted small' }, `HP ${ch.sheet.hp.current} / ${ch.sheet.hp.max}`) : null)));
+  const grid = h('ul', { class: 'card-grid', 'aria-label': 'Your characters' }, list.map(card));
   const cards = list.length
-    ? h('ul', { class: 'card-grid', 'aria-label': 'Your characters' }, list.map((ch) => h('li', {},
-      h('a', { class: 'char-card card', href: `#/characters/${ch.id}` },
-        portrait(ch),
-        h('span', { class: 'char-card-text' },
-          h('span', { class: 'char-name' }, ch.name),
-          h('span', { class: 'muted' }, describe(ch)),
-          ch.sheet?.hp ? h('span', { class: 'muted small' }, `HP ${ch.sheet.hp.current} / ${ch.sheet.hp.max}`) : null)))))
+    ? h('div', {}, grid, loadMore(first.next, (before) => getPage('/api/characters', 'characters', before),
+      (more) => grid.append(...more.map(card)), 'More characters'))
     : h('p', { class: 'empty' }, 'No characters yet. Every legend starts with a name.');
 
   mount(h('section', { class: 'page' },

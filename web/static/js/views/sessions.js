@@ -1,24 +1,27 @@
 // Adventures (game sessions): the list and a quick "start a new one".
-import { get, post } from '../api.js';
+import { post, getPage, getAll } from '../api.js';
 import { go } from '../router.js';
-import { h, mount, field, alertBox, busy, formatDate } from '../ui.js';
+import { h, mount, field, alertBox, busy, formatDate, loadMore } from '../ui.js';
 import { friendly } from '../errors.js';
 import { describe } from './characters.js';
 import { importControls } from './lore.js';
 
 export async function sessionsView({ alive }) {
   mount(h('p', { class: 'loading' }, 'Opening the chronicle…'));
-  let sessions;
+  let first;
   let characters;
   try {
-    [{ sessions }, { characters }] = await Promise.all([get('/api/sessions'), get('/api/characters')]);
+    // The sessions come a page at a time (newest first, "Load more" for
+    // older ones); the characters, capped per player, all at once for the
+    // select and the names.
+    [first, characters] = await Promise.all([getPage('/api/sessions', 'sessions'), getAll('/api/characters', 'characters')]);
   } catch (e) {
     if (alive()) mount(h('section', {}, h('h1', {}, 'Adventures'), h('p', { class: 'form-error', role: 'alert' }, friendly(e))));
     return;
   }
   if (!alive()) return;
   const byId = new Map(characters.map((c) => [c.id, c]));
-  sessions.sort((a, b) => (b.updated_at ?? b.created_at).localeCompare(a.updated_at ?? a.created_at));
+  const sessions = first.items;
 
   const error = alertBox();
   const submit = h('button', { type: 'submit', class: 'btn btn-primary' }, 'Begin adventure');
@@ -55,14 +58,17 @@ export async function sessionsView({ alive }) {
     });
   });
 
+  const item = (s) => {
+    const ch = s.character_id ? byId.get(s.character_id) : null;
+    return h('li', {}, h('a', { class: 'session-item card', href: `#/play/${s.id}` },
+      h('span', { class: 'session-title' }, s.title),
+      h('span', { class: 'muted' }, ch ? `${ch.name}, ${describe(ch).toLowerCase()}` : 'No character'),
+      h('span', { class: 'muted small' }, `Begun ${formatDate(s.created_at)}`)));
+  };
+  const ul = h('ul', { class: 'session-list', 'aria-label': 'Your adventures' }, sessions.map(item));
   const list = sessions.length
-    ? h('ul', { class: 'session-list', 'aria-label': 'Your adventures' }, sessions.map((s) => {
-      const ch = s.character_id ? byId.get(s.character_id) : null;
-      return h('li', {}, h('a', { class: 'session-item card', href: `#/play/${s.id}` },
-        h('span', { class: 'session-title' }, s.title),
-        h('span', { class: 'muted' }, ch ? `${ch.name}, ${describe(ch).toLowerCase()}` : 'No character'),
-        h('span', { class: 'muted small' }, `Begun ${formatDate(s.created_at)}`)));
-    }))
+    ? h('div', {}, ul, loadMore(first.next, (before) => getPage('/api/sessions', 'sessions', before),
+      (more) => ul.append(...more.map(item)), 'Older adventures'))
     : h('p', { class: 'empty' }, 'No adventures yet. The road is waiting.');
 
   mount(h('section', { class: 'page' },
