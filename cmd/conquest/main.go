@@ -253,7 +253,7 @@ func (a *app) serveAPI(ctx context.Context) error {
 	// access token behind them expires; and they are capped.
 	streams := api.NewStreamGuard(a.cfg.StreamLimits.PerPlayer, a.cfg.StreamLimits.PerIP)
 	go func() { _ = authSvc.WatchRevocations(hubCtx, streams.Revoke) }()
-	opsDeps, closeOps, err := a.ops.apiDeps(asynqConnOpt(a.redisOpts), hub, asynq.NewInspectorFromRedisClient(a.rdb))
+	opsDeps, closeOps, err := a.ops.apiDeps(workers.RedisConnOpt(a.redisOpts), hub, asynq.NewInspectorFromRedisClient(a.rdb))
 	if err != nil {
 		return err
 	}

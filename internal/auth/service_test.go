@@ -37,7 +37,7 @@ func (c *testClock) Advance(d time.Duration) { c.offset.Add(int64(d)) }
 type bundle struct {
 	svc   *Service
 	clock *testClock
-	rdb   *redis.Client
+	rdb   redis.UniversalClient
 }
 
 func newBundle(t *testing.T, mutate ...func(*config.Auth)) *bundle {
