@@ -94,9 +94,17 @@ func startRedisTopology(ctx context.Context, exe, dir, topology string, ports []
 	if err != nil {
 		return nil, err
 	}
+	// The servers are the shell's children, so waitReady's check that the
+	// child itself holds the port does not apply: answering is enough.
 	for _, port := range ports {
-		if err := waitReady(ctx, p, port, func(ctx context.Context) error { return pingRedis(ctx, hostPort(port)) }); err != nil {
-			return p, err
+		for pingRedis(ctx, hostPort(port)) != nil {
+			select {
+			case <-p.done:
+				return p, fmt.Errorf("redis %w (%v)%s", errExited, p.err, logHint(p))
+			case <-ctx.Done():
+				return p, fmt.Errorf("redis on %d not ready: %w%s", port, ctx.Err(), logHint(p))
+			case <-time.After(100 * time.Millisecond):
+			}
 		}
 	}
 	switch topology {
