@@ -533,15 +533,10 @@ func (h *Hub) Subscribe(sessionID uuid.UUID) *Subscription {
 	channel := LiveChannel(sessionID)
 	var node *redis.Client
 	if h.cluster != nil {
-		h.mu.Lock()
-		_, known := h.sessions[sessionID]
-		h.mu.Unlock()
-		if !known {
-			// The slot map is cached; this asks Redis only when it is stale.
-			ctx, cancel := context.WithTimeout(context.Background(), h.opts.ConnectWait)
-			node, _ = h.cluster.MasterForKey(ctx, channel)
-			cancel()
-		}
+		// The slot map is cached; this asks Redis only when it is stale.
+		ctx, cancel := context.WithTimeout(context.Background(), h.opts.ConnectWait)
+		node, _ = h.cluster.MasterForKey(ctx, channel)
+		cancel()
 	}
 	h.mu.Lock()
 	defer h.mu.Unlock()

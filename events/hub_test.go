@@ -233,12 +233,7 @@ func TestPerSessionFanOut(t *testing.T) {
 		defer sub.Close()
 		publishN(t, p, other, turn, 0, 5)
 		want := publishN(t, p, watched, turn, 0, 1)
-		select {
-		case f := <-sub.C():
-			require.Equal(t, want[0], f.Event.ID)
-		case <-time.After(patience):
-			t.Fatal("event not received")
-		}
+		require.Equal(t, want[0], nextFrame(t, sub).Event.ID)
 		// Redis orders the publishes: the other session's five came before
 		// the watched one's and would have been counted first.
 		assert.Equal(t, uint64(1), h.Stats().Received)
@@ -256,12 +251,7 @@ func TestPerSessionFanOut(t *testing.T) {
 		again := subscribed(t, h, sid)
 		defer again.Close()
 		want := publishN(t, p, sid, turn, 0, 1)
-		select {
-		case f := <-again.C():
-			require.Equal(t, want[0], f.Event.ID)
-		case <-time.After(patience):
-			t.Fatal("event not received after resubscribing")
-		}
+		require.Equal(t, want[0], nextFrame(t, again).Event.ID)
 	})
 
 	t.Run("reconnecting clients within the linger cost Redis nothing", func(t *testing.T) {
@@ -282,13 +272,22 @@ func TestPerSessionFanOut(t *testing.T) {
 			h.Subscribe(sid).Close() // SUBSCRIBE then UNSUBSCRIBE, replies pending
 			sub := subscribed(t, h, sid)
 			want := publishN(t, p, sid, turn, i, 1)
-			select {
-			case f := <-sub.C():
-				require.Equal(t, want[0], f.Event.ID)
-			case <-time.After(patience):
-				t.Fatalf("round %d: a confirmed subscriber missed the event", i)
-			}
+			require.Equal(t, want[0], nextFrame(t, sub).Event.ID)
 			sub.Close()
 		}
 	})
+}
+
+// nextFrame is the subscription's next frame, failing the test when none
+// comes in time or the subscription ends.
+func nextFrame(t *testing.T, s *Subscription) *Frame {
+	t.Helper()
+	select {
+	case f, ok := <-s.C():
+		require.True(t, ok, "subscription ended: %v", s.Err())
+		return f
+	case <-time.After(patience):
+		t.Fatal("no event received")
+		return nil
+	}
 }

@@ -61,6 +61,7 @@ func (o *opsParts) apiDeps(connOpt asynq.RedisConnOpt, hub *events.Hub, inspecto
 		return metrics.HubStats{
 			Connected: s.Connected, Subscribers: s.Subscribers, Received: s.Received,
 			Malformed: s.Malformed, Delivered: s.Delivered, Dropped: s.Dropped, Reconnects: s.Reconnects,
+			Sessions: s.Sessions, Subscribes: s.Subscribes, Unsubscribes: s.Unsubscribes,
 		}
 	})
 	o.metrics.RegisterQueues(inspector)

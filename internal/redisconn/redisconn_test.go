@@ -94,3 +94,16 @@ func FuzzParse(f *testing.F) {
 		}
 	})
 }
+
+func TestHashTag(t *testing.T) {
+	for key, want := range map[string]string{
+		"events:session:{abc}":   "abc",
+		"asynq:{generate}:tasks": "generate",
+		"plain":                  "plain",
+		"empty:{}:tag":           "empty:{}:tag",
+		"first:{a}:then:{b}":     "a",
+		"unclosed:{a":            "unclosed:{a",
+	} {
+		assert.Equal(t, want, HashTag(key), key)
+	}
+}
