@@ -44,7 +44,7 @@ func RunTest(ctx context.Context, root string, args []string, out io.Writer) int
 		fmt.Fprintf(out, "stack: %v\n", err)
 		return 1
 	}
-	st, err := Start(ctx, Options{Mode: Test, Root: root, Dir: tmp, Out: out})
+	st, err := Start(ctx, Options{Mode: Test, Root: root, Dir: tmp, Out: out, RedisTopology: os.Getenv("STACK_REDIS")})
 	if err != nil {
 		return startFailed(ctx, err, out)
 	}

@@ -46,6 +46,10 @@ type Options struct {
 	// (their builds included) until it is closed: on two cores, building
 	// the S3 server while conquest compiles would delay the playable page.
 	BesideAfter <-chan struct{}
+	// RedisTopology, in a test stack, starts a Redis Cluster ("cluster")
+	// or a Sentinel set-up ("sentinel") instead of one server
+	// (redistopo.go; STACK_REDIS).
+	RedisTopology string
 }
 
 // Stack is a set of running servers and the environment that points at them.
@@ -174,7 +178,7 @@ func (s *Stack) servers() []server {
 			},
 		},
 		{
-			name: "redis", external: "REDIS_URL", fixed: []int{DevRedisPort},
+			name: "redis", external: "REDIS_URL", fixed: s.redisPorts(),
 			install: func(ctx context.Context) (err error) {
 				redisExe, err = ensureRedis(ctx, root, out)
 				return err
@@ -184,10 +188,13 @@ func (s *Stack) servers() []server {
 				if err := os.MkdirAll(dir, 0o755); err != nil {
 					return nil, fmt.Errorf("create %s: %w", dir, err)
 				}
+				if s.opts.RedisTopology != "" {
+					return startRedisTopology(ctx, redisExe, dir, s.opts.RedisTopology, ports, s.logPath("redis"))
+				}
 				return startRedis(ctx, redisExe, dir, ports[0], s.opts.Mode == Dev, s.logPath("redis"))
 			},
 			env: func(ports []int) map[string]string {
-				return map[string]string{"REDIS_URL": redisURL(ports[0])}
+				return map[string]string{"REDIS_URL": topologyURL(s.opts.RedisTopology, ports)}
 			},
 		},
 		{
@@ -211,6 +218,15 @@ func (s *Stack) servers() []server {
 			},
 		},
 	}
+}
+
+// redisPorts are the Redis server's dev ports; a topology (test stacks
+// only) takes as many free ones as it has servers.
+func (s *Stack) redisPorts() []int {
+	if s.opts.RedisTopology == "" {
+		return []int{DevRedisPort}
+	}
+	return make([]int, topologyPorts(s.opts.RedisTopology))
 }
 
 // run installs and starts one server, on fresh ports again when a test

@@ -1,21 +1,27 @@
 // Package events carries game events from the workers to browsers: it
 // publishes to per-session Redis Streams, fans the live events out to the
-// SSE clients of each API process through one Redis subscription, and
-// writes resumable text/event-stream responses.
+// SSE clients of each API process through per-session Redis
+// subscriptions, and writes resumable text/event-stream responses.
 //
 // # Publishing
 //
-// Publisher.Publish runs one Lua script: XADD to "events:session:<sid>"
+// Publisher.Publish runs one Lua script: XADD to "events:session:{<sid>}"
 // (MAXLEN ~ bounded, EXPIRE refreshed to StreamTTL) and PUBLISH of a
-// compact JSON announcement to the single channel LiveChannel. Because
-// both happen atomically and Redis orders all commands, any event is
-// either already in the stream or announced after it.
+// compact JSON announcement to the session's channel
+// "events:live:{<sid>}" (SPUBLISH, sharded pub/sub, on a Redis Cluster;
+// the shared hash tag puts stream and channel in one slot, as a script
+// requires there). Because both happen atomically and Redis orders all
+// commands, any event is either already in the stream or announced after
+// it.
 //
 // # Fan-out
 //
-// Hub holds one pub/sub subscription per process and hands each event,
-// encoded once as an SSE frame, to the bounded channels of the local
-// subscribers of its session. It never blocks: a subscriber whose buffer
+// Hub subscribes a process to the channels of the sessions its clients
+// watch, adding a channel with a session's first local subscriber and
+// dropping it a linger after the last one left, so that the events each
+// replica receives divide with the replicas instead of multiplying. It
+// hands each event, encoded once as an SSE frame, to the bounded channels
+// of the local subscribers of its session. It never blocks: a subscriber whose buffer
 // is full is dropped and its response ends; the client reconnects with
 // Last-Event-ID and catches up from the stream. When the Redis
 // subscription breaks, every local subscriber is closed the same way
@@ -23,7 +29,8 @@
 //
 // # Streams and resume
 //
-// Hub.Serve subscribes first, then replays the stream after the client's
+// Hub.Serve subscribes first (and waits for Redis to confirm the
+// session's channel), then replays the stream after the client's
 // Last-Event-ID in pages, then follows the live frames, dropping any id not
 // above the last one handled (ids compare numerically, ms then seq). Each
 // page is read in one MULTI with XINFO STREAM; when entries after the

@@ -330,3 +330,17 @@ func (r *rawStream) line(t testing.TB) string {
 	}
 	return ""
 }
+
+// subscribed subscribes to a session and waits until Redis confirmed its
+// channel, as Serve does before replaying.
+func subscribed(t *testing.T, h *Hub, sid uuid.UUID) *Subscription {
+	t.Helper()
+	s := h.Subscribe(sid)
+	require.NoError(t, s.Err())
+	select {
+	case <-s.Ready():
+	case <-time.After(patience):
+		t.Fatal("subscription not confirmed")
+	}
+	return s
+}

@@ -3,6 +3,7 @@ package events
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"math/rand/v2"
 	"net"
@@ -28,8 +29,8 @@ var (
 	// ErrShutdown: the process is going down (Hub.Shutdown); clients resume
 	// on another replica.
 	ErrShutdown = errors.New("events: hub shut down")
-	// ErrNotConnected: the hub had no confirmed Redis subscription when the
-	// subscriber came, so it could not promise to see every new event.
+	// ErrNotConnected: the hub had no Redis connection when the subscriber
+	// came, so it could not promise to see every new event.
 	ErrNotConnected = errors.New("events: hub not connected to Redis")
 )
 
@@ -50,6 +51,11 @@ type HubOptions struct {
 	// ConnectWait is how long Serve waits for the hub's subscription while
 	// Redis is reconnecting before answering 503 (default 5s).
 	ConnectWait time.Duration
+	// Linger is how long the process stays subscribed to a session's
+	// channel after its last local subscriber left, so that reconnecting
+	// clients cost Redis nothing (default 10s; negative: unsubscribe at
+	// once).
+	Linger time.Duration
 	// Detach runs each stream on a connection of its own once its
 	// response starts, so the handler returns and an idle connection
 	// costs a few KB instead of ~40 (detach.go).
@@ -61,25 +67,39 @@ const (
 	maxBackoff = 5 * time.Second
 )
 
-// Hub keeps ONE Redis pub/sub subscription (to LiveChannel) per process and
-// fans each announced event out to the local subscribers of its session.
-// Dispatch never blocks: a subscriber whose buffer is full is dropped.
+// Hub listens, for this process, to the live channels of the sessions its
+// clients watch, and fans each announced event out to the local
+// subscribers of its session. Dispatch never blocks: a subscriber whose
+// buffer is full is dropped.
 //
-// Gap policy: when the Redis subscription breaks, announcements published
-// until it is back are lost to this process. Rather than patch each
-// subscriber from the stream, the hub closes every local subscriber with
-// ErrInterrupted; their SSE responses end and the clients reconnect with
-// Last-Event-ID, which replays exactly what they missed from the stream.
-// While disconnected, new subscribers are refused (ErrNotConnected) for
-// the same reason.
+// Subscriptions follow the clients: the first local subscriber of a
+// session subscribes the process to the session's channel (SUBSCRIBE, or
+// SSUBSCRIBE on a Redis Cluster, on the node that owns the channel's
+// slot); when the last one leaves, the channel is kept for Linger and
+// then unsubscribed, so a reconnecting client costs Redis nothing. A
+// subscriber is usable (Ready) only once Redis has confirmed its channel:
+// only then can a replay of the stream be followed by the live events
+// without a gap.
+//
+// Gap policy: when a Redis connection of the hub breaks (or Redis drops a
+// subscription by itself, as a Cluster does when a slot moves),
+// announcements published until it is back are lost to this process.
+// Rather than patch each subscriber from the stream, the hub closes every
+// local subscriber with ErrInterrupted; their SSE responses end and the
+// clients reconnect with Last-Event-ID, which replays exactly what they
+// missed from the stream. While disconnected, new subscribers are refused
+// (ErrNotConnected) for the same reason.
 type Hub struct {
-	rdb  redis.UniversalClient
-	opts HubOptions
-	log  *slog.Logger
+	rdb     redis.UniversalClient
+	cluster *redis.ClusterClient // non-nil on a Redis Cluster: sharded pub/sub
+	opts    HubOptions
+	log     *slog.Logger
+	control string // a channel of this hub alone, whose confirmation says a connection is up
 
 	mu        sync.Mutex
-	subs      map[uuid.UUID]map[*Subscription]struct{}
+	sessions  map[uuid.UUID]*watch
 	nsubs     int
+	link      *link // the current connections; nil while disconnected
 	connected bool
 	down      bool
 	up        chan struct{} // closed while connected
@@ -89,9 +109,43 @@ type Hub struct {
 	readyOnce sync.Once
 	running   atomic.Bool
 
-	received, malformed, delivered, dropped, reconnects atomic.Uint64
+	received, malformed, delivered, dropped, reconnects, subscribes, unsubscribes atomic.Uint64
 
 	detached detachedStreams // streams on their own goroutines (detach.go)
+}
+
+// watch is a session this process listens to.
+type watch struct {
+	subs      map[*Subscription]struct{}
+	shard     *shard
+	confirmed bool
+	ready     chan struct{} // closed once Redis confirmed the subscription
+	idle      time.Time     // when the last subscriber left; zero while it has some
+}
+
+// link is one generation of the hub's Redis connections; it ends as a
+// whole, and every subscriber with it.
+type link struct {
+	ctx    context.Context
+	cancel context.CancelCauseFunc
+	shards map[string]*shard // by node address ("" off Cluster); guarded by Hub.mu
+	wg     sync.WaitGroup
+	up     atomic.Bool
+}
+
+// shard is one pub/sub connection: to the server (or Sentinel's master),
+// or to one Cluster master for the channels of its slots.
+type shard struct {
+	ps   *redis.PubSub
+	kick chan struct{}
+	// guarded by Hub.mu
+	ops     []subOp        // to send, in order
+	pending map[string]int // replies Redis still owes per channel
+}
+
+type subOp struct {
+	subscribe bool
+	channel   string
 }
 
 // NewHub returns a hub; call Run to connect it.
@@ -111,28 +165,34 @@ func NewHub(rdb redis.UniversalClient, opts HubOptions) *Hub {
 	if opts.ConnectWait <= 0 {
 		opts.ConnectWait = 5 * time.Second
 	}
+	if opts.Linger == 0 {
+		opts.Linger = 10 * time.Second
+	}
+	cc, _ := rdb.(*redis.ClusterClient)
 	return &Hub{
-		rdb:   rdb,
-		opts:  opts,
-		log:   opts.Log,
-		subs:  make(map[uuid.UUID]map[*Subscription]struct{}),
-		up:    make(chan struct{}),
-		ready: make(chan struct{}),
+		rdb:      rdb,
+		cluster:  cc,
+		opts:     opts,
+		log:      opts.Log,
+		control:  "events:hub:" + uuid.NewString(),
+		sessions: make(map[uuid.UUID]*watch),
+		up:       make(chan struct{}),
+		ready:    make(chan struct{}),
 	}
 }
 
-// Ready is closed once the first subscription to LiveChannel is confirmed
-// by Redis. An API process should not report ready before.
+// Ready is closed once the hub first connected to Redis. An API process
+// should not report ready before.
 func (h *Hub) Ready() <-chan struct{} { return h.ready }
 
-// Connected reports whether the hub's subscription is confirmed right now.
+// Connected reports whether the hub's connection is up right now.
 func (h *Hub) Connected() bool {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	return h.connected
 }
 
-// Run keeps the subscription until ctx ends, reconnecting with exponential
+// Run keeps the hub connected until ctx ends, reconnecting with exponential
 // backoff and jitter. It returns nil when ctx ends; only one Run may be
 // active per hub.
 func (h *Hub) Run(ctx context.Context) error {
@@ -163,49 +223,205 @@ func (h *Hub) Run(ctx context.Context) error {
 	}
 }
 
-// listen runs one subscription until it fails. confirmed reports whether
-// Redis confirmed it (so the backoff can start over).
+// listen runs one link until one of its connections fails. confirmed
+// reports whether it came up (so the backoff can start over).
 func (h *Hub) listen(ctx context.Context) (confirmed bool, err error) {
-	ps := h.rdb.Subscribe(ctx, LiveChannel)
-	defer ps.Close()
-	// A blocked read does not watch ctx; closing the connection ends it.
-	stop := context.AfterFunc(ctx, func() { _ = ps.Close() })
-	defer stop()
+	lctx, cancel := context.WithCancelCause(ctx)
+	l := &link{ctx: lctx, cancel: cancel, shards: make(map[string]*shard)}
+	defer func() {
+		cancel(nil)
+		h.mu.Lock()
+		for _, sh := range l.shards {
+			_ = sh.ps.Close() // ends a blocked read
+		}
+		h.mu.Unlock()
+		l.wg.Wait()
+	}()
+	if h.cluster != nil {
+		// Shard connections open as sessions need them; the cluster being
+		// reachable is what "connected" means.
+		if err := h.cluster.Ping(lctx).Err(); err != nil {
+			return false, err
+		}
+		h.connect(l)
+	} else {
+		h.mu.Lock()
+		h.startShardLocked(l, "", h.rdb.Subscribe(lctx, h.control))
+		h.mu.Unlock()
+	}
+	l.wg.Add(1)
+	go h.sweep(l)
+	<-lctx.Done()
+	return l.up.Load(), context.Cause(lctx)
+}
 
+func (h *Hub) startShardLocked(l *link, addr string, ps *redis.PubSub) *shard {
+	sh := &shard{ps: ps, kick: make(chan struct{}, 1), pending: make(map[string]int)}
+	l.shards[addr] = sh
+	l.wg.Add(2)
+	go h.receive(l, sh)
+	go h.write(l, sh)
+	return sh
+}
+
+// errUnexpected: Redis confirmed or dropped a subscription the hub did
+// not ask for: go-redis re-subscribed on a new connection (events in
+// between are lost), or a Cluster moved a slot.
+var errUnexpected = errors.New("events: unexpected subscription change")
+
+// receive reads one shard's connection until it fails.
+func (h *Hub) receive(l *link, sh *shard) {
+	defer l.wg.Done()
 	pinged := false
 	for {
-		msg, err := ps.ReceiveTimeout(ctx, h.opts.PingInterval)
+		msg, err := sh.ps.ReceiveTimeout(l.ctx, h.opts.PingInterval)
 		if err != nil {
-			if ctx.Err() != nil {
-				return confirmed, ctx.Err()
+			if l.ctx.Err() != nil {
+				return
 			}
 			if isTimeout(err) && !pinged {
-				if err := ps.Ping(ctx); err != nil {
-					return confirmed, err
+				if err := sh.ps.Ping(l.ctx); err != nil {
+					l.cancel(err)
+					return
 				}
 				pinged = true
 				continue
 			}
-			return confirmed, err
+			l.cancel(err)
+			return
 		}
 		pinged = false
 		switch m := msg.(type) {
 		case *redis.Subscription:
-			if m.Kind != "subscribe" || m.Channel != LiveChannel {
+			if m.Channel == h.control {
+				if m.Kind != "subscribe" || l.up.Load() {
+					l.cancel(errUnexpected)
+					return
+				}
+				h.connect(l)
 				continue
 			}
-			if confirmed {
-				// go-redis re-subscribed on a new connection behind our
-				// back: whatever was published in between is lost here.
-				h.interrupt()
+			if err := h.confirm(sh, m.Kind, m.Channel); err != nil {
+				l.cancel(err)
+				return
 			}
-			confirmed = true
-			h.connect()
 		case *redis.Message:
-			if confirmed {
-				h.dispatch([]byte(m.Payload))
-			}
+			h.dispatch([]byte(m.Payload))
 		}
+	}
+}
+
+// write sends a shard's queued SUBSCRIBE/UNSUBSCRIBE commands in order,
+// batching runs of the same kind into one command.
+func (h *Hub) write(l *link, sh *shard) {
+	defer l.wg.Done()
+	for {
+		select {
+		case <-l.ctx.Done():
+			return
+		case <-sh.kick:
+		}
+		h.mu.Lock()
+		ops := sh.ops
+		sh.ops = nil
+		h.mu.Unlock()
+		for len(ops) > 0 {
+			n := 1
+			for n < len(ops) && ops[n].subscribe == ops[0].subscribe {
+				n++
+			}
+			chans := make([]string, n)
+			for i, op := range ops[:n] {
+				chans[i] = op.channel
+			}
+			var err error
+			switch {
+			case ops[0].subscribe && h.cluster != nil:
+				err = sh.ps.SSubscribe(l.ctx, chans...)
+			case ops[0].subscribe:
+				err = sh.ps.Subscribe(l.ctx, chans...)
+			case h.cluster != nil:
+				err = sh.ps.SUnsubscribe(l.ctx, chans...)
+			default:
+				err = sh.ps.Unsubscribe(l.ctx, chans...)
+			}
+			if err != nil {
+				l.cancel(err)
+				return
+			}
+			ops = ops[n:]
+		}
+	}
+}
+
+func (h *Hub) enqueueLocked(sh *shard, op subOp) {
+	sh.ops = append(sh.ops, op)
+	sh.pending[op.channel]++
+	if op.subscribe {
+		h.subscribes.Add(1)
+	} else {
+		h.unsubscribes.Add(1)
+	}
+	select {
+	case sh.kick <- struct{}{}:
+	default:
+	}
+}
+
+// confirm accounts for one reply to a (un)subscription. A session's watch
+// is confirmed by the reply to the last command sent for its channel.
+func (h *Hub) confirm(sh *shard, kind, channel string) error {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	n := sh.pending[channel]
+	if n == 0 {
+		return fmt.Errorf("%w: %s %s", errUnexpected, kind, channel)
+	}
+	if n--; n > 0 {
+		sh.pending[channel] = n
+		return nil
+	}
+	delete(sh.pending, channel)
+	if kind != "subscribe" && kind != "ssubscribe" {
+		return nil
+	}
+	sid, ok := sessionOfChannel(channel)
+	if !ok {
+		return nil
+	}
+	if w := h.sessions[sid]; w != nil && w.shard == sh && !w.confirmed {
+		w.confirmed = true
+		close(w.ready)
+	}
+	return nil
+}
+
+// sweep unsubscribes from the sessions nobody watched for Linger.
+func (h *Hub) sweep(l *link) {
+	defer l.wg.Done()
+	every := max(h.opts.Linger/2, 50*time.Millisecond)
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-l.ctx.Done():
+			return
+		case now := <-t.C:
+			h.mu.Lock()
+			for sid, w := range h.sessions {
+				if len(w.subs) == 0 && !w.idle.IsZero() && now.Sub(w.idle) >= h.opts.Linger {
+					h.dropLocked(sid, w)
+				}
+			}
+			h.mu.Unlock()
+		}
+	}
+}
+
+func (h *Hub) dropLocked(sid uuid.UUID, w *watch) {
+	delete(h.sessions, sid)
+	if h.link != nil && w.shard != nil {
+		h.enqueueLocked(w.shard, subOp{subscribe: false, channel: LiveChannel(sid)})
 	}
 }
 
@@ -214,9 +430,11 @@ func isTimeout(err error) bool {
 	return errors.As(err, &ne) && ne.Timeout()
 }
 
-func (h *Hub) connect() {
+func (h *Hub) connect(l *link) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
+	l.up.Store(true)
+	h.link = l
 	if h.everUp {
 		h.reconnects.Add(1)
 	}
@@ -233,11 +451,13 @@ func (h *Hub) connect() {
 func (h *Hub) interrupt() {
 	h.mu.Lock()
 	defer h.mu.Unlock()
+	h.link = nil
 	if h.connected {
 		h.connected = false
 		h.up = make(chan struct{})
 	}
 	h.closeAllLocked(ErrInterrupted)
+	h.sessions = make(map[uuid.UUID]*watch)
 }
 
 // Shutdown closes every subscriber with ErrShutdown and refuses new ones:
@@ -253,8 +473,8 @@ func (h *Hub) Shutdown() {
 }
 
 func (h *Hub) closeAllLocked(reason error) {
-	for _, set := range h.subs {
-		for s := range set {
+	for _, w := range h.sessions {
+		for s := range w.subs {
 			h.closeLocked(s, reason)
 		}
 	}
@@ -264,13 +484,16 @@ func (h *Hub) closeAllLocked(reason error) {
 // encoded once and shared. It never blocks.
 func (h *Hub) dispatch(payload []byte) {
 	h.received.Add(1)
-	// Every process hears every session: skip the decoding of events that
-	// no local client waits for. (A subscriber that registers right after
-	// this check subscribed after the event was published, so its replay
-	// from the stream has it.)
+	// A session may linger with no subscriber: skip its decoding. (A
+	// subscriber that registers right after this check subscribed after
+	// the event was published, so its replay from the stream has it.)
 	if sid, ok := peekSession(payload); ok {
 		h.mu.Lock()
-		n := len(h.subs[sid])
+		w := h.sessions[sid]
+		n := 0
+		if w != nil {
+			n = len(w.subs)
+		}
 		h.mu.Unlock()
 		if n == 0 {
 			return
@@ -284,12 +507,12 @@ func (h *Hub) dispatch(payload []byte) {
 	}
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	set := h.subs[sid]
-	if len(set) == 0 {
+	w := h.sessions[sid]
+	if w == nil || len(w.subs) == 0 {
 		return
 	}
 	f := newFrame(id, e)
-	for s := range set {
+	for s := range w.subs {
 		select {
 		case s.ch <- f:
 			h.delivered.Add(1)
@@ -302,49 +525,102 @@ func (h *Hub) dispatch(payload []byte) {
 
 // Subscribe registers a local subscriber for a session's live events. It
 // always returns a Subscription; when the hub is not connected or shut
-// down it is already closed and Err says why.
+// down it is already closed and Err says why. Its frames start once Ready
+// is closed (Redis confirmed the session's channel); subscribeWait waits
+// for that.
 func (h *Hub) Subscribe(sessionID uuid.UUID) *Subscription {
-	s := &Subscription{hub: h, session: sessionID, ch: make(chan *Frame, h.opts.ClientBuffer)}
+	s := &Subscription{hub: h, session: sessionID, ch: make(chan *Frame, h.opts.ClientBuffer), done: make(chan struct{})}
+	channel := LiveChannel(sessionID)
+	var node *redis.Client
+	if h.cluster != nil {
+		// The slot map is cached; this asks Redis only when it is stale.
+		ctx, cancel := context.WithTimeout(context.Background(), h.opts.ConnectWait)
+		node, _ = h.cluster.MasterForKey(ctx, channel)
+		cancel()
+	}
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	switch {
-	case h.down:
+	if h.down {
 		h.closeLocked(s, ErrShutdown)
-	case !h.connected:
-		h.closeLocked(s, ErrNotConnected)
-	default:
-		set := h.subs[sessionID]
-		if set == nil {
-			set = make(map[*Subscription]struct{})
-			h.subs[sessionID] = set
-		}
-		set[s] = struct{}{}
-		h.nsubs++
+		return s
 	}
+	if h.link == nil {
+		h.closeLocked(s, ErrNotConnected)
+		return s
+	}
+	w := h.sessions[sessionID]
+	if w == nil {
+		sh, ok := h.shardLocked(node)
+		if !ok {
+			h.closeLocked(s, ErrNotConnected)
+			return s
+		}
+		w = &watch{subs: make(map[*Subscription]struct{}), shard: sh, ready: make(chan struct{})}
+		h.sessions[sessionID] = w
+		h.enqueueLocked(sh, subOp{subscribe: true, channel: channel})
+	}
+	w.subs[s] = struct{}{}
+	w.idle = time.Time{}
+	s.ready = w.ready
+	h.nsubs++
 	return s
 }
 
+// shardLocked is the connection for a new channel: the one connection off
+// Cluster, else the one to node (opened on first use).
+func (h *Hub) shardLocked(node *redis.Client) (*shard, bool) {
+	l := h.link
+	if h.cluster == nil {
+		sh, ok := l.shards[""]
+		return sh, ok
+	}
+	if node == nil {
+		return nil, false
+	}
+	addr := node.Options().Addr
+	if sh, ok := l.shards[addr]; ok {
+		return sh, true
+	}
+	return h.startShardLocked(l, addr, node.SSubscribe(l.ctx)), true
+}
+
 // subscribeWait subscribes, waiting up to ConnectWait for the hub to
-// (re)connect. Its errors are apperr Unavailable (503).
+// (re)connect and for Redis to confirm the session's channel. Its errors
+// are apperr Unavailable (503).
 func (h *Hub) subscribeWait(ctx context.Context, sessionID uuid.UUID) (*Subscription, error) {
+	t := time.NewTimer(h.opts.ConnectWait)
+	defer t.Stop()
 	s := h.Subscribe(sessionID)
 	if errors.Is(s.Err(), ErrNotConnected) {
 		h.mu.Lock()
 		up := h.up
 		h.mu.Unlock()
-		t := time.NewTimer(h.opts.ConnectWait)
 		select {
 		case <-up:
 			s = h.Subscribe(sessionID)
 		case <-ctx.Done():
 		case <-t.C:
 		}
-		t.Stop()
 	}
 	if err := s.Err(); err != nil {
 		return nil, apperr.Wrap(err, apperr.Unavailable, "event stream unavailable")
 	}
-	return s, nil
+	select {
+	case <-s.ready:
+		return s, nil
+	case <-s.done:
+		err := s.Err()
+		if err == nil {
+			err = ErrInterrupted
+		}
+		return nil, apperr.Wrap(err, apperr.Unavailable, "event stream unavailable")
+	case <-ctx.Done():
+		s.Close()
+		return nil, ctx.Err()
+	case <-t.C:
+		s.Close()
+		return nil, apperr.New(apperr.Unavailable, "event stream unavailable")
+	}
 }
 
 func (h *Hub) closeLocked(s *Subscription, reason error) {
@@ -354,38 +630,53 @@ func (h *Hub) closeLocked(s *Subscription, reason error) {
 	s.closed = true
 	s.err = reason
 	close(s.ch)
-	if set := h.subs[s.session]; set != nil {
-		if _, ok := set[s]; ok {
-			delete(set, s)
-			h.nsubs--
-			if len(set) == 0 {
-				delete(h.subs, s.session)
-			}
-		}
+	close(s.done)
+	w := h.sessions[s.session]
+	if w == nil {
+		return
 	}
+	if _, ok := w.subs[s]; !ok {
+		return
+	}
+	delete(w.subs, s)
+	h.nsubs--
+	if len(w.subs) > 0 {
+		return
+	}
+	if h.opts.Linger < 0 || !w.confirmed {
+		h.dropLocked(s.session, w)
+		return
+	}
+	w.idle = time.Now()
 }
 
 // Stats are the hub's counters since it was created.
 type Stats struct {
 	Connected   bool
 	Subscribers int    // current local subscribers
-	Received    uint64 // announcements read from LiveChannel
+	Sessions    int    // sessions whose channels this process is subscribed to (or lingering on)
+	Received    uint64 // announcements received from Redis
 	Malformed   uint64 // announcements that could not be decoded
 	Delivered   uint64 // frames handed to subscribers
 	Dropped     uint64 // subscribers dropped because their buffer was full
-	Reconnects  uint64 // confirmed subscriptions after the first
+	Reconnects  uint64 // connections after the first
+	// Subscribes and Unsubscribes count the channel (un)subscriptions
+	// sent to Redis: the churn the clients cost it.
+	Subscribes, Unsubscribes uint64
 }
 
 // Stats returns a snapshot of the counters.
 func (h *Hub) Stats() Stats {
 	h.mu.Lock()
-	st := Stats{Connected: h.connected, Subscribers: h.nsubs}
+	st := Stats{Connected: h.connected, Subscribers: h.nsubs, Sessions: len(h.sessions)}
 	h.mu.Unlock()
 	st.Received = h.received.Load()
 	st.Malformed = h.malformed.Load()
 	st.Delivered = h.delivered.Load()
 	st.Dropped = h.dropped.Load()
 	st.Reconnects = h.reconnects.Load()
+	st.Subscribes = h.subscribes.Load()
+	st.Unsubscribes = h.unsubscribes.Load()
 	return st
 }
 
@@ -394,10 +685,16 @@ type Subscription struct {
 	hub     *Hub
 	session uuid.UUID
 	ch      chan *Frame
+	ready   <-chan struct{} // closed once Redis confirmed the session's channel
+	done    chan struct{}   // closed with the subscription
 	// guarded by hub.mu
 	closed bool
 	err    error
 }
+
+// Ready is closed once Redis confirmed the session's channel: events
+// published from then on reach C.
+func (s *Subscription) Ready() <-chan struct{} { return s.ready }
 
 // C delivers the frames; it is closed when the subscription ends.
 func (s *Subscription) C() <-chan *Frame { return s.ch }

@@ -26,8 +26,8 @@ func TestSlowConsumer(t *testing.T) {
 	t.Run("a subscriber that never reads is dropped while another gets every event", func(t *testing.T) {
 		h := startHub(t, HubOptions{ClientBuffer: 8})
 		sid, turn := uuid.New(), uuid.New()
-		stalled := h.Subscribe(sid)
-		reader := h.Subscribe(sid)
+		stalled := subscribed(t, h, sid)
+		reader := subscribed(t, h, sid)
 		defer stalled.Close()
 		defer reader.Close()
 
@@ -219,4 +219,75 @@ func killPubSub(t *testing.T, rdb redis.UniversalClient, name string) {
 		return false
 	}, patience, 5*time.Millisecond, "the hub's pub/sub connection")
 	require.NoError(t, rdb.Do(ctx, "CLIENT", "KILL", "ID", id).Err())
+}
+
+func TestPerSessionFanOut(t *testing.T) {
+	t.Parallel()
+	rdb := testRedis(t)
+	p := NewPublisher(rdb, 1000)
+
+	t.Run("a process hears only the sessions its clients watch", func(t *testing.T) {
+		h := startHub(t, HubOptions{})
+		watched, other, turn := uuid.New(), uuid.New(), uuid.New()
+		sub := subscribed(t, h, watched)
+		defer sub.Close()
+		publishN(t, p, other, turn, 0, 5)
+		want := publishN(t, p, watched, turn, 0, 1)
+		require.Equal(t, want[0], nextFrame(t, sub).Event.ID)
+		// Redis orders the publishes: the other session's five came before
+		// the watched one's and would have been counted first.
+		assert.Equal(t, uint64(1), h.Stats().Received)
+		assert.Equal(t, 1, h.Stats().Sessions)
+	})
+
+	t.Run("a session nobody watches is unsubscribed after the linger", func(t *testing.T) {
+		h := startHub(t, HubOptions{Linger: 20 * time.Millisecond})
+		sid, turn := uuid.New(), uuid.New()
+		sub := subscribed(t, h, sid)
+		sub.Close()
+		require.Eventually(t, func() bool { return h.Stats().Unsubscribes == 1 }, patience, 5*time.Millisecond)
+		require.Eventually(t, func() bool { return h.Stats().Sessions == 0 }, patience, 5*time.Millisecond)
+		// Resubscribing works, after the unsubscription's reply or before it.
+		again := subscribed(t, h, sid)
+		defer again.Close()
+		want := publishN(t, p, sid, turn, 0, 1)
+		require.Equal(t, want[0], nextFrame(t, again).Event.ID)
+	})
+
+	t.Run("reconnecting clients within the linger cost Redis nothing", func(t *testing.T) {
+		h := startHub(t, HubOptions{Linger: time.Minute})
+		sid := uuid.New()
+		for range 50 {
+			subscribed(t, h, sid).Close()
+		}
+		st := h.Stats()
+		assert.Equal(t, uint64(1), st.Subscribes)
+		assert.Equal(t, uint64(0), st.Unsubscribes)
+	})
+
+	t.Run("subscribing and leaving in a hurry never confirms a stale subscription", func(t *testing.T) {
+		h := startHub(t, HubOptions{Linger: -1})
+		sid, turn := uuid.New(), uuid.New()
+		for i := range 30 {
+			h.Subscribe(sid).Close() // SUBSCRIBE then UNSUBSCRIBE, replies pending
+			sub := subscribed(t, h, sid)
+			want := publishN(t, p, sid, turn, i, 1)
+			require.Equal(t, want[0], nextFrame(t, sub).Event.ID)
+			sub.Close()
+		}
+	})
+}
+
+// nextFrame is the subscription's next frame, failing the test when none
+// comes in time or the subscription ends.
+func nextFrame(t *testing.T, s *Subscription) *Frame {
+	t.Helper()
+	select {
+	case f, ok := <-s.C():
+		require.True(t, ok, "subscription ended: %v", s.Err())
+		return f
+	case <-time.After(patience):
+		t.Fatal("no event received")
+		return nil
+	}
 }

@@ -15,20 +15,35 @@ import (
 	"github.com/redis/go-redis/v9"
 )
 
-// LiveChannel is the one Redis pub/sub channel every event is announced on.
-// Each API process subscribes to it once (see Hub), whatever the number of
-// sessions and clients it serves.
-const LiveChannel = "events:live"
+// LiveChannel is the pub/sub channel a session's events are announced on.
+// An API process subscribes to the channels of the sessions its clients
+// watch (see Hub). It shares its stream's hash tag, so that on a Redis
+// Cluster the publish script's SPUBLISH goes to the node that owns the
+// stream (a script may only touch its own slot).
+func LiveChannel(sessionID uuid.UUID) string { return "events:live:{" + sessionID.String() + "}" }
+
+// sessionOfChannel reads the session back from a LiveChannel name.
+func sessionOfChannel(ch string) (uuid.UUID, bool) {
+	const prefix = "events:live:{"
+	if len(ch) != len(prefix)+36+1 || ch[:len(prefix)] != prefix || ch[len(ch)-1] != '}' {
+		return uuid.Nil, false
+	}
+	id, err := uuid.Parse(ch[len(prefix) : len(ch)-1])
+	return id, err == nil
+}
 
 // StreamTTL is how long a session stream outlives its last event. It is
 // refreshed on every publish, so only abandoned sessions expire.
 const StreamTTL = 7 * 24 * time.Hour
 
-// StreamKey is the Redis Stream of one session.
-func StreamKey(sessionID uuid.UUID) string { return "events:session:" + sessionID.String() }
+// StreamKey is the Redis Stream of one session. The hash tag {session}
+// keeps it in the slot of its LiveChannel on a Redis Cluster.
+func StreamKey(sessionID uuid.UUID) string { return "events:session:{" + sessionID.String() + "}" }
 
 // publishScript appends to the session stream and announces the entry on
-// the live channel in one atomic step, so a subscriber that replays the
+// the session's live channel (PUBLISH, or SPUBLISH on a Cluster: ARGV[9];
+// ARGV[10] is session.deleted, the tombstone that refuses more events)
+// in one atomic step, so a subscriber that replays the
 // stream and then follows the channel can neither miss nor reorder events.
 //
 // Each entry also records "prev", the id of the entry before it. Trimming
@@ -49,11 +64,11 @@ local prev = '0-0'
 local last = redis.call('XREVRANGE', KEYS[1], '+', '-', 'COUNT', 1)
 if last[1] then
   prev = last[1][1]
-  if last[1][2][2] == ARGV[9] then return redis.error_reply('GONE the session was deleted') end
+  if last[1][2][2] == ARGV[10] then return redis.error_reply('GONE the session was deleted') end
 end
 local id = redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[1], '*', 'type', ARGV[2], 'turn', ARGV[3], 'data', ARGV[4], 'prev', prev)
 redis.call('PEXPIRE', KEYS[1], ARGV[5])
-redis.call('PUBLISH', ARGV[8], ARGV[6] .. id .. ARGV[7])
+redis.call(ARGV[9], ARGV[8], ARGV[6] .. id .. ARGV[7])
 return id
 `)
 
@@ -62,6 +77,7 @@ type Publisher struct {
 	rdb     redis.UniversalClient
 	maxLen  int64
 	ttl     time.Duration
+	publish string // PUBLISH, or SPUBLISH on a Redis Cluster
 	observe PublishObserver
 }
 
@@ -83,7 +99,11 @@ func NewPublisher(rdb redis.UniversalClient, maxLen int64) *Publisher {
 	if maxLen < 1 {
 		maxLen = 1
 	}
-	return &Publisher{rdb: rdb, maxLen: maxLen, ttl: StreamTTL}
+	publish := "PUBLISH"
+	if _, ok := rdb.(*redis.ClusterClient); ok {
+		publish = "SPUBLISH" // sharded: only the channel's node hears it, not the whole cluster
+	}
+	return &Publisher{rdb: rdb, maxLen: maxLen, ttl: StreamTTL, publish: publish}
 }
 
 // Publish appends e to the session's stream and notifies live subscribers,
@@ -99,7 +119,7 @@ func (p *Publisher) Publish(ctx context.Context, sessionID uuid.UUID, e Event) (
 	prefix, suffix := liveEnvelope(sessionID, e.Type, e.TurnID, data)
 	id, err := publishScript.Run(ctx, p.rdb,
 		[]string{StreamKey(sessionID)},
-		p.maxLen, e.Type, e.TurnID, data, p.ttl.Milliseconds(), prefix, suffix, LiveChannel, TypeSessionDeleted,
+		p.maxLen, e.Type, e.TurnID, data, p.ttl.Milliseconds(), prefix, suffix, LiveChannel(sessionID), p.publish, TypeSessionDeleted,
 	).Text()
 	if isGone(err) {
 		return "", ErrSessionDeleted
@@ -151,7 +171,7 @@ end
 redis.call('XTRIM', KEYS[1], 'MAXLEN', 0)
 local id = redis.call('XADD', KEYS[1], '*', 'type', ARGV[1], 'turn', '', 'data', ARGV[2], 'prev', prev)
 redis.call('PEXPIRE', KEYS[1], ARGV[3])
-redis.call('PUBLISH', ARGV[6], ARGV[4] .. id .. ARGV[5])
+redis.call(ARGV[7], ARGV[6], ARGV[4] .. id .. ARGV[5])
 return id
 `)
 
@@ -169,7 +189,7 @@ func (p *Publisher) EndSession(ctx context.Context, sessionID uuid.UUID) error {
 	}
 	prefix, suffix := liveEnvelope(sessionID, e.Type, "", data)
 	err = endScript.Run(ctx, p.rdb, []string{StreamKey(sessionID)},
-		TypeSessionDeleted, data, DeletedStreamTTL.Milliseconds(), prefix, suffix, LiveChannel).Err()
+		TypeSessionDeleted, data, DeletedStreamTTL.Milliseconds(), prefix, suffix, LiveChannel(sessionID), p.publish).Err()
 	if p.observe != nil {
 		p.observe(e.Type, err)
 	}

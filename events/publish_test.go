@@ -20,10 +20,10 @@ func TestPublish(t *testing.T) {
 
 	t.Run("a subscriber receives the published events in order", func(t *testing.T) {
 		sid, turn := uuid.New(), uuid.New()
-		sub := h.Subscribe(sid)
+		sub := subscribed(t, h, sid)
 		defer sub.Close()
 		require.NoError(t, sub.Err())
-		other := h.Subscribe(uuid.New())
+		other := subscribed(t, h, uuid.New())
 		defer other.Close()
 
 		want := publishN(t, p, sid, turn, 0, 20)

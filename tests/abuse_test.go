@@ -18,7 +18,6 @@ import (
 	"time"
 
 	"github.com/google/uuid"
-	"github.com/redis/go-redis/v9"
 	"github.com/stretchr/testify/require"
 
 	"github.com/codeofconquest/brightdawn/devstack/testkit"
@@ -402,11 +401,7 @@ func resumeExactly(base, token, path, lastID string, from, to int) error {
 // the workers do.
 func testPublisher(t *testing.T) *events.Publisher {
 	t.Helper()
-	opt, err := redis.ParseURL(os.Getenv("REDIS_URL"))
-	require.NoError(t, err)
-	rdb := redis.NewClient(opt)
-	t.Cleanup(func() { rdb.Close() })
-	return events.NewPublisher(rdb, 5000)
+	return events.NewPublisher(testkit.Redis(t), 5000)
 }
 
 // dialRawStream opens an SSE stream over a raw TCP connection with a small

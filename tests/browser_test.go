@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"net/http"
-	"os"
 	"strings"
 	"testing"
 	"time"
@@ -12,11 +11,12 @@ import (
 	"github.com/chromedp/cdproto/fetch"
 	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/chromedp"
-	"github.com/redis/go-redis/v9"
+	"github.com/google/uuid"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/codeofconquest/brightdawn/devstack/testkit"
+	"github.com/codeofconquest/brightdawn/events"
 )
 
 // The web client, driven in real headless Chromium against the real stack.
@@ -379,11 +379,8 @@ func TestBrowserReloadsFromRESTWhenTheStreamHistoryIsGone(t *testing.T) {
 	b.waitFor("the client to notice", `document.querySelector('.connection')?.dataset.state !== 'open'`, 10*time.Second)
 	_, tr := postMessage(t, p.Client, s.ID, "I close the door behind me.")
 	require.Equal(t, "completed", waitFinal(t, p.Client, tr.ID, 30*time.Second).Status)
-	opts, err := redis.ParseURL(os.Getenv("REDIS_URL"))
-	require.NoError(t, err)
-	rdb := redis.NewClient(opts)
-	defer rdb.Close()
-	require.NoError(t, rdb.Del(context.Background(), "events:session:"+s.ID).Err())
+	rdb := testkit.Redis(t)
+	require.NoError(t, rdb.Del(context.Background(), events.StreamKey(uuid.MustParse(s.ID))).Err())
 	proxy.restore()
 
 	// The resume gets a reset; the client reloads the story over REST.

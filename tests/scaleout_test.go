@@ -25,6 +25,7 @@ import (
 	"github.com/codeofconquest/brightdawn/devstack/testkit"
 	"github.com/codeofconquest/brightdawn/events"
 	"github.com/codeofconquest/brightdawn/internal/game"
+	"github.com/codeofconquest/brightdawn/internal/redisconn"
 	"github.com/codeofconquest/brightdawn/workers"
 )
 
@@ -187,9 +188,7 @@ func newCluster(t *testing.T) *cluster {
 		c.workers = append(c.workers, c.start(t, fmt.Sprintf("worker-%d", i+1), "worker", 0))
 	}
 	c.caddy = startCaddy(t, c.apis[0].port, c.apis[1].port)
-	opt, err := asynq.ParseRedisURI(os.Getenv("REDIS_URL"))
-	require.NoError(t, err)
-	c.insp = asynq.NewInspector(opt)
+	c.insp = asynq.NewInspector(stackRedisConnOpt(t))
 	t.Cleanup(func() { _ = c.insp.Close() })
 	return c
 }
@@ -443,9 +442,7 @@ func startReplica(t, owner *testing.T, name, command string, port int, env ...st
 	})
 	if command == "worker" {
 		// Wait until asynq lists it, so it is really serving.
-		opt, err := asynq.ParseRedisURI(os.Getenv("REDIS_URL"))
-		require.NoError(t, err)
-		insp := asynq.NewInspector(opt)
+		insp := asynq.NewInspector(stackRedisConnOpt(t))
 		defer insp.Close()
 		require.Eventually(t, func() bool {
 			servers, err := insp.Servers()
@@ -846,4 +843,12 @@ func (c *cluster) checkLogs(t *testing.T) {
 	}
 	require.Greater(t, requests, 0)
 	t.Logf("checked %d request lines and %d task lines", requests, tasks)
+}
+
+// stackRedisConnOpt is the stack's REDIS_URL (any topology) for asynq.
+func stackRedisConnOpt(t *testing.T) asynq.RedisConnOpt {
+	t.Helper()
+	opt, err := redisconn.Parse(os.Getenv("REDIS_URL"))
+	require.NoError(t, err)
+	return workers.RedisConnOpt(opt)
 }

@@ -54,7 +54,7 @@ func BenchmarkQueueHop(b *testing.B) {
 	}
 }
 
-func measureHops(b *testing.B, rdb *redis.Client, interval time.Duration, wakeUps bool, rate float64, count int) []float64 {
+func measureHops(b *testing.B, rdb redis.UniversalClient, interval time.Duration, wakeUps bool, rate float64, count int) []float64 {
 	queue := "hopbench-" + uuid.NewString()[:8]
 	var mu sync.Mutex
 	var lat []float64

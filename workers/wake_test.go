@@ -63,7 +63,7 @@ func TestTasksStillRunByPollingWithoutWakeUps(t *testing.T) {
 // startWorker runs an asynq server on a queue of its own until the test
 // ends, listening for wake-ups on it if asked; ran receives one value per
 // task it runs.
-func startWorker(t *testing.T, rdb *redis.Client, interval time.Duration, wakeUps bool) (queue string, ran <-chan struct{}) {
+func startWorker(t *testing.T, rdb redis.UniversalClient, interval time.Duration, wakeUps bool) (queue string, ran <-chan struct{}) {
 	t.Helper()
 	queue = "waketest-" + uuid.NewString()[:8]
 	t.Cleanup(func() { _ = asynq.NewInspectorFromRedisClient(rdb).DeleteQueue(queue, true) })
@@ -87,7 +87,7 @@ func startWorker(t *testing.T, rdb *redis.Client, interval time.Duration, wakeUp
 	return queue, done
 }
 
-func enqueue(t *testing.T, rdb *redis.Client, queue string) {
+func enqueue(t *testing.T, rdb redis.UniversalClient, queue string) {
 	t.Helper()
 	client := asynq.NewClientFromRedisClient(rdb)
 	defer client.Close()
@@ -97,7 +97,7 @@ func enqueue(t *testing.T, rdb *redis.Client, queue string) {
 
 // waitForEmptyPoll waits until the server has registered and so made its
 // first poll of queue (it polls once at start, finds nothing, and sleeps).
-func waitForEmptyPoll(t *testing.T, rdb *redis.Client, queue string) {
+func waitForEmptyPoll(t *testing.T, rdb redis.UniversalClient, queue string) {
 	t.Helper()
 	insp := asynq.NewInspectorFromRedisClient(rdb)
 	require.Eventually(t, func() bool {

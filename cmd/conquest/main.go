@@ -30,6 +30,7 @@ import (
 	"github.com/codeofconquest/brightdawn/internal/memory"
 	"github.com/codeofconquest/brightdawn/internal/memory/embed"
 	"github.com/codeofconquest/brightdawn/internal/postgres"
+	"github.com/codeofconquest/brightdawn/internal/redisconn"
 	"github.com/codeofconquest/brightdawn/internal/rules"
 	"github.com/codeofconquest/brightdawn/schema"
 	"github.com/codeofconquest/brightdawn/workers"
@@ -137,14 +138,15 @@ func run(ctx context.Context, cmd string, args []string) error {
 		}
 	}
 
-	ropt, err := redis.ParseURL(cfg.RedisURL)
+	ropt, err := redisconn.Parse(cfg.RedisURL)
 	if err != nil {
 		return fmt.Errorf("config: REDIS_URL: %w", err)
 	}
-	rdb := redis.NewClient(ropt)
+	rdb := ropt.NewClient()
 	defer rdb.Close()
+	log.Info("redis", "mode", ropt.Mode.String(), "addrs", ropt.Addrs())
 
-	app := &app{cfg: cfg, log: log, pool: pool, rdb: rdb, pack: pack}
+	app := &app{cfg: cfg, log: log, pool: pool, rdb: rdb, redisOpts: ropt, pack: pack}
 	if cmd == "reembed" {
 		return runReembed(ctx, app, fs.Args())
 	}
@@ -177,8 +179,10 @@ type app struct {
 	cfg  *config.Config
 	log  *slog.Logger
 	pool *pgxpool.Pool
-	rdb  *redis.Client
-	ops  *opsParts // metrics, drain, asynqmon (ops.go)
+	rdb  redis.UniversalClient
+	// redisOpts is the parsed REDIS_URL (single, sentinel or cluster).
+	redisOpts *redisconn.Options
+	ops       *opsParts // metrics, drain, asynqmon (ops.go)
 
 	s3       *assets.S3
 	assetSvc *assets.Service
@@ -249,7 +253,7 @@ func (a *app) serveAPI(ctx context.Context) error {
 	// access token behind them expires; and they are capped.
 	streams := api.NewStreamGuard(a.cfg.StreamLimits.PerPlayer, a.cfg.StreamLimits.PerIP)
 	go func() { _ = authSvc.WatchRevocations(hubCtx, streams.Revoke) }()
-	opsDeps, closeOps, err := a.ops.apiDeps(a.cfg.RedisURL, hub, asynq.NewInspectorFromRedisClient(a.rdb))
+	opsDeps, closeOps, err := a.ops.apiDeps(workers.RedisConnOpt(a.redisOpts), hub, asynq.NewInspectorFromRedisClient(a.rdb))
 	if err != nil {
 		return err
 	}

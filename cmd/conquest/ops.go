@@ -55,19 +55,16 @@ func (o *opsParts) drain(log *slog.Logger) {
 
 // apiDeps wires the metrics and asynqmon of an API process. The returned
 // func releases asynqmon's Redis connections.
-func (o *opsParts) apiDeps(rdbURL string, hub *events.Hub, inspector *asynq.Inspector) (api.OpsDeps, func(), error) {
+func (o *opsParts) apiDeps(connOpt asynq.RedisConnOpt, hub *events.Hub, inspector *asynq.Inspector) (api.OpsDeps, func(), error) {
 	o.metrics.RegisterHub(func() metrics.HubStats {
 		s := hub.Stats()
 		return metrics.HubStats{
 			Connected: s.Connected, Subscribers: s.Subscribers, Received: s.Received,
 			Malformed: s.Malformed, Delivered: s.Delivered, Dropped: s.Dropped, Reconnects: s.Reconnects,
+			Sessions: s.Sessions, Subscribes: s.Subscribes, Unsubscribes: s.Unsubscribes,
 		}
 	})
 	o.metrics.RegisterQueues(inspector)
-	connOpt, err := asynq.ParseRedisURI(rdbURL)
-	if err != nil {
-		return api.OpsDeps{}, nil, fmt.Errorf("config: REDIS_URL: %w", err)
-	}
 	mon := asynqmon.New(asynqmon.Options{
 		RootPath:          api.OpsQueuesPath,
 		RedisConnOpt:      connOpt,

@@ -6,18 +6,20 @@ import (
 	"testing"
 
 	"github.com/redis/go-redis/v9"
+
+	"github.com/codeofconquest/brightdawn/internal/redisconn"
 )
 
-// Redis returns a client of the test stack's Redis (REDIS_URL), closed
-// when the test ends.
-func Redis(t testing.TB) *redis.Client {
+// Redis returns a client of the test stack's Redis (REDIS_URL: one server,
+// Sentinel or Cluster), closed when the test ends.
+func Redis(t testing.TB) redis.UniversalClient {
 	t.Helper()
 	RequireStack(t)
-	opt, err := redis.ParseURL(os.Getenv("REDIS_URL"))
+	opt, err := redisconn.Parse(os.Getenv("REDIS_URL"))
 	if err != nil {
 		t.Fatalf("REDIS_URL: %v", err)
 	}
-	rdb := redis.NewClient(opt)
+	rdb := opt.NewClient()
 	t.Cleanup(func() { _ = rdb.Close() })
 	return rdb
 }

@@ -432,11 +432,19 @@ func checkScope(scope string) error {
 }
 
 // Revocation keys in Redis. They live as long as a token they can refuse.
-func revokedTokenKey(jti string) string        { return "auth:revoked:jti:" + jti }
-func revokedFamilyKey(family uuid.UUID) string { return "auth:revoked:fam:" + family.String() }
+// The revocation keys of a player share the hash tag {player id}: a check
+// reads a token's and its family's in one EXISTS, and a revocation writes
+// them in one MULTI, which Redis Cluster allows only within one slot.
+func revokedTokenKey(player uuid.UUID, jti string) string {
+	return "auth:revoked:{" + player.String() + "}:jti:" + jti
+}
+
+func revokedFamilyKey(player, family uuid.UUID) string {
+	return "auth:revoked:{" + player.String() + "}:fam:" + family.String()
+}
 
 func (s *Service) checkRevoked(ctx context.Context, p Principal) error {
-	n, err := s.rdb.Exists(ctx, revokedTokenKey(p.TokenID), revokedFamilyKey(p.FamilyID)).Result()
+	n, err := s.rdb.Exists(ctx, revokedTokenKey(p.PlayerID, p.TokenID), revokedFamilyKey(p.PlayerID, p.FamilyID)).Result()
 	if err != nil {
 		if ctx.Err() != nil {
 			return ctx.Err()
@@ -455,9 +463,13 @@ const RevocationsChannel = "auth:revocations"
 
 // revoke marks an access token (jti, valid until) and families as revoked
 // for every replica. A family key outlives any access token or stream
-// ticket of the family (both end within AccessTTL). The revocation is also
-// announced on RevocationsChannel, in the same transaction, so that open
-// streams of the login end on every replica.
+// ticket of the family (both end within AccessTTL). The revocation is then
+// announced on RevocationsChannel so that open streams of the login end on
+// every replica. The announcement is not in the keys' MULTI: on Redis
+// Cluster a channel has a slot of its own, and a transaction may not span
+// slots. A failed announcement fails the call (the caller retries; both
+// steps are idempotent), and streams are bounded by their token's expiry
+// anyway.
 func (s *Service) revoke(ctx context.Context, playerID uuid.UUID, jti string, until time.Time, families ...uuid.UUID) error {
 	msg, err := json.Marshal(Revocation{PlayerID: playerID, TokenID: jti, Families: families})
 	if err != nil {
@@ -469,13 +481,16 @@ func (s *Service) revoke(ctx context.Context, playerID uuid.UUID, jti string, un
 		if ttl < clockLeeway {
 			ttl = clockLeeway
 		}
-		pipe.Set(ctx, revokedTokenKey(jti), "1", ttl)
+		pipe.Set(ctx, revokedTokenKey(playerID, jti), "1", ttl)
 	}
 	for _, f := range families {
-		pipe.Set(ctx, revokedFamilyKey(f), "1", s.cfg.AccessTTL+clockLeeway)
+		pipe.Set(ctx, revokedFamilyKey(playerID, f), "1", s.cfg.AccessTTL+clockLeeway)
 	}
-	pipe.Publish(ctx, RevocationsChannel, msg)
-	if _, err := pipe.Exec(ctx); err != nil {
+	_, err = pipe.Exec(ctx)
+	if err == nil {
+		err = s.rdb.Publish(ctx, RevocationsChannel, msg).Err()
+	}
+	if err != nil {
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}

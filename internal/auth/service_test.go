@@ -37,7 +37,7 @@ func (c *testClock) Advance(d time.Duration) { c.offset.Add(int64(d)) }
 type bundle struct {
 	svc   *Service
 	clock *testClock
-	rdb   *redis.Client
+	rdb   redis.UniversalClient
 }
 
 func newBundle(t *testing.T, mutate ...func(*config.Auth)) *bundle {
@@ -283,7 +283,7 @@ func TestLogout(t *testing.T) {
 		require.Equal(t, apperr.Unauthorized, apperr.CodeOf(err))
 		require.NoError(t, b.authenticate(other), "another login lives on")
 
-		ttl, err := b.rdb.TTL(ctx, revokedTokenKey(p.TokenID)).Result()
+		ttl, err := b.rdb.TTL(ctx, revokedTokenKey(p.PlayerID, p.TokenID)).Result()
 		require.NoError(t, err)
 		require.Greater(t, ttl, time.Duration(0))
 		require.LessOrEqual(t, ttl, b.svc.cfg.AccessTTL+clockLeeway, "the revocation lives no longer than the token")

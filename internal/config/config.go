@@ -13,6 +13,8 @@ import (
 	"time"
 
 	"github.com/caarlos0/env/v11"
+
+	"github.com/codeofconquest/brightdawn/internal/redisconn"
 )
 
 // Config is the whole configuration of a conquest process.
@@ -166,8 +168,8 @@ func (c *Config) validate() error {
 	if u, err := url.Parse(c.DatabaseURL); err != nil || (u.Scheme != "postgres" && u.Scheme != "postgresql") {
 		bad("DATABASE_URL", "must be a postgres:// URL")
 	}
-	if u, err := url.Parse(c.RedisURL); err != nil || (u.Scheme != "redis" && u.Scheme != "rediss") {
-		bad("REDIS_URL", "must be a redis:// URL")
+	if _, err := redisconn.Parse(c.RedisURL); err != nil {
+		bad("REDIS_URL", "%v", err)
 	}
 	if c.DatabaseConns < 1 {
 		bad("DATABASE_MAX_CONNS", "must be at least 1")

@@ -16,6 +16,11 @@ type HubStats struct {
 	Delivered   uint64 // frames handed to SSE clients
 	Dropped     uint64 // slow clients disconnected: their buffer was full
 	Reconnects  uint64 // Redis subscriptions re-established
+	// Sessions is how many sessions' live channels the process is
+	// subscribed to (watched, or left less than a linger ago);
+	// Subscribes and Unsubscribes count the channel changes sent to Redis.
+	Sessions                 int
+	Subscribes, Unsubscribes uint64
 }
 
 // RegisterHub exposes the hub's counters, read at every scrape.
@@ -47,6 +52,10 @@ var (
 		"SSE clients disconnected because they did not keep up.", nil, nil)
 	reconnectsDesc = prometheus.NewDesc(Namespace+"_events_hub_reconnects_total",
 		"Times the live Redis subscription was re-established (each closes every local SSE client so it resumes).", nil, nil)
+	hubSessionsDesc = prometheus.NewDesc(Namespace+"_events_hub_sessions",
+		"Sessions whose live channel this API process is subscribed to (watched by its clients, or left less than a linger ago).", nil, nil)
+	hubChannelOpsDesc = prometheus.NewDesc(Namespace+"_events_hub_channel_changes_total",
+		"Live channel subscriptions (op=subscribe) and unsubscriptions (op=unsubscribe) this process sent to Redis.", []string{"op"}, nil)
 )
 
 type hubCollector struct {
@@ -54,7 +63,7 @@ type hubCollector struct {
 }
 
 func (c *hubCollector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{sseConnsDesc, hubConnectedDesc, receivedDesc, deliveredDesc, droppedDesc, slowDesc, reconnectsDesc} {
+	for _, d := range []*prometheus.Desc{sseConnsDesc, hubConnectedDesc, receivedDesc, deliveredDesc, droppedDesc, slowDesc, reconnectsDesc, hubSessionsDesc, hubChannelOpsDesc} {
 		ch <- d
 	}
 }
@@ -73,4 +82,7 @@ func (c *hubCollector) Collect(ch chan<- prometheus.Metric) {
 	ch <- prometheus.MustNewConstMetric(droppedDesc, prometheus.CounterValue, float64(s.Malformed), "malformed")
 	ch <- prometheus.MustNewConstMetric(slowDesc, prometheus.CounterValue, float64(s.Dropped))
 	ch <- prometheus.MustNewConstMetric(reconnectsDesc, prometheus.CounterValue, float64(s.Reconnects))
+	ch <- prometheus.MustNewConstMetric(hubSessionsDesc, prometheus.GaugeValue, float64(s.Sessions))
+	ch <- prometheus.MustNewConstMetric(hubChannelOpsDesc, prometheus.CounterValue, float64(s.Subscribes), "subscribe")
+	ch <- prometheus.MustNewConstMetric(hubChannelOpsDesc, prometheus.CounterValue, float64(s.Unsubscribes), "unsubscribe")
 }

@@ -31,6 +31,7 @@ scenarios:
   ttft      pipeline overhead on time to first token, against a fake model
   turns     sustained turns per second with the instant offline DM
   fanout    one event to many subscribers of one session: delivery latency
+  replicas  events received per API replica (1,000 sessions over 4 replicas) and reconnect churn
   idle      thousands of idle SSE connections: server RSS per connection
   storm     reconnect storm: many clients resume with Last-Event-ID at once
   slow      clients that stop reading while events flow: memory stays bounded
@@ -54,7 +55,7 @@ func main() {
 	scenarios := map[string]func(context.Context, []string) error{
 		"ttft": runTTFT, "turns": runTurns, "fanout": runFanout, "idle": runIdle,
 		"storm": runStorm, "slow": runSlow, "dbbench": runDBBench, "pgmux": runPGMux, "k6": runK6,
-		"chart": runChart,
+		"chart": runChart, "replicas": runReplicas,
 	}
 	run, ok := scenarios[name]
 	if !ok {

@@ -31,6 +31,27 @@ type server struct {
 	PprofAddr string
 	procs     []*proc
 	sql       *sqlCounter // -count-sql
+	bin       string      // the conquest binary started
+	env       []string    // its environment, without HTTP_ADDR
+}
+
+// addAPI starts one more `conquest api` replica on the same stack and
+// returns its base URL; stop stops it with the rest.
+func (s *server) addAPI(ctx context.Context) (string, error) {
+	if s.bin == "" {
+		return "", fmt.Errorf("replicas need a started server (no -base)")
+	}
+	port, err := freePort()
+	if err != nil {
+		return "", err
+	}
+	base := fmt.Sprintf("http://127.0.0.1:%d", port)
+	p, err := startProc(s.bin, "api", append(s.env, fmt.Sprintf("HTTP_ADDR=127.0.0.1:%d", port)))
+	if err != nil {
+		return "", err
+	}
+	s.procs = append(s.procs, p)
+	return base, waitHealthy(ctx, base, p)
 }
 
 // statements is the SQL statements counted so far (-count-sql; 0 otherwise).
@@ -84,7 +105,7 @@ func startServer(ctx context.Context, c *common, extraEnv ...string) (*server, e
 	if err != nil {
 		return nil, err
 	}
-	s := &server{URL: fmt.Sprintf("http://127.0.0.1:%d", port)}
+	s := &server{URL: fmt.Sprintf("http://127.0.0.1:%d", port), bin: bin}
 	env := append(os.Environ(),
 		"APP_ENV=test",
 		"LOG_LEVEL=warn",
@@ -116,7 +137,8 @@ func startServer(ctx context.Context, c *common, extraEnv ...string) (*server, e
 		}
 		s.PprofAddr = fmt.Sprintf("127.0.0.1:%d", pp)
 	}
-	httpEnv := append(env, fmt.Sprintf("HTTP_ADDR=127.0.0.1:%d", port))
+	s.env = env
+	httpEnv := append(env[:len(env):len(env)], fmt.Sprintf("HTTP_ADDR=127.0.0.1:%d", port))
 	if s.PprofAddr != "" {
 		httpEnv = append(httpEnv, "PPROF_ADDR="+s.PprofAddr)
 	}

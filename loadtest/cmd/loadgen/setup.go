@@ -5,9 +5,8 @@ import (
 	"fmt"
 	"os"
 
-	"github.com/redis/go-redis/v9"
-
 	"github.com/codeofconquest/brightdawn/events"
+	"github.com/codeofconquest/brightdawn/internal/redisconn"
 )
 
 // setup says what an SSE scenario needs before it starts measuring.
@@ -77,11 +76,11 @@ func (st *stage) close() {
 
 // publisher returns the events.Publisher on the stack's Redis.
 func publisher() (*events.Publisher, func(), error) {
-	opt, err := redis.ParseURL(os.Getenv("REDIS_URL"))
+	opt, err := redisconn.Parse(os.Getenv("REDIS_URL"))
 	if err != nil {
 		return nil, nil, fmt.Errorf("REDIS_URL: %w", err)
 	}
-	rdb := redis.NewClient(opt)
+	rdb := opt.NewClient()
 	return events.NewPublisher(rdb, 5000), func() { rdb.Close() }, nil
 }
 

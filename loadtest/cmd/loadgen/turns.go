@@ -9,8 +9,7 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/redis/go-redis/v9"
-
+	"github.com/codeofconquest/brightdawn/internal/redisconn"
 	"github.com/codeofconquest/brightdawn/workers"
 )
 
@@ -159,11 +158,11 @@ func queueBacklog(ctx context.Context) map[string]int64 {
 	if url == "" {
 		return out
 	}
-	opt, err := redis.ParseURL(url)
+	opt, err := redisconn.Parse(url)
 	if err != nil {
 		return out
 	}
-	rdb := redis.NewClient(opt)
+	rdb := opt.NewClient()
 	defer rdb.Close()
 	for q := range workers.QueueWeights {
 		n, _ := rdb.LLen(ctx, "asynq:{"+q+"}:pending").Result()
