@@ -16,7 +16,7 @@ async function signIn(form, message) {
   const login = await fetch("/auth/login", {
     method: "POST",
     headers: { "Content-Type": "application/json" },
-    body: JSON.stringify({ email: form.email.value, password: form.password.value }),
+    body: JSON.stringify({ email: form.email.value, password: form.password.value, remember: false }),
   });
   if (!login.ok) throw new Error(await errorOf(login));
   const tokens = await login.json();

@@ -85,3 +85,69 @@ func TestPublish(t *testing.T) {
 		assert.Error(t, err)
 	})
 }
+
+func TestEndSession(t *testing.T) {
+	t.Parallel()
+	rdb := testRedis(t)
+	h := startHub(t, HubOptions{})
+	srv := newServer(t, h, time.Minute)
+	p := NewPublisher(rdb, 1000)
+	ctx := context.Background()
+	sid, turn := uuid.New(), uuid.New()
+	ids := publishN(t, p, sid, turn, 0, 5)
+
+	live := dial(t, srv.sessionURL(sid), "")
+	turnStream := dial(t, srv.turnURL(sid, turn, "0-0"), "")
+	for range ids {
+		turnStream.next(t) // replayed from the turn's start
+	}
+	require.NoError(t, p.EndSession(ctx, sid))
+
+	t.Run("open streams, session and turn, get session.deleted and end", func(t *testing.T) {
+		for _, c := range []*sseConn{live, turnStream} {
+			rest := c.rest(t)
+			require.Len(t, rest, 1)
+			require.Equal(t, TypeSessionDeleted, rest[0].Type)
+			require.JSONEq(t, `{"session_id":"`+sid.String()+`"}`, string(rest[0].Data))
+			require.True(t, mustParse(t, ids[len(ids)-1]).Less(mustParse(t, rest[0].ID)), "its id is above every earlier one")
+		}
+	})
+	t.Run("the history is gone but for that entry, which expires", func(t *testing.T) {
+		entries, err := rdb.XRange(ctx, StreamKey(sid), "-", "+").Result()
+		require.NoError(t, err)
+		require.Len(t, entries, 1)
+		require.Equal(t, TypeSessionDeleted, entries[0].Values["type"])
+		ttl := rdb.PTTL(ctx, StreamKey(sid)).Val()
+		require.Positive(t, ttl)
+		require.LessOrEqual(t, ttl, DeletedStreamTTL)
+	})
+	t.Run("publishing to it fails and adds nothing", func(t *testing.T) {
+		e, err := NewEvent(TypeDMDelta, turn, map[string]any{"text": "late"})
+		require.NoError(t, err)
+		_, err = p.Publish(ctx, sid, e)
+		require.ErrorIs(t, err, ErrSessionDeleted)
+		require.Equal(t, int64(1), rdb.XLen(ctx, StreamKey(sid)).Val())
+	})
+	t.Run("ending it again changes nothing", func(t *testing.T) {
+		before, err := rdb.XRange(ctx, StreamKey(sid), "-", "+").Result()
+		require.NoError(t, err)
+		require.NoError(t, p.EndSession(ctx, sid))
+		after, err := rdb.XRange(ctx, StreamKey(sid), "-", "+").Result()
+		require.NoError(t, err)
+		require.Equal(t, before, after)
+	})
+	t.Run("a stream opened or resumed afterwards gets the entry and ends", func(t *testing.T) {
+		for _, last := range []string{"", ids[1]} {
+			rest := dial(t, srv.sessionURL(sid), last).rest(t)
+			require.Len(t, rest, 1, "last id %q", last)
+			require.Equal(t, TypeSessionDeleted, rest[0].Type)
+		}
+	})
+}
+
+func mustParse(t *testing.T, id string) StreamID {
+	t.Helper()
+	s, err := ParseID(id)
+	require.NoError(t, err)
+	return s
+}

@@ -371,7 +371,7 @@ func TestAssetAbuseIsRefused(t *testing.T) {
 			})
 		}
 		resp := p.Client.Do(t, "GET", "/api/assets", nil)
-		require.JSONEq(t, `{"assets":[]}`, string(resp.Body), "nothing was recorded")
+		require.JSONEq(t, `{"assets":[],"next_before":null}`, string(resp.Body), "nothing was recorded")
 		require.Empty(t, b.keys(t, prefix), "nothing was stored")
 	})
 
@@ -426,7 +426,7 @@ func TestAssetAbuseIsRefused(t *testing.T) {
 		requireAPIError(t, other.Client.Do(t, "POST", "/api/assets/"+id+"/complete", nil), http.StatusNotFound, "not_found")
 		requireAPIError(t, other.Client.Do(t, "DELETE", "/api/assets/"+id, nil), http.StatusNotFound, "not_found")
 		resp := other.Client.Do(t, "GET", "/api/assets", nil)
-		require.JSONEq(t, `{"assets":[]}`, string(resp.Body))
+		require.JSONEq(t, `{"assets":[],"next_before":null}`, string(resp.Body))
 
 		completeAsset(t, p.Client, id)
 		ch := newCharacter(t, other)

@@ -393,3 +393,30 @@ func TestBrowserReloadsFromRESTWhenTheStreamHistoryIsGone(t *testing.T) {
 	b.waitFor("the stream to be live again", `document.querySelector('.connection')?.dataset.state === 'open'`, 15*time.Second)
 	require.Empty(t, b.exceptions(), "no uncaught exceptions")
 }
+
+func TestBrowserPagesListsAndEndsADeletedSession(t *testing.T) {
+	srv := testkit.Start(t, testkit.Options{Command: "api"})
+	b := newBrowser(t, srv.URL, 1280, 860)
+	email := b.signUpInBrowser("Paige")
+	p := loginREST(t, srv.URL, email)
+	const n = 53 // the first page holds 50
+	var first session
+	for i := range n {
+		s := newSession(t, p, "")
+		if i == 0 {
+			first = s
+		}
+	}
+
+	b.open("/#/sessions")
+	b.waitFor("the first page of adventures", `document.querySelectorAll('.session-list li').length === 50`, 15*time.Second)
+	b.click(".load-more-row button")
+	b.waitFor("the older adventures", `document.querySelectorAll('.session-list li').length === 53 && document.querySelector('.load-more-row').hidden`, 15*time.Second)
+	require.Equal(t, "#/play/"+first.ID, eval[string](b, `new URL(document.querySelector('.session-list li:last-child a').href).hash`), "the oldest comes last")
+
+	b.open("/#/play/" + first.ID)
+	b.waitFor("the game view, live", `document.querySelector('.connection')?.dataset.state === 'open'`, 15*time.Second)
+	require.Equal(t, http.StatusNoContent, p.Client.Do(t, "DELETE", "/api/sessions/"+first.ID, nil).Status)
+	b.waitFor("the stream to end for good", `document.querySelector('.connection')?.dataset.state === 'closed' && document.querySelector('#notices')?.textContent.includes('deleted')`, 15*time.Second)
+	require.Empty(t, b.exceptions(), "no uncaught exceptions")
+}

@@ -556,8 +556,9 @@ func TestWhatOnePlayerCreatesIsCapped(t *testing.T) {
 
 func TestDeletingASessionEndsEverythingInIt(t *testing.T) {
 	t.Parallel()
-	// A slow narrator: the turn is still generating when the session goes.
-	a := testkit.Start(t, testkit.Options{Env: []string{"DM_WORD_DELAY=300ms"}})
+	// A slow narrator (a word a second): the turn is generating for a good
+	// minute, long after the session goes.
+	a := testkit.Start(t, testkit.Options{Env: []string{"DM_WORD_DELAY=1s"}})
 	b := testkit.Start(t, testkit.Options{Command: "api"})
 	p := signUp(t, a.URL)
 	s := newSession(t, p, "")
@@ -580,10 +581,20 @@ func TestDeletingASessionEndsEverythingInIt(t *testing.T) {
 	}
 	require.Positive(t, count("game.message_embeddings"), "the player's message has its vector before the delete")
 	require.Positive(t, rdb.XLen(t.Context(), key).Val(), "the session has an event history before the delete")
+	insp := asynq.NewInspectorFromRedisClient(rdb)
+	info, err := insp.GetTaskInfo("generate", "generate:"+tr.ID)
+	require.NoError(t, err)
+	require.Equal(t, asynq.TaskStateActive, info.State, "the reply is being generated")
 
 	resp := p.Client.Do(t, "DELETE", "/api/sessions/"+s.ID, nil)
 	require.Equal(t, http.StatusNoContent, resp.Status, string(resp.Body))
 
+	t.Run("the generation stops", func(t *testing.T) {
+		require.Eventually(t, func() bool {
+			info, err := insp.GetTaskInfo("generate", "generate:"+tr.ID)
+			return err != nil || info.State != asynq.TaskStateActive
+		}, 20*time.Second, 200*time.Millisecond, "the generate task is no longer running")
+	})
 	t.Run("the turn in flight ends cancelled and its stream ends", func(t *testing.T) {
 		evs := turnStream.until(t, 20*time.Second, isDone(tr.ID))
 		require.Equal(t, "turn.cancelled", evs[len(evs)-1].Type)
@@ -601,13 +612,6 @@ func TestDeletingASessionEndsEverythingInIt(t *testing.T) {
 		require.True(t, cancelled, "turn.cancelled came before session.deleted")
 		require.True(t, live.ended(10*time.Second), "the session stream ended")
 	})
-	t.Run("the generation stops", func(t *testing.T) {
-		insp := asynq.NewInspectorFromRedisClient(rdb)
-		require.Eventually(t, func() bool {
-			info, err := insp.GetTaskInfo("generate", "generate:"+tr.ID)
-			return err != nil || info.State != asynq.TaskStateActive
-		}, 20*time.Second, 200*time.Millisecond, "the generate task is no longer running")
-	})
 	t.Run("the event history leaves Redis and stays gone", func(t *testing.T) {
 		// What is left is the one session.deleted entry, expiring within the hour.
 		only := func() {
@@ -620,7 +624,7 @@ func TestDeletingASessionEndsEverythingInIt(t *testing.T) {
 		ttl := rdb.PTTL(t.Context(), key).Val()
 		require.Positive(t, ttl)
 		require.LessOrEqual(t, ttl, time.Hour)
-		time.Sleep(2 * time.Second) // a generation going on would add deltas (one every 300 ms)
+		time.Sleep(3 * time.Second) // a generation going on would add deltas (one a second)
 		only()
 	})
 	t.Run("its messages and vectors are deleted", func(t *testing.T) {
