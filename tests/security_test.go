@@ -570,7 +570,7 @@ func TestDeletingASessionEndsEverythingInIt(t *testing.T) {
 	live.until(t, 60*time.Second, func(ev sseEvent) bool { return ev.Type == "dm.delta" })
 
 	rdb := testkit.Redis(t)
-	key := "events:session:" + s.ID
+	key := "events:session:{" + s.ID + "}" // events.StreamKey
 	db, err := pgx.Connect(t.Context(), simpleProtocol(os.Getenv("DATABASE_URL")))
 	require.NoError(t, err)
 	t.Cleanup(func() { db.Close(context.Background()) })
