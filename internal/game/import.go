@@ -9,6 +9,7 @@ import (
 
 	"github.com/codeofconquest/brightdawn/internal/apperr"
 	"github.com/codeofconquest/brightdawn/internal/export"
+	"github.com/codeofconquest/brightdawn/internal/logging"
 	"github.com/codeofconquest/brightdawn/internal/lore"
 	"github.com/codeofconquest/brightdawn/internal/memory/embed"
 	"github.com/codeofconquest/brightdawn/internal/postgres"
@@ -67,6 +68,13 @@ func (s *Service) ImportSession(ctx context.Context, playerID, assetID uuid.UUID
 	if s.embedQueue != nil {
 		if err := s.embedQueue.EnqueueSessionEmbed(ctx, out.ID); err != nil {
 			return out, err
+		}
+	}
+	if s.summaryQueue != nil {
+		// A long imported history needs its summary before its next turn
+		// rather than after it (the task does nothing for a short one).
+		if err := s.summaryQueue.EnqueueSummary(ctx, out.ID); err != nil {
+			logging.From(ctx).Warn("could not start the imported session's summary", "session_id", out.ID, "err", err)
 		}
 	}
 	return out, nil

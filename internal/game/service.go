@@ -50,6 +50,9 @@ type Service struct {
 	pack        *rules.Pack // the rule pack sheets are normalised with (WithRules)
 
 	limits TurnLimits // per-player turn limits (limits.go)
+
+	summaryTokens int          // a rolling summary's budget (summary.go)
+	summaryQueue  SummaryQueue // imported sessions' summaries (import.go)
 }
 
 // NewService wires the game service.

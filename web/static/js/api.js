@@ -22,6 +22,7 @@ export async function api(method, path, opts = {}) {
 export const get = (path, opts) => api('GET', path, opts);
 export const post = (path, body, opts = {}) => api('POST', path, { ...opts, body });
 export const patch = (path, body, opts = {}) => api('PATCH', path, { ...opts, body });
+export const put = (path, body, opts = {}) => api('PUT', path, { ...opts, body });
 export const del = (path, opts) => api('DELETE', path, opts);
 
 /** qs builds a query string from the defined values of params. */
