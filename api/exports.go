@@ -15,7 +15,7 @@ import (
 type ExportService interface {
 	CreateExport(ctx context.Context, playerID, sessionID uuid.UUID, format string) (game.Export, error)
 	GetExport(ctx context.Context, playerID, id uuid.UUID) (game.Export, error)
-	ImportSession(ctx context.Context, playerID, assetID uuid.UUID) (game.Session, error)
+	ImportSession(ctx context.Context, playerID, assetID uuid.UUID) (game.Imported, error)
 }
 
 var _ ExportService = (*game.Service)(nil)
@@ -38,12 +38,12 @@ func (h exportHandlers) importSession(c *gin.Context) {
 		fail(c, err)
 		return
 	}
-	s, err := h.svc.ImportSession(c.Request.Context(), player(c), id)
+	res, err := h.svc.ImportSession(c.Request.Context(), player(c), id)
 	if err != nil {
 		fail(c, err)
 		return
 	}
-	c.JSON(http.StatusCreated, gin.H{"session": s})
+	c.JSON(http.StatusCreated, gin.H{"session": res.Session, "skipped": res.Skipped})
 }
 
 type exportHandlers struct{ svc ExportService }

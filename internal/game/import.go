@@ -24,26 +24,45 @@ type EmbedQueue interface {
 	EnqueueSessionEmbed(ctx context.Context, sessionID uuid.UUID) error
 }
 
+// Imported is an import's result: the new session, and what of the export
+// it does not carry over, with why.
+type Imported struct {
+	Session Session
+	Skipped []export.Skip
+}
+
 // ImportSession creates a new session of the player's from a JSON export
 // they uploaded as a ready asset of kind export: its messages in order with
 // their roles, its lore and summary. The messages get new ids; player
 // messages are the importing player's. Their vectors are computed by a
 // task afterwards, in batches (memory search finds them by keyword
-// meanwhile).
-func (s *Service) ImportSession(ctx context.Context, playerID, assetID uuid.UUID) (Session, error) {
+// meanwhile). Rolls and sheet changes are not restored: they belong to
+// turns and a character, and an imported session has neither (its
+// messages were not played here, and its dice cannot be verified); the
+// result says how many were left out.
+func (s *Service) ImportSession(ctx context.Context, playerID, assetID uuid.UUID) (Imported, error) {
 	if s.assets == nil || s.exports == nil {
-		return Session{}, apperr.New(apperr.Unavailable, "imports are not configured")
+		return Imported{}, apperr.New(apperr.Unavailable, "imports are not configured")
 	}
 	b, ct, err := s.assets.ReadReady(ctx, playerID, assetID, assetKindExport, "asset_id")
 	if err != nil {
-		return Session{}, err
+		return Imported{}, err
 	}
 	if ct != "application/json" {
-		return Session{}, apperr.Invalidf("asset_id", "must be a JSON export, not %s", ct)
+		return Imported{}, apperr.Invalidf("asset_id", "must be a JSON export, not %s", ct)
 	}
 	d, err := export.Decode(bytes.NewReader(b))
 	if err != nil {
-		return Session{}, err
+		return Imported{}, err
+	}
+	res := Imported{Skipped: append([]export.Skip{}, d.Skipped...)}
+	if n := len(d.Rolls); n > 0 {
+		res.Skipped = append(res.Skipped, export.Skip{What: "rolls", Count: n,
+			Reason: "rolls belong to turns played on a server, with dice that can be verified; an imported session has none (the transcript keeps them)"})
+	}
+	if n := len(d.SheetChanges); n > 0 {
+		res.Skipped = append(res.Skipped, export.Skip{What: "sheet_changes", Count: n,
+			Reason: "sheet changes belong to a character, and an imported session has none"})
 	}
 	title := cutRunes(d.Session.Title, MaxTitleLen)
 	if title, err = cleanText("title", title, MaxTitleLen); err != nil {
@@ -51,7 +70,7 @@ func (s *Service) ImportSession(ctx context.Context, playerID, assetID uuid.UUID
 	}
 	for i, m := range d.Messages {
 		if err := checkText("messages", m.Content, MaxContentRunes, true); err != nil {
-			return Session{}, apperr.New(apperr.Unprocessable, "messages[%d] is longer than a message may be here (%d characters)", i, MaxContentRunes)
+			return Imported{}, apperr.New(apperr.Unprocessable, "messages[%d] is longer than a message may be here (%d characters)", i, MaxContentRunes)
 		}
 	}
 	var book []lore.Entry
@@ -62,12 +81,13 @@ func (s *Service) ImportSession(ctx context.Context, playerID, assetID uuid.UUID
 	}
 	sess := Session{ID: uuid.Must(uuid.NewV7()), OwnerID: playerID, Title: title}
 	out, err := s.store.importSession(ctx, sess, d, book)
+	res.Session = out
 	if err != nil {
-		return out, err
+		return res, err
 	}
 	if s.embedQueue != nil {
 		if err := s.embedQueue.EnqueueSessionEmbed(ctx, out.ID); err != nil {
-			return out, err
+			return res, err
 		}
 	}
 	if s.summaryQueue != nil {
@@ -77,7 +97,7 @@ func (s *Service) ImportSession(ctx context.Context, playerID, assetID uuid.UUID
 			logging.From(ctx).Warn("could not start the imported session's summary", "session_id", out.ID, "err", err)
 		}
 	}
-	return out, nil
+	return res, nil
 }
 
 // importSession writes an imported session, all or nothing.

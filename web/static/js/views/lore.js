@@ -201,7 +201,9 @@ export function importControls(onDone) {
         const asset = await uploadAsset(kind, file, (p) => { status.textContent = `Uploading… ${Math.round(p * 100)}%`; });
         status.textContent = 'Reading…';
         const res = await post(route, { asset_id: asset.id });
-        status.textContent = res.warnings?.length ? `Imported. ${res.warnings.join(' ')}` : 'Imported.';
+        const notes = [...(res.warnings ?? []),
+          ...(res.skipped ?? []).map((s) => `${s.count} ${s.what.replace('_', ' ')} not restored: ${s.reason}.`)];
+        status.textContent = notes.length ? `Imported. ${notes.join(' ')}` : 'Imported.';
         onDone(key, res[key]);
       } catch (err) {
         status.textContent = '';
