@@ -112,3 +112,44 @@ func TestExportCarriesRollsAndSheetChanges(t *testing.T) {
 		"the import says what it did not restore")
 	require.Len(t, allMessageIDs(t, p.Client, imported.Session.ID), len(doc.Messages))
 }
+
+// After an import the client polls how far the embedding of the imported
+// messages has got, until every one is remembered.
+func TestImportProgressCanBePolled(t *testing.T) {
+	srv := testkit.Start(t, testkit.Options{})
+	p := signUp(t, srv.URL)
+	stranger := signUp(t, srv.URL)
+	id := importSession(t, p, longExport(150, false))
+	type progress struct {
+		Status          string
+		Embedded, Total int
+		Model           string
+	}
+	read := func() progress {
+		resp := p.Client.Do(t, "GET", "/api/sessions/"+id+"/import", nil)
+		require.Equal(t, http.StatusOK, resp.Status, string(resp.Body))
+		var out struct{ Import progress }
+		resp.JSON(t, &out)
+		return out.Import
+	}
+	first := read()
+	require.Equal(t, 150, first.Total)
+	require.NotEmpty(t, first.Model)
+	require.Contains(t, []string{"embedding", "ready"}, first.Status)
+	seen := []int{first.Embedded}
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		pr := read()
+		require.GreaterOrEqual(t, pr.Embedded, seen[len(seen)-1], "progress never goes back")
+		seen = append(seen, pr.Embedded)
+		if pr.Status == "ready" {
+			require.Equal(t, 150, pr.Embedded)
+			break
+		}
+		require.Less(t, pr.Embedded, pr.Total, "embedding until every message has its vector")
+		require.True(t, time.Now().Before(deadline), "the import's embedding did not finish: %+v", pr)
+		time.Sleep(100 * time.Millisecond)
+	}
+	require.Equal(t, http.StatusNotFound, stranger.Client.Do(t, "GET", "/api/sessions/"+id+"/import", nil).Status)
+	require.Equal(t, http.StatusBadRequest, p.Client.Do(t, "GET", "/api/sessions/not-a-uuid/import", nil).Status)
+}

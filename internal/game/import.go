@@ -208,3 +208,46 @@ func (s *Store) unembedded(ctx context.Context, sessionID uuid.UUID, model strin
 		ORDER BY m.seq LIMIT $3`, sessionID, model, limit))
 	return out, postgres.Translate(err, "message")
 }
+
+// Import progress statuses.
+const (
+	ImportEmbedding = "embedding"
+	ImportReady     = "ready"
+)
+
+// ImportProgress is how far the embedding of a session's messages has got
+// (an imported session's, by the embed:session task): Embedded of Total
+// messages have a vector of Model.
+type ImportProgress struct {
+	Status   string `json:"status"` // "embedding" until every message has a vector, then "ready"
+	Embedded int    `json:"embedded"`
+	Total    int    `json:"total"`
+	Model    string `json:"model"`
+}
+
+// ImportProgress reports the embedding progress of a session the player
+// is a member of, read from the messages themselves, so it is right
+// whichever worker runs the task, and after a restart.
+func (s *Service) ImportProgress(ctx context.Context, playerID, sessionID uuid.UUID) (ImportProgress, error) {
+	p, err := s.store.importProgress(ctx, playerID, sessionID, s.embedder.Model())
+	if err != nil {
+		return p, err
+	}
+	p.Status = ImportEmbedding
+	if p.Embedded >= p.Total {
+		p.Status = ImportReady
+	}
+	return p, nil
+}
+
+// importProgress counts a member's session's messages and those with a
+// vector of model.
+func (s *Store) importProgress(ctx context.Context, playerID, sessionID uuid.UUID, model string) (ImportProgress, error) {
+	p := ImportProgress{Model: model}
+	err := s.pool.QueryRow(ctx, `SELECT count(m.id), count(e.message_id) FROM game.sessions s
+		JOIN game.session_members mem ON mem.session_id = s.id AND mem.player_id = $2
+		LEFT JOIN game.messages m ON m.session_id = s.id
+		LEFT JOIN game.message_embeddings e ON e.message_id = m.id AND e.model = $3
+		WHERE s.id = $1 GROUP BY s.id`, sessionID, playerID, model).Scan(&p.Total, &p.Embedded)
+	return p, postgres.Translate(err, "session")
+}

@@ -204,6 +204,7 @@ export function importControls(onDone) {
         const notes = [...(res.warnings ?? []),
           ...(res.skipped ?? []).map((s) => `${s.count} ${s.what.replace('_', ' ')} not restored: ${s.reason}.`)];
         status.textContent = notes.length ? `Imported. ${notes.join(' ')}` : 'Imported.';
+        if (key === 'session') await embeddingProgress(res.session.id, notes);
         onDone(key, res[key]);
       } catch (err) {
         status.textContent = '';
@@ -214,9 +215,35 @@ export function importControls(onDone) {
     });
     return h('div', { class: 'field' }, h('label', { for: id }, label), input);
   }
+  // embeddingProgress polls an imported session's embedding until every
+  // message is remembered (or the player opens it anyway), showing how far
+  // it got: until then memory search finds the old messages by keyword only.
+  const bar = h('progress', { id: 'import-progress', max: 1, value: 0, hidden: true, 'aria-label': 'Import progress' });
+  const openNow = h('button', { type: 'button', class: 'btn btn-quiet btn-small', hidden: true }, 'Open it now');
+  async function embeddingProgress(sessionId, notes) {
+    let skip = false;
+    const stop = () => { skip = true; };
+    openNow.addEventListener('click', stop, { once: true });
+    bar.hidden = false;
+    openNow.hidden = false;
+    try {
+      for (let i = 0; !skip && i < 600; i++) {
+        const { import: p } = await get(`/api/sessions/${sessionId}/import`);
+        bar.max = Math.max(p.total, 1);
+        bar.value = p.embedded;
+        status.textContent = `${notes.length ? `${notes.join(' ')} ` : ''}Remembering the imported messages… ${p.embedded} of ${p.total}.`;
+        if (p.status === 'ready') return;
+        await new Promise((r) => setTimeout(r, 1000));
+      }
+    } finally {
+      openNow.removeEventListener('click', stop);
+      bar.hidden = true;
+      openNow.hidden = true;
+    }
+  }
   return h('section', { class: 'card import-card', 'aria-labelledby': 'import-title' },
     h('h2', { id: 'import-title' }, 'Import'),
     picker('import-card', 'A character card (Tavern V2/V3, PNG or JSON)', 'image/png,application/json', 'card', '/api/characters/import', 'character'),
     picker('import-export', 'An exported adventure (JSON)', 'application/json', 'export', '/api/sessions/import', 'session'),
-    status, error);
+    status, h('div', { class: 'inline' }, bar, openNow), error);
 }
