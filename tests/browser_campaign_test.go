@@ -18,7 +18,8 @@ import (
 // The campaign panels in the web client (issue 17): a lore entry and the
 // summary written through their forms go into the next turn's prompt and
 // show in "What the DM remembered"; a JSON export downloads; importing it
-// shows its progress and opens the new session.
+// shows its progress and opens the new session; a character card imports
+// and downloads again as a PNG card.
 func TestBrowserCampaignPanels(t *testing.T) {
 	srv := testkit.Start(t, testkit.Options{Env: []string{"DM_WORD_DELAY=0ms"}})
 	p := signUp(t, srv.URL)
@@ -86,5 +87,22 @@ func TestBrowserCampaignPanels(t *testing.T) {
 		return false
 	}(), "the import's progress was shown: %q", seen)
 	b.waitFor("the imported story", `document.querySelectorAll('#story-log li[data-role=dm]').length === 1`, 15*time.Second)
+
+	// A character card (Tavern V2, JSON) imports from the same page and opens
+	// its sheet; the sheet downloads the character as a V3 PNG card.
+	card, err := filepath.Abs("../internal/cards/testdata/v2.json")
+	require.NoError(t, err)
+	b.open("/#/sessions")
+	b.waitFor("the import controls", `document.querySelector('#import-card')`, 10*time.Second)
+	b.do("choose the card", chromedp.SetUploadFiles(chromedp.CSS("#import-card"), []string{card}))
+	b.waitFor("the imported character's sheet", `location.hash.startsWith('#/characters/') && document.querySelector('h1')?.textContent === 'Ysolde'`, 30*time.Second)
+	eval[bool](b, `(() => {
+		const orig = URL.createObjectURL;
+		URL.createObjectURL = (blob) => { window.__card = {type: blob.type, size: blob.size}; return orig(blob); };
+		return true; })()`)
+	b.click(".card-download")
+	b.waitFor("the card download", `window.__card`, 15*time.Second)
+	require.Equal(t, "image/png", eval[string](b, `window.__card.type`))
+	require.Greater(t, eval[int](b, `window.__card.size`), 100)
 	require.Empty(t, b.exceptions())
 }
