@@ -15,7 +15,8 @@ import (
 type ExportService interface {
 	CreateExport(ctx context.Context, playerID, sessionID uuid.UUID, format string) (game.Export, error)
 	GetExport(ctx context.Context, playerID, id uuid.UUID) (game.Export, error)
-	ImportSession(ctx context.Context, playerID, assetID uuid.UUID) (game.Session, error)
+	ImportSession(ctx context.Context, playerID, assetID uuid.UUID) (game.Imported, error)
+	ImportProgress(ctx context.Context, playerID, sessionID uuid.UUID) (game.ImportProgress, error)
 }
 
 var _ ExportService = (*game.Service)(nil)
@@ -25,6 +26,21 @@ func registerExports(g *gin.RouterGroup, d Deps) {
 	g.POST("/sessions/:id/exports", h.create)
 	g.GET("/exports/:id", h.get)
 	g.POST("/sessions/import", h.importSession)
+	g.GET("/sessions/:id/import", h.importProgress)
+}
+
+func (h exportHandlers) importProgress(c *gin.Context) {
+	id, err := pathID(c)
+	if err != nil {
+		fail(c, err)
+		return
+	}
+	p, err := h.svc.ImportProgress(c.Request.Context(), player(c), id)
+	if err != nil {
+		fail(c, err)
+		return
+	}
+	c.JSON(http.StatusOK, gin.H{"import": p})
 }
 
 func (h exportHandlers) importSession(c *gin.Context) {
@@ -38,12 +54,12 @@ func (h exportHandlers) importSession(c *gin.Context) {
 		fail(c, err)
 		return
 	}
-	s, err := h.svc.ImportSession(c.Request.Context(), player(c), id)
+	res, err := h.svc.ImportSession(c.Request.Context(), player(c), id)
 	if err != nil {
 		fail(c, err)
 		return
 	}
-	c.JSON(http.StatusCreated, gin.H{"session": s})
+	c.JSON(http.StatusCreated, gin.H{"session": res.Session, "skipped": res.Skipped})
 }
 
 type exportHandlers struct{ svc ExportService }

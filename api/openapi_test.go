@@ -30,17 +30,18 @@ var undocumented = map[string]string{
 func everyRoute(t *testing.T) []string {
 	t.Helper()
 	r, err := NewRouter(Deps{
-		Log:     slog.New(slog.NewTextHandler(io.Discard, nil)),
-		Auth:    struct{ AuthService }{},
-		Game:    struct{ GameService }{},
-		Tickets: struct{ StreamTickets }{},
-		Events:  struct{ EventStreamer }{},
-		Assets:  struct{ AssetService }{},
-		Reembed: struct{ ReembedService }{},
-		Lore:    struct{ LoreService }{},
-		Cards:   struct{ CardService }{},
-		Exports: struct{ ExportService }{},
-		Ops:     OpsDeps{Metrics: http.NotFoundHandler(), Queues: http.NotFoundHandler()},
+		Log:       slog.New(slog.NewTextHandler(io.Discard, nil)),
+		Auth:      struct{ AuthService }{},
+		Game:      struct{ GameService }{},
+		Tickets:   struct{ StreamTickets }{},
+		Events:    struct{ EventStreamer }{},
+		Assets:    struct{ AssetService }{},
+		Reembed:   struct{ ReembedService }{},
+		Lore:      struct{ LoreService }{},
+		Summaries: struct{ SummaryService }{},
+		Cards:     struct{ CardService }{},
+		Exports:   struct{ ExportService }{},
+		Ops:       OpsDeps{Metrics: http.NotFoundHandler(), Queues: http.NotFoundHandler()},
 	})
 	require.NoError(t, err)
 	var out []string

@@ -44,6 +44,8 @@ type Deps struct {
 	Reembed ReembedService
 	// Lore is the sessions' lorebooks (api/lore.go).
 	Lore LoreService
+	// Summaries reads and edits sessions' rolling summaries (api/summary.go).
+	Summaries SummaryService
 	// Cards imports and exports Tavern character cards (api/cards.go).
 	Cards CardService
 	// Exports writes sessions into the exports bucket (api/exports.go).
@@ -87,6 +89,9 @@ func NewRouter(d Deps) (*gin.Engine, error) {
 	}
 	if d.Auth != nil && d.Lore != nil {
 		registerLore(r.Group("/api", requireAuth(d.Auth)), d)
+	}
+	if d.Auth != nil && d.Summaries != nil {
+		registerSummary(r.Group("/api", requireAuth(d.Auth)), d)
 	}
 	if d.Auth != nil && d.Cards != nil {
 		registerCards(r.Group("/api", requireAuth(d.Auth)), d)

@@ -20,6 +20,10 @@ type loreContext struct {
 		Title     string `json:"title"`
 		Matched   string `json:"matched"`
 		Always    bool   `json:"always"`
+		// The rolling summary's item (tests/summary_test.go).
+		Content          string `json:"content"`
+		ThroughMessageID string `json:"through_message_id"`
+		Tokens           int    `json:"tokens"`
 	} `json:"context"`
 }
 

@@ -3,7 +3,6 @@ package workers
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"time"
 
@@ -28,17 +27,8 @@ type ExportPayload struct {
 // EnqueueExport starts an export's task; the task id is the export's, so
 // enqueueing twice does nothing.
 func (c *Client) EnqueueExport(ctx context.Context, id uuid.UUID) error {
-	payload, err := json.Marshal(ExportPayload{ExportID: id})
-	if err != nil {
-		return err
-	}
-	_, err = c.client.EnqueueContext(ctx, asynq.NewTask(TypeExport, payload),
-		asynq.TaskID("export:"+id.String()), asynq.Queue(QueueMaintenance),
+	return c.enqueueOnce(ctx, TypeExport, ExportPayload{ExportID: id}, "export:"+id.String(), QueueMaintenance,
 		asynq.MaxRetry(5), asynq.Timeout(10*time.Minute), asynq.Retention(time.Hour))
-	if errors.Is(err, asynq.ErrTaskIDConflict) {
-		return nil
-	}
-	return err
 }
 
 func (s *Server) export(ctx context.Context, t *asynq.Task) error {
@@ -60,17 +50,8 @@ type SessionEmbedPayload struct {
 
 // EnqueueSessionEmbed starts the embedding of an imported session.
 func (c *Client) EnqueueSessionEmbed(ctx context.Context, sessionID uuid.UUID) error {
-	payload, err := json.Marshal(SessionEmbedPayload{SessionID: sessionID})
-	if err != nil {
-		return err
-	}
-	_, err = c.client.EnqueueContext(ctx, asynq.NewTask(TypeSessionEmbed, payload),
-		asynq.TaskID("embed-session:"+sessionID.String()), asynq.Queue(QueueEmbedLow),
+	return c.enqueueOnce(ctx, TypeSessionEmbed, SessionEmbedPayload{SessionID: sessionID}, "embed-session:"+sessionID.String(), QueueEmbedLow,
 		asynq.MaxRetry(10), asynq.Timeout(30*time.Minute), asynq.Retention(time.Hour))
-	if errors.Is(err, asynq.ErrTaskIDConflict) {
-		return nil
-	}
-	return err
 }
 
 func (s *Server) embedSession(ctx context.Context, t *asynq.Task) error {

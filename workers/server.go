@@ -43,6 +43,8 @@ type Options struct {
 	Reembed Reembedder
 	// Exports, when set, writes session exports (exports.go).
 	Exports ExportRunner
+	// Summaries, when set, keeps sessions' rolling summaries (summary.go).
+	Summaries SummaryRunner
 }
 
 // Server is an asynq server with the turn handlers.
@@ -92,7 +94,12 @@ func NewServer(rdb redis.UniversalClient, queue *Client, pipeline *game.Pipeline
 	s.mux.HandleFunc(TypeEmbed, s.turn(pipeline.Embed))
 	s.mux.HandleFunc(TypeRetrieve, s.turn(pipeline.Retrieve))
 	s.mux.HandleFunc(TypeGenerate, s.turn(pipeline.Generate))
-	s.mux.HandleFunc(TypeEmbedDM, s.turn(pipeline.EmbedReply))
+	if opts.Summaries != nil {
+		s.mux.HandleFunc(TypeEmbedDM, s.summarizeAfter(s.turn(pipeline.EmbedReply)))
+		s.mux.HandleFunc(TypeSummary, s.summary)
+	} else {
+		s.mux.HandleFunc(TypeEmbedDM, s.turn(pipeline.EmbedReply))
+	}
 	s.mux.HandleFunc(TypeSweep, s.sweep)
 	if opts.Exports != nil {
 		s.mux.HandleFunc(TypeExport, s.export)

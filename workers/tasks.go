@@ -151,6 +151,25 @@ func (c *Client) enqueue(ctx context.Context, stage string, turnID uuid.UUID, ta
 	return err
 }
 
+// enqueueOnce enqueues a task under its own id (queue and id set here);
+// an id already taken — the task waits or runs, or its result is kept — is
+// success, so enqueueing twice does nothing.
+func (c *Client) enqueueOnce(ctx context.Context, typ string, payload any, taskID, queue string, opts ...asynq.Option) error {
+	b, err := json.Marshal(payload)
+	if err != nil {
+		return err
+	}
+	opts = append([]asynq.Option{asynq.TaskID(taskID), asynq.Queue(queue)}, opts...)
+	_, err = c.client.EnqueueContext(ctx, asynq.NewTask(typ, b), opts...)
+	if errors.Is(err, asynq.ErrTaskIDConflict) {
+		return nil
+	}
+	if err == nil {
+		wake(ctx, c.rdb, queue)
+	}
+	return err
+}
+
 // CancelRunning broadcasts a cancellation to the worker running the stage;
 // asynq cancels that handler's context, which reaches the model call.
 func (c *Client) CancelRunning(_ context.Context, stage string, turnID uuid.UUID) error {

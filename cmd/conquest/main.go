@@ -259,7 +259,8 @@ func (a *app) serveAPI(ctx context.Context) error {
 	}
 	defer closeOps()
 	a.ops.registerReadiness(a.checks())
-	gameSvc := game.NewService(g.store, g.queue, g.pub, g.embedder, g.search, game.WithPortraits(a.assetSvc), game.WithAssetReader(a.assetSvc), game.WithExports(a.exportsS3, g.queue), turnLimits(a.cfg, a.rdb), game.WithRules(a.pack), game.WithSessionEnder(g.pub))
+	gameSvc := game.NewService(g.store, g.queue, g.pub, g.embedder, g.search, game.WithPortraits(a.assetSvc), game.WithAssetReader(a.assetSvc), game.WithExports(a.exportsS3, g.queue), turnLimits(a.cfg, a.rdb), game.WithRules(a.pack), game.WithSessionEnder(g.pub),
+		game.WithSummaryBudget(a.cfg.Game.Providers.PromptTokenBudget/game.SummaryBudgetShare))
 	router, err := api.NewRouter(api.Deps{
 		Log:            a.log,
 		Checks:         a.checks(),
@@ -268,6 +269,7 @@ func (a *app) serveAPI(ctx context.Context) error {
 		Tickets:        authSvc,
 		Game:           gameSvc,
 		Lore:           gameSvc,
+		Summaries:      gameSvc,
 		Cards:          gameSvc,
 		Exports:        gameSvc,
 		Assets:         a.assetSvc,
@@ -346,6 +348,9 @@ func (a *app) serveWorker(ctx context.Context) error {
 
 		Reembed: memory.NewReembedder(g.memory, g.models, a.cfg.Game.Providers.ReembedBatchSize),
 		Exports: game.NewExporter(g.store, a.exportsS3),
+		Summaries: game.NewSummarizer(g.store, model, game.SummarizerOptions{
+			RecentN: a.cfg.Game.RecentN, PromptBudget: a.cfg.Game.Providers.PromptTokenBudget,
+		}),
 	})
 	if err != nil {
 		return err

@@ -28,12 +28,15 @@ type Model interface {
 type Prompt struct {
 	System    string
 	Character *Character // nil when the session has no character
-	Lore      []Lore     // lorebook entries matched for this turn, in priority order
-	Memory    []Memory   // retrieved earlier messages, most relevant first
-	Recent    []Turn     // the most recent messages, oldest first
-	Player    string     // the player's message for this turn
-	Seed      int64      // deterministic per turn, so a retried turn reads the same
-	MaxTokens int        // upper bound on the reply; 0 means the model's default
+	// Summary is the session's rolling summary of the history older than
+	// the recent messages ("" when there is none).
+	Summary   string
+	Lore      []Lore   // lorebook entries matched for this turn, in priority order
+	Memory    []Memory // retrieved earlier messages, most relevant first
+	Recent    []Turn   // the most recent messages, oldest first
+	Player    string   // the player's message for this turn
+	Seed      int64    // deterministic per turn, so a retried turn reads the same
+	MaxTokens int      // upper bound on the reply; 0 means the model's default
 	// Tools, when set, are offered to models that call tools (openai);
 	// the others ignore them.
 	Tools ToolExecutor

@@ -16,6 +16,9 @@ type ChatMessage struct {
 // markers and separators; OpenAI documents about 4 tokens per message).
 const messageOverhead = 4
 
+// SummaryHeading introduces the rolling summary in the prompt's context.
+const SummaryHeading = "The story so far (a summary of the earlier session):"
+
 // Context renders the parts of the prompt that are background rather than
 // conversation: the character sheet and the retrieved memory. Both
 // providers put it after the system prompt.
@@ -24,6 +27,14 @@ func (p Prompt) Context() string {
 	if d := p.Character.Describe(); d != "" {
 		b.WriteString("The player's character: ")
 		b.WriteString(d)
+	}
+	if sum := strings.TrimSpace(p.Summary); sum != "" {
+		if b.Len() > 0 {
+			b.WriteString("\n\n")
+		}
+		b.WriteString(SummaryHeading)
+		b.WriteString("\n")
+		b.WriteString(sum)
 	}
 	if len(p.Lore) > 0 {
 		if b.Len() > 0 {
@@ -135,6 +146,7 @@ func oneLine(s string) string {
 // per-message overhead of a chat request.
 func (p Prompt) Tokens() int {
 	n := embed.CountTokens(p.System) + embed.CountTokens(p.Character.Describe()) + embed.CountTokens(p.Player) + 2*messageOverhead
+	n += SummaryTokens(p.Summary)
 	for _, l := range p.Lore {
 		n += loreTokens(l)
 	}
@@ -145,6 +157,15 @@ func (p Prompt) Tokens() int {
 		n += recentTokens(t)
 	}
 	return n
+}
+
+// SummaryTokens is what a rolling summary costs in the prompt, heading
+// included (0 for none).
+func SummaryTokens(s string) int {
+	if strings.TrimSpace(s) == "" {
+		return 0
+	}
+	return embed.CountTokens(SummaryHeading) + embed.CountTokens(s) + 2
 }
 
 func loreTokens(l Lore) int     { return embed.CountTokens(l.Title) + embed.CountTokens(l.Content) + 3 }

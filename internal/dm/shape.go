@@ -8,9 +8,10 @@ import (
 // Kept says which of a prompt's memories and recent messages survived Fit,
 // as indexes into the slices Fit was given, in their original order.
 type Kept struct {
-	Lore   []int
-	Memory []int
-	Recent []int
+	Summary bool // the rolling summary went in
+	Lore    []int
+	Memory  []int
+	Recent  []int
 }
 
 // Fit trims p to at most budget estimated tokens (Prompt.Tokens). The
@@ -22,7 +23,7 @@ type Kept struct {
 //
 // budget <= 0 means no limit.
 func Fit(p Prompt, budget int) (Prompt, Kept, error) {
-	all := Kept{Lore: seq(len(p.Lore)), Memory: seq(len(p.Memory)), Recent: seq(len(p.Recent))}
+	all := Kept{Summary: p.Summary != "", Lore: seq(len(p.Lore)), Memory: seq(len(p.Memory)), Recent: seq(len(p.Recent))}
 	if budget <= 0 {
 		return p, all, nil
 	}
@@ -33,7 +34,14 @@ func Fit(p Prompt, budget int) (Prompt, Kept, error) {
 			"the message is too long for the Dungeon Master's prompt budget (%d tokens with the rules and character sheet; the budget is %d)", fixed.Tokens(), budget)}
 	}
 	var kept Kept
-	// Lore first: the caller already chose it within lore's own share of
+	// The rolling summary first: it was written within its own share of
+	// the budget, and it is all the prompt has of the older history.
+	summary := ""
+	if c := SummaryTokens(p.Summary); c > 0 && c <= left {
+		left -= c
+		kept.Summary, summary = true, p.Summary
+	}
+	// Then lore: the caller already chose it within lore's own share of
 	// the budget (internal/lore.Select); here only what still fits stays.
 	var lore []Lore
 	for i, l := range p.Lore {
@@ -65,7 +73,7 @@ func Fit(p Prompt, budget int) (Prompt, Kept, error) {
 	sort.Ints(kept.Recent)
 	sort.Ints(kept.Memory)
 	out := fixed
-	out.Seed, out.MaxTokens, out.Lore = p.Seed, p.MaxTokens, lore
+	out.Seed, out.MaxTokens, out.Lore, out.Summary = p.Seed, p.MaxTokens, lore, summary
 	for _, i := range kept.Memory {
 		out.Memory = append(out.Memory, p.Memory[i])
 	}

@@ -107,3 +107,29 @@ func TestTranscriptEndsWhereTheDungeonMasterSpeaks(t *testing.T) {
 	require.Equal(t, "Player: Hi\n\nDungeon Master: Hello, traveller.\n\nPlayer: Who are you?\n\nDungeon Master:", p.Transcript())
 	require.Equal(t, "RULES", p.SystemText())
 }
+
+func TestFitPutsTheSummaryBeforeLoreRecentAndMemory(t *testing.T) {
+	t.Parallel()
+	p := shapePrompt()
+	p.Summary = "Ana met Bram. " + words(30)
+	got, kept, err := Fit(p, p.Tokens())
+	require.NoError(t, err)
+	require.True(t, kept.Summary)
+	require.Equal(t, p.Summary, got.Summary)
+	require.Contains(t, got.SystemText(), SummaryHeading+"\nAna met Bram.")
+
+	// Short of room, memory and recent messages go before the summary.
+	fixed := Prompt{System: p.System, Player: p.Player}.Tokens()
+	got, kept, err = Fit(p, fixed+SummaryTokens(p.Summary))
+	require.NoError(t, err)
+	require.True(t, kept.Summary)
+	require.Empty(t, got.Recent)
+	require.Empty(t, got.Memory)
+
+	// A summary that does not fit what is left is left out whole.
+	got, kept, err = Fit(p, fixed+SummaryTokens(p.Summary)-1)
+	require.NoError(t, err)
+	require.False(t, kept.Summary)
+	require.Empty(t, got.Summary)
+	require.NotContains(t, got.SystemText(), SummaryHeading)
+}

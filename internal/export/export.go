@@ -15,14 +15,18 @@ import (
 	"unicode/utf8"
 
 	"github.com/codeofconquest/brightdawn/internal/apperr"
+	"github.com/codeofconquest/brightdawn/internal/dice"
 	"github.com/codeofconquest/brightdawn/internal/lore"
+	"github.com/codeofconquest/brightdawn/internal/rules"
 )
 
-// Format names the document type; Version is the only version this build
-// reads and writes.
+// Format names the document type; Version is the version this build
+// writes. It reads Version and every earlier version (MinVersion on),
+// converting an older document to the current shape (v1.go).
 const (
-	Format  = "brightdawn.session"
-	Version = 1
+	Format     = "brightdawn.session"
+	Version    = 2
+	MinVersion = 1
 )
 
 // Limits on an import. An export of a session within them always imports.
@@ -52,7 +56,7 @@ const (
 	VisibilityPrivate = "private"
 )
 
-// Document is one exported session (format version 1).
+// Document is one exported session (format version 2).
 type Document struct {
 	Format       string        `json:"format"`
 	Version      int           `json:"version"`
@@ -63,6 +67,17 @@ type Document struct {
 	SheetChanges []SheetChange `json:"sheet_changes"`
 	Lore         []lore.Entry  `json:"lore"`
 	Summary      *Summary      `json:"summary"`
+
+	// Skipped says what reading an older version had to leave out
+	// (v1.go); it is not part of the document.
+	Skipped []Skip `json:"-"`
+}
+
+// Skip is a part of an export that an import leaves out, and why.
+type Skip struct {
+	What   string `json:"what"` // "rolls", "sheet_changes"
+	Count  int    `json:"count"`
+	Reason string `json:"reason"`
 }
 
 // Session is the exported session's own fields.
@@ -85,22 +100,32 @@ type Message struct {
 	CreatedAt  time.Time `json:"created_at"`
 }
 
-// Roll is a dice roll recorded on a turn.
+// Roll is a dice roll: the API's roll (internal/dice.Roll: notation,
+// reason, dice, modifier, total, dc, outcome, index) with the message it
+// belongs to — the DM's reply of the turn that rolled it (the player's
+// message when the turn has no reply), or for a player's own roll the
+// message that announced it — and who rolled.
 type Roll struct {
-	MessageID  string `json:"message_id"` // the DM message of the turn
-	Expression string `json:"expression"` // "1d20+3"
-	Dice       []int  `json:"dice"`
-	Total      int    `json:"total"`
-	Reason     string `json:"reason,omitempty"`
+	MessageID string `json:"message_id"`
+	Actor     string `json:"actor"`               // "dm" or "player"
+	Character string `json:"character,omitempty"` // the rolling character's name, when known
+	dice.Roll
 }
 
-// SheetChange is one change to a character sheet recorded on a turn.
+// Roll actors.
+const (
+	ActorDM     = "dm"
+	ActorPlayer = "player"
+)
+
+// SheetChange is one change the rules engine made to a character's sheet
+// (internal/rules.Change: path, from, to, reason), with the message of
+// the turn that made it and the character's name.
 type SheetChange struct {
-	MessageID string          `json:"message_id"`
-	Character string          `json:"character"`
-	Path      string          `json:"path"` // "hp", "inventory.rope"
-	Before    json.RawMessage `json:"before"`
-	After     json.RawMessage `json:"after"`
+	MessageID string    `json:"message_id"`
+	Character string    `json:"character"`
+	At        time.Time `json:"at"`
+	rules.Change
 }
 
 // Summary is the session's rolling summary and the message it covers up to.
@@ -153,22 +178,37 @@ func Decode(r io.Reader) (*Document, error) {
 	if head.Format != Format {
 		return nil, apperr.Invalidf("format", "must be %q", Format)
 	}
-	if head.Version != Version {
-		return nil, apperr.New(apperr.Unprocessable, "version: export version %d is not supported (this server reads version %d)", head.Version, Version)
+	if head.Version < MinVersion || head.Version > Version {
+		return nil, apperr.New(apperr.Unprocessable, "version: export version %d is not supported (this server reads versions %d to %d)", head.Version, MinVersion, Version)
 	}
-	dec := json.NewDecoder(bytes.NewReader(b))
-	dec.DisallowUnknownFields()
 	var d Document
-	if err := dec.Decode(&d); err != nil {
-		return nil, apperr.Invalidf("export", "%s", jsonReason(err))
-	}
-	if dec.More() {
-		return nil, apperr.Invalidf("export", "trailing data after the document")
+	if head.Version == 1 {
+		var v1 documentV1
+		if err := decodeStrict(b, &v1); err != nil {
+			return nil, err
+		}
+		d = v1.upgrade()
+	} else if err := decodeStrict(b, &d); err != nil {
+		return nil, err
 	}
 	if err := Validate(&d); err != nil {
 		return nil, err
 	}
 	return &d, nil
+}
+
+// decodeStrict decodes one JSON value into v, refusing unknown fields and
+// trailing data.
+func decodeStrict(b []byte, v any) error {
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		return apperr.Invalidf("export", "%s", jsonReason(err))
+	}
+	if dec.More() {
+		return apperr.Invalidf("export", "trailing data after the document")
+	}
+	return nil
 }
 
 func jsonReason(err error) string {
@@ -193,7 +233,7 @@ func Validate(d *Document) error {
 		return apperr.Invalidf("format", "must be %q", Format)
 	}
 	if d.Version != Version {
-		return apperr.New(apperr.Unprocessable, "version: export version %d is not supported (this server reads version %d)", d.Version, Version)
+		return apperr.New(apperr.Unprocessable, "version: export version %d is not supported here (want %d)", d.Version, Version)
 	}
 	if err := checkRunes("session.title", d.Session.Title, MaxTitleRunes); err != nil {
 		return err
@@ -254,13 +294,27 @@ func Validate(d *Document) error {
 		if !ids[r.MessageID] {
 			return apperr.Invalidf(f+".message_id", "names no message of the export")
 		}
-		if len(r.Expression) > MaxExpressionLen || !utf8.ValidString(r.Expression) {
-			return apperr.Invalidf(f+".expression", "at most %d bytes of UTF-8", MaxExpressionLen)
+		if r.Actor != ActorDM && r.Actor != ActorPlayer {
+			return apperr.Invalidf(f+".actor", "must be dm or player")
+		}
+		if err := checkRunes(f+".character", r.Character, MaxNameRunes); err != nil {
+			return err
+		}
+		if len(r.Notation) > MaxExpressionLen || !utf8.ValidString(r.Notation) {
+			return apperr.Invalidf(f+".notation", "at most %d bytes of UTF-8", MaxExpressionLen)
 		}
 		if len(r.Dice) > MaxDice {
 			return apperr.Invalidf(f+".dice", "at most %d dice", MaxDice)
 		}
+		for j, die := range r.Dice {
+			if die.Sides < 0 || die.Sides > 1000 || die.Value < 0 || die.Value > max(die.Sides, 1000) {
+				return apperr.Invalidf(fmt.Sprintf("%s.dice[%d]", f, j), "sides and value must be between 0 and 1000")
+			}
+		}
 		if err := checkRunes(f+".reason", r.Reason, MaxNameRunes*4); err != nil {
+			return err
+		}
+		if err := checkRunes(f+".outcome", r.Outcome, 32); err != nil {
 			return err
 		}
 	}
@@ -281,8 +335,8 @@ func Validate(d *Document) error {
 		if err := checkRunes(f+".path", c.Path, MaxNameRunes*2); err != nil {
 			return err
 		}
-		if len(c.Before) > MaxSheetValueSize || len(c.After) > MaxSheetValueSize {
-			return apperr.Invalidf(f, "before and after are at most %d bytes each", MaxSheetValueSize)
+		if err := checkRunes(f+".reason", c.Reason, MaxNameRunes*4); err != nil {
+			return err
 		}
 	}
 	if len(d.Lore) > lore.MaxEntriesPerSession {

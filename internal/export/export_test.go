@@ -9,12 +9,17 @@ import (
 	"time"
 
 	"github.com/codeofconquest/brightdawn/internal/apperr"
+	"github.com/codeofconquest/brightdawn/internal/dice"
 	"github.com/codeofconquest/brightdawn/internal/lore"
+	"github.com/codeofconquest/brightdawn/internal/rules"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
 
-var t0 = time.Date(2026, 12, 6, 20, 0, 0, 0, time.UTC)
+var (
+	t0   = time.Date(2026, 12, 6, 20, 0, 0, 0, time.UTC)
+	dc15 = 15
+)
 
 func sample() Document {
 	return Document{
@@ -26,8 +31,9 @@ func sample() Document {
 			{ID: "m3", Role: RoleDM, Content: "Bram scowls. Roll Persuasion.", Visibility: VisibilityPublic, CreatedAt: t0.Add(2 * time.Second)},
 			{ID: "m4", Role: RolePlayer, Author: "Ben", Content: "psst", Visibility: VisibilityPrivate, To: []string{"DM"}, CreatedAt: t0.Add(3 * time.Second)},
 		},
-		Rolls:        []Roll{{MessageID: "m3", Expression: "1d20+2", Dice: []int{14}, Total: 16, Reason: "Persuasion"}},
-		SheetChanges: []SheetChange{{MessageID: "m3", Character: "Ana", Path: "hp", Before: json.RawMessage(`10`), After: json.RawMessage(`8`)}},
+		Rolls: []Roll{{MessageID: "m3", Actor: ActorDM, Character: "Ana", Roll: dice.Roll{Notation: "1d20+2", Dice: []dice.Die{{Sides: 20, Value: 14}},
+			Modifier: 2, Total: 16, Reason: "Persuasion", DC: &dc15, Outcome: "success"}}},
+		SheetChanges: []SheetChange{{MessageID: "m3", Character: "Ana", At: t0, Change: rules.Change{Path: "hp.current", From: 10, To: 8, Reason: "goblin's scimitar"}}},
 		Lore:         []lore.Entry{{ID: "l1", Title: "Bram", Keys: []string{"Bram"}, Content: "The smith.", Enabled: true}},
 		Summary:      &Summary{Content: "Ana met Bram.", ThroughMessageID: "m2", UpdatedAt: t0},
 	}
@@ -88,7 +94,7 @@ func TestDecodeRefuses(t *testing.T) {
 	}{
 		{"a file that is not JSON", []byte("not json"), apperr.Invalid, "export"},
 		{"another format", edit(func(m map[string]any) { m["format"] = "tavern" }), apperr.Invalid, "format"},
-		{"an unknown version", edit(func(m map[string]any) { m["version"] = 2 }), apperr.Unprocessable, "version"},
+		{"an unknown version", edit(func(m map[string]any) { m["version"] = 3 }), apperr.Unprocessable, "version"},
 		{"a missing version", edit(func(m map[string]any) { delete(m, "version") }), apperr.Unprocessable, "version"},
 		{"a version that is not a number", edit(func(m map[string]any) { m["version"] = "1" }), apperr.Invalid, "export"},
 		{"an unknown field", edit(func(m map[string]any) { m["vectors"] = []any{1} }), apperr.Invalid, "export"},
@@ -131,8 +137,8 @@ func TestMarkdown(t *testing.T) {
 		"## Summary so far\n\nAna met Bram.\n",
 		"**Ana**\n\nI ask Bram about the key.\n",
 		"**DM**\n\nBram scowls. Roll Persuasion.\n",
-		"- 🎲 `1d20+2` → 16 (14) — Persuasion\n",
-		"- Ana: `hp` `10` → `8`\n",
+		"- 🎲 Ana: `1d20+2` → 16 (14) vs DC 15, success — Persuasion\n",
+		"- Ana: `hp.current` 10 → 8 — goblin's scimitar\n",
 		"**Ben** *(whisper to DM)*\n\npsst\n",
 		"### Bram\n\nKeys: `Bram`\n\nThe smith.\n",
 	} {
@@ -173,7 +179,37 @@ func TestMarkdown(t *testing.T) {
 	})
 	t.Run("a backtick in a dice expression cannot end its code span", func(t *testing.T) {
 		d := sample()
-		d.Rolls[0].Expression = "1d20`<b>`"
+		d.Rolls[0].Notation = "1d20`<b>`"
 		assert.Contains(t, string(Markdown(d)), "`1d20'<b>'`")
 	})
+}
+
+func TestDecodeReadsVersion1(t *testing.T) {
+	t.Parallel()
+	v1 := `{"format":"brightdawn.session","version":1,"exported_at":"2026-12-06T20:00:00Z",
+	  "session":{"id":"s1","title":"Old","created_at":"2026-12-06T20:00:00Z"},
+	  "messages":[{"id":"m1","role":"player","author":"Ana","content":"I swing.","visibility":"public","created_at":"2026-12-06T20:00:00Z"},
+	              {"id":"m2","role":"dm","content":"You hit.","visibility":"public","created_at":"2026-12-06T20:00:01Z"}],
+	  "rolls":[{"message_id":"m2","expression":"2d6+3","dice":[4,5],"total":12,"reason":"damage"},
+	           {"message_id":"m2","expression":"weird","dice":[7],"total":7}],
+	  "sheet_changes":[{"message_id":"m2","character":"Ana","path":"hp","before":10,"after":8},
+	                   {"message_id":"m2","character":"Ana","path":"inventory","before":["rope"],"after":[]}],
+	  "lore":[],"summary":{"content":"Ana fought.","through_message_id":"m1","updated_at":"2026-12-06T20:00:00Z"}}`
+	d, err := Decode(strings.NewReader(v1))
+	require.NoError(t, err)
+	assert.Equal(t, Version, d.Version, "read into the current shape")
+	require.Len(t, d.Messages, 2)
+	require.Len(t, d.Rolls, 2)
+	assert.Equal(t, Roll{MessageID: "m2", Actor: ActorDM, Roll: dice.Roll{Notation: "2d6+3", Reason: "damage",
+		Dice: []dice.Die{{Sides: 6, Value: 4}, {Sides: 6, Value: 5}}, Modifier: 3, Total: 12}}, d.Rolls[0])
+	assert.Equal(t, []dice.Die{{Sides: 0, Value: 7}}, d.Rolls[1].Dice, "sides unknown when the expression does not parse")
+	require.Len(t, d.SheetChanges, 1, "only whole-number changes carry over")
+	assert.Equal(t, rules.Change{Path: "hp", From: 10, To: 8}, d.SheetChanges[0].Change)
+	require.Len(t, d.Skipped, 1)
+	assert.Equal(t, "sheet_changes", d.Skipped[0].What)
+	assert.Equal(t, 1, d.Skipped[0].Count)
+	// And it encodes as the current version.
+	b, err := Encode(*d)
+	require.NoError(t, err)
+	assert.Contains(t, string(b), `"version": 2`)
 }

@@ -3,6 +3,7 @@ package export
 import (
 	"bytes"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -55,9 +56,23 @@ func Markdown(d Document) []byte {
 		}
 		fmt.Fprintf(&b, "\n\n%s\n\n", escapeBlock(m.Content))
 		for _, r := range rolls[m.ID] {
-			fmt.Fprintf(&b, "- 🎲 `%s` → %d", codeSpan(r.Expression), r.Total)
+			b.WriteString("- 🎲 ")
+			if r.Character != "" {
+				fmt.Fprintf(&b, "%s: ", escapeInline(r.Character))
+			}
+			fmt.Fprintf(&b, "`%s` → %d", codeSpan(r.Notation), r.Total)
 			if len(r.Dice) > 0 {
-				fmt.Fprintf(&b, " (%s)", strings.Trim(fmt.Sprint(r.Dice), "[]"))
+				values := make([]string, len(r.Dice))
+				for i, d := range r.Dice {
+					values[i] = strconv.Itoa(d.Value)
+				}
+				fmt.Fprintf(&b, " (%s)", strings.Join(values, ", "))
+			}
+			if r.DC != nil {
+				fmt.Fprintf(&b, " vs DC %d", *r.DC)
+			}
+			if r.Outcome != "" {
+				fmt.Fprintf(&b, ", %s", escapeInline(strings.ReplaceAll(r.Outcome, "_", " ")))
 			}
 			if r.Reason != "" {
 				fmt.Fprintf(&b, " — %s", escapeInline(r.Reason))
@@ -65,7 +80,11 @@ func Markdown(d Document) []byte {
 			b.WriteString("\n")
 		}
 		for _, c := range changes[m.ID] {
-			fmt.Fprintf(&b, "- %s: `%s` %s → %s\n", escapeInline(c.Character), codeSpan(c.Path), codeValue(c.Before), codeValue(c.After))
+			fmt.Fprintf(&b, "- %s: `%s` %d → %d", escapeInline(c.Character), codeSpan(c.Path), c.From, c.To)
+			if c.Reason != "" {
+				fmt.Fprintf(&b, " — %s", escapeInline(c.Reason))
+			}
+			b.WriteString("\n")
 		}
 		if len(rolls[m.ID])+len(changes[m.ID]) > 0 {
 			b.WriteString("\n")
@@ -154,11 +173,4 @@ func escapeBlock(s string) string {
 // codeSpan makes s safe inside a single-backtick code span.
 func codeSpan(s string) string {
 	return strings.ReplaceAll(strings.Join(strings.Fields(s), " "), "`", "'")
-}
-
-func codeValue(v []byte) string {
-	if len(v) == 0 {
-		return "`null`"
-	}
-	return "`" + codeSpan(string(v)) + "`"
 }

@@ -56,13 +56,14 @@ type ExportQueue interface {
 type ExportTasks interface {
 	ExportQueue
 	EmbedQueue
+	SummaryQueue
 }
 
 // WithExports lets players export sessions and import exports.
 func WithExports(objects ExportObjects, queue ExportTasks) ServiceOption {
 	return func(s *Service) {
 		s.exports = &Exporter{store: s.store, objects: objects}
-		s.exportQueue, s.embedQueue = queue, queue
+		s.exportQueue, s.embedQueue, s.summaryQueue = queue, queue, queue
 	}
 }
 

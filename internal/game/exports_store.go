@@ -2,6 +2,7 @@ package game
 
 import (
 	"context"
+	"encoding/json"
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
@@ -76,6 +77,12 @@ func (s *Store) exportDocument(ctx context.Context, sessionID uuid.UUID) (export
 	if err := rows.Err(); err != nil {
 		return d, err
 	}
+	if d.Rolls, err = s.exportRolls(ctx, sessionID); err != nil {
+		return d, err
+	}
+	if d.SheetChanges, err = s.exportChanges(ctx, sessionID); err != nil {
+		return d, err
+	}
 	lore, err := collectLore(s.pool.Query(ctx, `SELECT `+loreCols+` FROM game.lore_entries l
 		WHERE l.session_id = $1 ORDER BY l.created_at, l.id`, sessionID))
 	if err != nil {
@@ -97,4 +104,66 @@ func (s *Store) exportDocument(ctx context.Context, sessionID uuid.UUID) (export
 		d.Summary = &sum
 	}
 	return d, nil
+}
+
+// exportRolls reads a session's rolls in order, each with the message it
+// belongs to: a turn's DM reply (its player message when it has none), or
+// for a player's own roll the message written with it (the latest message
+// at its time). A roll with no message (none can be found) is left out.
+func (s *Store) exportRolls(ctx context.Context, sessionID uuid.UUID) ([]export.Roll, error) {
+	rows, err := s.pool.Query(ctx, `SELECT r.actor, coalesce(c.name, ''), r.roll,
+			coalesce(t.dm_message_id, t.player_message_id, (SELECT m.id FROM game.messages m
+				WHERE m.session_id = r.session_id AND m.created_at <= r.created_at ORDER BY m.seq DESC LIMIT 1))
+		FROM game.rolls r
+		LEFT JOIN game.turns t ON t.id = r.turn_id
+		LEFT JOIN game.characters c ON c.id = r.character_id
+		WHERE r.session_id = $1 ORDER BY r.created_at, r.idx LIMIT $2`, sessionID, export.MaxRolls)
+	if err != nil {
+		return nil, postgres.Translate(err, "roll")
+	}
+	defer rows.Close()
+	out := []export.Roll{}
+	for rows.Next() {
+		var r export.Roll
+		var body []byte
+		var msg *uuid.UUID
+		if err := rows.Scan(&r.Actor, &r.Character, &body, &msg); err != nil {
+			return nil, postgres.Translate(err, "roll")
+		}
+		if msg == nil {
+			continue
+		}
+		if err := json.Unmarshal(body, &r.Roll); err != nil {
+			return nil, err
+		}
+		r.MessageID = msg.String()
+		out = append(out, r)
+	}
+	return out, postgres.Translate(rows.Err(), "roll")
+}
+
+// exportChanges reads the sheet changes the session's turns made, in
+// order, each with its turn's DM reply (or player message).
+func (s *Store) exportChanges(ctx context.Context, sessionID uuid.UUID) ([]export.SheetChange, error) {
+	rows, err := s.pool.Query(ctx, `SELECT c.name, cc.at, cc.path, cc.from_value, cc.to_value, cc.reason,
+			coalesce(t.dm_message_id, t.player_message_id)
+		FROM game.character_changes cc
+		JOIN game.characters c ON c.id = cc.character_id
+		JOIN game.turns t ON t.id = cc.turn_id
+		WHERE cc.session_id = $1 ORDER BY cc.seq LIMIT $2`, sessionID, export.MaxSheetChanges)
+	if err != nil {
+		return nil, postgres.Translate(err, "change")
+	}
+	defer rows.Close()
+	out := []export.SheetChange{}
+	for rows.Next() {
+		var c export.SheetChange
+		var msg uuid.UUID
+		if err := rows.Scan(&c.Character, &c.At, &c.Path, &c.From, &c.To, &c.Reason, &msg); err != nil {
+			return nil, postgres.Translate(err, "change")
+		}
+		c.MessageID = msg.String()
+		out = append(out, c)
+	}
+	return out, postgres.Translate(rows.Err(), "change")
 }

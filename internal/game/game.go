@@ -138,9 +138,9 @@ type TurnError struct {
 
 // ContextItem is one message or lore entry that entered a turn's prompt.
 type ContextItem struct {
-	MessageID uuid.UUID `json:"message_id,omitzero"` // zero for lore
+	MessageID uuid.UUID `json:"message_id,omitzero"` // zero for lore and the summary
 	Score     float64   `json:"score"`
-	Source    string    `json:"source"` // "vector", "keyword", "hybrid", "recent", "lore"
+	Source    string    `json:"source"` // "vector", "keyword", "hybrid", "recent", "lore", "summary"
 	Role      string    `json:"role,omitempty"`
 	Tokens    int       `json:"tokens,omitempty"`
 	// VectorScore is the cosine similarity and KeywordScore the ts_rank
@@ -156,6 +156,9 @@ type ContextItem struct {
 	Matched string `json:"matched,omitempty"`
 	Always  bool   `json:"always,omitempty"`
 	Content string `json:"content,omitempty"`
+	// The rolling summary (Source "summary") is recorded with its content
+	// and the last message it covers.
+	ThroughMessageID *uuid.UUID `json:"through_message_id,omitempty"`
 }
 
 // Timings are the stage timestamps of a turn.

@@ -9,6 +9,7 @@ import (
 
 	"github.com/codeofconquest/brightdawn/internal/apperr"
 	"github.com/codeofconquest/brightdawn/internal/export"
+	"github.com/codeofconquest/brightdawn/internal/logging"
 	"github.com/codeofconquest/brightdawn/internal/lore"
 	"github.com/codeofconquest/brightdawn/internal/memory/embed"
 	"github.com/codeofconquest/brightdawn/internal/postgres"
@@ -23,26 +24,45 @@ type EmbedQueue interface {
 	EnqueueSessionEmbed(ctx context.Context, sessionID uuid.UUID) error
 }
 
+// Imported is an import's result: the new session, and what of the export
+// it does not carry over, with why.
+type Imported struct {
+	Session Session
+	Skipped []export.Skip
+}
+
 // ImportSession creates a new session of the player's from a JSON export
 // they uploaded as a ready asset of kind export: its messages in order with
 // their roles, its lore and summary. The messages get new ids; player
 // messages are the importing player's. Their vectors are computed by a
 // task afterwards, in batches (memory search finds them by keyword
-// meanwhile).
-func (s *Service) ImportSession(ctx context.Context, playerID, assetID uuid.UUID) (Session, error) {
+// meanwhile). Rolls and sheet changes are not restored: they belong to
+// turns and a character, and an imported session has neither (its
+// messages were not played here, and its dice cannot be verified); the
+// result says how many were left out.
+func (s *Service) ImportSession(ctx context.Context, playerID, assetID uuid.UUID) (Imported, error) {
 	if s.assets == nil || s.exports == nil {
-		return Session{}, apperr.New(apperr.Unavailable, "imports are not configured")
+		return Imported{}, apperr.New(apperr.Unavailable, "imports are not configured")
 	}
 	b, ct, err := s.assets.ReadReady(ctx, playerID, assetID, assetKindExport, "asset_id")
 	if err != nil {
-		return Session{}, err
+		return Imported{}, err
 	}
 	if ct != "application/json" {
-		return Session{}, apperr.Invalidf("asset_id", "must be a JSON export, not %s", ct)
+		return Imported{}, apperr.Invalidf("asset_id", "must be a JSON export, not %s", ct)
 	}
 	d, err := export.Decode(bytes.NewReader(b))
 	if err != nil {
-		return Session{}, err
+		return Imported{}, err
+	}
+	res := Imported{Skipped: append([]export.Skip{}, d.Skipped...)}
+	if n := len(d.Rolls); n > 0 {
+		res.Skipped = append(res.Skipped, export.Skip{What: "rolls", Count: n,
+			Reason: "rolls belong to turns played on a server, with dice that can be verified; an imported session has none (the transcript keeps them)"})
+	}
+	if n := len(d.SheetChanges); n > 0 {
+		res.Skipped = append(res.Skipped, export.Skip{What: "sheet_changes", Count: n,
+			Reason: "sheet changes belong to a character, and an imported session has none"})
 	}
 	title := cutRunes(d.Session.Title, MaxTitleLen)
 	if title, err = cleanText("title", title, MaxTitleLen); err != nil {
@@ -50,7 +70,7 @@ func (s *Service) ImportSession(ctx context.Context, playerID, assetID uuid.UUID
 	}
 	for i, m := range d.Messages {
 		if err := checkText("messages", m.Content, MaxContentRunes, true); err != nil {
-			return Session{}, apperr.New(apperr.Unprocessable, "messages[%d] is longer than a message may be here (%d characters)", i, MaxContentRunes)
+			return Imported{}, apperr.New(apperr.Unprocessable, "messages[%d] is longer than a message may be here (%d characters)", i, MaxContentRunes)
 		}
 	}
 	var book []lore.Entry
@@ -61,15 +81,23 @@ func (s *Service) ImportSession(ctx context.Context, playerID, assetID uuid.UUID
 	}
 	sess := Session{ID: uuid.Must(uuid.NewV7()), OwnerID: playerID, Title: title}
 	out, err := s.store.importSession(ctx, sess, d, book)
+	res.Session = out
 	if err != nil {
-		return out, err
+		return res, err
 	}
 	if s.embedQueue != nil {
 		if err := s.embedQueue.EnqueueSessionEmbed(ctx, out.ID); err != nil {
-			return out, err
+			return res, err
 		}
 	}
-	return out, nil
+	if s.summaryQueue != nil {
+		// A long imported history needs its summary before its next turn
+		// rather than after it (the task does nothing for a short one).
+		if err := s.summaryQueue.EnqueueSummary(ctx, out.ID); err != nil {
+			logging.From(ctx).Warn("could not start the imported session's summary", "session_id", out.ID, "err", err)
+		}
+	}
+	return res, nil
 }
 
 // importSession writes an imported session, all or nothing.
@@ -179,4 +207,47 @@ func (s *Store) unembedded(ctx context.Context, sessionID uuid.UUID, model strin
 		WHERE m.session_id = $1 AND NOT EXISTS (SELECT 1 FROM game.message_embeddings e WHERE e.message_id = m.id AND e.model = $2)
 		ORDER BY m.seq LIMIT $3`, sessionID, model, limit))
 	return out, postgres.Translate(err, "message")
+}
+
+// Import progress statuses.
+const (
+	ImportEmbedding = "embedding"
+	ImportReady     = "ready"
+)
+
+// ImportProgress is how far the embedding of a session's messages has got
+// (an imported session's, by the embed:session task): Embedded of Total
+// messages have a vector of Model.
+type ImportProgress struct {
+	Status   string `json:"status"` // "embedding" until every message has a vector, then "ready"
+	Embedded int    `json:"embedded"`
+	Total    int    `json:"total"`
+	Model    string `json:"model"`
+}
+
+// ImportProgress reports the embedding progress of a session the player
+// is a member of, read from the messages themselves, so it is right
+// whichever worker runs the task, and after a restart.
+func (s *Service) ImportProgress(ctx context.Context, playerID, sessionID uuid.UUID) (ImportProgress, error) {
+	p, err := s.store.importProgress(ctx, playerID, sessionID, s.embedder.Model())
+	if err != nil {
+		return p, err
+	}
+	p.Status = ImportEmbedding
+	if p.Embedded >= p.Total {
+		p.Status = ImportReady
+	}
+	return p, nil
+}
+
+// importProgress counts a member's session's messages and those with a
+// vector of model.
+func (s *Store) importProgress(ctx context.Context, playerID, sessionID uuid.UUID, model string) (ImportProgress, error) {
+	p := ImportProgress{Model: model}
+	err := s.pool.QueryRow(ctx, `SELECT count(m.id), count(e.message_id) FROM game.sessions s
+		JOIN game.session_members mem ON mem.session_id = s.id AND mem.player_id = $2
+		LEFT JOIN game.messages m ON m.session_id = s.id
+		LEFT JOIN game.message_embeddings e ON e.message_id = m.id AND e.model = $3
+		WHERE s.id = $1 GROUP BY s.id`, sessionID, playerID, model).Scan(&p.Total, &p.Embedded)
+	return p, postgres.Translate(err, "session")
 }

@@ -178,7 +178,7 @@ func (p *Pipeline) Retrieve(ctx context.Context, turnID uuid.UUID) (next string,
 	if err != nil {
 		return "", err
 	}
-	st := turnStart{wantRecent: p.opts.RecentN, wantVector: served.Model(), wantCharacter: true}
+	st := turnStart{wantRecent: p.opts.RecentN, wantVector: served.Model(), wantCharacter: true, wantSummary: true}
 	if err := p.store.startStage(ctx, turnID, &st, StatusRetrieving, StatusEmbedding, StatusRetrieving); err != nil || !st.OK {
 		return "", err
 	}
@@ -213,6 +213,10 @@ func (p *Pipeline) Retrieve(ctx context.Context, turnID uuid.UUID) (next string,
 		return "", err
 	}
 	candidates = append(candidates, loreItems...)
+	if sum := st.Summary; sum != nil && strings.TrimSpace(sum.Content) != "" {
+		candidates = append(candidates, ContextItem{Source: SourceSummary, Role: RoleSystem, Content: sum.Content,
+			Tokens: dm.SummaryTokens(sum.Content), ThroughMessageID: sum.ThroughMessageID})
+	}
 	_, items, err := p.shape(t, pm, st.Character, candidates, contents)
 	if err != nil {
 		announced()
@@ -250,7 +254,12 @@ func (p *Pipeline) query(ctx context.Context, e embed.Embedder, pm Message, vec 
 func (p *Pipeline) shape(t Turn, pm Message, char *Character, items []ContextItem, contents map[uuid.UUID]string) (dm.Prompt, []ContextItem, error) {
 	pr := dm.Prompt{System: p.opts.System, Character: char.forDM(), Player: pm.Content, Seed: t.Seed, MaxTokens: p.opts.MaxTokens}
 	var recentItems, memItems, loreItems []ContextItem
+	var summaryItem ContextItem
 	for _, c := range items {
+		if c.Source == SourceSummary {
+			summaryItem, pr.Summary = c, c.Content
+			continue
+		}
 		if c.Source == SourceLore {
 			loreItems = append(loreItems, c)
 			pr.Lore = append(pr.Lore, dm.Lore{Title: c.Title, Content: c.Content})
@@ -272,7 +281,10 @@ func (p *Pipeline) shape(t Turn, pm Message, char *Character, items []ContextIte
 	if err != nil {
 		return dm.Prompt{}, nil, err
 	}
-	out := make([]ContextItem, 0, len(kept.Lore)+len(kept.Recent)+len(kept.Memory))
+	out := make([]ContextItem, 0, 1+len(kept.Lore)+len(kept.Recent)+len(kept.Memory))
+	if kept.Summary {
+		out = append(out, summaryItem)
+	}
 	for _, i := range kept.Lore {
 		out = append(out, loreItems[i])
 	}

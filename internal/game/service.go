@@ -52,6 +52,9 @@ type Service struct {
 	limits TurnLimits // per-player turn limits (limits.go)
 
 	ender SessionEnder // nil: a deleted session's stream is left to expire
+
+	summaryTokens int          // a rolling summary's budget (summary.go)
+	summaryQueue  SummaryQueue // imported sessions' summaries (import.go)
 }
 
 // WithSessionEnder makes DeleteSession end the session's event stream.

@@ -52,6 +52,7 @@ type turnStart struct {
 	wantVector    string // the player message's vector of this model
 	wantCharacter bool
 	wantContext   bool // the messages the turn's recorded context names
+	wantSummary   bool // the session's rolling summary
 
 	// What was read.
 	Turn        Turn
@@ -61,6 +62,7 @@ type turnStart struct {
 	Vector      string    // "" if the message has no vector of that model
 	Character   *Character
 	ContextByID map[uuid.UUID]Message
+	Summary     *Summary // nil when the session has none
 }
 
 // advanceSQL moves a turn into status `to` from one of the statuses given as
@@ -96,6 +98,8 @@ const (
 	turnCharacterSQL = `SELECT c.id, c.player_id, c.name, c.class, c.level, c.sheet, c.portrait_asset_id, c.created_at, c.updated_at, c.sheet_version
 		FROM game.turns t JOIN game.sessions s ON s.id = t.session_id JOIN game.characters c ON c.id = s.character_id
 		WHERE t.id = $1`
+	turnSummarySQL = `SELECT content, through_message_id, updated_at, edited FROM game.session_summaries
+		WHERE session_id = (SELECT session_id FROM game.turns WHERE id = $1)`
 	contextMessagesSQL = `SELECT ` + messageCols + ` FROM game.messages
 		WHERE session_id = (SELECT session_id FROM game.turns WHERE id = $1)
 		  AND id IN (SELECT (e->>'message_id')::uuid FROM game.turns t, jsonb_array_elements(t.context) e WHERE t.id = $1)`
@@ -123,6 +127,9 @@ func (s *Store) startStage(ctx context.Context, id uuid.UUID, st *turnStart, to 
 	}
 	if st.wantContext {
 		b.Queue(contextMessagesSQL, id)
+	}
+	if st.wantSummary {
+		b.Queue(turnSummarySQL, id)
 	}
 	br := s.pool.SendBatch(ctx, b)
 	err = st.read(br, to)
@@ -184,6 +191,17 @@ func (st *turnStart) read(br pgx.BatchResults, to string) error {
 		st.ContextByID = make(map[uuid.UUID]Message, len(msgs))
 		for _, m := range msgs {
 			st.ContextByID[m.ID] = m
+		}
+	}
+	if st.wantSummary {
+		var sum Summary
+		err := br.QueryRow().Scan(&sum.Content, &sum.ThroughMessageID, &sum.UpdatedAt, &sum.Edited)
+		switch {
+		case err == pgx.ErrNoRows:
+		case err != nil:
+			return err
+		default:
+			st.Summary = &sum
 		}
 	}
 	return nil

@@ -20,8 +20,22 @@ export async function api(method, path, opts = {}) {
 }
 
 export const get = (path, opts) => api('GET', path, opts);
+
+/** getBlob fetches a file from the API (a character card) as a Blob, refreshing the token once on a 401. */
+export async function getBlob(path) {
+  const once = (token) => fetch(path, { headers: { Authorization: `Bearer ${token}` }, credentials: 'omit', cache: 'no-store' });
+  let resp = await once(auth.token() ?? (await auth.refresh()));
+  if (resp.status === 401) resp = await once(await auth.refresh());
+  if (!resp.ok) {
+    let e = {};
+    try { e = (await resp.json())?.error ?? {}; } catch { e = {}; }
+    throw new ApiError({ status: resp.status, code: e.code, message: e.message });
+  }
+  return resp.blob();
+}
 export const post = (path, body, opts = {}) => api('POST', path, { ...opts, body });
 export const patch = (path, body, opts = {}) => api('PATCH', path, { ...opts, body });
+export const put = (path, body, opts = {}) => api('PUT', path, { ...opts, body });
 export const del = (path, opts) => api('DELETE', path, opts);
 
 /** qs builds a query string from the defined values of params. */

@@ -1,8 +1,9 @@
 // The campaign panel: the session's lorebook (add, edit, delete, with the
-// server's warnings about keys likely to misfire) and exports (JSON or
-// Markdown, downloadable when the task has written them).
-import { get, post, patch, del } from '../api.js';
-import { h, alertBox, busy } from '../ui.js';
+// server's warnings about keys likely to misfire), its rolling summary
+// (read and edit), and exports (JSON or Markdown, downloadable when the
+// task has written them).
+import { get, post, patch, put, del } from '../api.js';
+import { h, alertBox, busy, formatTime } from '../ui.js';
 import { uploadAsset } from '../upload.js';
 
 const WARNING_TEXT = {
@@ -102,6 +103,45 @@ export function lorePanel(sessionId) {
     });
   });
 
+  // ---- rolling summary ------------------------------------------------
+  const sumError = alertBox();
+  const sumStatus = h('p', { class: 'hint', role: 'status', 'aria-live': 'polite' });
+  const sumText = h('textarea', { id: 'summary-content', name: 'content', rows: 6, maxlength: 8000 });
+  const sumSave = h('button', { type: 'submit', class: 'btn btn-secondary btn-small' }, 'Save summary');
+  const sumRemove = h('button', { type: 'button', class: 'btn btn-quiet btn-small' }, 'Remove');
+  const sumForm = h('form', { class: 'summary-form', 'aria-label': 'Rolling summary' },
+    h('div', { class: 'field' }, h('label', { for: 'summary-content' },
+      'The story so far (your text stays at the top; the DM adds to it as play goes on)'), sumText),
+    sumError, h('div', { class: 'inline' }, sumSave, sumRemove));
+  function showSummary(s) {
+    sumText.value = s?.content ?? '';
+    if (!s) {
+      sumStatus.textContent = 'No summary yet: one is written once the story outgrows what the DM keeps in view.';
+    } else {
+      sumStatus.textContent = `${s.edited ? 'Edited by you; ' : ''}updated ${formatTime(s.updated_at)}.`;
+    }
+  }
+  async function refreshSummary() {
+    const { summary } = await get(`/api/sessions/${sessionId}/summary`);
+    showSummary(summary);
+  }
+  async function saveSummary(button, content) {
+    sumError.clear();
+    await busy(button, 'Saving…', async () => {
+      try {
+        const { summary } = await put(`/api/sessions/${sessionId}/summary`, { content });
+        showSummary(summary);
+      } catch (err) {
+        sumError.show(err);
+      }
+    });
+  }
+  sumForm.addEventListener('submit', (ev) => {
+    ev.preventDefault();
+    saveSummary(sumSave, sumText.value);
+  });
+  sumRemove.addEventListener('click', () => saveSummary(sumRemove, ''));
+
   // ---- exports --------------------------------------------------------
   const exportStatus = h('p', { class: 'hint', role: 'status', 'aria-live': 'polite' });
   const exportLinks = h('ul', { class: 'export-list', 'aria-label': 'Exports' });
@@ -130,9 +170,12 @@ export function lorePanel(sessionId) {
   }
 
   refresh().catch((err) => error.show(err));
+  refreshSummary().catch((err) => sumError.show(err));
   const el = h('div', { class: 'panel-inner' },
     h('section', { class: 'panel-section', 'aria-labelledby': 'lore-title-h' },
       h('h2', { id: 'lore-title-h' }, 'Lore'), notice, list, form),
+    h('section', { class: 'panel-section', 'aria-labelledby': 'summary-title' },
+      h('h2', { id: 'summary-title' }, 'Summary'), sumStatus, sumForm),
     h('section', { class: 'panel-section', 'aria-labelledby': 'export-title' },
       h('h2', { id: 'export-title' }, 'Export'),
       h('div', { class: 'inline' }, exportButton('json', 'JSON'), exportButton('markdown', 'Markdown')),
@@ -158,7 +201,10 @@ export function importControls(onDone) {
         const asset = await uploadAsset(kind, file, (p) => { status.textContent = `Uploading… ${Math.round(p * 100)}%`; });
         status.textContent = 'Reading…';
         const res = await post(route, { asset_id: asset.id });
-        status.textContent = res.warnings?.length ? `Imported. ${res.warnings.join(' ')}` : 'Imported.';
+        const notes = [...(res.warnings ?? []),
+          ...(res.skipped ?? []).map((s) => `${s.count} ${s.what.replace('_', ' ')} not restored: ${s.reason}.`)];
+        status.textContent = notes.length ? `Imported. ${notes.join(' ')}` : 'Imported.';
+        if (key === 'session') await embeddingProgress(res.session.id, notes);
         onDone(key, res[key]);
       } catch (err) {
         status.textContent = '';
@@ -169,9 +215,35 @@ export function importControls(onDone) {
     });
     return h('div', { class: 'field' }, h('label', { for: id }, label), input);
   }
+  // embeddingProgress polls an imported session's embedding until every
+  // message is remembered (or the player opens it anyway), showing how far
+  // it got: until then memory search finds the old messages by keyword only.
+  const bar = h('progress', { id: 'import-progress', max: 1, value: 0, hidden: true, 'aria-label': 'Import progress' });
+  const openNow = h('button', { type: 'button', class: 'btn btn-quiet btn-small', hidden: true }, 'Open it now');
+  async function embeddingProgress(sessionId, notes) {
+    let skip = false;
+    const stop = () => { skip = true; };
+    openNow.addEventListener('click', stop, { once: true });
+    bar.hidden = false;
+    openNow.hidden = false;
+    try {
+      for (let i = 0; !skip && i < 600; i++) {
+        const { import: p } = await get(`/api/sessions/${sessionId}/import`);
+        bar.max = Math.max(p.total, 1);
+        bar.value = p.embedded;
+        status.textContent = `${notes.length ? `${notes.join(' ')} ` : ''}Remembering the imported messages… ${p.embedded} of ${p.total}.`;
+        if (p.status === 'ready') return;
+        await new Promise((r) => setTimeout(r, 1000));
+      }
+    } finally {
+      openNow.removeEventListener('click', stop);
+      bar.hidden = true;
+      openNow.hidden = true;
+    }
+  }
   return h('section', { class: 'card import-card', 'aria-labelledby': 'import-title' },
     h('h2', { id: 'import-title' }, 'Import'),
     picker('import-card', 'A character card (Tavern V2/V3, PNG or JSON)', 'image/png,application/json', 'card', '/api/characters/import', 'character'),
     picker('import-export', 'An exported adventure (JSON)', 'application/json', 'export', '/api/sessions/import', 'session'),
-    status, error);
+    status, h('div', { class: 'inline' }, bar, openNow), error);
 }

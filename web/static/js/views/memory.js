@@ -10,7 +10,17 @@ const SOURCE_TEXT = {
   hybrid: 'meaning and words',
   recent: 'just said',
   lore: 'lore',
+  summary: 'summary',
 };
+
+// summaryItem is the session's rolling summary in a turn's context.
+function summaryItem(c) {
+  return h('li', { class: 'memory-item' },
+    h('div', { class: 'memory-meta' },
+      h('span', { class: 'memory-who' }, 'The story so far'),
+      h('span', { class: 'badge badge-summary' }, 'summary')),
+    h('p', { class: 'memory-text summary-text' }, c.content ?? ''));
+}
 
 // loreItem is a lorebook entry in a turn's context, with why it matched.
 function loreItem(c) {
@@ -92,7 +102,12 @@ export function memoryPanel(sessionId, story) {
       ctxIntro.textContent = player
         ? `For “${player.content.length > 80 ? `${player.content.slice(0, 80)}…` : player.content}”, these ${items.length} moments were in the DM's mind:`
         : `These ${items.length} moments were in the DM's mind:`;
-      ctxList.replaceChildren(...items.map((c) => (c.source === 'lore' ? loreItem(c) : memoryItem(found.get(c.message_id), c))));
+      const item = (c) => {
+        if (c.source === 'lore') return loreItem(c);
+        if (c.source === 'summary') return summaryItem(c);
+        return memoryItem(found.get(c.message_id), c);
+      };
+      ctxList.replaceChildren(...items.map(item));
     } catch (err) {
       ctxIntro.textContent = '';
       ctxError.show(err);

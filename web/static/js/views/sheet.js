@@ -1,6 +1,6 @@
 // One character's sheet: identity, abilities, hit points, inventory, notes
 // and portrait.
-import { get, patch, qs } from '../api.js';
+import { get, getBlob, patch, qs } from '../api.js';
 import { h, mount, field, alertBox, busy, notify, formatDate } from '../ui.js';
 import { friendly } from '../errors.js';
 import { uploadAsset, uploadProblem, PORTRAIT_TYPES } from '../upload.js';
@@ -141,7 +141,7 @@ export async function sheetView({ id, alive }) {
   const history = historyPanel(ch.id);
   mount(h('section', { class: 'page sheet-page' },
     h('div', { class: 'page-head sheet-head' },
-      h('div', {}, title, subtitle)),
+      h('div', {}, title, subtitle), cardButton(ch)),
     h('div', { class: 'sheet-layout' },
       portraitPanel(ch, (updated) => { ch = updated; }),
       h('div', { class: 'stack' }, h('div', { class: 'card' }, form), history.el))));
@@ -241,4 +241,24 @@ function portraitPanel(ch, onChange) {
     h('div', { class: 'portrait-controls' }, input, label,
       h('p', { class: 'hint' }, 'PNG, JPEG or WebP, up to 5\u00a0MB.'),
       progress, status, error));
+}
+
+// cardButton downloads the character as a Tavern character card (V3, PNG
+// with the portrait as its image), for other role-play tools.
+function cardButton(ch) {
+  const b = h('button', { type: 'button', class: 'btn btn-secondary btn-small card-download' }, 'Download card (PNG)');
+  b.addEventListener('click', () => busy(b, 'Preparing…', async () => {
+    try {
+      const blob = await getBlob(`/api/characters/${ch.id}/card`);
+      const url = URL.createObjectURL(blob);
+      const a = h('a', { href: url, download: `${ch.name.replace(/[^\p{L}\p{N} _-]/gu, '').trim() || 'character'}.png` });
+      document.body.append(a);
+      a.click();
+      a.remove();
+      setTimeout(() => URL.revokeObjectURL(url), 10000);
+    } catch (err) {
+      notify(friendly(err), 'error');
+    }
+  }));
+  return b;
 }
