@@ -155,6 +155,7 @@ func (z *Summarizer) Update(ctx context.Context, sessionID uuid.UUID) error {
 			return err
 		}
 		msgs = z.cut(msgs)
+		began := time.Now()
 		owner := strings.TrimSpace(st.OwnerText)
 		previous := strings.TrimSpace(strings.TrimPrefix(st.Content, owner))
 		budget := z.Tokens()
@@ -166,9 +167,12 @@ func (z *Summarizer) Update(ctx context.Context, sessionID uuid.UUID) error {
 			return err
 		}
 		content := strings.TrimSpace(owner + "\n\n" + auto)
-		if _, err := z.store.writeSummary(ctx, sessionID, st, content, msgs[len(msgs)-1].ID); err != nil {
+		wrote, err := z.store.writeSummary(ctx, sessionID, st, content, msgs[len(msgs)-1].ID)
+		if err != nil {
 			return err
 		}
+		logging.From(ctx).Info("summary rolled forward", "messages", len(msgs),
+			"tokens", embed.CountTokens(content), "written", wrote, "ms", time.Since(began).Milliseconds())
 	}
 	return nil
 }

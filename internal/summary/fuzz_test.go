@@ -27,3 +27,17 @@ func FuzzSummarize(f *testing.F) {
 		}
 	})
 }
+
+// FuzzFit: a model's answer (untrusted text) is cut to any budget.
+func FuzzFit(f *testing.F) {
+	f.Add("Ana met Bram.\n\nBram owes 40 crowns. He hid the key.", 7)
+	f.Add("one-very-long-word-without-spaces-at-all", 1)
+	f.Add("\n\n  \t", 3)
+	f.Fuzz(func(t *testing.T, text string, budget int) {
+		budget %= 2000
+		got := Fit(text, budget, nil)
+		if n := embed.CountTokens(got); n > max(budget, 0) {
+			t.Fatalf("fitted text costs %d tokens, budget %d: %q", n, budget, got)
+		}
+	})
+}
