@@ -40,6 +40,7 @@ func everyRoute(t *testing.T) []string {
 		Lore:    struct{ LoreService }{},
 		Cards:   struct{ CardService }{},
 		Exports: struct{ ExportService }{},
+		Story:   struct{ StoryService }{},
 		Ops:     OpsDeps{Metrics: http.NotFoundHandler(), Queues: http.NotFoundHandler()},
 	})
 	require.NoError(t, err)

@@ -266,6 +266,7 @@ func (a *app) serveAPI(ctx context.Context) error {
 		Lore:           gameSvc,
 		Cards:          gameSvc,
 		Exports:        gameSvc,
+		Story:          gameSvc,
 		Assets:         a.assetSvc,
 		StorageReady:   a.storageReady.Load,
 		Reembed:        memory.NewReembedder(g.memory, g.models, a.cfg.Game.Providers.ReembedBatchSize),
