@@ -52,10 +52,6 @@ const (
 		FROM game.character_changes cc JOIN game.turns nt ON nt.id = md5($2::text || cc.turn_id::text)::uuid
 		WHERE cc.session_id = $1 AND cc.turn_id IS NOT NULL AND nt.dm_message_id IS NOT NULL AND $3::uuid IS NOT NULL
 		ORDER BY cc.seq`
-	forkEmbeddingsSQL = `INSERT INTO game.message_embeddings (model, message_id, session_id, embedding, created_at)
-		SELECT e.model, md5($2::text || e.message_id::text)::uuid, $2, e.embedding, e.created_at
-		FROM game.message_embeddings e JOIN game.messages m ON m.id = e.message_id
-		WHERE e.session_id = $1 AND m.session_id = $1 AND m.seq <= $3`
 	forkLoreSQL = `INSERT INTO game.lore_entries (id, session_id, title, keys, content, always, enabled, created_at, updated_at)
 		SELECT md5($2::text || l.id::text)::uuid, $2, l.title, l.keys, l.content, l.always, l.enabled, l.created_at, l.updated_at
 		FROM game.lore_entries l WHERE l.session_id = $1`
@@ -73,8 +69,12 @@ type ForkInput struct {
 }
 
 // fork copies a session the player owns into a new one, up to and
-// including the message at: its messages with their vectors, turns, rolls
-// and changes, its lore and summary, and its character as of that message.
+// including the message at: its messages, turns, rolls and changes, its
+// lore and summary, and its character as of that message. The messages'
+// vectors are copied afterwards, by the session-embedding task
+// (CopyForkVectors): an HNSW insert costs about 3 ms on PGlite, so copying
+// a thousand of them here would make the fork take seconds
+// (docs/STORY.md).
 func (s *Store) fork(ctx context.Context, playerID, sessionID, at uuid.UUID, title *string, ns Session, seed openSeed, maxSessions int) (Session, error) {
 	var out Session
 	err := s.Tx(ctx, func(q querier) error {
@@ -122,7 +122,7 @@ func (s *Store) fork(ctx context.Context, playerID, sessionID, at uuid.UUID, tit
 		}
 		c := seed.Seed.Commitment()
 		out.DiceCommitment = &c
-		for _, sql := range []string{forkMessagesSQL, forkTurnsSQL, forkEmbeddingsSQL, forkSummarySQL} {
+		for _, sql := range []string{forkMessagesSQL, forkTurnsSQL, forkSummarySQL} {
 			if _, err := q.Exec(ctx, sql, sessionID, ns.ID, seq); err != nil {
 				return err
 			}
@@ -172,4 +172,31 @@ func forkCharacter(ctx context.Context, q querier, characterID, at uuid.UUID) (*
 		SELECT $1, player_id, name, class, greatest(1, least(20, $3::int)), $4, portrait_asset_id, card FROM game.characters WHERE id = $2`,
 		id, characterID, sheet.Level, string(b))
 	return &id, err
+}
+
+// forkVectorsSQL copies up to $2 vectors of a fork's ($1) messages from
+// the session it was forked from, where the copy of message x is
+// md5(fork id || x) (forkMessagesSQL).
+const forkVectorsSQL = `WITH src AS (
+		SELECT e.model, md5($1::text || e.message_id::text)::uuid AS id, e.embedding, e.created_at
+		FROM game.message_embeddings e
+		WHERE e.session_id = (SELECT forked_from_session_id FROM game.sessions WHERE id = $1)
+	)
+	INSERT INTO game.message_embeddings (model, message_id, session_id, embedding, created_at)
+	SELECT src.model, src.id, $1, src.embedding, src.created_at FROM src
+	WHERE EXISTS (SELECT 1 FROM game.messages m WHERE m.id = src.id)
+	  AND NOT EXISTS (SELECT 1 FROM game.message_embeddings x WHERE x.model = src.model AND x.message_id = src.id)
+	LIMIT $2
+	ON CONFLICT (model, message_id) DO NOTHING`
+
+// CopyForkVectors copies up to limit of a forked session's missing
+// vectors from its origin and returns how many; 0 when none is left to
+// copy (or the session is no fork, or its origin is gone: its messages are
+// then embedded afresh).
+func (s *Store) CopyForkVectors(ctx context.Context, sessionID uuid.UUID, limit int) (int, error) {
+	tag, err := s.pool.Exec(ctx, forkVectorsSQL, sessionID, limit)
+	if err != nil {
+		return 0, postgres.Translate(err, "embedding")
+	}
+	return int(tag.RowsAffected()), nil
 }
