@@ -18,6 +18,7 @@ export async function sessionsView({ alive }) {
   }
   if (!alive()) return;
   const byId = new Map(characters.map((c) => [c.id, c]));
+  const sessionById = new Map(sessions.map((s) => [s.id, s]));
   sessions.sort((a, b) => (b.updated_at ?? b.created_at).localeCompare(a.updated_at ?? a.created_at));
 
   const error = alertBox();
@@ -61,7 +62,10 @@ export async function sessionsView({ alive }) {
       return h('li', {}, h('a', { class: 'session-item card', href: `#/play/${s.id}` },
         h('span', { class: 'session-title' }, s.title),
         h('span', { class: 'muted' }, ch ? `${ch.name}, ${describe(ch).toLowerCase()}` : 'No character'),
-        h('span', { class: 'muted small' }, `Begun ${formatDate(s.created_at)}`)));
+        h('span', { class: 'muted small' }, `Begun ${formatDate(s.created_at)}`),
+        s.forked_from
+          ? h('span', { class: 'muted small forked-from' }, `Branched from ${sessionById.get(s.forked_from)?.title ?? 'an adventure since deleted'}`)
+          : null));
     }))
     : h('p', { class: 'empty' }, 'No adventures yet. The road is waiting.');
 
