@@ -369,6 +369,7 @@ export class Story {
       case 'dm.done':
         this.addMessage(data.message); // sets the text to the stored reply
         this.changed();
+        this.loadAlternatives(); // a regenerated reply adds one
         return;
       case 'turn.failed':
         t.status = 'failed';
@@ -491,11 +492,13 @@ export class Story {
       if (m.role === 'player' && m.turn_id && this.turns.has(m.turn_id) && !placed.has(m.turn_id)) {
         const hasReply = msgs.some((x) => x.role === 'dm' && x.turn_id === m.turn_id);
         const t = this.turns.get(m.turn_id);
-        placed.add(m.turn_id);
-        // A completed turn without its reply: the reply was set aside as an
-        // alternative (regenerate); the selected one is another turn's.
-        if (!hasReply && !(t.final && t.status === 'completed' && !t.text)) {
-          out.push({ key: `turn:${m.turn_id}`, kind: 'turn', turn: t, message: null });
+        if (!hasReply) {
+          placed.add(m.turn_id);
+          // A completed turn without its reply: the reply was set aside as an
+          // alternative (regenerate); the selected one is another turn's.
+          if (!(t.final && t.status === 'completed' && !t.text)) {
+            out.push({ key: `turn:${m.turn_id}`, kind: 'turn', turn: t, message: null });
+          }
         }
       }
     }
