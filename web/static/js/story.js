@@ -81,27 +81,32 @@ export class Story {
 
   // ---- story control (docs/STORY.md) -------------------------------------
 
-  /** latestReply is the DM reply of the latest exchange, if it has one. */
-  latestReply() {
+  /** latestExchange is the latest player message a turn answers. */
+  latestExchange() {
     let last = null;
     for (const m of this.messages.values()) {
-      if (m.role === 'system') continue;
-      if (!last || m.created_at > last.created_at || (m.created_at === last.created_at && m.role === 'dm')) last = m;
+      if (m.role === 'player' && m.turn_id && (!last || m.created_at > last.created_at)) last = m;
     }
-    return last && last.role === 'dm' && last.turn_id ? last : null;
+    return last;
+  }
+
+  /** lastTurnId is the turn shown last in the log: where the controls go. */
+  lastTurnId() {
+    const e = this.entries().filter((x) => x.kind === 'turn').pop();
+    return e ? e.turn.id : null;
   }
 
   /** loadAlternatives looks up the replies of the latest exchange. */
   async loadAlternatives() {
-    const last = this.latestReply();
-    if (!last) {
+    const pm = this.latestExchange();
+    if (!pm) {
       this.alts = null;
       return;
     }
     try {
-      const { turn } = await get(`/api/turns/${last.turn_id}`);
+      const { turn } = await get(`/api/turns/${pm.turn_id}`); // any turn of the exchange lists them all
       if (this.closed) return;
-      this.alts = { turnId: last.turn_id, list: turn.alternatives ?? [] };
+      this.alts = { pm: pm.id, list: turn.alternatives ?? [] };
       this.changed();
     } catch {
       this.alts = null;
@@ -381,7 +386,10 @@ export class Story {
       default:
         return;
     }
-    if (FINAL_EVENTS.has(type)) this.end(t);
+    if (FINAL_EVENTS.has(type)) {
+      this.end(t);
+      this.loadAlternatives(); // the controls move to the last turn shown
+    }
     this.changed({ turn: t });
   }
 

@@ -160,8 +160,9 @@ export async function gameView({ id, alive }) {
     },
     retry: (key) => story.retry(key),
     discard: (key) => story.discard(key),
-    // Story control (docs/STORY.md): only the latest reply has alternatives.
-    alternatives: (t) => (story.alts && story.alts.turnId === t.id && story.latestReply()?.turn_id === t.id ? story.alts.list : null),
+    // Story control (docs/STORY.md): the last turn shown (the latest
+    // exchange's reply, or its failed retry) carries the controls.
+    alternatives: (t) => (t.final && story.alts && story.lastTurnId() === t.id ? story.alts.list : null),
     regenerate: (t, button) => busy(button, 'Asking…', async () => {
       try {
         await story.regenerate(t.id);

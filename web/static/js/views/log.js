@@ -198,12 +198,15 @@ export class LogView {
     bar.querySelector('.undo').hidden = !latest;
     bar.querySelector('.branch').hidden = !t.messageId;
     const flip = bar.querySelector('.flip');
-    flip.hidden = !latest || alts.length < 2;
-    if (latest && alts.length > 1) {
-      const i = Math.max(0, alts.findIndex((a) => a.selected));
-      flip.querySelector('.alt-count').textContent = `${i + 1} / ${alts.length}`;
+    // With none selected (a regenerated reply failed), "‹" goes back to
+    // the newest earlier reply.
+    const sel = latest ? alts.findIndex((a) => a.selected) : -1;
+    flip.hidden = !latest || (alts.length < 2 && !(alts.length === 1 && sel < 0));
+    if (!flip.hidden) {
+      const i = sel < 0 ? alts.length : sel;
+      flip.querySelector('.alt-count').textContent = sel < 0 ? `– / ${alts.length}` : `${i + 1} / ${alts.length}`;
       flip.querySelector('.alt-prev').disabled = i === 0;
-      flip.querySelector('.alt-next').disabled = i === alts.length - 1;
+      flip.querySelector('.alt-next').disabled = i >= alts.length - 1;
       flip.dataset.prev = alts[i - 1]?.id ?? '';
       flip.dataset.next = alts[i + 1]?.id ?? '';
     }
