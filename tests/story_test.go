@@ -183,6 +183,35 @@ func TestForkKeepsMemoryOnItsBranch(t *testing.T) {
 	}
 	require.Empty(t, findContent(memoryIDs(t, p.Client, f.ID, "zanzibarquill password"), "zanzibarquill"), "the fork never recalls turn 4")
 	require.NotEmpty(t, findContent(memoryIDs(t, p.Client, s.ID, "zanzibarquill password"), "zanzibarquill"), "the original still does")
+	// The fork's vectors arrive after it (the session-embedding task copies
+	// them from the original): vector search in the fork finds its messages.
+	forkIDs := map[string]bool{}
+	for _, m := range fk {
+		forkIDs[m.ID] = true
+	}
+	knock := fk[2] // "I knock on the gate of the keep.": its own text is its nearest vector
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		resp := p.Client.Do(t, "GET", "/api/sessions/"+f.ID+"/memory?k=8&q="+strings.ReplaceAll(knock.Content, " ", "+"), nil)
+		require.Equal(t, http.StatusOK, resp.Status)
+		var out struct {
+			Results []struct {
+				Message     message
+				VectorScore float64 `json:"vector_score"`
+			}
+		}
+		resp.JSON(t, &out)
+		found := false
+		for _, r := range out.Results {
+			require.True(t, forkIDs[r.Message.ID], "only the fork's own messages")
+			found = found || (r.Message.ID == knock.ID && r.VectorScore > 0.9)
+		}
+		if found {
+			break
+		}
+		require.True(t, time.Now().Before(deadline), "the fork's vectors never arrived")
+		time.Sleep(200 * time.Millisecond)
+	}
 	require.Equal(t, 1, sheetOf(t, p.Client, *f.CharacterID).qty("healing potion"), "the fork's sheet is turn 2's")
 	require.Equal(t, 4, sheetOf(t, p.Client, *f.CharacterID).HP.Current)
 	require.Zero(t, sheetOf(t, p.Client, charID).qty("healing potion"), "the original's is untouched")
