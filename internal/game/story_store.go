@@ -301,9 +301,11 @@ func (s *Store) undo(ctx context.Context, playerID, sessionID uuid.UUID) (Undone
 		for _, m := range out.Removed {
 			ids = append(ids, m.ID)
 		}
-		// A summary that covers a removed message would keep telling it.
-		if _, err := q.Exec(ctx, `DELETE FROM game.session_summaries WHERE session_id = $1 AND through_message_id = ANY($2::uuid[])`,
-			sessionID, uuidTexts(ids)); err != nil {
+		// A summary that covers a removed message would keep telling it: it
+		// is emptied and covers nothing, so the summary task writes it again
+		// from the history (any text of the owner's own stays).
+		if _, err := q.Exec(ctx, `UPDATE game.session_summaries SET content = '', through_message_id = NULL, updated_at = now()
+			WHERE session_id = $1 AND through_message_id = ANY($2::uuid[])`, sessionID, uuidTexts(ids)); err != nil {
 			return err
 		}
 		// The replies first, then the player message, whose turns (with
