@@ -41,6 +41,7 @@ func everyRoute(t *testing.T) []string {
 		Summaries: struct{ SummaryService }{},
 		Cards:     struct{ CardService }{},
 		Exports:   struct{ ExportService }{},
+		Story:     struct{ StoryService }{},
 		Ops:       OpsDeps{Metrics: http.NotFoundHandler(), Queues: http.NotFoundHandler()},
 	})
 	require.NoError(t, err)

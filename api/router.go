@@ -50,6 +50,8 @@ type Deps struct {
 	Cards CardService
 	// Exports writes sessions into the exports bucket (api/exports.go).
 	Exports ExportService
+	// Story is undo, regenerate, select and fork (api/story.go).
+	Story StoryService
 }
 
 // NewRouter builds the Gin engine with every route of docs/API.md (api/openapi/openapi.yaml).
@@ -98,6 +100,9 @@ func NewRouter(d Deps) (*gin.Engine, error) {
 	}
 	if d.Auth != nil && d.Exports != nil {
 		registerExports(r.Group("/api", requireAuth(d.Auth)), d)
+	}
+	if d.Auth != nil && d.Story != nil {
+		registerStory(r.Group("/api", requireAuth(d.Auth)), d)
 	}
 	registerOps(r, d)
 	if d.Auth != nil && d.Reembed != nil {

@@ -272,6 +272,7 @@ func (a *app) serveAPI(ctx context.Context) error {
 		Summaries:      gameSvc,
 		Cards:          gameSvc,
 		Exports:        gameSvc,
+		Story:          gameSvc,
 		Assets:         a.assetSvc,
 		StorageReady:   a.storageReady.Load,
 		Reembed:        memory.NewReembedder(g.memory, g.models, a.cfg.Game.Providers.ReembedBatchSize),

@@ -87,6 +87,10 @@ type Session struct {
 	DiceCommitment *string   `json:"dice_commitment,omitempty"`
 	CreatedAt      time.Time `json:"created_at"`
 	UpdatedAt      time.Time `json:"updated_at"`
+	// ForkedFrom is the session this one was forked from, at the message
+	// ForkedAtMessageID of that session (docs/STORY.md).
+	ForkedFrom        *uuid.UUID `json:"forked_from,omitempty"`
+	ForkedAtMessageID *uuid.UUID `json:"forked_at_message_id,omitempty"`
 }
 
 // SessionInput creates a session.
@@ -199,7 +203,11 @@ type Turn struct {
 	DiceSeed       string         `json:"dice_seed,omitempty"`
 	Rolls          []Roll         `json:"rolls,omitempty"`
 	Changes        []ChangeRecord `json:"changes,omitempty"`
-	diceSeed       []byte
+	// Alternatives are the DM replies to the turn's player message, one
+	// per regeneration, with Selected on the one the story continues
+	// from (GET /api/turns/{id}; docs/STORY.md).
+	Alternatives []Alternative `json:"alternatives,omitempty"`
+	diceSeed     []byte
 }
 
 // Roll is one stored roll (API.md): a turn's (actor "dm") or a player's own.

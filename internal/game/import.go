@@ -154,7 +154,7 @@ func (s *Store) importSession(ctx context.Context, in Session, d *export.Documen
 const ImportEmbedBatch = 64
 
 // EmbedSession computes the missing vectors of a session's messages (an
-// imported one), a batch at a time, for every model in use. progress is
+// imported one; a fork's are copied from its origin), a batch at a time, for every model in use. progress is
 // called after each batch with how many messages got vectors so far.
 func (p *Pipeline) EmbedSession(ctx context.Context, sessionID uuid.UUID, progress func(done int)) error {
 	served, err := p.models.Serving(ctx)
@@ -166,6 +166,20 @@ func (p *Pipeline) EmbedSession(ctx context.Context, sessionID uuid.UUID, progre
 		return err
 	}
 	done := 0
+	// A fork's messages take their origin's vectors first (fork_store.go).
+	for {
+		n, err := p.store.CopyForkVectors(ctx, sessionID, ImportEmbedBatch)
+		if err != nil {
+			return err
+		}
+		if n == 0 {
+			break
+		}
+		done += n
+		if progress != nil {
+			progress(done)
+		}
+	}
 	for {
 		msgs, err := p.store.unembedded(ctx, sessionID, served.Model(), ImportEmbedBatch)
 		if err != nil || len(msgs) == 0 {

@@ -369,6 +369,9 @@ func (s *Service) GetTurn(ctx context.Context, playerID, id uuid.UUID) (Turn, er
 	if err != nil {
 		return t, err
 	}
+	if t.Alternatives, err = s.store.alternatives(ctx, t); err != nil {
+		return t, err
+	}
 	return t, s.store.turnEffects(ctx, &t)
 }
 

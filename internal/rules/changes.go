@@ -80,3 +80,59 @@ func apply(s *Sheet, path string, from, to int) error {
 	}
 	return fmt.Errorf("unknown path %q", path)
 }
+
+// Restore returns a copy of s with each changed path set back to its From
+// value, last change first, whatever the path holds now. Undo and fork use
+// it: the story's state before a turn wins over an edit made since (a
+// player's PATCH between turns), where Revert would refuse as stale.
+// Unknown paths are skipped.
+func Restore(s Sheet, changes []Change) Sheet {
+	s = s.Clone()
+	for i := len(changes) - 1; i >= 0; i-- {
+		force(&s, changes[i].Path, changes[i].From)
+	}
+	return s
+}
+
+// Reapply returns a copy of s with each changed path set to its To value,
+// in order, whatever the path holds now (selecting an alternative reply
+// brings its outcome back).
+func Reapply(s Sheet, changes []Change) Sheet {
+	s = s.Clone()
+	for _, c := range changes {
+		force(&s, c.Path, c.To)
+	}
+	return s
+}
+
+func force(s *Sheet, path string, to int) {
+	if cur, ok := current(s, path); ok {
+		_ = apply(s, path, cur, max(to, 0))
+	}
+}
+
+// current is the value a change of path compares with.
+func current(s *Sheet, path string) (int, bool) {
+	switch path {
+	case "hp.current":
+		return s.HP.Current, true
+	case "hp.max":
+		return s.HP.Max, true
+	case "gold":
+		return s.Gold, true
+	case "xp":
+		return s.XP, true
+	case "level":
+		return s.Level, true
+	}
+	if name, ok := strings.CutPrefix(path, "inventory."); ok {
+		return s.Qty(name), true
+	}
+	if name, ok := strings.CutPrefix(path, "conditions."); ok {
+		if s.Has(name) {
+			return 1, true
+		}
+		return 0, true
+	}
+	return 0, false
+}

@@ -45,6 +45,9 @@ export class Story {
     this.looseRolls = new Map(); // roll id → a player's roll outside a turn
     this.onSheet = () => {}; // set by the view: onSheet(sheet.changed data)
     this.lastSheetKey = null;
+    // The alternative replies of the latest exchange (docs/STORY.md):
+    // {turnId, list:[message + selected]} once looked up.
+    this.alts = null;
   }
 
   close() {
@@ -73,6 +76,76 @@ export class Story {
     this.addMessages(page.messages);
     this.changed();
     await this.checkTurns(page.messages);
+    await this.loadAlternatives();
+  }
+
+  // ---- story control (docs/STORY.md) -------------------------------------
+
+  /** latestExchange is the latest player message a turn answers. */
+  latestExchange() {
+    let last = null;
+    for (const m of this.messages.values()) {
+      if (m.role === 'player' && m.turn_id && (!last || m.created_at > last.created_at)) last = m;
+    }
+    return last;
+  }
+
+  /** lastTurnId is the turn shown last in the log: where the controls go. */
+  lastTurnId() {
+    const e = this.entries().filter((x) => x.kind === 'turn').pop();
+    return e ? e.turn.id : null;
+  }
+
+  /** loadAlternatives looks up the replies of the latest exchange. */
+  async loadAlternatives() {
+    const pm = this.latestExchange();
+    if (!pm) {
+      this.alts = null;
+      return;
+    }
+    try {
+      const { turn } = await get(`/api/turns/${pm.turn_id}`); // any turn of the exchange lists them all
+      if (this.closed) return;
+      this.alts = { pm: pm.id, list: turn.alternatives ?? [] };
+      this.changed();
+    } catch {
+      this.alts = null;
+    }
+  }
+
+  /** undo removes the latest exchange; the sheet goes back. */
+  async undo() {
+    const res = await post(`/api/sessions/${this.sid}/undo`, {});
+    await this.reload();
+    return res.removed;
+  }
+
+  /** regenerate asks for another reply to the latest exchange. */
+  async regenerate(turnId) {
+    const { turn } = await post(`/api/turns/${turnId}/regenerate`, {});
+    await this.reload();
+    this.replay(this.turn(turn.id), turn.status);
+    return turn;
+  }
+
+  /** select continues the story from another alternative reply. */
+  async select(messageId) {
+    await post(`/api/messages/${messageId}/select`, {});
+    await this.reload();
+  }
+
+  /** fork makes a new session whose history ends at messageId. */
+  async fork(messageId) {
+    const { session } = await post(`/api/sessions/${this.sid}/fork`, { at_message_id: messageId });
+    return session;
+  }
+
+  /** storyMoved reloads shortly after another tab undid or selected. */
+  storyMoved() {
+    clearTimeout(this.movedTimer);
+    this.movedTimer = setTimeout(() => {
+      if (!this.closed && !this.inFlight()) this.reload();
+    }, 300);
   }
 
   /** loadEarlier prepends the page before the oldest shown message. */
@@ -138,7 +211,8 @@ export class Story {
         if (turn.status === 'completed' && turn.dm_message_id && !this.messages.has(turn.dm_message_id)) {
           // It ended between our page and this look-up: the reply is stored now.
           this.reconcileSoon(() => !this.messages.has(turn.dm_message_id));
-        } else if (turn.status !== 'completed') {
+        } else if (turn.status !== 'completed' || !turn.dm_message_id) {
+          // (completed without a reply: its reply was set aside as an alternative)
           t.status = turn.status;
           t.error = turn.error ?? null;
           this.end(t);
@@ -233,6 +307,10 @@ export class Story {
   // side handles the events that are not part of a turn's reply: rolls and
   // sheet changes. It returns true when it took the event.
   side(type, data, tid) {
+    if (type === 'message.deleted' || type === 'message.selected') {
+      this.storyMoved();
+      return true;
+    }
     if (type === 'sheet.changed') {
       const key = `${data.turn_id}:${JSON.stringify(data.changes ?? [])}`;
       if (key !== this.lastSheetKey) {
@@ -296,6 +374,7 @@ export class Story {
       case 'dm.done':
         this.addMessage(data.message); // sets the text to the stored reply
         this.changed();
+        this.loadAlternatives(); // a regenerated reply adds one
         return;
       case 'turn.failed':
         t.status = 'failed';
@@ -307,7 +386,10 @@ export class Story {
       default:
         return;
     }
-    if (FINAL_EVENTS.has(type)) this.end(t);
+    if (FINAL_EVENTS.has(type)) {
+      this.end(t);
+      this.loadAlternatives(); // the controls move to the last turn shown
+    }
     this.changed({ turn: t });
   }
 
@@ -417,9 +499,14 @@ export class Story {
       out.push({ key: `msg:${m.id}`, kind: 'message', message: m });
       if (m.role === 'player' && m.turn_id && this.turns.has(m.turn_id) && !placed.has(m.turn_id)) {
         const hasReply = msgs.some((x) => x.role === 'dm' && x.turn_id === m.turn_id);
+        const t = this.turns.get(m.turn_id);
         if (!hasReply) {
           placed.add(m.turn_id);
-          out.push({ key: `turn:${m.turn_id}`, kind: 'turn', turn: this.turns.get(m.turn_id), message: null });
+          // A completed turn without its reply: the reply was set aside as an
+          // alternative (regenerate); the selected one is another turn's.
+          if (!(t.final && t.status === 'completed' && !t.text)) {
+            out.push({ key: `turn:${m.turn_id}`, kind: 'turn', turn: t, message: null });
+          }
         }
       }
     }

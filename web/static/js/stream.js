@@ -11,7 +11,7 @@
 import { post } from './api.js';
 import { ApiError } from './errors.js';
 
-export const EVENT_TYPES = ['turn.status', 'dm.delta', 'dm.done', 'turn.failed', 'turn.cancelled', 'roll', 'sheet.changed', 'reset', 'session.deleted'];
+export const EVENT_TYPES = ['turn.status', 'dm.delta', 'dm.done', 'turn.failed', 'turn.cancelled', 'roll', 'sheet.changed', 'message.deleted', 'message.selected', 'reset', 'session.deleted'];
 export const FINAL_EVENTS = new Set(['dm.done', 'turn.failed', 'turn.cancelled']);
 
 /**

@@ -6,6 +6,7 @@ import { friendly, ApiError } from '../errors.js';
 import { verifyRolls } from '../dice.js';
 import { EventStream } from '../stream.js';
 import { Story } from '../story.js';
+import { go } from '../router.js';
 import { LogView } from './log.js';
 import { memoryPanel } from './memory.js';
 import { lorePanel } from './lore.js';
@@ -159,6 +160,39 @@ export async function gameView({ id, alive }) {
     },
     retry: (key) => story.retry(key),
     discard: (key) => story.discard(key),
+    // Story control (docs/STORY.md): the last turn shown (the latest
+    // exchange's reply, or its failed retry) carries the controls.
+    alternatives: (t) => (t.final && story.alts && story.lastTurnId() === t.id ? story.alts.list : null),
+    regenerate: (t, button) => busy(button, 'Asking…', async () => {
+      try {
+        await story.regenerate(t.id);
+      } catch (e) {
+        notify(friendly(e), 'error');
+      }
+    }),
+    undo: (t, button) => busy(button, 'Undoing…', async () => {
+      try {
+        await story.undo();
+        notify('Taken back: your last message and its reply.');
+      } catch (e) {
+        notify(friendly(e), 'error');
+      }
+    }),
+    select: (messageId, button) => busy(button, '…', async () => {
+      try {
+        await story.select(messageId);
+      } catch (e) {
+        notify(friendly(e), 'error');
+      }
+    }),
+    branch: (messageId, button) => busy(button, 'Branching…', async () => {
+      try {
+        const s = await story.fork(messageId);
+        go(`/play/${s.id}`);
+      } catch (e) {
+        notify(friendly(e), 'error');
+      }
+    }),
     who: (roll) => {
       if (roll.actor === 'dm' || !roll.actor) return 'Dungeon Master';
       if (character && roll.actor.character_id === character.id) return character.name;

@@ -92,6 +92,7 @@ export class LogView {
       verify.addEventListener('click', () => this.actions.verify?.(el.turn, verify));
       const dice = h('button', { type: 'button', class: 'btn btn-small btn-quiet load-dice', hidden: true }, 'Dice');
       dice.addEventListener('click', () => this.actions.loadDice?.(el.turn, dice));
+      const story = storyControls(this.actions, () => el);
       const el = h('li', { class: 'msg msg-dm', dataset: { kind: 'turn', role: 'dm' } },
         h('div', { class: 'msg-head' }, h('span', { class: 'msg-author' }, 'Dungeon Master'), h('time', { class: 'msg-time' })),
         h('ol', { class: 'turn-rolls', 'aria-label': 'Dice rolled', hidden: true }),
@@ -99,7 +100,8 @@ export class LogView {
         text,
         h('p', { class: 'turn-error', role: 'alert', hidden: true }),
         h('p', { class: 'verify-result', role: 'status', hidden: true }),
-        h('div', { class: 'msg-actions' }, stop, verify, dice, remember));
+        h('div', { class: 'msg-actions' }, stop, verify, dice, remember),
+        story);
       return el;
     }
     if (e.kind === 'roll') {
@@ -129,7 +131,8 @@ export class LogView {
       h('div', { class: 'msg-head' },
         h('span', { class: 'msg-author' }, role === 'player' ? this.playerName : role === 'dm' ? 'Dungeon Master' : 'The world'),
         h('time', { class: 'msg-time', datetime: m.created_at }, formatTime(m.created_at))),
-      h('div', { class: 'msg-text' }, m.content));
+      h('div', { class: 'msg-text' }, m.content),
+      role === 'system' ? null : h('div', { class: 'msg-actions' }, branchButton(this.actions, () => m.id)));
   }
 
   update(el, e) {
@@ -200,6 +203,32 @@ export class LogView {
     // Context is known once retrieval has run.
     el.querySelector('.remember').hidden = !(t.final ? t.status === 'completed' : t.status === 'generating');
     this.updateRolls(el, t);
+    this.updateStory(el, t);
+  }
+
+  // updateStory shows undo, regenerate and the flip between alternative
+  // replies on the latest exchange, and "branch from here" on every reply.
+  updateStory(el, t) {
+    const alts = this.actions.alternatives?.(t) ?? null; // non-null on the latest reply only
+    const bar = el.querySelector('.story-controls');
+    bar.hidden = !t.final;
+    const latest = alts !== null;
+    bar.querySelector('.regenerate').hidden = !latest;
+    bar.querySelector('.undo').hidden = !latest;
+    bar.querySelector('.branch').hidden = !t.messageId;
+    const flip = bar.querySelector('.flip');
+    // With none selected (a regenerated reply failed), "‹" goes back to
+    // the newest earlier reply.
+    const sel = latest ? alts.findIndex((a) => a.selected) : -1;
+    flip.hidden = !latest || (alts.length < 2 && !(alts.length === 1 && sel < 0));
+    if (!flip.hidden) {
+      const i = sel < 0 ? alts.length : sel;
+      flip.querySelector('.alt-count').textContent = sel < 0 ? `– / ${alts.length}` : `${i + 1} / ${alts.length}`;
+      flip.querySelector('.alt-prev').disabled = i === 0;
+      flip.querySelector('.alt-next').disabled = i >= alts.length - 1;
+      flip.dataset.prev = alts[i - 1]?.id ?? '';
+      flip.dataset.next = alts[i + 1]?.id ?? '';
+    }
   }
 
   // updateRolls shows a turn's roll cards and what verifying them found.
@@ -224,6 +253,28 @@ export class LogView {
     out.dataset.state = v?.state === 'done' ? (v.result.ok ? 'ok' : 'bad') : v?.state ?? '';
     if (v) out.textContent = v.state === 'checking' ? 'Recomputing the dice…' : v.state === 'done' ? verifyText(v.result) : v.text;
   }
+}
+
+// storyControls are a reply's undo / regenerate / alternatives / branch
+// buttons (docs/STORY.md); the view's actions do the work.
+function storyControls(actions, el) {
+  const turn = () => el().turn;
+  const regen = h('button', { type: 'button', class: 'btn btn-small btn-secondary regenerate', title: 'Ask the Dungeon Master for another reply' }, 'Regenerate');
+  regen.addEventListener('click', () => actions.regenerate?.(turn(), regen));
+  const undo = h('button', { type: 'button', class: 'btn btn-small btn-quiet undo', title: 'Take back your last message and this reply' }, 'Undo');
+  undo.addEventListener('click', () => actions.undo?.(turn(), undo));
+  const prev = h('button', { type: 'button', class: 'btn btn-small btn-quiet alt-prev', 'aria-label': 'Previous reply' }, '‹');
+  const next = h('button', { type: 'button', class: 'btn btn-small btn-quiet alt-next', 'aria-label': 'Next reply' }, '›');
+  const flip = h('span', { class: 'flip', role: 'group', 'aria-label': 'Alternative replies' }, prev, h('span', { class: 'alt-count' }), next);
+  prev.addEventListener('click', () => flip.dataset.prev && actions.select?.(flip.dataset.prev, prev));
+  next.addEventListener('click', () => flip.dataset.next && actions.select?.(flip.dataset.next, next));
+  return h('div', { class: 'msg-actions story-controls', hidden: true }, flip, regen, undo, branchButton(actions, () => turn().messageId));
+}
+
+function branchButton(actions, messageId) {
+  const b = h('button', { type: 'button', class: 'btn btn-small btn-quiet branch', title: 'A new adventure whose story ends here' }, 'Branch from here');
+  b.addEventListener('click', () => actions.branch?.(messageId(), b));
+  return b;
 }
 
 function failureText(error) {

@@ -22,6 +22,9 @@ export async function sessionsView({ alive }) {
   if (!alive()) return;
   const byId = new Map(characters.map((c) => [c.id, c]));
   const sessions = first.items;
+  // Titles of the sessions loaded so far, for "Branched from …" (a fork's
+  // origin may be on a later page or deleted).
+  const sessionById = new Map(sessions.map((s) => [s.id, s]));
 
   const error = alertBox();
   const submit = h('button', { type: 'submit', class: 'btn btn-primary' }, 'Begin adventure');
@@ -63,12 +66,18 @@ export async function sessionsView({ alive }) {
     return h('li', {}, h('a', { class: 'session-item card', href: `#/play/${s.id}` },
       h('span', { class: 'session-title' }, s.title),
       h('span', { class: 'muted' }, ch ? `${ch.name}, ${describe(ch).toLowerCase()}` : 'No character'),
-      h('span', { class: 'muted small' }, `Begun ${formatDate(s.created_at)}`)));
+      h('span', { class: 'muted small' }, `Begun ${formatDate(s.created_at)}`),
+      s.forked_from
+        ? h('span', { class: 'muted small forked-from' }, `Branched from ${sessionById.get(s.forked_from)?.title ?? 'another adventure'}`)
+        : null));
   };
   const ul = h('ul', { class: 'session-list', 'aria-label': 'Your adventures' }, sessions.map(item));
   const list = sessions.length
     ? h('div', {}, ul, loadMore(first.next, (before) => getPage('/api/sessions', 'sessions', before),
-      (more) => ul.append(...more.map(item)), 'Older adventures'))
+      (more) => {
+        more.forEach((s) => sessionById.set(s.id, s));
+        ul.append(...more.map(item));
+      }, 'Older adventures'))
     : h('p', { class: 'empty' }, 'No adventures yet. The road is waiting.');
 
   mount(h('section', { class: 'page' },
