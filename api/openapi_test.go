@@ -40,6 +40,7 @@ func everyRoute(t *testing.T) []string {
 		Lore:    struct{ LoreService }{},
 		Cards:   struct{ CardService }{},
 		Exports: struct{ ExportService }{},
+		Party:   struct{ PartyService }{},
 		Ops:     OpsDeps{Metrics: http.NotFoundHandler(), Queues: http.NotFoundHandler()},
 	})
 	require.NoError(t, err)

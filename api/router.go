@@ -26,7 +26,9 @@ type Deps struct {
 	// Streams caps open streams and ends them with their credential
 	// (streamguard.go); nil: neither.
 	Streams *StreamGuard
-	Assets  AssetService
+	// Presence turns open session streams into party presence; nil: none.
+	Presence StreamPresence
+	Assets   AssetService
 	// StorageReady reports whether the object store is ready; until it is,
 	// the asset routes answer 503 storage_starting. Nil: always ready.
 	StorageReady func() bool
@@ -41,6 +43,8 @@ type Deps struct {
 	Cards CardService
 	// Exports writes sessions into the exports bucket (api/exports.go).
 	Exports ExportService
+	// Party is invites and members (api/party.go).
+	Party PartyService
 }
 
 // NewRouter builds the Gin engine with every route of docs/API.md (api/openapi/openapi.yaml).
@@ -86,6 +90,9 @@ func NewRouter(d Deps) (*gin.Engine, error) {
 	}
 	if d.Auth != nil && d.Exports != nil {
 		registerExports(r.Group("/api", requireAuth(d.Auth)), d)
+	}
+	if d.Auth != nil && d.Party != nil {
+		registerParty(r.Group("/api", requireAuth(d.Auth)), d)
 	}
 	registerOps(r, d)
 	if d.Auth != nil && d.Reembed != nil {

@@ -46,6 +46,10 @@ type StreamRequest struct {
 	LastEventID string
 	// TurnID selects a turn stream; uuid.Nil streams the whole session.
 	TurnID uuid.UUID
+	// Viewer is the player the stream is for: events addressed to another
+	// player (a whisper's) or excluding this one (their own typing) are
+	// not sent. uuid.Nil sees only events addressed to everybody.
+	Viewer uuid.UUID
 	// From is required for turn streams: an exclusive start id just before
 	// the turn began, see TurnFrom.
 	From string

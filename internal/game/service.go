@@ -50,6 +50,7 @@ type Service struct {
 	pack        *rules.Pack // the rule pack sheets are normalised with (WithRules)
 
 	limits TurnLimits // per-player turn limits (limits.go)
+	party  Party      // removals and presence across replicas (party.go); may be nil
 }
 
 // NewService wires the game service.

@@ -190,7 +190,7 @@ func (s *Store) insertSession(ctx context.Context, in Session, seed openSeed, ma
 		if err != nil {
 			return err
 		}
-		if _, err = q.Exec(ctx, `INSERT INTO game.session_members (session_id, player_id, role) VALUES ($1, $2, 'owner')`, in.ID, in.OwnerID); err != nil {
+		if _, err = q.Exec(ctx, `INSERT INTO game.session_members (session_id, player_id, role, character_id) VALUES ($1, $2, 'owner', $3)`, in.ID, in.OwnerID, in.CharacterID); err != nil {
 			return err
 		}
 		// The first open seed of player rolls, so its commitment is public

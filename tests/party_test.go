@@ -1,0 +1,194 @@
+package tests
+
+import (
+	"net/http"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/codeofconquest/brightdawn/devstack/testkit"
+)
+
+// invite makes an invite of the owner's session and returns its code.
+func invite(t *testing.T, owner player, sessionID string, body map[string]any) string {
+	t.Helper()
+	resp := owner.Client.Do(t, "POST", "/api/sessions/"+sessionID+"/invites", body)
+	require.Equal(t, http.StatusCreated, resp.Status, string(resp.Body))
+	var out struct {
+		Invite struct {
+			Code string `json:"code"`
+		} `json:"invite"`
+	}
+	resp.JSON(t, &out)
+	require.NotEmpty(t, out.Invite.Code)
+	return out.Invite.Code
+}
+
+// join makes p a member of the invite's session with a new character of theirs.
+func join(t *testing.T, p player, code string) character {
+	t.Helper()
+	ch := newCharacter(t, p)
+	resp := p.Client.Do(t, "POST", "/api/invites/"+code+"/join", map[string]any{"character_id": ch.ID})
+	require.Equal(t, http.StatusOK, resp.Status, string(resp.Body))
+	return ch
+}
+
+type member struct {
+	PlayerID    string  `json:"player_id"`
+	DisplayName string  `json:"display_name"`
+	CharacterID *string `json:"character_id"`
+	Role        string  `json:"role"`
+	Online      bool    `json:"online"`
+}
+
+func members(t *testing.T, p player, sessionID string) []member {
+	t.Helper()
+	resp := p.Client.Do(t, "GET", "/api/sessions/"+sessionID+"/members", nil)
+	require.Equal(t, http.StatusOK, resp.Status, string(resp.Body))
+	var out struct{ Members []member }
+	resp.JSON(t, &out)
+	return out.Members
+}
+
+// party is an owner's session with a member and a stranger.
+type party struct {
+	owner, member, stranger player
+	session                 session
+	ownerChar, memberChar   character
+}
+
+func newParty(t *testing.T, base string) party {
+	t.Helper()
+	var pt party
+	pt.owner, pt.member, pt.stranger = signUp(t, base), signUp(t, base), signUp(t, base)
+	pt.ownerChar = newCharacter(t, pt.owner)
+	pt.session = newSession(t, pt.owner, pt.ownerChar.ID)
+	pt.memberChar = join(t, pt.member, invite(t, pt.owner, pt.session.ID, nil))
+	return pt
+}
+
+func TestPartyInvitesAndMembers(t *testing.T) {
+	srv := testkit.Start(t, testkit.Options{})
+	owner, bob, carol := signUp(t, srv.URL), signUp(t, srv.URL), signUp(t, srv.URL)
+	ownerChar := newCharacter(t, owner)
+	s := newSession(t, owner, ownerChar.ID)
+	sp := "/api/sessions/" + s.ID
+
+	t.Run("invites refuse bad input with the field named", func(t *testing.T) {
+		for _, body := range []map[string]any{{"max_uses": 0}, {"max_uses": 101}, {"expires_in": 10}, {"expires_in": 40 * 24 * 3600}, {"color": "red"}} {
+			resp := owner.Client.Do(t, "POST", sp+"/invites", body)
+			require.Equal(t, http.StatusBadRequest, resp.Status, "%v: %s", body, resp.Body)
+			require.Equal(t, "invalid_request", resp.ErrorCode())
+		}
+	})
+	t.Run("a stranger cannot invite to a session they do not know", func(t *testing.T) {
+		resp := carol.Client.Do(t, "POST", sp+"/invites", map[string]any{})
+		require.Equal(t, http.StatusNotFound, resp.Status)
+	})
+
+	once := invite(t, owner, s.ID, map[string]any{"max_uses": 1, "expires_in": 3600})
+	bobChar := newCharacter(t, bob)
+
+	t.Run("joining needs one of your own characters", func(t *testing.T) {
+		resp := bob.Client.Do(t, "POST", "/api/invites/"+once+"/join", map[string]any{"character_id": ownerChar.ID})
+		require.Equal(t, http.StatusBadRequest, resp.Status, string(resp.Body))
+		resp = bob.Client.Do(t, "POST", "/api/invites/"+once+"/join", map[string]any{})
+		require.Equal(t, http.StatusBadRequest, resp.Status, string(resp.Body))
+	})
+	t.Run("a member joins with a code and plays their own character", func(t *testing.T) {
+		resp := bob.Client.Do(t, "POST", "/api/invites/"+once+"/join", map[string]any{"character_id": bobChar.ID})
+		require.Equal(t, http.StatusOK, resp.Status, string(resp.Body))
+		var out struct {
+			Session session
+			Member  member
+		}
+		resp.JSON(t, &out)
+		require.Equal(t, s.ID, out.Session.ID)
+		require.Equal(t, "player", out.Member.Role)
+		require.Equal(t, bobChar.ID, *out.Member.CharacterID)
+
+		again := bob.Client.Do(t, "POST", "/api/invites/"+once+"/join", map[string]any{"character_id": bobChar.ID})
+		require.Equal(t, http.StatusNotFound, again.Status, "the one-use code is used up")
+	})
+	t.Run("dead codes are not found", func(t *testing.T) {
+		carolChar := newCharacter(t, carol)
+		revoked := invite(t, owner, s.ID, nil)
+		require.Equal(t, http.StatusNoContent, owner.Client.Do(t, "DELETE", sp+"/invites/"+revoked, nil).Status)
+		for _, code := range []string{once, revoked, "AAAAAAAAAAAAAAAAAAAAAA", "not-a-code"} {
+			resp := carol.Client.Do(t, "POST", "/api/invites/"+code+"/join", map[string]any{"character_id": carolChar.ID})
+			require.Equal(t, http.StatusNotFound, resp.Status, "code %q: %s", code, resp.Body)
+		}
+		require.Equal(t, http.StatusNotFound, owner.Client.Do(t, "DELETE", sp+"/invites/"+revoked, nil).Status, "revoked twice")
+	})
+	t.Run("members see the party; strangers do not", func(t *testing.T) {
+		ms := members(t, bob, s.ID)
+		require.Len(t, ms, 2)
+		require.Equal(t, owner.ID, ms[0].PlayerID)
+		require.Equal(t, "owner", ms[0].Role)
+		require.Equal(t, ownerChar.ID, *ms[0].CharacterID)
+		require.Equal(t, bob.ID, ms[1].PlayerID)
+		require.Equal(t, "Tester", ms[1].DisplayName)
+		require.Equal(t, http.StatusNotFound, carol.Client.Do(t, "GET", sp+"/members", nil).Status)
+	})
+	t.Run("only the owner invites and removes", func(t *testing.T) {
+		require.Equal(t, http.StatusForbidden, bob.Client.Do(t, "POST", sp+"/invites", map[string]any{}).Status)
+		require.Equal(t, http.StatusForbidden, bob.Client.Do(t, "DELETE", sp+"/members/"+owner.ID, nil).Status)
+		require.Equal(t, http.StatusConflict, owner.Client.Do(t, "DELETE", sp+"/members/"+owner.ID, nil).Status, "the owner cannot leave")
+		require.Equal(t, http.StatusNotFound, carol.Client.Do(t, "DELETE", sp+"/members/"+bob.ID, nil).Status)
+		require.Equal(t, http.StatusBadRequest, owner.Client.Do(t, "DELETE", sp+"/members/nope", nil).Status)
+	})
+	t.Run("a member leaves", func(t *testing.T) {
+		dave := signUp(t, srv.URL)
+		join(t, dave, invite(t, owner, s.ID, nil))
+		require.Equal(t, http.StatusNoContent, dave.Client.Do(t, "DELETE", sp+"/members/"+dave.ID, nil).Status)
+		require.Equal(t, http.StatusNotFound, dave.Client.Do(t, "GET", sp, nil).Status)
+	})
+	t.Run("open invites are capped", func(t *testing.T) {
+		other := newSession(t, owner, "")
+		for i := 0; i < 10; i++ {
+			invite(t, owner, other.ID, nil)
+		}
+		resp := owner.Client.Do(t, "POST", "/api/sessions/"+other.ID+"/invites", nil)
+		require.Equal(t, http.StatusConflict, resp.Status, string(resp.Body))
+	})
+}
+
+func TestRemovedMemberLosesTheSessionOnEveryReplica(t *testing.T) {
+	a := testkit.Start(t, testkit.Options{})
+	b := testkit.Start(t, testkit.Options{Command: "api"})
+	pt := newParty(t, a.URL)
+	sp := "/api/sessions/" + pt.session.ID
+
+	memberStream := openStream(t, pt.member.on(b.URL), sp+"/events")
+	memberTicket := ticketStream(t, pt.member.Client, b.URL, pt.session.ID)
+	ownerStream := openStream(t, pt.owner.on(b.URL), sp+"/events")
+	require.False(t, memberStream.ended(time.Second), "the member's stream is open")
+
+	require.Equal(t, http.StatusNoContent, pt.owner.Client.Do(t, "DELETE", sp+"/members/"+pt.member.ID, nil).Status)
+
+	t.Run("their streams on another replica end at once", func(t *testing.T) {
+		require.True(t, memberStream.ended(10*time.Second), "the bearer stream ended")
+		require.True(t, memberTicket.ended(10*time.Second), "the ticket stream ended")
+	})
+	t.Run("the party hears that they left", func(t *testing.T) {
+		evs := ownerStream.until(t, 10*time.Second, func(ev sseEvent) bool { return ev.Type == "member.left" })
+		left := evs[len(evs)-1]
+		require.Equal(t, pt.member.ID, left.Data["player_id"])
+		require.Equal(t, pt.memberChar.ID, left.Data["character_id"])
+	})
+	t.Run("every later request of theirs to the session is not found", func(t *testing.T) {
+		for _, c := range []*testkit.Client{pt.member.Client, pt.member.on(b.URL)} {
+			for _, rq := range [][2]string{{"GET", sp}, {"GET", sp + "/messages"}, {"GET", sp + "/members"}, {"GET", sp + "/memory?q=x"}, {"GET", sp + "/events"}} {
+				require.Equal(t, http.StatusNotFound, c.Do(t, rq[0], rq[1], nil).Status, rq[1])
+			}
+			resp := c.Do(t, "POST", sp+"/messages", map[string]any{"content": "I am still here"})
+			require.Equal(t, http.StatusNotFound, resp.Status, string(resp.Body))
+			resp = c.Do(t, "POST", "/api/stream-tickets", map[string]any{"session_id": pt.session.ID})
+			require.Equal(t, http.StatusNotFound, resp.Status, string(resp.Body))
+		}
+	})
+	t.Run("the owner's stream stays open", func(t *testing.T) {
+		require.False(t, ownerStream.ended(2*time.Second))
+	})
+}
