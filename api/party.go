@@ -20,6 +20,7 @@ type PartyService interface {
 	JoinSession(ctx context.Context, playerID uuid.UUID, code string, in game.JoinInput) (game.Session, game.Member, error)
 	ListMembers(ctx context.Context, playerID, sessionID uuid.UUID) ([]game.Member, error)
 	RemoveMember(ctx context.Context, playerID, sessionID, targetID uuid.UUID) error
+	Typing(ctx context.Context, playerID, sessionID uuid.UUID) error
 }
 
 var _ PartyService = (*game.Service)(nil)
@@ -33,6 +34,20 @@ func registerParty(g *gin.RouterGroup, d Deps) {
 	g.POST("/invites/:code/join", h.join)
 	g.GET("/sessions/:id/members", h.listMembers)
 	g.DELETE("/sessions/:id/members/:player_id", h.removeMember)
+	g.POST("/sessions/:id/typing", h.typing)
+}
+
+func (h partyHandlers) typing(c *gin.Context) {
+	id, err := pathID(c)
+	if err != nil {
+		fail(c, err)
+		return
+	}
+	if err := h.svc.Typing(c.Request.Context(), player(c), id); err != nil {
+		fail(c, err)
+		return
+	}
+	c.Status(http.StatusNoContent)
 }
 
 func (h partyHandlers) createInvite(c *gin.Context) {

@@ -171,3 +171,9 @@ func (p *Party) SetPresence(ctx context.Context, sessionID, playerID uuid.UUID, 
 // Lease is how long a presence lease lasts; a replica renews the leases
 // of its open streams well within it.
 func (p *Party) Lease() time.Duration { return p.lease }
+
+// AllowTyping spends the player's typing signal of a session for interval
+// (SET NX PX: shared by every replica).
+func (p *Party) AllowTyping(ctx context.Context, sessionID, playerID uuid.UUID, interval time.Duration) (bool, error) {
+	return p.rdb.SetNX(ctx, "party:typing:"+sessionID.String()+":"+playerID.String(), 1, interval).Result()
+}

@@ -42,7 +42,10 @@ var publishScript = redis.NewScript(`
 local prev = '0-0'
 local last = redis.call('XREVRANGE', KEYS[1], '+', '-', 'COUNT', 1)
 if last[1] then prev = last[1][1] end
-local id = redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[1], '*', 'type', ARGV[2], 'turn', ARGV[3], 'data', ARGV[4], 'prev', prev)
+local fields = {'type', ARGV[2], 'turn', ARGV[3], 'data', ARGV[4], 'prev', prev}
+if ARGV[9] ~= '' then table.insert(fields, 'to'); table.insert(fields, ARGV[9]) end
+if ARGV[10] ~= '' then table.insert(fields, 'except'); table.insert(fields, ARGV[10]) end
+local id = redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[1], '*', unpack(fields))
 redis.call('PEXPIRE', KEYS[1], ARGV[5])
 redis.call('PUBLISH', ARGV[8], ARGV[6] .. id .. ARGV[7])
 return id
@@ -87,10 +90,23 @@ func (p *Publisher) Publish(ctx context.Context, sessionID uuid.UUID, e Event) (
 	if err != nil {
 		return "", err
 	}
-	prefix, suffix := liveEnvelope(sessionID, e.Type, e.TurnID, data)
+	if err := checkAudience(e); err != nil {
+		return "", err
+	}
+	prefix, suffix := liveEnvelope(sessionID, e, data)
+	if e.Ephemeral {
+		err := p.rdb.Publish(ctx, LiveChannel, prefix+suffix).Err()
+		if p.observe != nil {
+			p.observe(e.Type, err)
+		}
+		if err != nil {
+			return "", apperr.Wrap(err, apperr.Unavailable, "event stream unavailable")
+		}
+		return "", nil
+	}
 	id, err := publishScript.Run(ctx, p.rdb,
 		[]string{StreamKey(sessionID)},
-		p.maxLen, e.Type, e.TurnID, data, p.ttl.Milliseconds(), prefix, suffix, LiveChannel,
+		p.maxLen, e.Type, e.TurnID, data, p.ttl.Milliseconds(), prefix, suffix, LiveChannel, e.To, e.Except,
 	).Text()
 	if p.observe != nil {
 		p.observe(e.Type, err)
@@ -111,21 +127,65 @@ func (p *Publisher) PublishTurn(ctx context.Context, sessionID, turnID uuid.UUID
 	return p.Publish(ctx, sessionID, e)
 }
 
-var _ game.Publisher = (*Publisher)(nil)
+// PublishAudience publishes an event of a turn (or of the session, with
+// uuid.Nil) to an audience: one player, everybody but one, and/or live only.
+func (p *Publisher) PublishAudience(ctx context.Context, sessionID, turnID uuid.UUID, a game.Audience, typ string, data any) (string, error) {
+	e, err := NewEvent(typ, turnID, data)
+	if err != nil {
+		return "", err
+	}
+	if a.To != uuid.Nil {
+		e.To = a.To.String()
+	}
+	if a.Except != uuid.Nil {
+		e.Except = a.Except.String()
+	}
+	e.Ephemeral = a.Ephemeral
+	return p.Publish(ctx, sessionID, e)
+}
+
+func checkAudience(e Event) error {
+	for _, s := range []string{e.To, e.Except} {
+		if s == "" {
+			continue
+		}
+		if u, err := uuid.Parse(s); err != nil || u.String() != s {
+			return fmt.Errorf("events: audience %q is not a canonical UUID", s)
+		}
+	}
+	return nil
+}
+
+var (
+	_ game.Publisher         = (*Publisher)(nil)
+	_ game.AudiencePublisher = (*Publisher)(nil)
+)
 
 // liveEnvelope returns the JSON around the entry id of a live announcement:
-// prefix + id + suffix = {"id":"…","session":"…","type":"…","turn":"…","data":{…}}.
-// Every piece is already safe to embed: uuids, a validated type, compact JSON.
-func liveEnvelope(sessionID uuid.UUID, typ, turn string, data []byte) (prefix, suffix string) {
+// prefix + id + suffix = {"id":"…","session":"…","type":"…","turn":"…",
+// ["to":"…",]["except":"…",]["eph":true,]"data":{…}}. An ephemeral event
+// has the id "". Every piece is already safe to embed: uuids, a validated
+// type, compact JSON.
+func liveEnvelope(sessionID uuid.UUID, e Event, data []byte) (prefix, suffix string) {
 	var b bytes.Buffer
-	b.Grow(96 + len(typ) + len(data))
+	b.Grow(160 + len(e.Type) + len(data))
 	b.WriteString(`","session":"`)
 	b.WriteString(sessionID.String())
 	b.WriteString(`","type":`)
-	b.WriteString(strconv.Quote(typ))
+	b.WriteString(strconv.Quote(e.Type))
 	b.WriteString(`,"turn":"`)
-	b.WriteString(turn)
-	b.WriteString(`","data":`)
+	b.WriteString(e.TurnID)
+	b.WriteString(`",`)
+	if e.To != "" {
+		b.WriteString(`"to":"` + e.To + `",`)
+	}
+	if e.Except != "" {
+		b.WriteString(`"except":"` + e.Except + `",`)
+	}
+	if e.Ephemeral {
+		b.WriteString(`"eph":true,`)
+	}
+	b.WriteString(`"data":`)
 	b.Write(data)
 	b.WriteByte('}')
 	return `{"id":"`, b.String()

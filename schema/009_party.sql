@@ -30,3 +30,5 @@ ALTER TABLE game.messages
     ADD COLUMN visibility text NOT NULL DEFAULT 'public' CHECK (visibility IN ('public', 'private')),
     ADD COLUMN private_to uuid,
     ADD CONSTRAINT messages_private_to_check CHECK ((visibility = 'private') = (private_to IS NOT NULL));
+-- A whisper's turn: its events go to that player alone.
+ALTER TABLE game.turns ADD COLUMN private_to uuid;

@@ -2,6 +2,7 @@ package tests
 
 import (
 	"net/http"
+	"strings"
 	"testing"
 	"time"
 
@@ -190,5 +191,71 @@ func TestRemovedMemberLosesTheSessionOnEveryReplica(t *testing.T) {
 	})
 	t.Run("the owner's stream stays open", func(t *testing.T) {
 		require.False(t, ownerStream.ended(2*time.Second))
+	})
+}
+
+// TestEverySessionRouteByRole runs the session routes as the owner's
+// member, as a removed member and as a stranger: members read and post,
+// only the owner changes the session, the others learn nothing.
+func TestEverySessionRouteByRole(t *testing.T) {
+	srv := testkit.Start(t, testkit.Options{Env: []string{"DM_WORD_DELAY=0ms"}})
+	pt := newParty(t, srv.URL)
+	removed := signUp(t, srv.URL)
+	join(t, removed, invite(t, pt.owner, pt.session.ID, nil))
+	sp := "/api/sessions/" + pt.session.ID
+	require.Equal(t, http.StatusNoContent, pt.owner.Client.Do(t, "DELETE", sp+"/members/"+removed.ID, nil).Status)
+
+	resp := pt.owner.Client.Do(t, "POST", sp+"/lore", map[string]any{"title": "Bram", "keys": []string{"Bram"}, "content": "The smith."})
+	require.Equal(t, http.StatusCreated, resp.Status, string(resp.Body))
+	var lore struct{ Lore struct{ ID string } }
+	resp.JSON(t, &lore)
+	_, ownerTurn := postMessage(t, pt.owner.Client, pt.session.ID, "I look for Bram.")
+	require.Equal(t, "completed", waitFinal(t, pt.owner.Client, ownerTurn.ID, 60*time.Second).Status)
+
+	routes := []struct {
+		method, path string
+		body         map[string]any
+		member       int // what a member gets; the owner's own checks are elsewhere
+	}{
+		{"GET", sp, nil, http.StatusOK},
+		{"GET", sp + "/messages", nil, http.StatusOK},
+		{"POST", sp + "/messages", map[string]any{"content": "I follow."}, http.StatusAccepted},
+		{"GET", sp + "/memory?q=Bram", nil, http.StatusOK},
+		{"POST", sp + "/rolls", map[string]any{"notation": "1d20"}, http.StatusCreated},
+		{"GET", sp + "/members", nil, http.StatusOK},
+		{"GET", sp + "/lore", nil, http.StatusOK},
+		{"GET", "/api/lore/" + lore.Lore.ID, nil, http.StatusOK},
+		{"POST", sp + "/exports", map[string]any{"format": "json"}, http.StatusAccepted},
+		{"GET", "/api/turns/" + ownerTurn.ID, nil, http.StatusOK},
+		{"POST", sp + "/lore", map[string]any{"title": "X", "keys": []string{"Xavier"}, "content": "x"}, http.StatusForbidden},
+		{"PATCH", "/api/lore/" + lore.Lore.ID, map[string]any{"content": "changed"}, http.StatusForbidden},
+		{"DELETE", "/api/lore/" + lore.Lore.ID, nil, http.StatusForbidden},
+		{"POST", sp + "/invites", map[string]any{}, http.StatusForbidden},
+		{"DELETE", sp + "/members/" + pt.owner.ID, nil, http.StatusForbidden},
+		{"POST", "/api/turns/" + ownerTurn.ID + "/cancel", nil, http.StatusForbidden},
+		{"DELETE", sp, nil, http.StatusForbidden},
+	}
+	for _, rt := range routes {
+		name := rt.method + " " + strings.Replace(rt.path, pt.session.ID, "{id}", 1)
+		t.Run(name+": a member", func(t *testing.T) {
+			resp := pt.member.Client.Do(t, rt.method, rt.path, rt.body)
+			require.Equal(t, rt.member, resp.Status, string(resp.Body))
+		})
+		for who, p := range map[string]player{"a removed member": removed, "a stranger": pt.stranger} {
+			t.Run(name+": "+who, func(t *testing.T) {
+				resp := p.Client.Do(t, rt.method, rt.path, rt.body)
+				require.Equal(t, http.StatusNotFound, resp.Status, string(resp.Body))
+			})
+		}
+	}
+	t.Run("stream tickets: members only", func(t *testing.T) {
+		body := map[string]any{"session_id": pt.session.ID}
+		require.Equal(t, http.StatusCreated, pt.member.Client.Do(t, "POST", "/api/stream-tickets", body).Status)
+		require.Equal(t, http.StatusNotFound, removed.Client.Do(t, "POST", "/api/stream-tickets", body).Status)
+		require.Equal(t, http.StatusNotFound, pt.stranger.Client.Do(t, "POST", "/api/stream-tickets", body).Status)
+	})
+	t.Run("the owner deletes the session, and its members lose it", func(t *testing.T) {
+		require.Equal(t, http.StatusNoContent, pt.owner.Client.Do(t, "DELETE", sp, nil).Status)
+		require.Equal(t, http.StatusNotFound, pt.member.Client.Do(t, "GET", sp, nil).Status)
 	})
 }

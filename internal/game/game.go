@@ -112,7 +112,17 @@ type Message struct {
 	AuthorID  *uuid.UUID `json:"author_id,omitempty"`
 	CreatedAt time.Time  `json:"created_at"`
 	Seq       int64      `json:"-"`
+	// Visibility is "public" or "private" (a whisper: seen by PrivateTo
+	// and the DM only, docs/PARTY.md).
+	Visibility string     `json:"visibility"`
+	PrivateTo  *uuid.UUID `json:"-"`
 }
+
+// Message visibilities.
+const (
+	VisibilityPublic  = "public"
+	VisibilityPrivate = "private"
+)
 
 // Turn statuses.
 const (
@@ -197,6 +207,9 @@ type Turn struct {
 	Rolls          []Roll         `json:"rolls,omitempty"`
 	Changes        []ChangeRecord `json:"changes,omitempty"`
 	diceSeed       []byte
+	// PrivateTo is set on a whisper's turn: its events and messages are
+	// that player's alone.
+	PrivateTo *uuid.UUID `json:"-"`
 }
 
 // Roll is one stored roll (API.md): a turn's (actor "dm") or a player's own.

@@ -72,7 +72,13 @@ type Party interface {
 	MemberRemoved(ctx context.Context, sessionID, playerID uuid.UUID) error
 	// Online returns which players have a stream of the session open.
 	Online(ctx context.Context, sessionID uuid.UUID) (map[uuid.UUID]bool, error)
+	// AllowTyping spends the player's typing signal of the session for
+	// TypingInterval (false: one was sent within it).
+	AllowTyping(ctx context.Context, sessionID, playerID uuid.UUID, interval time.Duration) (bool, error)
 }
+
+// TypingInterval is how often a player's typing is announced at most.
+const TypingInterval = 2 * time.Second
 
 // WithParty sets the party's Redis side (nil: removed members' streams end
 // only with their credential; nobody is shown online).
@@ -201,4 +207,27 @@ func (s *Service) publishMember(ctx context.Context, sessionID uuid.UUID, typ st
 	if _, err := s.pub.PublishTurn(ctx, sessionID, uuid.Nil, typ, data); err != nil {
 		logPublishFailure(ctx, typ, err)
 	}
+}
+
+// Typing tells the session's other members that the player is typing: an
+// ephemeral event (never stored in the stream's history) that is not sent
+// back to the typist. At most one per TypingInterval (rate_limited).
+func (s *Service) Typing(ctx context.Context, playerID, sessionID uuid.UUID) error {
+	if _, err := memberRole(ctx, s.store.pool, sessionID, playerID); err != nil {
+		return err
+	}
+	ap, ok := s.pub.(AudiencePublisher)
+	if s.party == nil || !ok {
+		return nil // nobody to tell how
+	}
+	allowed, err := s.party.AllowTyping(ctx, sessionID, playerID, TypingInterval)
+	if err != nil {
+		return apperr.Wrap(err, apperr.Unavailable, "typing unavailable")
+	}
+	if !allowed {
+		return apperr.Limited(TypingInterval, "typing is announced at most every "+TypingInterval.String())
+	}
+	_, err = ap.PublishAudience(ctx, sessionID, uuid.Nil, Audience{Except: playerID, Ephemeral: true}, EventTyping,
+		map[string]any{"player_id": playerID})
+	return err
 }

@@ -228,3 +228,9 @@ const (
 	MaxInviteTTL     = 30 * 24 * time.Hour
 	MaxInviteUses    = 100
 )
+
+// visibleTo is the SQL condition of a message (alias a) that the player
+// whose id is the parameter p may see: public, or whispered to them.
+func visibleTo(a, p string) string {
+	return `(` + a + `.visibility = 'public' OR ` + a + `.private_to = ` + p + `::uuid)`
+}

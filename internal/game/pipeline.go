@@ -192,6 +192,9 @@ func (p *Pipeline) Retrieve(ctx context.Context, turnID uuid.UUID) (next string,
 	if err != nil {
 		return "", err
 	}
+	if t.PrivateTo != nil {
+		q.Viewer = *t.PrivateTo // a whisper's turn may recall its author's whispers; others never
+	}
 	hits, err := p.search.Recall(ctx, t.SessionID, q, p.opts.MemoryK, exclude)
 	if err != nil {
 		return "", err
@@ -332,7 +335,7 @@ func (p *Pipeline) Generate(ctx context.Context, turnID uuid.UUID) (next string,
 			announced() // the status comes before the reply
 		}
 		reply.WriteString(delta)
-		_, err := p.pub.PublishTurn(ctx, t.SessionID, t.ID, EventDMDelta, map[string]any{"text": delta, "attempt": t.Attempts})
+		_, err := publishTurnEvent(ctx, p.pub, t, EventDMDelta, map[string]any{"text": delta, "attempt": t.Attempts})
 		if err == nil {
 			p.opts.Observer.DeltaStreamed(p.model.Name())
 		}

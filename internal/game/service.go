@@ -196,9 +196,19 @@ func (s *Service) GetSession(ctx context.Context, playerID, id uuid.UUID) (Sessi
 	return s.store.getSession(ctx, s.store.pool, playerID, id)
 }
 
-// DeleteSession removes a session the player owns, with its messages and turns.
+// DeleteSession removes a session the player owns, with its messages and
+// turns; its members' open streams end on every replica.
 func (s *Service) DeleteSession(ctx context.Context, playerID, id uuid.UUID) error {
-	return s.store.deleteSession(ctx, playerID, id)
+	members, err := s.store.deleteSession(ctx, playerID, id)
+	if err != nil || s.party == nil {
+		return err
+	}
+	for _, m := range members {
+		if err := s.party.MemberRemoved(ctx, id, m); err != nil {
+			logging.From(ctx).Error("announcing a removal failed", "session_id", id, "player_id", m, "err", err)
+		}
+	}
+	return nil
 }
 
 // --- messages
@@ -217,7 +227,7 @@ func (s *Service) ListMessages(ctx context.Context, playerID, sessionID uuid.UUI
 	if _, err := s.GetSession(ctx, playerID, sessionID); err != nil {
 		return Page{}, err
 	}
-	msgs, err := s.store.listMessages(ctx, sessionID, before, limit+1)
+	msgs, err := s.store.listMessages(ctx, sessionID, playerID, before, limit+1)
 	if err != nil {
 		return Page{}, err
 	}
@@ -237,6 +247,16 @@ func (s *Service) ListMessages(ctx context.Context, playerID, sessionID uuid.UUI
 // then starts the pipeline. A repeated Idempotency-Key returns the first
 // message and turn and creates nothing.
 func (s *Service) PostMessage(ctx context.Context, playerID, sessionID uuid.UUID, content, idemKey string) (Message, Turn, error) {
+	return s.postMessage(ctx, playerID, sessionID, content, idemKey, false)
+}
+
+// PostPrivateMessage is PostMessage for a whisper: the message, its turn's
+// events and the DM's answer are the player's alone (docs/PARTY.md).
+func (s *Service) PostPrivateMessage(ctx context.Context, playerID, sessionID uuid.UUID, content, idemKey string) (Message, Turn, error) {
+	return s.postMessage(ctx, playerID, sessionID, content, idemKey, true)
+}
+
+func (s *Service) postMessage(ctx context.Context, playerID, sessionID uuid.UUID, content, idemKey string, private bool) (Message, Turn, error) {
 	content, err := ValidateContent(content)
 	if err != nil {
 		return Message{}, Turn{}, err
@@ -258,7 +278,10 @@ func (s *Service) PostMessage(ctx context.Context, playerID, sessionID uuid.UUID
 		}
 	}
 	turnID := uuid.Must(uuid.NewV7())
-	msg := Message{ID: uuid.Must(uuid.NewV7()), SessionID: sessionID, Role: RolePlayer, Content: content, TurnID: &turnID, AuthorID: &playerID}
+	msg := Message{ID: uuid.Must(uuid.NewV7()), SessionID: sessionID, Role: RolePlayer, Content: content, TurnID: &turnID, AuthorID: &playerID, Visibility: VisibilityPublic}
+	if private {
+		msg.Visibility, msg.PrivateTo = VisibilityPrivate, &playerID
+	}
 	seed, err := dice.NewSeed()
 	if err != nil {
 		return Message{}, Turn{}, err
@@ -329,6 +352,15 @@ func (s *Service) CancelTurn(ctx context.Context, playerID, id uuid.UUID) (Turn,
 	if err != nil {
 		return t, err
 	}
+	if t.PlayerID != playerID {
+		role, err := memberRole(ctx, s.store.pool, t.SessionID, playerID)
+		if err != nil {
+			return t, err
+		}
+		if role != RoleOwner {
+			return t, apperr.New(apperr.Forbidden, "only the turn's player or the session's owner may cancel it")
+		}
+	}
 	if t.Status == StatusCancelled {
 		return t, nil
 	}
@@ -364,7 +396,7 @@ func (s *Service) SearchMemory(ctx context.Context, playerID, sessionID uuid.UUI
 	if _, err := s.GetSession(ctx, playerID, sessionID); err != nil {
 		return nil, err
 	}
-	return s.search.Search(ctx, sessionID, q, k, nil)
+	return s.search.Recall(ctx, sessionID, Query{Text: q, Viewer: playerID}, k, nil)
 }
 
 // SessionAccess checks that the player may read a session.

@@ -87,14 +87,18 @@ func advanceSQL(to string) (string, error) {
 const (
 	playerMessageSQL = `SELECT ` + messageCols + ` FROM game.messages
 		WHERE id = (SELECT player_message_id FROM game.turns WHERE id = $1)`
+	// A turn's prompt holds the public messages and, for a whisper's turn,
+	// its author's whispers: never another player's.
 	recentSQL = `SELECT ` + messageCols + ` FROM game.messages
 		WHERE session_id = (SELECT session_id FROM game.turns WHERE id = $1)
+		  AND (visibility = 'public' OR private_to = (SELECT private_to FROM game.turns WHERE id = $1))
 		  AND seq < (SELECT m.seq FROM game.messages m JOIN game.turns t ON m.id = t.player_message_id WHERE t.id = $1)
 		ORDER BY seq DESC LIMIT $2`
 	playerVectorSQL = `SELECT embedding::text FROM game.message_embeddings
 		WHERE model = $2 AND message_id = (SELECT player_message_id FROM game.turns WHERE id = $1)`
 	turnCharacterSQL = `SELECT c.id, c.player_id, c.name, c.class, c.level, c.sheet, c.portrait_asset_id, c.created_at, c.updated_at, c.sheet_version
-		FROM game.turns t JOIN game.sessions s ON s.id = t.session_id JOIN game.characters c ON c.id = s.character_id
+		FROM game.turns t JOIN game.session_members m ON m.session_id = t.session_id AND m.player_id = t.player_id
+		JOIN game.characters c ON c.id = m.character_id
 		WHERE t.id = $1`
 	contextMessagesSQL = `SELECT ` + messageCols + ` FROM game.messages
 		WHERE session_id = (SELECT session_id FROM game.turns WHERE id = $1)
