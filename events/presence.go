@@ -88,7 +88,8 @@ func (pr *Presence) set(k presenceKeyT, online bool) {
 		return
 	}
 	if changed {
-		if _, err := pr.pub.PublishTurn(ctx, k.session, uuid.Nil, game.EventPresence,
+		// To the others: a player's own presence is no news to them.
+		if _, err := pr.pub.PublishAudience(ctx, k.session, uuid.Nil, game.Audience{Except: k.player}, game.EventPresence,
 			map[string]any{"player_id": k.player, "online": online}); err != nil {
 			pr.party.log.Warn("party: presence event failed", "session_id", k.session, "err", err)
 		}

@@ -259,3 +259,84 @@ func TestEverySessionRouteByRole(t *testing.T) {
 		require.Equal(t, http.StatusNotFound, pt.member.Client.Do(t, "GET", sp, nil).Status)
 	})
 }
+
+func TestFreeModeAnswersASessionsTurnsOneAtATimeInOrder(t *testing.T) {
+	srv := testkit.Start(t, testkit.Options{Env: []string{"DM_WORD_DELAY=15ms"}})
+	pt := newParty(t, srv.URL)
+	healer := signUp(t, srv.URL)
+	potionID := ruledCharacter(t, healer, map[string]any{"hp": map[string]int{"current": 4, "max": 30}, "inventory": []any{"healing potion"}})
+	resp := healer.Client.Do(t, "POST", "/api/invites/"+invite(t, pt.owner, pt.session.ID, nil)+"/join", map[string]any{"character_id": potionID})
+	require.Equal(t, http.StatusOK, resp.Status, string(resp.Body))
+	// Two players act at once; the DM answers them in order of arrival.
+	_, first := postMessage(t, pt.owner.Client, pt.session.ID, "I kick the door open.")
+	_, second := postMessage(t, healer.Client, pt.session.ID, "I drink my healing potion.")
+	a := waitFinal(t, pt.owner.Client, first.ID, 90*time.Second)
+	b := waitFinal(t, healer.Client, second.ID, 90*time.Second)
+	require.Equal(t, "completed", a.Status)
+	require.Equal(t, "completed", b.Status)
+
+	t.Run("the second turn is generated after the first ended", func(t *testing.T) {
+		require.NotNil(t, a.Timings["finished_at"])
+		require.NotNil(t, b.Timings["generate_started_at"])
+		require.False(t, b.Timings["generate_started_at"].Before(*a.Timings["finished_at"]),
+			"generation of the second turn began %s, the first ended %s", b.Timings["generate_started_at"], a.Timings["finished_at"])
+	})
+	t.Run("the second turn's prompt holds the first turn's reply", func(t *testing.T) {
+		found := false
+		for _, c := range b.Context {
+			found = found || c.MessageID == *a.DMMessageID
+		}
+		require.True(t, found, "the DM's first reply is in the second turn's context")
+	})
+	t.Run("the rules engine changes the acting member's character", func(t *testing.T) {
+		resp := healer.Client.Do(t, "GET", "/api/characters/"+potionID, nil)
+		require.Equal(t, http.StatusOK, resp.Status)
+		var out struct{ Character struct{ Sheet ruledSheet } }
+		resp.JSON(t, &out)
+		require.Zero(t, out.Character.Sheet.qty("healing potion"), "the healer drank their own potion")
+		resp = pt.owner.Client.Do(t, "GET", "/api/characters/"+pt.ownerChar.ID+"/history", nil)
+		require.Equal(t, http.StatusOK, resp.Status)
+		var hist struct{ Changes []any }
+		resp.JSON(t, &hist)
+		require.Empty(t, hist.Changes, "the owner's character is untouched")
+	})
+}
+
+func TestPresenceFollowsStreamsAcrossReplicas(t *testing.T) {
+	a := testkit.Start(t, testkit.Options{Command: "api", Env: []string{"PRESENCE_GRACE=1s"}})
+	b := testkit.Start(t, testkit.Options{Command: "api", Env: []string{"PRESENCE_GRACE=1s"}})
+	pt := newParty(t, a.URL)
+	sp := "/api/sessions/" + pt.session.ID
+	ownerLive := openStream(t, pt.owner.on(a.URL), sp+"/events")
+	online := func(p player) bool {
+		for _, m := range members(t, pt.owner, pt.session.ID) {
+			if m.PlayerID == p.ID {
+				return m.Online
+			}
+		}
+		return false
+	}
+	presence := func(want bool) func(sseEvent) bool {
+		return func(ev sseEvent) bool {
+			return ev.Type == "presence" && ev.Data["player_id"] == pt.member.ID && ev.Data["online"] == want
+		}
+	}
+
+	memberLive := openStream(t, pt.member.on(b.URL), sp+"/events")
+	t.Run("a stream on another replica brings the member online", func(t *testing.T) {
+		ownerLive.until(t, 10*time.Second, presence(true))
+		require.True(t, online(pt.member))
+		require.False(t, online(pt.stranger))
+	})
+	t.Run("a reload within the grace period is not a leave", func(t *testing.T) {
+		memberLive.close()
+		again := openStream(t, pt.member.on(a.URL), sp+"/events")
+		time.Sleep(2 * time.Second)
+		require.True(t, online(pt.member))
+		again.close()
+	})
+	t.Run("closing the last stream takes the member offline after the grace period", func(t *testing.T) {
+		ownerLive.until(t, 15*time.Second, presence(false))
+		require.False(t, online(pt.member))
+	})
+}

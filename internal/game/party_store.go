@@ -2,6 +2,7 @@ package game
 
 import (
 	"context"
+	"errors"
 	"time"
 
 	"github.com/google/uuid"
@@ -233,4 +234,37 @@ const (
 // whose id is the parameter p may see: public, or whispered to them.
 func visibleTo(a, p string) string {
 	return `(` + a + `.visibility = 'public' OR ` + a + `.private_to = ` + p + `::uuid)`
+}
+
+// ErrAwaitTurn says a stage cannot run yet: an earlier turn of the same
+// session is still being answered. The runner runs the stage again a
+// little later (workers), which is not a failure.
+var ErrAwaitTurn = errors.New("game: an earlier turn of the session is still being answered")
+
+// earlierTurnOpen reports whether a turn of the same session that arrived
+// before this one (its player message is older) is not final yet.
+func (s *Store) earlierTurnOpen(ctx context.Context, turnID uuid.UUID) (bool, error) {
+	var busy bool
+	err := s.pool.QueryRow(ctx, `SELECT EXISTS (
+			SELECT 1 FROM game.turns t
+			JOIN game.messages pm ON pm.id = t.player_message_id
+			JOIN game.turns o ON o.session_id = t.session_id AND o.id <> t.id
+				AND o.status IN ('queued', 'embedding', 'retrieving', 'generating')
+			JOIN game.messages om ON om.id = o.player_message_id AND om.seq < pm.seq
+			WHERE t.id = $1)`, turnID).Scan(&busy)
+	return busy, postgres.Translate(err, "turn")
+}
+
+// nextAwaiting returns the session's oldest turn that waits for its turn
+// (embedded, not yet retrieving), after the turn turnID ended.
+func (s *Store) nextAwaiting(ctx context.Context, turnID uuid.UUID) (uuid.UUID, bool, error) {
+	var id uuid.UUID
+	err := s.pool.QueryRow(ctx, `SELECT o.id FROM game.turns t
+		JOIN game.turns o ON o.session_id = t.session_id AND o.status = 'embedding' AND o.embed_ended_at IS NOT NULL
+		JOIN game.messages om ON om.id = o.player_message_id
+		WHERE t.id = $1 ORDER BY om.seq LIMIT 1`, turnID).Scan(&id)
+	if err == pgx.ErrNoRows {
+		return uuid.Nil, false, nil
+	}
+	return id, err == nil, postgres.Translate(err, "turn")
 }

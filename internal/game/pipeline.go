@@ -173,6 +173,17 @@ func (p *Pipeline) EmbedReply(ctx context.Context, turnID uuid.UUID) (next strin
 // source, scores and token count, so the context is inspectable.
 func (p *Pipeline) Retrieve(ctx context.Context, turnID uuid.UUID) (next string, err error) {
 	began := time.Now()
+	// Free mode: a session's turns are answered one at a time, in order of
+	// arrival, each seeing the replies before it (docs/PARTY.md).
+	if busy, err := p.store.earlierTurnOpen(ctx, turnID); err != nil || busy {
+		if err == nil {
+			err = p.store.Touch(ctx, turnID) // waiting, not stuck
+		}
+		if err != nil {
+			return "", err
+		}
+		return "", ErrAwaitTurn
+	}
 	served, err := p.models.Serving(ctx)
 	if err != nil {
 		return "", err
@@ -462,4 +473,11 @@ func (p *Pipeline) Touch(ctx context.Context, turnID uuid.UUID) error {
 // a final one): a turn stuck in it runs that stage again.
 func StageOf(status string) string {
 	return map[string]string{StatusQueued: StageEmbed, StatusEmbedding: StageEmbed, StatusRetrieving: StageRetrieve, StatusGenerating: StageGenerate}[status]
+}
+
+// NextAwaiting is the turn of the same session that waits for the turn
+// turnID to end (free mode), if any: the runner hands it on at once
+// instead of letting it look again later.
+func (p *Pipeline) NextAwaiting(ctx context.Context, turnID uuid.UUID) (uuid.UUID, bool, error) {
+	return p.store.nextAwaiting(ctx, turnID)
 }
