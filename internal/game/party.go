@@ -38,6 +38,9 @@ type Member struct {
 	Role        string     `json:"role"`
 	JoinedAt    time.Time  `json:"joined_at"`
 	Online      bool       `json:"online"`
+	// Character is the member's character as the rules engine keeps it:
+	// the party sees every player's sheet.
+	Character *Character `json:"character,omitempty"`
 }
 
 // Invite is a code that lets players join a session. Code is set only in
@@ -165,8 +168,14 @@ func (s *Service) JoinSession(ctx context.Context, playerID uuid.UUID, code stri
 // ListMembers returns a session's members with their online state.
 func (s *Service) ListMembers(ctx context.Context, playerID, sessionID uuid.UUID) ([]Member, error) {
 	ms, err := s.store.listMembers(ctx, playerID, sessionID)
-	if err != nil || s.party == nil {
+	if err != nil {
 		return ms, err
+	}
+	if err := s.store.memberCharacters(ctx, ms); err != nil {
+		return nil, err
+	}
+	if s.party == nil {
+		return ms, nil
 	}
 	online, err := s.party.Online(ctx, sessionID)
 	if err != nil {

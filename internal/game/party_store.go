@@ -268,3 +268,38 @@ func (s *Store) nextAwaiting(ctx context.Context, turnID uuid.UUID) (uuid.UUID, 
 	}
 	return id, err == nil, postgres.Translate(err, "turn")
 }
+
+// memberCharacters fills in the members' characters.
+func (s *Store) memberCharacters(ctx context.Context, ms []Member) error {
+	var ids []uuid.UUID
+	for _, m := range ms {
+		if m.CharacterID != nil {
+			ids = append(ids, *m.CharacterID)
+		}
+	}
+	if len(ids) == 0 {
+		return nil
+	}
+	rows, err := s.pool.Query(ctx, `SELECT `+characterCols+` FROM game.characters WHERE id = ANY($1::text[]::uuid[])`, uuidTexts(ids))
+	if err != nil {
+		return postgres.Translate(err, "characters")
+	}
+	defer rows.Close()
+	byID := map[uuid.UUID]*Character{}
+	for rows.Next() {
+		c, err := scanCharacter(rows)
+		if err != nil {
+			return postgres.Translate(err, "characters")
+		}
+		byID[c.ID] = &c
+	}
+	if err := rows.Err(); err != nil {
+		return postgres.Translate(err, "characters")
+	}
+	for i := range ms {
+		if ms[i].CharacterID != nil {
+			ms[i].Character = byID[*ms[i].CharacterID]
+		}
+	}
+	return nil
+}

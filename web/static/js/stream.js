@@ -11,7 +11,11 @@
 import { post } from './api.js';
 import { ApiError } from './errors.js';
 
-export const EVENT_TYPES = ['turn.status', 'dm.delta', 'dm.done', 'turn.failed', 'turn.cancelled', 'roll', 'sheet.changed', 'reset'];
+export const EVENT_TYPES = ['turn.status', 'dm.delta', 'dm.done', 'turn.failed', 'turn.cancelled', 'roll', 'sheet.changed', 'reset',
+  'member.joined', 'member.left', 'presence', 'typing'];
+// Events sent without an id (never stored): the browser repeats the last
+// id for them, so they are never taken for events already seen.
+const EPHEMERAL = new Set(['typing']);
 export const FINAL_EVENTS = new Set(['dm.done', 'turn.failed', 'turn.cancelled']);
 
 /**
@@ -147,6 +151,10 @@ export class EventStream {
       // over), so it is taken as is, never dropped as "seen".
       this.lastId = id;
       this.onReset(data);
+      return;
+    }
+    if (EPHEMERAL.has(type)) {
+      this.onEvent(type, data, null);
       return;
     }
     if (id && this.lastId && compareIds(id, this.lastId) <= 0) return; // seen already
