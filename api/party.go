@@ -21,6 +21,7 @@ type PartyService interface {
 	ListMembers(ctx context.Context, playerID, sessionID uuid.UUID) ([]game.Member, error)
 	RemoveMember(ctx context.Context, playerID, sessionID, targetID uuid.UUID) error
 	Typing(ctx context.Context, playerID, sessionID uuid.UUID) error
+	UpdateSession(ctx context.Context, playerID, id uuid.UUID, p game.SessionPatch) (game.Session, error)
 }
 
 var _ PartyService = (*game.Service)(nil)
@@ -35,6 +36,26 @@ func registerParty(g *gin.RouterGroup, d Deps) {
 	g.GET("/sessions/:id/members", h.listMembers)
 	g.DELETE("/sessions/:id/members/:player_id", h.removeMember)
 	g.POST("/sessions/:id/typing", h.typing)
+	g.PATCH("/sessions/:id", h.updateSession)
+}
+
+func (h partyHandlers) updateSession(c *gin.Context) {
+	id, err := pathID(c)
+	if err != nil {
+		fail(c, err)
+		return
+	}
+	var p game.SessionPatch
+	if err := bind(c, &p); err != nil {
+		fail(c, err)
+		return
+	}
+	s, err := h.svc.UpdateSession(c.Request.Context(), player(c), id, p)
+	if err != nil {
+		fail(c, err)
+		return
+	}
+	c.JSON(http.StatusOK, gin.H{"session": s})
 }
 
 func (h partyHandlers) typing(c *gin.Context) {

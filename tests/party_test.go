@@ -233,6 +233,7 @@ func TestEverySessionRouteByRole(t *testing.T) {
 		{"POST", sp + "/invites", map[string]any{}, http.StatusForbidden},
 		{"DELETE", sp + "/members/" + pt.owner.ID, nil, http.StatusForbidden},
 		{"POST", "/api/turns/" + ownerTurn.ID + "/cancel", nil, http.StatusForbidden},
+		{"PATCH", sp, map[string]any{"title": "Mine now"}, http.StatusForbidden},
 		{"DELETE", sp, nil, http.StatusForbidden},
 	}
 	for _, rt := range routes {
@@ -253,6 +254,16 @@ func TestEverySessionRouteByRole(t *testing.T) {
 		require.Equal(t, http.StatusCreated, pt.member.Client.Do(t, "POST", "/api/stream-tickets", body).Status)
 		require.Equal(t, http.StatusNotFound, removed.Client.Do(t, "POST", "/api/stream-tickets", body).Status)
 		require.Equal(t, http.StatusNotFound, pt.stranger.Client.Do(t, "POST", "/api/stream-tickets", body).Status)
+	})
+	t.Run("the owner renames the session; bad input names the field", func(t *testing.T) {
+		resp := pt.owner.Client.Do(t, "PATCH", sp, map[string]any{"title": "The Drowned Keep", "mode": "free"})
+		require.Equal(t, http.StatusOK, resp.Status, string(resp.Body))
+		var out struct{ Session session }
+		resp.JSON(t, &out)
+		require.Equal(t, "The Drowned Keep", out.Session.Title)
+		requireInvalidField(t, pt.owner.Client.Do(t, "PATCH", sp, map[string]any{"title": ""}), "title")
+		requireInvalidField(t, pt.owner.Client.Do(t, "PATCH", sp, map[string]any{"mode": "chaos"}), "mode")
+		require.Equal(t, http.StatusUnprocessableEntity, pt.owner.Client.Do(t, "PATCH", sp, map[string]any{"mode": "rounds"}).Status)
 	})
 	t.Run("the owner deletes the session, and its members lose it", func(t *testing.T) {
 		require.Equal(t, http.StatusNoContent, pt.owner.Client.Do(t, "DELETE", sp, nil).Status)

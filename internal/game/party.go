@@ -240,3 +240,35 @@ func (s *Service) Typing(ctx context.Context, playerID, sessionID uuid.UUID) err
 		map[string]any{"player_id": playerID})
 	return err
 }
+
+// SessionPatch changes a session (its owner only): its title, and its
+// mode. Only "free" is played so far (docs/PARTY.md).
+type SessionPatch struct {
+	Title *string `json:"title"`
+	Mode  *string `json:"mode"`
+}
+
+// UpdateSession applies a patch to a session the player owns.
+func (s *Service) UpdateSession(ctx context.Context, playerID, id uuid.UUID, p SessionPatch) (Session, error) {
+	if p.Mode != nil {
+		switch *p.Mode {
+		case "free":
+		case "rounds":
+			return Session{}, apperr.New(apperr.Unprocessable, "mode: rounds is not available yet; sessions play in free mode")
+		default:
+			return Session{}, apperr.Invalidf("mode", "must be free or rounds")
+		}
+	}
+	if p.Title == nil {
+		cur, err := s.store.getSession(ctx, s.store.pool, playerID, id)
+		if err == nil {
+			err = requireOwner(ctx, s.store.pool, id, playerID)
+		}
+		return cur, err
+	}
+	title, err := cleanText("title", *p.Title, MaxTitleLen)
+	if err != nil {
+		return Session{}, err
+	}
+	return s.store.renameSession(ctx, playerID, id, title)
+}
