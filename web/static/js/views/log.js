@@ -171,6 +171,11 @@ export class LogView {
       time.dateTime = e.message.created_at;
       time.textContent = formatTime(e.message.created_at);
     }
+    // The DM's answer to a whisper is private too: shown apart.
+    if (e.message?.visibility === 'private' && !el.classList.contains('msg-whisper')) {
+      el.classList.add('msg-whisper');
+      el.querySelector('.msg-author').textContent = 'Dungeon Master (whisper)';
+    }
     const status = el.querySelector('.turn-status');
     const words = t.final ? (t.status === 'cancelled' ? statusText('cancelled') : '') : statusText(t.status);
     status.hidden = !words;
