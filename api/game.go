@@ -28,6 +28,7 @@ type GameService interface {
 
 	ListMessages(ctx context.Context, playerID, sessionID uuid.UUID, before *uuid.UUID, limit int) (game.Page, error)
 	PostMessage(ctx context.Context, playerID, sessionID uuid.UUID, content, idemKey string) (game.Message, game.Turn, error)
+	PostPrivateMessage(ctx context.Context, playerID, sessionID uuid.UUID, content, idemKey string) (game.Message, game.Turn, error)
 	SearchMemory(ctx context.Context, playerID, sessionID uuid.UUID, q string, k int) ([]game.MemoryResult, error)
 
 	GetTurn(ctx context.Context, playerID, id uuid.UUID) (game.Turn, error)
@@ -238,6 +239,8 @@ func (h gameHandlers) listMessages(c *gin.Context) {
 
 type postMessageBody struct {
 	Content string `json:"content"`
+	// Visibility: "public" (default) or "private", a whisper (docs/PARTY.md).
+	Visibility string `json:"visibility"`
 }
 
 func (h gameHandlers) postMessage(c *gin.Context) {
@@ -262,7 +265,16 @@ func (h gameHandlers) postMessage(c *gin.Context) {
 		c.JSON(http.StatusCreated, gin.H{"roll": r})
 		return
 	}
-	m, t, err := h.svc.PostMessage(c.Request.Context(), player(c), id, body.Content, c.GetHeader("Idempotency-Key"))
+	post := h.svc.PostMessage
+	switch body.Visibility {
+	case "", game.VisibilityPublic:
+	case game.VisibilityPrivate:
+		post = h.svc.PostPrivateMessage
+	default:
+		fail(c, apperr.Invalidf("visibility", "must be public or private"))
+		return
+	}
+	m, t, err := post(c.Request.Context(), player(c), id, body.Content, c.GetHeader("Idempotency-Key"))
 	if err != nil {
 		fail(c, err)
 		return

@@ -42,6 +42,7 @@ func everyRoute(t *testing.T) []string {
 		Cards:     struct{ CardService }{},
 		Exports:   struct{ ExportService }{},
 		Story:     struct{ StoryService }{},
+		Party:     struct{ PartyService }{},
 		Ops:       OpsDeps{Metrics: http.NotFoundHandler(), Queues: http.NotFoundHandler()},
 	})
 	require.NoError(t, err)

@@ -33,7 +33,9 @@ type Deps struct {
 	// Streams caps open streams and ends them with their credential
 	// (streamguard.go); nil: neither.
 	Streams *StreamGuard
-	Assets  AssetService
+	// Presence turns open session streams into party presence; nil: none.
+	Presence StreamPresence
+	Assets   AssetService
 	// StorageReady reports whether the object store is ready; until it is,
 	// the asset routes answer 503 storage_starting. Nil: always ready.
 	StorageReady func() bool
@@ -52,6 +54,8 @@ type Deps struct {
 	Exports ExportService
 	// Story is undo, regenerate, select and fork (api/story.go).
 	Story StoryService
+	// Party is invites and members (api/party.go).
+	Party PartyService
 }
 
 // NewRouter builds the Gin engine with every route of docs/API.md (api/openapi/openapi.yaml).
@@ -103,6 +107,9 @@ func NewRouter(d Deps) (*gin.Engine, error) {
 	}
 	if d.Auth != nil && d.Story != nil {
 		registerStory(r.Group("/api", requireAuth(d.Auth)), d)
+	}
+	if d.Auth != nil && d.Party != nil {
+		registerParty(r.Group("/api", requireAuth(d.Auth)), d)
 	}
 	registerOps(r, d)
 	if d.Auth != nil && d.Reembed != nil {

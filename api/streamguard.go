@@ -17,6 +17,8 @@ import (
 //     the access token behind its credential expires, so a stream never
 //     outlives what authorised it (the web client reconnects with a fresh
 //     ticket);
+//   - it ends a player's streams of a session when the player is removed
+//     from it (EndMember, fed by the party's removal announcements);
 //   - it caps the open streams per player and per client IP (429).
 //
 // The counts are this replica's: see config.StreamLimits for why.
@@ -45,17 +47,18 @@ const streamRetryAfter = 10 * time.Second
 
 // guardedStream is one open stream.
 type guardedStream struct {
-	g     *StreamGuard
-	p     auth.Principal
-	ip    string
-	stop  chan struct{}
-	timer *time.Timer
-	ended sync.Once
-	freed sync.Once
+	g       *StreamGuard
+	p       auth.Principal
+	ip      string
+	session uuid.UUID // the session the stream belongs to (a turn's, for a turn stream)
+	stop    chan struct{}
+	timer   *time.Timer
+	ended   sync.Once
+	freed   sync.Once
 }
 
 // admit counts a new stream of p from ip, or refuses it over a cap.
-func (g *StreamGuard) admit(p auth.Principal, ip string) (*guardedStream, error) {
+func (g *StreamGuard) admit(p auth.Principal, ip string, session uuid.UUID) (*guardedStream, error) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	if g.maxPerPlayer > 0 && g.perPlayer[p.PlayerID] >= g.maxPerPlayer {
@@ -64,7 +67,7 @@ func (g *StreamGuard) admit(p auth.Principal, ip string) (*guardedStream, error)
 	if g.maxPerIP > 0 && g.perIP[ip] >= g.maxPerIP {
 		return nil, apperr.Limited(streamRetryAfter, "too many open event streams from this address")
 	}
-	s := &guardedStream{g: g, p: p, ip: ip, stop: make(chan struct{})}
+	s := &guardedStream{g: g, p: p, ip: ip, session: session, stop: make(chan struct{})}
 	g.open[s] = struct{}{}
 	g.perPlayer[p.PlayerID]++
 	g.perIP[ip]++
@@ -102,6 +105,22 @@ func (g *StreamGuard) Revoke(r auth.Revocation) {
 	var hit []*guardedStream
 	for s := range g.open {
 		if s.p.PlayerID == r.PlayerID && r.Covers(s.p) {
+			hit = append(hit, s)
+		}
+	}
+	g.mu.Unlock()
+	for _, s := range hit {
+		s.end()
+	}
+}
+
+// EndMember ends every open stream of a player's in a session: the player
+// was removed from it (announced by the replica that removed them).
+func (g *StreamGuard) EndMember(sessionID, playerID uuid.UUID) {
+	g.mu.Lock()
+	var hit []*guardedStream
+	for s := range g.open {
+		if s.session == sessionID && s.p.PlayerID == playerID {
 			hit = append(hit, s)
 		}
 	}

@@ -29,16 +29,23 @@ type EventStreamer interface {
 	Serve(ctx context.Context, w http.ResponseWriter, req events.StreamRequest) error
 }
 
+// StreamPresence counts a player's open session streams as their presence
+// in the party (implemented by *events.Presence).
+type StreamPresence interface {
+	Join(sessionID, playerID uuid.UUID) (leave func())
+}
+
 type streamHandlers struct {
 	game      GameService
 	tickets   StreamTickets
 	streamer  EventStreamer
 	heartbeat time.Duration
-	guard     *StreamGuard // nil: streams are neither capped nor ended early
+	guard     *StreamGuard   // nil: streams are neither capped nor ended early
+	presence  StreamPresence // nil: streams are not presence
 }
 
 func registerStreams(api *gin.RouterGroup, authed gin.HandlerFunc, d Deps) {
-	h := streamHandlers{game: d.Game, tickets: d.Tickets, streamer: d.Events, heartbeat: d.Heartbeat, guard: d.Streams}
+	h := streamHandlers{game: d.Game, tickets: d.Tickets, streamer: d.Events, heartbeat: d.Heartbeat, guard: d.Streams, presence: d.Presence}
 	api.POST("/stream-tickets", authed, h.issueTicket)
 	api.GET("/sessions/:id/events", h.streamAuth("session", authed), h.sessionEvents)
 	api.GET("/turns/:id/events", h.streamAuth("turn", authed), h.turnEvents)
@@ -143,11 +150,12 @@ func (h streamHandlers) sessionEvents(c *gin.Context) {
 	if !ok {
 		return
 	}
-	if err := h.game.SessionAccess(c.Request.Context(), player(c), id); err != nil {
+	access := func() error { return h.game.SessionAccess(c.Request.Context(), player(c), id) }
+	if err := access(); err != nil {
 		fail(c, err)
 		return
 	}
-	h.serve(c, events.StreamRequest{SessionID: id, LastEventID: last})
+	h.serve(c, events.StreamRequest{SessionID: id, LastEventID: last, Viewer: player(c)}, access)
 }
 
 func (h streamHandlers) turnEvents(c *gin.Context) {
@@ -160,22 +168,44 @@ func (h streamHandlers) turnEvents(c *gin.Context) {
 		fail(c, err)
 		return
 	}
-	h.serve(c, events.StreamRequest{SessionID: t.SessionID, TurnID: t.ID, LastEventID: last, From: events.TurnFrom(t.CreatedAt)})
+	access := func() error { return h.game.SessionAccess(c.Request.Context(), player(c), t.SessionID) }
+	h.serve(c, events.StreamRequest{SessionID: t.SessionID, TurnID: t.ID, LastEventID: last, From: events.TurnFrom(t.CreatedAt), Viewer: player(c)}, access)
 }
 
-func (h streamHandlers) serve(c *gin.Context, req events.StreamRequest) {
+// serve admits the stream (caps, ending with its credential or the
+// player's membership), checks access once more now that a removal would
+// end it, and streams.
+func (h streamHandlers) serve(c *gin.Context, req events.StreamRequest, access func() error) {
 	req.Heartbeat = h.heartbeat
 	req.Retry = 2 * time.Second
 	release := func() {}
 	if h.guard != nil {
 		p, _ := auth.PrincipalFrom(c.Request.Context())
-		gs, err := h.guard.admit(p, c.ClientIP())
+		gs, err := h.guard.admit(p, c.ClientIP(), req.SessionID)
 		if err != nil {
 			fail(c, err)
 			return
 		}
 		req.Stop, req.OnClose = gs.stop, gs.release
 		release = gs.release
+		// A removal announced between the first check and the admission
+		// would have missed this stream: check again.
+		if err := access(); err != nil {
+			release()
+			fail(c, err)
+			return
+		}
+	}
+	if h.presence != nil && req.TurnID == uuid.Nil {
+		leave := h.presence.Join(req.SessionID, req.Viewer)
+		prev := req.OnClose
+		req.OnClose = func() {
+			leave()
+			if prev != nil {
+				prev()
+			}
+		}
+		release = chain(release, leave)
 	}
 	err := h.streamer.Serve(c.Request.Context(), c.Writer, req)
 	if err != nil {
@@ -197,3 +227,6 @@ func (h streamHandlers) serve(c *gin.Context, req events.StreamRequest) {
 		logging.From(c.Request.Context()).Info("stream ended", "err", err)
 	}
 }
+
+// chain runs a, then b.
+func chain(a, b func()) func() { return func() { a(); b() } }

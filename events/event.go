@@ -43,6 +43,19 @@ type Event struct {
 	TurnID string
 	// Data is one compact JSON object; it contains "turn_id" when TurnID is set.
 	Data json.RawMessage
+	// To and Except address the event (docs/PARTY.md): To, when set, is
+	// the only player who receives it (a whisper's); Except, when set, is
+	// the one player who does not (a typist). Canonical uuids or "".
+	To, Except string
+	// Ephemeral events are announced live only: never stored in the
+	// stream's history, written without an `id:` line (typing).
+	Ephemeral bool
+}
+
+// VisibleTo reports whether the player whose id (canonical form) is viewer
+// may receive the event.
+func (e Event) VisibleTo(viewer string) bool {
+	return (e.To == "" || e.To == viewer) && (e.Except == "" || e.Except != viewer)
 }
 
 // Terminal reports whether the event is the last one of its turn: a turn

@@ -142,7 +142,7 @@ func TestFrame(t *testing.T) {
 func TestPeekSession(t *testing.T) {
 	sid := uuid.New()
 	t.Run("the publisher's layout is read without decoding", func(t *testing.T) {
-		prefix, suffix := liveEnvelope(sid, TypeDMDelta, "", []byte(`{"session":"x"}`))
+		prefix, suffix := liveEnvelope(sid, Event{Type: TypeDMDelta}, []byte(`{"session":"x"}`))
 		got, ok := peekSession([]byte(prefix + "1-0" + suffix))
 		require.True(t, ok)
 		assert.Equal(t, sid, got)

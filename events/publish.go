@@ -42,7 +42,8 @@ func StreamKey(sessionID uuid.UUID) string { return "events:session:{" + session
 
 // publishScript appends to the session stream and announces the entry on
 // the session's live channel (PUBLISH, or SPUBLISH on a Cluster: ARGV[9];
-// ARGV[10] is session.deleted, the tombstone that refuses more events)
+// ARGV[10] is session.deleted, the tombstone that refuses more events;
+// ARGV[11] and ARGV[12] the audience, "to" one player / "except" one)
 // in one atomic step, so a subscriber that replays the
 // stream and then follows the channel can neither miss nor reorder events.
 //
@@ -66,7 +67,10 @@ if last[1] then
   prev = last[1][1]
   if last[1][2][2] == ARGV[10] then return redis.error_reply('GONE the session was deleted') end
 end
-local id = redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[1], '*', 'type', ARGV[2], 'turn', ARGV[3], 'data', ARGV[4], 'prev', prev)
+local fields = {'type', ARGV[2], 'turn', ARGV[3], 'data', ARGV[4], 'prev', prev}
+if ARGV[11] ~= '' then table.insert(fields, 'to'); table.insert(fields, ARGV[11]) end
+if ARGV[12] ~= '' then table.insert(fields, 'except'); table.insert(fields, ARGV[12]) end
+local id = redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[1], '*', unpack(fields))
 redis.call('PEXPIRE', KEYS[1], ARGV[5])
 redis.call(ARGV[9], ARGV[8], ARGV[6] .. id .. ARGV[7])
 return id
@@ -116,10 +120,23 @@ func (p *Publisher) Publish(ctx context.Context, sessionID uuid.UUID, e Event) (
 	if err != nil {
 		return "", err
 	}
-	prefix, suffix := liveEnvelope(sessionID, e.Type, e.TurnID, data)
+	if err := checkAudience(e); err != nil {
+		return "", err
+	}
+	prefix, suffix := liveEnvelope(sessionID, e, data)
+	if e.Ephemeral {
+		err := p.announce(ctx, LiveChannel(sessionID), prefix+suffix)
+		if p.observe != nil {
+			p.observe(e.Type, err)
+		}
+		if err != nil {
+			return "", apperr.Wrap(err, apperr.Unavailable, "event stream unavailable")
+		}
+		return "", nil
+	}
 	id, err := publishScript.Run(ctx, p.rdb,
 		[]string{StreamKey(sessionID)},
-		p.maxLen, e.Type, e.TurnID, data, p.ttl.Milliseconds(), prefix, suffix, LiveChannel(sessionID), p.publish, TypeSessionDeleted,
+		p.maxLen, e.Type, e.TurnID, data, p.ttl.Milliseconds(), prefix, suffix, LiveChannel(sessionID), p.publish, TypeSessionDeleted, e.To, e.Except,
 	).Text()
 	if isGone(err) {
 		return "", ErrSessionDeleted
@@ -133,6 +150,15 @@ func (p *Publisher) Publish(ctx context.Context, sessionID uuid.UUID, e Event) (
 	return id, nil
 }
 
+// announce publishes a live-only message on a session's channel the way
+// the scripts do: PUBLISH, or SPUBLISH on a Cluster.
+func (p *Publisher) announce(ctx context.Context, channel, msg string) error {
+	if p.publish == "SPUBLISH" {
+		return p.rdb.SPublish(ctx, channel, msg).Err()
+	}
+	return p.rdb.Publish(ctx, channel, msg).Err()
+}
+
 // PublishTurn builds an event of a turn (NewEvent) and publishes it: the
 // transport behind the game's Publisher.
 func (p *Publisher) PublishTurn(ctx context.Context, sessionID, turnID uuid.UUID, typ string, data any) (string, error) {
@@ -143,7 +169,39 @@ func (p *Publisher) PublishTurn(ctx context.Context, sessionID, turnID uuid.UUID
 	return p.Publish(ctx, sessionID, e)
 }
 
-var _ game.Publisher = (*Publisher)(nil)
+// PublishAudience publishes an event of a turn (or of the session, with
+// uuid.Nil) to an audience: one player, everybody but one, and/or live only.
+func (p *Publisher) PublishAudience(ctx context.Context, sessionID, turnID uuid.UUID, a game.Audience, typ string, data any) (string, error) {
+	e, err := NewEvent(typ, turnID, data)
+	if err != nil {
+		return "", err
+	}
+	if a.To != uuid.Nil {
+		e.To = a.To.String()
+	}
+	if a.Except != uuid.Nil {
+		e.Except = a.Except.String()
+	}
+	e.Ephemeral = a.Ephemeral
+	return p.Publish(ctx, sessionID, e)
+}
+
+func checkAudience(e Event) error {
+	for _, s := range []string{e.To, e.Except} {
+		if s == "" {
+			continue
+		}
+		if u, err := uuid.Parse(s); err != nil || u.String() != s {
+			return fmt.Errorf("events: audience %q is not a canonical UUID", s)
+		}
+	}
+	return nil
+}
+
+var (
+	_ game.Publisher         = (*Publisher)(nil)
+	_ game.AudiencePublisher = (*Publisher)(nil)
+)
 
 // ErrSessionDeleted is returned by Publish for a session whose stream was
 // ended by EndSession: a generation still running for a deleted session
@@ -187,7 +245,7 @@ func (p *Publisher) EndSession(ctx context.Context, sessionID uuid.UUID) error {
 	if err != nil {
 		return err
 	}
-	prefix, suffix := liveEnvelope(sessionID, e.Type, "", data)
+	prefix, suffix := liveEnvelope(sessionID, e, data)
 	err = endScript.Run(ctx, p.rdb, []string{StreamKey(sessionID)},
 		TypeSessionDeleted, data, DeletedStreamTTL.Milliseconds(), prefix, suffix, LiveChannel(sessionID), p.publish).Err()
 	if p.observe != nil {
@@ -207,18 +265,30 @@ func isGone(err error) bool {
 }
 
 // liveEnvelope returns the JSON around the entry id of a live announcement:
-// prefix + id + suffix = {"id":"…","session":"…","type":"…","turn":"…","data":{…}}.
-// Every piece is already safe to embed: uuids, a validated type, compact JSON.
-func liveEnvelope(sessionID uuid.UUID, typ, turn string, data []byte) (prefix, suffix string) {
+// prefix + id + suffix = {"id":"…","session":"…","type":"…","turn":"…",
+// ["to":"…",]["except":"…",]["eph":true,]"data":{…}}. An ephemeral event
+// has the id "". Every piece is already safe to embed: uuids, a validated
+// type, compact JSON.
+func liveEnvelope(sessionID uuid.UUID, e Event, data []byte) (prefix, suffix string) {
 	var b bytes.Buffer
-	b.Grow(96 + len(typ) + len(data))
+	b.Grow(160 + len(e.Type) + len(data))
 	b.WriteString(`","session":"`)
 	b.WriteString(sessionID.String())
 	b.WriteString(`","type":`)
-	b.WriteString(strconv.Quote(typ))
+	b.WriteString(strconv.Quote(e.Type))
 	b.WriteString(`,"turn":"`)
-	b.WriteString(turn)
-	b.WriteString(`","data":`)
+	b.WriteString(e.TurnID)
+	b.WriteString(`",`)
+	if e.To != "" {
+		b.WriteString(`"to":"` + e.To + `",`)
+	}
+	if e.Except != "" {
+		b.WriteString(`"except":"` + e.Except + `",`)
+	}
+	if e.Ephemeral {
+		b.WriteString(`"eph":true,`)
+	}
+	b.WriteString(`"data":`)
 	b.Write(data)
 	b.WriteByte('}')
 	return `{"id":"`, b.String()

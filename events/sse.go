@@ -27,13 +27,21 @@ type Frame struct {
 // breaks, each line becomes its own `data:` field, which the SSE parser
 // joins back with "\n" — the same JSON.
 func newFrame(id StreamID, e Event) *Frame {
-	ids := id.String()
+	var ids string
+	if !e.Ephemeral {
+		ids = id.String()
+	}
 	e.ID = ids
 	var b bytes.Buffer
 	b.Grow(len(ids) + len(e.Type) + len(e.Data) + 24)
-	b.WriteString("id: ")
-	b.WriteString(ids)
-	b.WriteString("\nevent: ")
+	if !e.Ephemeral {
+		// An ephemeral event has no id: the client's Last-Event-ID stays
+		// on the last stored event.
+		b.WriteString("id: ")
+		b.WriteString(ids)
+		b.WriteByte('\n')
+	}
+	b.WriteString("event: ")
 	b.WriteString(e.Type)
 	b.WriteByte('\n')
 	writeData(&b, e.Data)
@@ -108,6 +116,9 @@ type live struct {
 	Session string          `json:"session"`
 	Type    string          `json:"type"`
 	Turn    string          `json:"turn"`
+	To      string          `json:"to"`
+	Except  string          `json:"except"`
+	Eph     bool            `json:"eph"`
 	Data    json.RawMessage `json:"data"`
 }
 
@@ -159,8 +170,15 @@ func parseLive(payload []byte) (uuid.UUID, StreamID, Event, error) {
 		return fail("session %.40q", m.Session)
 	}
 	id, ok := redisID(m.ID)
-	if !ok {
+	if !ok && !(m.Eph && m.ID == "") {
 		return fail("id %.45q", m.ID)
+	}
+	for _, a := range []string{m.To, m.Except} {
+		if a != "" {
+			if u, err := uuid.Parse(a); err != nil || u.String() != a {
+				return fail("audience %.40q", a)
+			}
+		}
 	}
 	if err := validType(m.Type); err != nil {
 		return fail("%v", err)
@@ -174,7 +192,11 @@ func parseLive(payload []byte) (uuid.UUID, StreamID, Event, error) {
 	if len(data) == 0 || data[0] != '{' {
 		return fail("data is not a JSON object")
 	}
-	return sid, id, Event{ID: id.String(), Type: m.Type, TurnID: m.Turn, Data: data}, nil
+	e := Event{Type: m.Type, TurnID: m.Turn, Data: data, To: m.To, Except: m.Except, Ephemeral: m.Eph}
+	if !m.Eph {
+		e.ID = id.String()
+	}
+	return sid, id, e, nil
 }
 
 // entryFrame decodes an XRANGE entry written by the Publisher.
@@ -189,5 +211,7 @@ func entryFrame(msg redis.XMessage) (*Frame, bool) {
 	if validType(typ) != nil || len(data) == 0 || data[0] != '{' {
 		return nil, false
 	}
-	return newFrame(id, Event{Type: typ, TurnID: turn, Data: json.RawMessage(data)}), true
+	to, _ := msg.Values["to"].(string)
+	except, _ := msg.Values["except"].(string)
+	return newFrame(id, Event{Type: typ, TurnID: turn, Data: json.RawMessage(data), To: to, Except: except}), true
 }

@@ -46,6 +46,10 @@ type StreamRequest struct {
 	LastEventID string
 	// TurnID selects a turn stream; uuid.Nil streams the whole session.
 	TurnID uuid.UUID
+	// Viewer is the player the stream is for: events addressed to another
+	// player (a whisper's) or excluding this one (their own typing) are
+	// not sent. uuid.Nil sees only events addressed to everybody.
+	Viewer uuid.UUID
 	// From is required for turn streams: an exclusive start id just before
 	// the turn began, see TurnFrom.
 	From string
@@ -78,6 +82,7 @@ func TurnFrom(createdAt time.Time) string {
 
 // plan is a validated StreamRequest.
 type plan struct {
+	viewer  string   // the player the stream is for (canonical), "" for none
 	turn    string   // the turn's id, "" for a session stream
 	hasLast bool     // the client sent a Last-Event-ID
 	last    StreamID // its value
@@ -96,6 +101,9 @@ func (req StreamRequest) plan() (plan, error) {
 	var p plan
 	if req.SessionID == uuid.Nil {
 		return p, apperr.Invalidf("session_id", "is required")
+	}
+	if req.Viewer != uuid.Nil {
+		p.viewer = req.Viewer.String()
 	}
 	if req.LastEventID != "" {
 		id, err := ParseID(req.LastEventID)
@@ -219,7 +227,7 @@ func (s *stream) run(ctx context.Context) error {
 				continue
 			}
 			cursor = f.ID
-			if s.p.turn != "" && f.Event.TurnID != s.p.turn && !f.Event.EndsSession() {
+			if (s.p.turn != "" && f.Event.TurnID != s.p.turn && !f.Event.EndsSession()) || !f.Event.VisibleTo(s.p.viewer) {
 				continue
 			}
 			if err := s.write(f.Bytes); err != nil {
@@ -416,12 +424,24 @@ func (s *stream) ended() error {
 
 // deliver writes one live frame unless the replay already covered it or it
 // belongs to another turn. done reports the end of the turn.
+//
+// Each connection sees only the events its player may (Event.VisibleTo):
+// the hub shares one frame among all subscribers of a session and the
+// filter is a comparison of two short strings per frame. Ephemeral frames
+// (typing) have no id: they are written when visible and never move the
+// resume position.
 func (s *stream) deliver(f *Frame) (done bool, err error) {
+	if f.Event.Ephemeral {
+		if s.p.turn != "" || !f.Event.VisibleTo(s.p.viewer) {
+			return false, nil
+		}
+		return false, s.write(f.Bytes)
+	}
 	if !s.lastSent.Less(f.ID) {
 		return false, nil
 	}
 	s.lastSent = f.ID
-	if s.p.turn != "" && f.Event.TurnID != s.p.turn && !f.Event.EndsSession() {
+	if (s.p.turn != "" && f.Event.TurnID != s.p.turn && !f.Event.EndsSession()) || !f.Event.VisibleTo(s.p.viewer) {
 		return false, nil
 	}
 	if err := s.write(f.Bytes); err != nil {

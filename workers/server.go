@@ -160,8 +160,16 @@ func (s *Server) turn(stage func(context.Context, uuid.UUID) (string, error)) as
 		}
 		ctx = logging.With(ctx, "turn_id", p.TurnID)
 		next, err := stage(ctx, p.TurnID)
+		if errors.Is(err, game.ErrAwaitTurn) {
+			// An earlier turn of the session is being answered: run this
+			// stage again shortly, under a task of its own (not a retry).
+			return s.queue.Later(ctx, stageOfType(t.Type()), p.TurnID, AwaitTurnDelay)
+		}
 		if err != nil || next == "" {
 			return err
+		}
+		if t.Type() == TypeGenerate {
+			s.handOnAwaiting(ctx, p.TurnID)
 		}
 		if err := s.queue.Enqueue(ctx, next, p.TurnID); err != nil {
 			if next == game.StageEmbedDM {
@@ -171,6 +179,18 @@ func (s *Server) turn(stage func(context.Context, uuid.UUID) (string, error)) as
 			return err
 		}
 		return nil
+	}
+}
+
+// handOnAwaiting starts the retrieval of the session's next turn that
+// waits for the one just answered; a failure only costs it AwaitTurnDelay.
+func (s *Server) handOnAwaiting(ctx context.Context, turnID uuid.UUID) {
+	next, ok, err := s.pipeline.NextAwaiting(ctx, turnID)
+	if err == nil && ok {
+		err = s.queue.Later(ctx, game.StageRetrieve, next, 0)
+	}
+	if err != nil {
+		logging.From(ctx).Warn("handing on the next turn failed; it looks again shortly", "err", err)
 	}
 }
 

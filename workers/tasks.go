@@ -130,7 +130,17 @@ func (c *Client) Requeue(ctx context.Context, stage string, turnID uuid.UUID, ep
 	return true, c.enqueue(ctx, stage, turnID, TaskID(stage, turnID)+":r"+episode)
 }
 
-func (c *Client) enqueue(ctx context.Context, stage string, turnID uuid.UUID, taskID string) error {
+// AwaitTurnDelay is how long a turn waiting for an earlier turn of its
+// session waits before it looks again.
+const AwaitTurnDelay = 250 * time.Millisecond
+
+// Later enqueues a turn's stage to run after d, under a task id of its
+// own: the stage's own task is the one asking, still active.
+func (c *Client) Later(ctx context.Context, stage string, turnID uuid.UUID, d time.Duration) error {
+	return c.enqueue(ctx, stage, turnID, TaskID(stage, turnID)+":w"+uuid.NewString(), asynq.ProcessIn(d))
+}
+
+func (c *Client) enqueue(ctx context.Context, stage string, turnID uuid.UUID, taskID string, extra ...asynq.Option) error {
 	spec, ok := stages[stage]
 	if !ok {
 		return fmt.Errorf("enqueue: unknown stage %q", stage)
@@ -139,9 +149,9 @@ func (c *Client) enqueue(ctx context.Context, stage string, turnID uuid.UUID, ta
 	if err != nil {
 		return err
 	}
-	_, err = c.client.EnqueueContext(ctx, asynq.NewTask(spec.Type, payload),
-		asynq.TaskID(taskID), asynq.Queue(spec.Queue),
-		asynq.Timeout(spec.Timeout), asynq.MaxRetry(spec.MaxRetry))
+	opts := append([]asynq.Option{asynq.TaskID(taskID), asynq.Queue(spec.Queue),
+		asynq.Timeout(spec.Timeout), asynq.MaxRetry(spec.MaxRetry)}, extra...)
+	_, err = c.client.EnqueueContext(ctx, asynq.NewTask(spec.Type, payload), opts...)
 	if errors.Is(err, asynq.ErrTaskIDConflict) {
 		return nil
 	}

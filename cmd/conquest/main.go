@@ -253,13 +253,21 @@ func (a *app) serveAPI(ctx context.Context) error {
 	// access token behind them expires; and they are capped.
 	streams := api.NewStreamGuard(a.cfg.StreamLimits.PerPlayer, a.cfg.StreamLimits.PerIP)
 	go func() { _ = authSvc.WatchRevocations(hubCtx, streams.Revoke) }()
+	// A member removed on any replica loses their streams here at once;
+	// open session streams are the party's presence.
+	party := events.NewParty(a.rdb, a.log, 0)
+	go func() {
+		_ = party.WatchRemovals(hubCtx, func(r events.Removal) { streams.EndMember(r.SessionID, r.PlayerID) })
+	}()
+	presence := events.NewPresence(party, g.pub, a.cfg.PresenceGrace)
+	go presence.Run(hubCtx)
 	opsDeps, closeOps, err := a.ops.apiDeps(workers.RedisConnOpt(a.redisOpts), hub, asynq.NewInspectorFromRedisClient(a.rdb))
 	if err != nil {
 		return err
 	}
 	defer closeOps()
 	a.ops.registerReadiness(a.checks())
-	gameSvc := game.NewService(g.store, g.queue, g.pub, g.embedder, g.search, game.WithPortraits(a.assetSvc), game.WithAssetReader(a.assetSvc), game.WithExports(a.exportsS3, g.queue), turnLimits(a.cfg, a.rdb), game.WithRules(a.pack), game.WithSessionEnder(g.pub),
+	gameSvc := game.NewService(g.store, g.queue, g.pub, g.embedder, g.search, game.WithPortraits(a.assetSvc), game.WithAssetReader(a.assetSvc), game.WithExports(a.exportsS3, g.queue), turnLimits(a.cfg, a.rdb), game.WithRules(a.pack), game.WithSessionEnder(g.pub), game.WithParty(party),
 		game.WithSummaryBudget(a.cfg.Game.Providers.PromptTokenBudget/game.SummaryBudgetShare))
 	router, err := api.NewRouter(api.Deps{
 		Log:            a.log,
@@ -273,6 +281,8 @@ func (a *app) serveAPI(ctx context.Context) error {
 		Cards:          gameSvc,
 		Exports:        gameSvc,
 		Story:          gameSvc,
+		Party:          gameSvc,
+		Presence:       presence,
 		Assets:         a.assetSvc,
 		StorageReady:   a.storageReady.Load,
 		Reembed:        memory.NewReembedder(g.memory, g.models, a.cfg.Game.Providers.ReembedBatchSize),

@@ -54,6 +54,10 @@ type Config struct {
 	// connection instead of ~40 (docs/PERFORMANCE.md "SSE"). False: the
 	// ordinary net/http path, the handler waiting while the stream is open.
 	SSEDetach bool `env:"SSE_DETACH" envDefault:"true"`
+	// PresenceGrace is how long a player stays online in a party after
+	// their last session stream closed, so a page reload is not a leave
+	// (docs/PARTY.md).
+	PresenceGrace time.Duration `env:"PRESENCE_GRACE" envDefault:"5s"`
 
 	ShutdownTimeout time.Duration `env:"SHUTDOWN_TIMEOUT" envDefault:"15s"`
 	// HTTPReadTimeout bounds reading one request (headers and body; an

@@ -2,6 +2,7 @@ package game
 
 import (
 	"context"
+	"errors"
 
 	"github.com/google/uuid"
 
@@ -52,6 +53,37 @@ type SessionEnder interface {
 	EndSession(ctx context.Context, sessionID uuid.UUID) error
 }
 
+// Audience narrows who of a session's members receives an event (whispers,
+// typing). The zero value is everybody, stored in the stream's history.
+type Audience struct {
+	To        uuid.UUID // only this player (uuid.Nil: everybody)
+	Except    uuid.UUID // everybody but this player (uuid.Nil: nobody excepted)
+	Ephemeral bool      // live only: never stored in the stream's history, no id
+}
+
+// AudiencePublisher publishes to an audience (implemented by
+// *events.Publisher): each SSE connection gets only what its player may see.
+type AudiencePublisher interface {
+	PublishAudience(ctx context.Context, sessionID, turnID uuid.UUID, a Audience, typ string, data any) (string, error)
+}
+
+// errNoAudience: a private event with a publisher that cannot address it
+// is dropped, never broadcast.
+var errNoAudience = errors.New("game: the publisher cannot address an audience; private event dropped")
+
+// publishTurnEvent publishes an event of a turn to whoever may see the
+// turn: everybody, or a whisper's author alone.
+func publishTurnEvent(ctx context.Context, pub Publisher, t Turn, typ string, data any) (string, error) {
+	if t.PrivateTo == nil {
+		return pub.PublishTurn(ctx, t.SessionID, t.ID, typ, data)
+	}
+	ap, ok := pub.(AudiencePublisher)
+	if !ok {
+		return "", errNoAudience
+	}
+	return ap.PublishAudience(ctx, t.SessionID, t.ID, Audience{To: *t.PrivateTo}, typ, data)
+}
+
 func logPublishFailure(ctx context.Context, typ string, err error) {
 	logging.From(ctx).Error("publish failed", "type", typ, "err", err)
 }
@@ -67,7 +99,7 @@ func publishStatus(ctx context.Context, pub Publisher, t Turn) {
 // publish sends an event of a turn; a failure is logged, never fatal: the
 // state is in Postgres, and clients that miss it reload over REST.
 func publish(ctx context.Context, pub Publisher, t Turn, typ string, data map[string]any) string {
-	id, err := pub.PublishTurn(ctx, t.SessionID, t.ID, typ, data)
+	id, err := publishTurnEvent(ctx, pub, t, typ, data)
 	if err != nil {
 		logging.From(ctx).Error("publish failed", "turn_id", t.ID, "type", typ, "err", err)
 	}

@@ -129,7 +129,7 @@ func (x *Exporter) Run(ctx context.Context, id uuid.UUID) error {
 	if err != nil {
 		return err
 	}
-	d, err := x.store.exportDocument(ctx, e.SessionID)
+	d, err := x.store.exportDocument(ctx, e.SessionID, e.PlayerID)
 	if err != nil {
 		return err
 	}

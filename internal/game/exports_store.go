@@ -1,6 +1,7 @@
 package game
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 
@@ -19,10 +20,11 @@ func scanExport(row pgx.Row) (Export, error) {
 	return e, err
 }
 
-// insertExport records a pending export of a session the player owns.
+// insertExport records a pending export of a session the player is a
+// member of (the export holds what that player may see).
 func (s *Store) insertExport(ctx context.Context, playerID, sessionID uuid.UUID, format string) (Export, error) {
 	e, err := scanExport(s.pool.QueryRow(ctx, `INSERT INTO game.exports AS e (id, session_id, player_id, format, status)
-		SELECT $1, s.id, $3, $4, 'pending' FROM game.sessions s WHERE s.id = $2 AND s.owner_id = $3
+		SELECT $1, m.session_id, $3, $4, 'pending' FROM game.session_members m WHERE m.session_id = $2 AND m.player_id = $3
 		RETURNING `+exportCols, uuid.Must(uuid.NewV7()), sessionID, playerID, format))
 	return e, postgres.Translate(err, "session")
 }
@@ -44,8 +46,9 @@ func (s *Store) finishExport(ctx context.Context, id uuid.UUID, status string, k
 }
 
 // exportDocument reads what an export holds: the session, its messages in
-// order with their authors' display names, its lore and its summary.
-func (s *Store) exportDocument(ctx context.Context, sessionID uuid.UUID) (export.Document, error) {
+// order with their authors' display names (public ones and the viewer's
+// whispers only), its lore and its summary.
+func (s *Store) exportDocument(ctx context.Context, sessionID, viewerID uuid.UUID) (export.Document, error) {
 	var d export.Document
 	var sid uuid.UUID
 	err := s.pool.QueryRow(ctx, `SELECT id, title, created_at FROM game.sessions WHERE id = $1`, sessionID).
@@ -54,9 +57,11 @@ func (s *Store) exportDocument(ctx context.Context, sessionID uuid.UUID) (export
 		return d, postgres.Translate(err, "session")
 	}
 	d.Session.ID = sid.String()
-	rows, err := s.pool.Query(ctx, `SELECT m.id, m.role, coalesce(p.display_name, ''), m.content, m.created_at
+	rows, err := s.pool.Query(ctx, `SELECT m.id, m.role, coalesce(p.display_name, ''), m.content, m.created_at, m.visibility,
+			coalesce(pt.display_name, '')
 		FROM game.messages m LEFT JOIN auth.players p ON p.id = m.author_id
-		WHERE m.session_id = $1 ORDER BY m.seq LIMIT $2`, sessionID, export.MaxMessages)
+		LEFT JOIN auth.players pt ON pt.id = m.private_to
+		WHERE m.session_id = $1 AND `+visibleTo("m", "$3")+` ORDER BY m.seq LIMIT $2`, sessionID, export.MaxMessages, viewerID)
 	if err != nil {
 		return d, postgres.Translate(err, "message")
 	}
@@ -65,10 +70,18 @@ func (s *Store) exportDocument(ctx context.Context, sessionID uuid.UUID) (export
 	for rows.Next() {
 		var m export.Message
 		var id uuid.UUID
-		if err := rows.Scan(&id, &m.Role, &m.Author, &m.Content, &m.CreatedAt); err != nil {
+		var whisperer string
+		if err := rows.Scan(&id, &m.Role, &m.Author, &m.Content, &m.CreatedAt, &m.Visibility, &whisperer); err != nil {
 			return d, err
 		}
-		m.ID, m.Visibility = id.String(), export.VisibilityPublic
+		m.ID = id.String()
+		if m.Visibility == export.VisibilityPrivate {
+			// A whisper goes to the DM; the DM's answer to its player.
+			m.To = []string{"DM"}
+			if m.Role != RolePlayer {
+				m.To = []string{cmp.Or(whisperer, "player")}
+			}
+		}
 		if m.Role != RolePlayer {
 			m.Author = ""
 		}

@@ -21,21 +21,21 @@ import (
 
 const (
 	// $1 source session, $2 new session, $3 the fork message's seq.
-	forkMessagesSQL = `INSERT INTO game.messages (id, session_id, turn_id, role, author_id, content, partial, token_count, created_at)
+	forkMessagesSQL = `INSERT INTO game.messages (id, session_id, turn_id, role, author_id, content, partial, token_count, created_at, visibility, private_to)
 		SELECT md5($2::text || m.id::text)::uuid, $2, md5($2::text || m.turn_id::text)::uuid,
-			m.role, m.author_id, m.content, m.partial, m.token_count, m.created_at
+			m.role, m.author_id, m.content, m.partial, m.token_count, m.created_at, m.visibility, m.private_to
 		FROM game.messages m WHERE m.session_id = $1 AND m.seq <= $3 ORDER BY m.seq`
 	// Turns whose player message was copied; their reply only if it was.
 	forkTurnsSQL = `INSERT INTO game.turns (id, session_id, player_id, player_message_id, dm_message_id, status, seed,
 			provider, model, error_code, error_message, context, prompt_tokens, completion_tokens, attempts,
 			cancel_requested_at, created_at, updated_at, embed_started_at, embed_ended_at, retrieve_started_at,
-			retrieve_ended_at, generate_started_at, generate_ended_at, finished_at, dice_seed, dice_commitment)
+			retrieve_ended_at, generate_started_at, generate_ended_at, finished_at, dice_seed, dice_commitment, private_to)
 		SELECT md5($2::text || t.id::text)::uuid, $2, t.player_id, md5($2::text || t.player_message_id::text)::uuid,
 			CASE WHEN dm.seq <= $3 THEN md5($2::text || t.dm_message_id::text)::uuid END,
 			t.status, t.seed, t.provider, t.model, t.error_code, t.error_message, t.context, t.prompt_tokens,
 			t.completion_tokens, t.attempts, t.cancel_requested_at, t.created_at, t.updated_at, t.embed_started_at,
 			t.embed_ended_at, t.retrieve_started_at, t.retrieve_ended_at, t.generate_started_at, t.generate_ended_at,
-			t.finished_at, t.dice_seed, t.dice_commitment
+			t.finished_at, t.dice_seed, t.dice_commitment, t.private_to
 		FROM game.turns t JOIN game.messages pm ON pm.id = t.player_message_id
 		LEFT JOIN game.messages dm ON dm.id = t.dm_message_id
 		WHERE t.session_id = $1 AND pm.seq <= $3 AND (t.dm_message_id IS NULL OR dm.seq IS NOT NULL)`

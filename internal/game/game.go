@@ -116,7 +116,17 @@ type Message struct {
 	AuthorID  *uuid.UUID `json:"author_id,omitempty"`
 	CreatedAt time.Time  `json:"created_at"`
 	Seq       int64      `json:"-"`
+	// Visibility is "public" or "private" (a whisper: seen by PrivateTo
+	// and the DM only, docs/PARTY.md).
+	Visibility string     `json:"visibility"`
+	PrivateTo  *uuid.UUID `json:"-"`
 }
+
+// Message visibilities.
+const (
+	VisibilityPublic  = "public"
+	VisibilityPrivate = "private"
+)
 
 // Turn statuses.
 const (
@@ -208,6 +218,9 @@ type Turn struct {
 	// from (GET /api/turns/{id}; docs/STORY.md).
 	Alternatives []Alternative `json:"alternatives,omitempty"`
 	diceSeed     []byte
+	// PrivateTo is set on a whisper's turn: its events and messages are
+	// that player's alone.
+	PrivateTo *uuid.UUID `json:"-"`
 }
 
 // Roll is one stored roll (API.md): a turn's (actor "dm") or a player's own.

@@ -116,7 +116,7 @@ func (s *Store) importSession(ctx context.Context, in Session, d *export.Documen
 		n := len(d.Messages)
 		// Arrays of text: PGlite's simple protocol has no encode plan for uuid[].
 		ids, roles, contents := make([]string, n), make([]string, n), make([]string, n)
-		authors, times := make([]*string, n), make([]time.Time, n)
+		authors, times, private := make([]*string, n), make([]time.Time, n), make([]*string, n)
 		owner := in.OwnerID.String()
 		newID := map[string]uuid.UUID{}
 		for i, m := range d.Messages {
@@ -125,13 +125,17 @@ func (s *Store) importSession(ctx context.Context, in Session, d *export.Documen
 			if m.Role == RolePlayer {
 				authors[i] = &owner
 			}
+			if m.Visibility == VisibilityPrivate {
+				private[i] = &owner // the exporter's whispers stay the importer's
+			}
 			newID[m.ID] = id
 		}
 		// seq follows the export's order: rows are inserted in ordinality order.
-		if _, err = q.Exec(ctx, `INSERT INTO game.messages (id, session_id, role, author_id, content, created_at)
-			SELECT u.id, $1, u.role, u.author, u.content, u.created_at
-			FROM unnest($2::text[]::uuid[], $3::text[], $4::text[]::uuid[], $5::text[], $6::timestamptz[]) WITH ORDINALITY AS u(id, role, author, content, created_at, o)
-			ORDER BY u.o`, in.ID, ids, roles, authors, contents, times); err != nil {
+		if _, err = q.Exec(ctx, `INSERT INTO game.messages (id, session_id, role, author_id, content, created_at, visibility, private_to)
+			SELECT u.id, $1, u.role, u.author, u.content, u.created_at, CASE WHEN u.private_to IS NULL THEN 'public' ELSE 'private' END, u.private_to
+			FROM unnest($2::text[]::uuid[], $3::text[], $4::text[]::uuid[], $5::text[], $6::timestamptz[], $7::text[]::uuid[])
+				WITH ORDINALITY AS u(id, role, author, content, created_at, private_to, o)
+			ORDER BY u.o`, in.ID, ids, roles, authors, contents, times, private); err != nil {
 			return err
 		}
 		if err = insertLoreRows(ctx, q, in.ID, book, nil); err != nil {

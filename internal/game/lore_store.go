@@ -56,9 +56,12 @@ func collectLore(rows pgx.Rows, err error) ([]LoreEntry, error) {
 func (s *Store) insertLore(ctx context.Context, playerID, sessionID uuid.UUID, entries []lore.Entry) ([]LoreEntry, error) {
 	var out []LoreEntry
 	err := s.Tx(ctx, func(q querier) error {
+		if err := requireOwner(ctx, q, sessionID, playerID); err != nil {
+			return err
+		}
 		var n int
 		err := q.QueryRow(ctx, `SELECT (SELECT count(*) FROM game.lore_entries WHERE session_id = s.id)
-			FROM game.sessions s WHERE s.id = $1 AND s.owner_id = $2 FOR UPDATE`, sessionID, playerID).Scan(&n)
+			FROM game.sessions s WHERE s.id = $1 FOR UPDATE`, sessionID).Scan(&n)
 		if err != nil {
 			return postgres.Translate(err, "session")
 		}
@@ -90,7 +93,7 @@ func insertLoreRows(ctx context.Context, q querier, sessionID uuid.UUID, entries
 }
 
 func (s *Store) listLore(ctx context.Context, playerID, sessionID uuid.UUID) ([]LoreEntry, error) {
-	if _, err := s.ownedSession(ctx, playerID, sessionID); err != nil {
+	if _, err := memberRole(ctx, s.pool, sessionID, playerID); err != nil {
 		return nil, err
 	}
 	out, err := collectLore(s.pool.Query(ctx, `SELECT `+loreCols+` FROM game.lore_entries l
@@ -98,21 +101,33 @@ func (s *Store) listLore(ctx context.Context, playerID, sessionID uuid.UUID) ([]
 	return out, postgres.Translate(err, "lore entry")
 }
 
-// ownedSession returns a session the player owns (not_found otherwise).
-func (s *Store) ownedSession(ctx context.Context, playerID, sessionID uuid.UUID) (Session, error) {
-	out, err := scanSession(s.pool.QueryRow(ctx, `SELECT `+sessionCols+` FROM game.sessions s
-		WHERE s.id = $1 AND s.owner_id = $2`, sessionID, playerID))
-	return out, postgres.Translate(err, "session")
+// ownsLore answers not_found when the player is not a member of the lore
+// entry's session and forbidden when they are a member but not its owner.
+func (s *Store) ownsLore(ctx context.Context, playerID, id uuid.UUID) error {
+	var role string
+	err := s.pool.QueryRow(ctx, `SELECT m.role FROM game.lore_entries l
+		JOIN game.session_members m ON m.session_id = l.session_id AND m.player_id = $2
+		WHERE l.id = $1`, id, playerID).Scan(&role)
+	if err != nil {
+		return postgres.Translate(err, "lore entry")
+	}
+	if role != RoleOwner {
+		return apperr.New(apperr.Forbidden, "only the session's owner may change its lore")
+	}
+	return nil
 }
 
 func (s *Store) getLore(ctx context.Context, playerID, id uuid.UUID) (LoreEntry, error) {
 	e, err := scanLore(s.pool.QueryRow(ctx, `SELECT `+loreCols+` FROM game.lore_entries l
-		JOIN game.sessions s ON s.id = l.session_id AND s.owner_id = $2
+		JOIN game.session_members m ON m.session_id = l.session_id AND m.player_id = $2
 		WHERE l.id = $1`, id, playerID))
 	return e, postgres.Translate(err, "lore entry")
 }
 
 func (s *Store) updateLore(ctx context.Context, playerID, id uuid.UUID, e LoreEntry) (LoreEntry, error) {
+	if err := s.ownsLore(ctx, playerID, id); err != nil {
+		return e, err
+	}
 	keys, err := json.Marshal(e.Keys)
 	if err != nil {
 		return e, err
@@ -126,6 +141,9 @@ func (s *Store) updateLore(ctx context.Context, playerID, id uuid.UUID, e LoreEn
 }
 
 func (s *Store) deleteLore(ctx context.Context, playerID, id uuid.UUID) error {
+	if err := s.ownsLore(ctx, playerID, id); err != nil {
+		return err
+	}
 	tag, err := s.pool.Exec(ctx, `DELETE FROM game.lore_entries l USING game.sessions s
 		WHERE l.id = $1 AND s.id = l.session_id AND s.owner_id = $2`, id, playerID)
 	if err != nil {

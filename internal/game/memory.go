@@ -39,6 +39,9 @@ type Query struct {
 	// empty, the search embeds Text with the served model.
 	Vector string
 	Model  string
+	// Viewer is the player whose whispers may be found besides the public
+	// messages; uuid.Nil finds public messages only (docs/PARTY.md).
+	Viewer uuid.UUID
 }
 
 // Retrieval sources, as recorded on a turn's context.

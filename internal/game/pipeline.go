@@ -174,6 +174,17 @@ func (p *Pipeline) EmbedReply(ctx context.Context, turnID uuid.UUID) (next strin
 // source, scores and token count, so the context is inspectable.
 func (p *Pipeline) Retrieve(ctx context.Context, turnID uuid.UUID) (next string, err error) {
 	began := time.Now()
+	// Free mode: a session's turns are answered one at a time, in order of
+	// arrival, each seeing the replies before it (docs/PARTY.md).
+	if busy, err := p.store.earlierTurnOpen(ctx, turnID); err != nil || busy {
+		if err == nil {
+			err = p.store.Touch(ctx, turnID) // waiting, not stuck
+		}
+		if err != nil {
+			return "", err
+		}
+		return "", ErrAwaitTurn
+	}
 	served, err := p.models.Serving(ctx)
 	if err != nil {
 		return "", err
@@ -192,6 +203,9 @@ func (p *Pipeline) Retrieve(ctx context.Context, turnID uuid.UUID) (next string,
 	q, fresh, err := p.query(ctx, served, pm, st.Vector)
 	if err != nil {
 		return "", err
+	}
+	if t.PrivateTo != nil {
+		q.Viewer = *t.PrivateTo // a whisper's turn may recall its author's whispers; others never
 	}
 	hits, err := p.search.Recall(ctx, t.SessionID, q, p.opts.MemoryK, exclude)
 	if err != nil {
@@ -345,7 +359,7 @@ func (p *Pipeline) Generate(ctx context.Context, turnID uuid.UUID) (next string,
 			announced() // the status comes before the reply
 		}
 		reply.WriteString(delta)
-		_, err := p.pub.PublishTurn(ctx, t.SessionID, t.ID, EventDMDelta, map[string]any{"text": delta, "attempt": t.Attempts})
+		_, err := publishTurnEvent(ctx, p.pub, t, EventDMDelta, map[string]any{"text": delta, "attempt": t.Attempts})
 		if err == nil {
 			p.opts.Observer.DeltaStreamed(p.model.Name())
 		}
@@ -472,4 +486,11 @@ func (p *Pipeline) Touch(ctx context.Context, turnID uuid.UUID) error {
 // a final one): a turn stuck in it runs that stage again.
 func StageOf(status string) string {
 	return map[string]string{StatusQueued: StageEmbed, StatusEmbedding: StageEmbed, StatusRetrieving: StageRetrieve, StatusGenerating: StageGenerate}[status]
+}
+
+// NextAwaiting is the turn of the same session that waits for the turn
+// turnID to end (free mode), if any: the runner hands it on at once
+// instead of letting it look again later.
+func (p *Pipeline) NextAwaiting(ctx context.Context, turnID uuid.UUID) (uuid.UUID, bool, error) {
+	return p.store.nextAwaiting(ctx, turnID)
 }

@@ -50,6 +50,7 @@ type Service struct {
 	pack        *rules.Pack // the rule pack sheets are normalised with (WithRules)
 
 	limits TurnLimits // per-player turn limits (limits.go)
+	party  Party      // removals and presence across replicas (party.go); may be nil
 
 	ender SessionEnder // nil: a deleted session's stream is left to expire
 
@@ -232,9 +233,9 @@ func (s *Service) GetSession(ctx context.Context, playerID, id uuid.UUID) (Sessi
 // its next delta, which the ended stream refuses, or at its heartbeat,
 // which finds the turn gone). Then the session's event stream ends: every
 // open stream of it, on every replica, gets session.deleted and ends, and
-// its event history leaves Redis.
+// its event history leaves Redis; its members' streams end too.
 func (s *Service) DeleteSession(ctx context.Context, playerID, id uuid.UUID) error {
-	cancelled, err := s.store.deleteSession(ctx, playerID, id)
+	cancelled, members, err := s.store.deleteSession(ctx, playerID, id)
 	if err != nil {
 		return err
 	}
@@ -250,6 +251,14 @@ func (s *Service) DeleteSession(ctx context.Context, playerID, id uuid.UUID) err
 			// The session is gone from Postgres (streams reopen as 404);
 			// the history expires with its stream's TTL.
 			logging.From(ctx).Error("ending the deleted session's stream failed", "session_id", id, "err", err)
+		}
+	}
+	if s.party == nil {
+		return nil
+	}
+	for _, m := range members {
+		if err := s.party.MemberRemoved(ctx, id, m); err != nil {
+			logging.From(ctx).Error("announcing a removal failed", "session_id", id, "player_id", m, "err", err)
 		}
 	}
 	return nil
@@ -271,7 +280,7 @@ func (s *Service) ListMessages(ctx context.Context, playerID, sessionID uuid.UUI
 	if _, err := s.GetSession(ctx, playerID, sessionID); err != nil {
 		return Page{}, err
 	}
-	msgs, err := s.store.listMessages(ctx, sessionID, before, limit+1)
+	msgs, err := s.store.listMessages(ctx, sessionID, playerID, before, limit+1)
 	if err != nil {
 		return Page{}, err
 	}
@@ -287,6 +296,16 @@ func (s *Service) ListMessages(ctx context.Context, playerID, sessionID uuid.UUI
 // then starts the pipeline. A repeated Idempotency-Key returns the first
 // message and turn and creates nothing.
 func (s *Service) PostMessage(ctx context.Context, playerID, sessionID uuid.UUID, content, idemKey string) (Message, Turn, error) {
+	return s.postMessage(ctx, playerID, sessionID, content, idemKey, false)
+}
+
+// PostPrivateMessage is PostMessage for a whisper: the message, its turn's
+// events and the DM's answer are the player's alone (docs/PARTY.md).
+func (s *Service) PostPrivateMessage(ctx context.Context, playerID, sessionID uuid.UUID, content, idemKey string) (Message, Turn, error) {
+	return s.postMessage(ctx, playerID, sessionID, content, idemKey, true)
+}
+
+func (s *Service) postMessage(ctx context.Context, playerID, sessionID uuid.UUID, content, idemKey string, private bool) (Message, Turn, error) {
 	content, err := ValidateContent(content)
 	if err != nil {
 		return Message{}, Turn{}, err
@@ -308,7 +327,10 @@ func (s *Service) PostMessage(ctx context.Context, playerID, sessionID uuid.UUID
 		}
 	}
 	turnID := uuid.Must(uuid.NewV7())
-	msg := Message{ID: uuid.Must(uuid.NewV7()), SessionID: sessionID, Role: RolePlayer, Content: content, TurnID: &turnID, AuthorID: &playerID}
+	msg := Message{ID: uuid.Must(uuid.NewV7()), SessionID: sessionID, Role: RolePlayer, Content: content, TurnID: &turnID, AuthorID: &playerID, Visibility: VisibilityPublic}
+	if private {
+		msg.Visibility, msg.PrivateTo = VisibilityPrivate, &playerID
+	}
 	seed, err := dice.NewSeed()
 	if err != nil {
 		return Message{}, Turn{}, err
@@ -382,6 +404,15 @@ func (s *Service) CancelTurn(ctx context.Context, playerID, id uuid.UUID) (Turn,
 	if err != nil {
 		return t, err
 	}
+	if t.PlayerID != playerID {
+		role, err := memberRole(ctx, s.store.pool, t.SessionID, playerID)
+		if err != nil {
+			return t, err
+		}
+		if role != RoleOwner {
+			return t, apperr.New(apperr.Forbidden, "only the turn's player or the session's owner may cancel it")
+		}
+	}
 	if t.Status == StatusCancelled {
 		return t, nil
 	}
@@ -417,7 +448,7 @@ func (s *Service) SearchMemory(ctx context.Context, playerID, sessionID uuid.UUI
 	if _, err := s.GetSession(ctx, playerID, sessionID); err != nil {
 		return nil, err
 	}
-	return s.search.Search(ctx, sessionID, q, k, nil)
+	return s.search.Recall(ctx, sessionID, Query{Text: q, Viewer: playerID}, k, nil)
 }
 
 // SessionAccess checks that the player may read a session.

@@ -220,7 +220,7 @@ func (s *Store) insertSession(ctx context.Context, in Session, seed openSeed, ma
 		if err != nil {
 			return err
 		}
-		if _, err = q.Exec(ctx, `INSERT INTO game.session_members (session_id, player_id, role) VALUES ($1, $2, 'owner')`, in.ID, in.OwnerID); err != nil {
+		if _, err = q.Exec(ctx, `INSERT INTO game.session_members (session_id, player_id, role, character_id) VALUES ($1, $2, 'owner', $3)`, in.ID, in.OwnerID, in.CharacterID); err != nil {
 			return err
 		}
 		// The first open seed of player rolls, so its commitment is public
@@ -278,11 +278,14 @@ func (s *Store) getSession(ctx context.Context, q querier, playerID, id uuid.UUI
 // the turns still in flight end cancelled (returned, for their final
 // events), then the row goes and Postgres cascades to everything of the
 // session (messages and their vectors, turns, rolls, lore, summary, …).
-func (s *Store) deleteSession(ctx context.Context, playerID, id uuid.UUID) (cancelled []Turn, err error) {
+// It also returns the members the session had besides the owner.
+func (s *Store) deleteSession(ctx context.Context, playerID, id uuid.UUID) (cancelled []Turn, members []uuid.UUID, err error) {
 	err = s.Tx(ctx, func(q querier) error {
+		if err := requireOwner(ctx, q, id, playerID); err != nil {
+			return err
+		}
 		var one int
-		err := q.QueryRow(ctx, `SELECT 1 FROM game.sessions WHERE id = $1 AND owner_id = $2 FOR UPDATE`, id, playerID).Scan(&one)
-		if err != nil {
+		if err := q.QueryRow(ctx, `SELECT 1 FROM game.sessions WHERE id = $1 FOR UPDATE`, id).Scan(&one); err != nil {
 			return postgres.Translate(err, "session")
 		}
 		rows, err := q.Query(ctx, `UPDATE game.turns t SET status = 'cancelled', cancel_requested_at = now(),
@@ -296,20 +299,32 @@ func (s *Store) deleteSession(ctx context.Context, playerID, id uuid.UUID) (canc
 		if err != nil {
 			return postgres.Translate(err, "turns")
 		}
+		rows, err = q.Query(ctx, `SELECT player_id FROM game.session_members WHERE session_id = $1 AND role <> 'owner'`, id)
+		if err != nil {
+			return postgres.Translate(err, "session")
+		}
+		if members, err = pgx.CollectRows(rows, pgx.RowTo[uuid.UUID]); err != nil {
+			return postgres.Translate(err, "session")
+		}
 		_, err = q.Exec(ctx, `DELETE FROM game.sessions WHERE id = $1`, id)
 		return postgres.Translate(err, "session")
 	})
-	return cancelled, err
+	return cancelled, members, postgres.Translate(err, "session")
 }
 
 // --- messages
 
-const messageCols = `id, session_id, role, content, turn_id, author_id, created_at, seq`
+const messageCols = `id, session_id, role, content, turn_id, author_id, created_at, seq, visibility, private_to`
 
 func scanMessage(row pgx.Row) (Message, error) {
 	var m Message
-	err := row.Scan(&m.ID, &m.SessionID, &m.Role, &m.Content, &m.TurnID, &m.AuthorID, &m.CreatedAt, &m.Seq)
+	err := row.Scan(m.dest()...)
 	return m, err
+}
+
+// dest are the scan destinations of messageCols.
+func (m *Message) dest() []any {
+	return []any{&m.ID, &m.SessionID, &m.Role, &m.Content, &m.TurnID, &m.AuthorID, &m.CreatedAt, &m.Seq, &m.Visibility, &m.PrivateTo}
 }
 
 func collectMessages(rows pgx.Rows, err error) ([]Message, error) {
@@ -330,21 +345,24 @@ func collectMessages(rows pgx.Rows, err error) ([]Message, error) {
 
 // listMessages returns up to limit messages before the message `before`
 // (nil = the newest), newest first.
-func (s *Store) listMessages(ctx context.Context, sessionID uuid.UUID, before *uuid.UUID, limit int) ([]Message, error) {
+// Only the messages viewer may see are listed (public ones and whispers
+// to them).
+func (s *Store) listMessages(ctx context.Context, sessionID, viewer uuid.UUID, before *uuid.UUID, limit int) ([]Message, error) {
 	if before == nil {
-		return collectMessages(s.pool.Query(ctx, `SELECT `+messageCols+` FROM game.messages
-			WHERE session_id = $1 ORDER BY seq DESC LIMIT $2`, sessionID, limit))
+		return collectMessages(s.pool.Query(ctx, `SELECT `+messageCols+` FROM game.messages m
+			WHERE session_id = $1 AND `+visibleTo("m", "$3")+` ORDER BY seq DESC LIMIT $2`, sessionID, limit, viewer))
 	}
 	var seq int64
-	err := s.pool.QueryRow(ctx, `SELECT seq FROM game.messages WHERE id = $1 AND session_id = $2`, *before, sessionID).Scan(&seq)
+	err := s.pool.QueryRow(ctx, `SELECT seq FROM game.messages m WHERE id = $1 AND session_id = $2 AND `+visibleTo("m", "$3"),
+		*before, sessionID, viewer).Scan(&seq)
 	if err != nil {
 		if err == pgx.ErrNoRows {
 			return nil, apperr.Invalidf("before", "is not a message of this session")
 		}
 		return nil, postgres.Translate(err, "message")
 	}
-	return collectMessages(s.pool.Query(ctx, `SELECT `+messageCols+` FROM game.messages
-		WHERE session_id = $1 AND seq < $2 ORDER BY seq DESC LIMIT $3`, sessionID, seq, limit))
+	return collectMessages(s.pool.Query(ctx, `SELECT `+messageCols+` FROM game.messages m
+		WHERE session_id = $1 AND seq < $2 AND `+visibleTo("m", "$4")+` ORDER BY seq DESC LIMIT $3`, sessionID, seq, limit, viewer))
 }
 
 // GetMessage returns one message by id.
@@ -359,7 +377,7 @@ const turnCols = `t.id, t.session_id, t.player_id, t.player_message_id, t.dm_mes
 	t.error_code, t.error_message, t.provider, t.model, t.seed, t.attempts, t.context,
 	t.prompt_tokens, t.completion_tokens, t.idempotency_key, t.created_at, t.updated_at,
 	t.embed_started_at, t.embed_ended_at, t.retrieve_started_at, t.retrieve_ended_at,
-	t.generate_started_at, t.generate_ended_at, t.finished_at, t.dice_seed, t.dice_commitment`
+	t.generate_started_at, t.generate_ended_at, t.finished_at, t.dice_seed, t.dice_commitment, t.private_to`
 
 func scanTurn(row pgx.Row) (Turn, error) {
 	var t Turn
@@ -370,7 +388,7 @@ func scanTurn(row pgx.Row) (Turn, error) {
 		&code, &msg, &provider, &model, &t.Seed, &t.Attempts, &ctxJSON,
 		&t.PromptTokens, &t.CompletionTokens, &t.IdempotencyKey, &t.CreatedAt, &t.UpdatedAt,
 		&t.Timings.EmbedStartedAt, &t.Timings.EmbedEndedAt, &t.Timings.RetrieveStartedAt, &t.Timings.RetrieveEndedAt,
-		&t.Timings.GenerateStartedAt, &t.Timings.GenerateEndedAt, &t.Timings.FinishedAt, &t.diceSeed, &commitment)
+		&t.Timings.GenerateStartedAt, &t.Timings.GenerateEndedAt, &t.Timings.FinishedAt, &t.diceSeed, &commitment, &t.PrivateTo)
 	if err != nil {
 		return t, err
 	}
@@ -410,7 +428,7 @@ func (s *Store) GetTurn(ctx context.Context, id uuid.UUID) (Turn, error) {
 func (s *Store) getTurnFor(ctx context.Context, playerID, id uuid.UUID) (Turn, error) {
 	t, err := scanTurn(s.pool.QueryRow(ctx, `SELECT `+turnCols+` FROM game.turns t
 		JOIN game.session_members m ON m.session_id = t.session_id AND m.player_id = $2
-		WHERE t.id = $1`, id, playerID))
+		WHERE t.id = $1 AND (t.private_to IS NULL OR t.private_to = $2)`, id, playerID))
 	return t, postgres.Translate(err, "turn")
 }
 
@@ -437,11 +455,11 @@ func (s *Store) insertTurn(ctx context.Context, m Message, t Turn, next openSeed
 			SELECT EXISTS (SELECT 1 FROM game.session_members WHERE session_id = $2 AND player_id = $4)
 				AND ($7::int <= 0 OR count(*) < $7::int) AS ok
 			FROM game.turns WHERE player_id = $4 AND status IN ('queued', 'embedding', 'retrieving', 'generating'))
-		INSERT INTO game.messages (id, session_id, turn_id, role, author_id, content, token_count)
-		SELECT $1::uuid, $2::uuid, $3::uuid, 'player', $4::uuid, $5::text, $6::int FROM room WHERE room.ok
-		RETURNING `+messageCols, m.ID, m.SessionID, m.TurnID, m.AuthorID, m.Content, 0, maxInFlight)
-	b.Queue(`INSERT INTO game.turns AS t (id, session_id, player_id, player_message_id, idempotency_key, seed, status, dice_seed, dice_commitment)
-		SELECT $1::uuid, $2::uuid, $3::uuid, m.id, $5::text, $6::bigint, 'queued', $7::bytea, $8::text FROM game.messages m WHERE m.id = $4
+		INSERT INTO game.messages (id, session_id, turn_id, role, author_id, content, token_count, visibility, private_to)
+		SELECT $1::uuid, $2::uuid, $3::uuid, 'player', $4::uuid, $5::text, $6::int, $8::text, $9::uuid FROM room WHERE room.ok
+		RETURNING `+messageCols, m.ID, m.SessionID, m.TurnID, m.AuthorID, m.Content, 0, maxInFlight, m.Visibility, m.PrivateTo)
+	b.Queue(`INSERT INTO game.turns AS t (id, session_id, player_id, player_message_id, idempotency_key, seed, status, dice_seed, dice_commitment, private_to)
+		SELECT $1::uuid, $2::uuid, $3::uuid, m.id, $5::text, $6::bigint, 'queued', $7::bytea, $8::text, m.private_to FROM game.messages m WHERE m.id = $4
 		RETURNING `+turnCols, t.ID, t.SessionID, t.PlayerID, m.ID, t.IdempotencyKey, t.Seed, t.diceSeed, t.DiceCommitment)
 	b.Queue(`UPDATE game.sessions SET updated_at = now() WHERE id = $1 AND EXISTS (SELECT 1 FROM game.turns WHERE id = $2)`,
 		m.SessionID, t.ID)
@@ -520,8 +538,9 @@ func (s *Store) Complete(ctx context.Context, t Turn, reply Message, provider, m
 			  AND (NOT $9::bool OR (SELECT sheet_version FROM c0) = $10::bigint)
 			RETURNING `+turnCols+`
 		), m AS (
-			INSERT INTO game.messages (id, session_id, turn_id, role, content, token_count)
-			SELECT $2::uuid, t.session_id, t.id, 'dm', $7::text, $6::int FROM t
+			INSERT INTO game.messages (id, session_id, turn_id, role, content, token_count, visibility, private_to)
+			SELECT $2::uuid, t.session_id, t.id, 'dm', $7::text, $6::int,
+				CASE WHEN t.private_to IS NULL THEN 'public' ELSE 'private' END, t.private_to FROM t
 			RETURNING `+messageCols+`
 		), c AS (
 			UPDATE game.characters ch SET sheet = $11::jsonb, level = $12::int,
@@ -541,7 +560,7 @@ func (s *Store) Complete(ctx context.Context, t Turn, reply Message, provider, m
 		SELECT `+turnCols+`, `+prefixed("m", messageCols)+` FROM t, m`,
 		t.ID, reply.ID, provider, model, promptTokens, completionTokens, reply.Content,
 		eff.CharacterID, eff.Apply, eff.SheetVersion, sheet, eff.Sheet.Level, changes, rolls),
-		[]any{&m.ID, &m.SessionID, &m.Role, &m.Content, &m.TurnID, &m.AuthorID, &m.CreatedAt, &m.Seq}})
+		m.dest()})
 	if err == pgx.ErrNoRows {
 		if !eff.Apply {
 			return Message{}, Turn{}, false, nil

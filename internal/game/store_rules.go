@@ -229,18 +229,15 @@ func (s *Store) insertPlayerRoll(ctx context.Context, sessionID, playerID uuid.U
 	var out Roll
 	var msg Message
 	err := s.Tx(ctx, func(q querier) error {
-		var owner uuid.UUID
+		// Each member rolls for their own character.
 		var character *uuid.UUID
-		err := q.QueryRow(ctx, `SELECT s.owner_id, s.character_id FROM game.sessions s
-			JOIN game.session_members m ON m.session_id = s.id AND m.player_id = $2 WHERE s.id = $1`, sessionID, playerID).Scan(&owner, &character)
+		err := q.QueryRow(ctx, `SELECT m.character_id FROM game.session_members m
+			WHERE m.session_id = $1 AND m.player_id = $2`, sessionID, playerID).Scan(&character)
 		if err == pgx.ErrNoRows {
 			return apperr.NotFoundf("session")
 		}
 		if err != nil {
 			return err
-		}
-		if owner != playerID {
-			character = nil // the session's character is its owner's
 		}
 		if _, err := q.Exec(ctx, `INSERT INTO game.dice_seeds (id, session_id, seed, commitment) VALUES ($1, $2, $3, $4)
 			ON CONFLICT (session_id) WHERE revealed_at IS NULL DO NOTHING`, fresh.ID, sessionID, fresh.Seed[:], fresh.Seed.Commitment()); err != nil {

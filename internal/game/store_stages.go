@@ -89,14 +89,27 @@ func advanceSQL(to string) (string, error) {
 const (
 	playerMessageSQL = `SELECT ` + messageCols + ` FROM game.messages
 		WHERE id = (SELECT player_message_id FROM game.turns WHERE id = $1)`
-	recentSQL = `SELECT ` + messageCols + ` FROM game.messages
-		WHERE session_id = (SELECT session_id FROM game.turns WHERE id = $1)
-		  AND seq < (SELECT m.seq FROM game.messages m JOIN game.turns t ON m.id = t.player_message_id WHERE t.id = $1)
+	// A turn's prompt holds the public messages and, for a whisper's turn,
+	// its author's whispers: never another player's.
+	// The messages before a turn are those older than its player message
+	// and the replies to the turns that arrived before it (answered first:
+	// free mode's order), whatever their own seq.
+	recentSQL = `WITH me AS (
+			SELECT t.session_id AS me_session, t.private_to AS me_private, m.seq AS me_seq
+			FROM game.turns t JOIN game.messages m ON m.id = t.player_message_id WHERE t.id = $1
+		)
+		SELECT ` + messageCols + ` FROM game.messages, me
+		WHERE session_id = me_session
+		  AND (visibility = 'public' OR private_to = me_private)
+		  AND (seq < me_seq OR turn_id IN (
+			SELECT o.id FROM game.turns o JOIN game.messages om ON om.id = o.player_message_id
+			WHERE o.session_id = me_session AND om.seq < me_seq))
 		ORDER BY seq DESC LIMIT $2`
 	playerVectorSQL = `SELECT embedding::text FROM game.message_embeddings
 		WHERE model = $2 AND message_id = (SELECT player_message_id FROM game.turns WHERE id = $1)`
 	turnCharacterSQL = `SELECT c.id, c.player_id, c.name, c.class, c.level, c.sheet, c.portrait_asset_id, c.created_at, c.updated_at, c.sheet_version
-		FROM game.turns t JOIN game.sessions s ON s.id = t.session_id JOIN game.characters c ON c.id = s.character_id
+		FROM game.turns t JOIN game.session_members m ON m.session_id = t.session_id AND m.player_id = t.player_id
+		JOIN game.characters c ON c.id = m.character_id
 		WHERE t.id = $1`
 	turnSummarySQL = `SELECT content, through_message_id, updated_at, edited FROM game.session_summaries
 		WHERE session_id = (SELECT session_id FROM game.turns WHERE id = $1)`

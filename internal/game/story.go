@@ -40,7 +40,8 @@ func (s *Service) Undo(ctx context.Context, playerID, sessionID uuid.UUID) ([]uu
 	ids := make([]uuid.UUID, 0, len(out.Removed))
 	for _, m := range out.Removed {
 		ids = append(ids, m.ID)
-		publish(ctx, s.pub, Turn{ID: turnOf(m), SessionID: sessionID}, EventMessageDeleted, map[string]any{"message_id": m.ID})
+		// A whisper's removal is news to its player alone.
+		publish(ctx, s.pub, Turn{ID: turnOf(m), SessionID: sessionID, PrivateTo: m.PrivateTo}, EventMessageDeleted, map[string]any{"message_id": m.ID})
 	}
 	return ids, nil
 }
@@ -83,7 +84,7 @@ func (s *Service) SelectReply(ctx context.Context, playerID, messageID uuid.UUID
 		s.embedLate(ctx, sel.Message)
 	}
 	s.publishEdits(ctx, sel.Message.SessionID, sel.Edits)
-	publish(ctx, s.pub, Turn{ID: turnOf(sel.Message), SessionID: sel.Message.SessionID}, EventMessageSelected,
+	publish(ctx, s.pub, Turn{ID: turnOf(sel.Message), SessionID: sel.Message.SessionID, PrivateTo: sel.Message.PrivateTo}, EventMessageSelected,
 		map[string]any{"message_id": sel.Message.ID, "message": sel.Message})
 	return sel.Message, nil
 }

@@ -199,8 +199,11 @@ func unshelve(ctx context.Context, q querier, messageID uuid.UUID) (_ Message, _
 	}
 	// created_at is now(), as the changes' `at`: a fork compares the two
 	// to tell which changes happened up to its message (forkSheet).
-	m, err := scanMessage(q.QueryRow(ctx, `INSERT INTO game.messages (id, session_id, turn_id, role, content, token_count)
-		SELECT message_id, session_id, turn_id, 'dm', content, token_count FROM game.shelved_replies WHERE message_id = $1
+	// A whisper's reply goes back as private as it was (its turn says to whom).
+	m, err := scanMessage(q.QueryRow(ctx, `INSERT INTO game.messages (id, session_id, turn_id, role, content, token_count, visibility, private_to)
+		SELECT sr.message_id, sr.session_id, sr.turn_id, 'dm', sr.content, sr.token_count,
+			CASE WHEN t.private_to IS NULL THEN 'public' ELSE 'private' END, t.private_to
+		FROM game.shelved_replies sr JOIN game.turns t ON t.id = sr.turn_id WHERE sr.message_id = $1
 		RETURNING `+messageCols, messageID))
 	if err != nil {
 		return Message{}, nil, 0, err
@@ -287,7 +290,7 @@ func (s *Store) undo(ctx context.Context, playerID, sessionID uuid.UUID) (Undone
 		}
 		rows, err := q.Query(ctx, `SELECT message_id, turn_id FROM game.shelved_replies WHERE player_message_id = $1`, pm.ID)
 		shelved, err := collect(rows, err, func(row pgx.Row) (Message, error) {
-			m := Message{SessionID: sessionID, Role: RoleDM}
+			m := Message{SessionID: sessionID, Role: RoleDM, PrivateTo: pm.PrivateTo}
 			return m, row.Scan(&m.ID, &m.TurnID)
 		}, "replies")
 		if err != nil {
@@ -342,8 +345,9 @@ func (s *Store) regenerate(ctx context.Context, playerID, turnID uuid.UUID, nt T
 		if edits, _, err = shelveSelected(ctx, q, pm); err != nil {
 			return err
 		}
-		out, err = scanTurn(q.QueryRow(ctx, `INSERT INTO game.turns AS t (id, session_id, player_id, player_message_id, seed, status, dice_seed, dice_commitment)
-			VALUES ($1, $2, $3, $4, $5, 'queued', $6, $7)
+		// A whisper's regeneration stays a whisper (private_to of its message).
+		out, err = scanTurn(q.QueryRow(ctx, `INSERT INTO game.turns AS t (id, session_id, player_id, player_message_id, seed, status, dice_seed, dice_commitment, private_to)
+			VALUES ($1, $2, $3, $4, $5, 'queued', $6, $7, (SELECT private_to FROM game.messages WHERE id = $4))
 			RETURNING `+turnCols, nt.ID, sessionID, playerID, pm.ID, nt.Seed, nt.diceSeed, nt.DiceCommitment))
 		if err != nil {
 			return err

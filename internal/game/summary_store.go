@@ -19,15 +19,17 @@ import (
 // here applies everywhere — which messages a summary may see (whispers)
 // and which history it follows (branches).
 //
-// A player message is attributed to the session's character when the
-// owner wrote it, otherwise to its author's display name.
+// A summary is the whole party's: whispers (private messages and the DM's
+// private answers) never enter it. A player message is attributed to the
+// character its author plays in the session, otherwise to the author's
+// display name.
 const summarySelectionSQL = `SELECT m.id, m.role, m.content, m.seq,
-		coalesce(CASE WHEN m.author_id = s.owner_id THEN c.name END, p.display_name, '')
+		coalesce(c.name, p.display_name, '')
 	FROM game.messages m
-	JOIN game.sessions s ON s.id = m.session_id
-	LEFT JOIN game.characters c ON c.id = s.character_id
+	LEFT JOIN game.session_members sm ON sm.session_id = m.session_id AND sm.player_id = m.author_id
+	LEFT JOIN game.characters c ON c.id = sm.character_id
 	LEFT JOIN auth.players p ON p.id = m.author_id
-	WHERE m.session_id = $1 AND m.seq > $2
+	WHERE m.session_id = $1 AND m.seq > $2 AND m.visibility = 'public'
 	  AND m.seq < coalesce((SELECT min(r.seq) FROM (SELECT seq FROM game.messages
 			WHERE session_id = $1 ORDER BY seq DESC LIMIT $3) r), 9223372036854775807)
 	ORDER BY m.seq LIMIT $4`
@@ -146,6 +148,9 @@ func (s *Store) memberSummary(ctx context.Context, playerID, sessionID uuid.UUID
 // putSummary stores the owner's text as the session's summary (and as the
 // part the task keeps); the messages it covers stay as they were.
 func (s *Store) putSummary(ctx context.Context, playerID, sessionID uuid.UUID, content string) (*Summary, error) {
+	if err := requireOwner(ctx, s.pool, sessionID, playerID); err != nil {
+		return nil, err
+	}
 	var out Summary
 	err := s.pool.QueryRow(ctx, `INSERT INTO game.session_summaries AS sum (session_id, content, owner_text, edited, updated_at)
 		SELECT s.id, $3, $3, true, clock_timestamp() FROM game.sessions s WHERE s.id = $1 AND s.owner_id = $2
@@ -161,7 +166,7 @@ func (s *Store) putSummary(ctx context.Context, playerID, sessionID uuid.UUID, c
 // deleteSummary removes the summary of a session the player owns (the
 // task then summarises the history from the start).
 func (s *Store) deleteSummary(ctx context.Context, playerID, sessionID uuid.UUID) error {
-	if _, err := s.ownedSession(ctx, playerID, sessionID); err != nil {
+	if err := requireOwner(ctx, s.pool, sessionID, playerID); err != nil {
 		return err
 	}
 	_, err := s.pool.Exec(ctx, `DELETE FROM game.session_summaries WHERE session_id = $1`, sessionID)

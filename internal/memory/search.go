@@ -90,7 +90,7 @@ func (s *Searcher) SearchMode(ctx context.Context, sessionID uuid.UUID, q game.Q
 	if near == nil && len(kws) == 0 {
 		return []game.MemoryResult{}, nil
 	}
-	vec, kw, err := s.store.search(ctx, sessionID, near, kws, n, exclude)
+	vec, kw, err := s.store.search(ctx, sessionID, near, kws, n, exclude, q.Viewer)
 	if err != nil {
 		return nil, err
 	}

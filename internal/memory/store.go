@@ -55,13 +55,13 @@ type nearest struct {
 // round trip: the index settings, the nearest neighbours and the keyword
 // query go as one batch, which Postgres runs as one implicit transaction,
 // so the SET LOCAL settings hold for the KNN query.
-func (s *Store) search(ctx context.Context, sessionID uuid.UUID, near *nearest, kws []string, n int, exclude []uuid.UUID) (vec, kw []game.MemoryResult, err error) {
+func (s *Store) search(ctx context.Context, sessionID uuid.UUID, near *nearest, kws []string, n int, exclude []uuid.UUID, viewer uuid.UUID) (vec, kw []game.MemoryResult, err error) {
 	b := &pgx.Batch{}
 	if near != nil {
-		queueNearest(b, sessionID, *near, n, exclude)
+		queueNearest(b, sessionID, *near, n, exclude, viewer)
 	}
 	if len(kws) > 0 {
-		queueKeyword(b, sessionID, kws, n, exclude)
+		queueKeyword(b, sessionID, kws, n, exclude, viewer)
 	}
 	br := s.pool.SendBatch(ctx, b)
 	err = func() error {
@@ -93,7 +93,11 @@ func (s *Store) search(ctx context.Context, sessionID uuid.UUID, near *nearest, 
 // literals, not parameters, so the planner can match the model's partial
 // HNSW index (a parameter would hide which partial index applies from a
 // generic plan).
-func queueNearest(b *pgx.Batch, sessionID uuid.UUID, near nearest, n int, exclude []uuid.UUID) {
+//
+// Whispers: only public messages and those private to viewer (uuid.Nil:
+// none) are candidates. The filter is inside the scan, so an iterative
+// index scan keeps going until it has n visible ones.
+func queueNearest(b *pgx.Batch, sessionID uuid.UUID, near nearest, n int, exclude []uuid.UUID, viewer uuid.UUID) {
 	// Iterative scans keep the HNSW index from returning fewer than n rows
 	// when most candidates belong to other sessions (pgvector 0.8).
 	// set_config(…, true) is SET LOCAL: transaction state only, which
@@ -103,14 +107,16 @@ func queueNearest(b *pgx.Batch, sessionID uuid.UUID, near nearest, n int, exclud
 	typ := "vector(" + strconv.Itoa(near.dim) + ")"
 	// The nearest n first, then their messages: joining before the LIMIT
 	// fetched every message of the session.
-	b.Queue(`SELECT m.id, m.session_id, m.role, m.content, m.turn_id, m.author_id, m.created_at, m.seq, 1 - k.dist AS score
+	b.Queue(`SELECT `+resultCols+`, 1 - k.dist AS score
 		FROM (
 			SELECT e.message_id, e.embedding::`+typ+` <=> $2::`+typ+` AS dist
 			FROM game.message_embeddings e
 			WHERE e.model = `+quoteLiteral(near.model)+` AND e.session_id = $1 AND NOT (e.message_id = ANY($3::uuid[]))
+			  AND NOT EXISTS (SELECT 1 FROM game.messages pm WHERE pm.id = e.message_id
+				AND pm.visibility = 'private' AND pm.private_to IS DISTINCT FROM $5::uuid)
 			ORDER BY dist
 			LIMIT $4
-		) k JOIN game.messages m ON m.id = k.message_id`, sessionID, near.vector, uuidTexts(exclude), n)
+		) k JOIN game.messages m ON m.id = k.message_id`, sessionID, near.vector, uuidTexts(exclude), n, viewer)
 }
 
 // readNearest reads what queueNearest queued.
@@ -150,12 +156,13 @@ func readNearest(br pgx.BatchResults) ([]game.MemoryResult, error) {
 // scores; terms are joined by a number, not by comparing tsquery values,
 // and the score is float8 arithmetic, not numeric (ln of a numeric is
 // slow; same figures section).
-func queueKeyword(b *pgx.Batch, sessionID uuid.UUID, kws []string, n int, exclude []uuid.UUID) {
+func queueKeyword(b *pgx.Batch, sessionID uuid.UUID, kws []string, n int, exclude []uuid.UUID, viewer uuid.UUID) {
 	b.Queue(`WITH terms AS (
 			SELECT min(t.i) AS term, q FROM unnest($2::text[]) WITH ORDINALITY AS t(word, i), to_tsquery('english', t.word) AS q
 			WHERE numnode(q) > 0 GROUP BY q
 		), docs AS (
-			SELECT m.id, m.tsv, length(m.tsv) AS len FROM game.messages m WHERE m.session_id = $1
+			SELECT m.id, m.tsv, length(m.tsv) AS len FROM game.messages m
+			WHERE m.session_id = $1 AND (m.visibility = 'public' OR m.private_to = $5::uuid)
 		), stats AS MATERIALIZED (
 			SELECT count(*)::float8 AS n, greatest(avg(len), 1)::float8 AS avglen FROM docs
 		), hits AS MATERIALIZED (
@@ -169,17 +176,20 @@ func queueKeyword(b *pgx.Batch, sessionID uuid.UUID, kws []string, n int, exclud
 			WHERE NOT (h.id = ANY($3::uuid[]))
 			GROUP BY h.id
 		)
-		SELECT m.id, m.session_id, m.role, m.content, m.turn_id, m.author_id, m.created_at, m.seq, s.score::float8
+		SELECT `+resultCols+`, s.score::float8
 		FROM scored s JOIN game.messages m ON m.id = s.id
 		ORDER BY s.score DESC, m.seq DESC
-		LIMIT $4`, sessionID, kws, uuidTexts(exclude), n)
+		LIMIT $4`, sessionID, kws, uuidTexts(exclude), n, viewer)
 }
+
+// resultCols are the message columns of a search result (collectResults).
+const resultCols = `m.id, m.session_id, m.role, m.content, m.turn_id, m.author_id, m.created_at, m.seq, m.visibility`
 
 func collectResults(rows pgx.Rows, source string) ([]game.MemoryResult, error) {
 	return pgx.CollectRows(rows, func(row pgx.CollectableRow) (game.MemoryResult, error) {
 		var r game.MemoryResult
 		m := &r.Message
-		err := row.Scan(&m.ID, &m.SessionID, &m.Role, &m.Content, &m.TurnID, &m.AuthorID, &m.CreatedAt, &m.Seq, &r.Score)
+		err := row.Scan(&m.ID, &m.SessionID, &m.Role, &m.Content, &m.TurnID, &m.AuthorID, &m.CreatedAt, &m.Seq, &m.Visibility, &r.Score)
 		r.Source = source
 		if source == game.SourceVector {
 			r.VectorScore = r.Score

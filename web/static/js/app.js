@@ -8,6 +8,7 @@ import { charactersView } from './views/characters.js';
 import { sheetView } from './views/sheet.js';
 import { sessionsView } from './views/sessions.js';
 import { gameView } from './views/game.js';
+import { joinView } from './views/party.js';
 
 route('/login', () => loginView({ mode: 'login' }), { open: true });
 route('/register', () => loginView({ mode: 'register' }), { open: true });
@@ -15,6 +16,7 @@ route('/characters', charactersView);
 route('/characters/:id', sheetView);
 route('/sessions', sessionsView);
 route('/play/:id', gameView);
+route('/join/:code', joinView);
 
 let returnTo = null;
 let signingOut = false; // the player pressed "Log out" (not an expired sign-in)

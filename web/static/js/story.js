@@ -419,8 +419,8 @@ export class Story {
   // ---- sending ----------------------------------------------------------
 
   /** send posts a player message; a retried POST re-uses its Idempotency-Key. */
-  async send(content) {
-    const p = { key: newKey(), content, state: 'sending', error: null, created: new Date().toISOString() };
+  async send(content, { whisper = false } = {}) {
+    const p = { key: newKey(), content, whisper, state: 'sending', error: null, created: new Date().toISOString() };
     this.pending.set(p.key, p);
     this.changed();
     return this.deliver(p);
@@ -432,7 +432,8 @@ export class Story {
     this.changed();
     for (let attempt = 0; ; attempt++) {
       try {
-        const res = await post(`/api/sessions/${this.sid}/messages`, { content: p.content }, { headers: { 'Idempotency-Key': p.key } });
+        const body = p.whisper ? { content: p.content, visibility: 'private' } : { content: p.content };
+        const res = await post(`/api/sessions/${this.sid}/messages`, body, { headers: { 'Idempotency-Key': p.key } });
         this.pending.delete(p.key);
         this.messages.set(res.message.id, res.message);
         const t = this.turn(res.turn.id);

@@ -11,7 +11,11 @@
 import { post } from './api.js';
 import { ApiError } from './errors.js';
 
-export const EVENT_TYPES = ['turn.status', 'dm.delta', 'dm.done', 'turn.failed', 'turn.cancelled', 'roll', 'sheet.changed', 'message.deleted', 'message.selected', 'reset', 'session.deleted'];
+export const EVENT_TYPES = ['turn.status', 'dm.delta', 'dm.done', 'turn.failed', 'turn.cancelled', 'roll', 'sheet.changed', 'message.deleted', 'message.selected', 'reset', 'session.deleted',
+  'member.joined', 'member.left', 'presence', 'typing'];
+// Events sent without an id (never stored): the browser repeats the last
+// id for them, so they are never taken for events already seen.
+const EPHEMERAL = new Set(['typing']);
 export const FINAL_EVENTS = new Set(['dm.done', 'turn.failed', 'turn.cancelled']);
 
 /**
@@ -154,6 +158,10 @@ export class EventStream {
       // streams end for good, and so does this one.
       this.stop();
       this.onFatal(new ApiError({ status: 404, code: 'not_found', message: 'This session was deleted.' }));
+      return;
+    }
+    if (EPHEMERAL.has(type)) {
+      this.onEvent(type, data, null);
       return;
     }
     if (id && this.lastId && compareIds(id, this.lastId) <= 0) return; // seen already

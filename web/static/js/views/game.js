@@ -13,6 +13,7 @@ import { lorePanel } from './lore.js';
 import { currentPlayer } from '../auth.js';
 import { portrait, describe } from './characters.js';
 import { sheetPanel } from './sheetpanel.js';
+import { partyPanel, typingSignal } from './party.js';
 
 // A roll typed in the composer: "/roll 2d6+1 for the trap".
 const ROLL_COMMAND = /^\/roll(?:\s+(\S+))?(?:\s+(.+))?$/is;
@@ -34,7 +35,10 @@ export async function gameView({ id, alive }) {
   let character = null;
   try {
     ({ session } = await get(`/api/sessions/${id}`));
-    if (session.character_id) ({ character } = await get(`/api/characters/${session.character_id}`).catch(() => ({ character: null })));
+    // Each member plays their own character (the session's is its owner's).
+    const mine = session.owner_id === currentPlayer()?.id ? session.character_id
+      : (await get(`/api/sessions/${id}/members`).catch(() => ({ members: [] }))).members.find((m) => m.player_id === currentPlayer()?.id)?.character_id;
+    if (mine) ({ character } = await get(`/api/characters/${mine}`).catch(() => ({ character: null })));
   } catch (e) {
     if (alive()) mount(h('section', { class: 'page' }, h('h1', {}, 'Adventure'), h('p', { class: 'form-error', role: 'alert' }, friendly(e)), h('a', { href: '#/sessions' }, 'Back to your adventures')));
     return;
@@ -63,9 +67,13 @@ export async function gameView({ id, alive }) {
   const IDLE_HINT = 'Enter to send, Shift+Enter for a new line, /roll 1d20+3 to roll dice.';
   const hint = h('p', { class: 'hint composer-hint', id: 'composer-hint' }, IDLE_HINT);
   const diceToggle = h('button', { type: 'button', class: 'btn btn-secondary dice-toggle', 'aria-expanded': 'false', 'aria-controls': 'roll-box', title: 'Roll dice' }, h('span', { 'aria-hidden': 'true' }, '⚄'), h('span', { class: 'visually-hidden' }, 'Roll dice'));
+  // A whisper: a private message to the DM, answered to you alone.
+  const whisper = h('input', { type: 'checkbox', id: 'whisper', name: 'whisper' });
+  const whisperLabel = h('label', { for: 'whisper', class: 'whisper-toggle', title: 'Only you and the Dungeon Master see a whisper and its answer' }, whisper, ' Whisper to the DM');
   const composer = h('form', { class: 'composer', 'aria-label': 'Your action' },
     h('label', { for: 'composer', class: 'visually-hidden' }, character ? `What does ${character.name} do?` : 'What do you do?'),
     h('div', { class: 'composer-row' }, textarea, diceToggle, send),
+    whisperLabel,
     composerError,
     hint);
 
@@ -118,7 +126,8 @@ export async function gameView({ id, alive }) {
     panelToggle.focus();
   });
   const sheet = character ? sheetPanel(character) : null;
-  side.append(closePanel, ...(sheet ? [sheet.el] : []), panel.el);
+  const party = partyPanel(id, { isOwner: currentPlayer()?.id === session.owner_id });
+  side.append(closePanel, party.el, ...(sheet ? [sheet.el] : []), panel.el);
   // Lore and exports are the owner's (the server answers 404 to others).
   if (currentPlayer()?.id === session.owner_id) side.append(lorePanel(id).el);
   const showSheet = (s, changes) => {
@@ -244,6 +253,7 @@ export async function gameView({ id, alive }) {
       rerenderTurn(t);
     },
   }, character ? character.name : 'You');
+  logView.nameOf = party.nameOf;
 
   function renderAll(opts) {
     const entries = story.entries();
@@ -270,7 +280,9 @@ export async function gameView({ id, alive }) {
       composer.requestSubmit();
     }
   });
+  const typed = typingSignal(id);
   textarea.addEventListener('input', () => {
+    if (textarea.value.trim()) typed();
     textarea.style.height = 'auto';
     textarea.style.height = `${Math.min(textarea.scrollHeight, 220)}px`;
   });
@@ -303,7 +315,7 @@ export async function gameView({ id, alive }) {
     textarea.value = '';
     textarea.style.height = '';
     logView.scrollToEnd();
-    const res = await story.send(content);
+    const res = await story.send(content, { whisper: whisper.checked });
     if (!res.ok && res.error) {
       if (!textarea.value) textarea.value = content; // let them fix it
       composerError.show(res.error);
@@ -387,7 +399,9 @@ export async function gameView({ id, alive }) {
     connection.textContent = { open: 'Live', connecting: 'Connecting…', waiting: 'Reconnecting…', closed: 'Offline' }[state] ?? state;
   };
   const live = new EventStream({ session_id: id }, {
-    onEvent: (type, data, eid) => story.onSessionEvent(type, data, eid),
+    onEvent: (type, data, eid) => {
+      if (!party.onEvent(type, data)) story.onSessionEvent(type, data, eid);
+    },
     // The history we asked for is gone: start over from REST.
     onReset: () => {
       story.reload();
@@ -422,6 +436,7 @@ export async function gameView({ id, alive }) {
 
   return () => {
     live.stop();
+    party.close();
     story.close();
     document.body.classList.remove('playing');
   };

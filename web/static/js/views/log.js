@@ -127,9 +127,12 @@ export class LogView {
     }
     const m = e.message;
     const role = m.role === 'player' ? 'player' : m.role === 'dm' ? 'dm' : 'system';
-    return h('li', { class: `msg msg-${role}`, dataset: { kind: 'message', role, messageId: m.id } },
+    // A whisper (and the DM's answer to it) is shown apart: only its player sees it.
+    const whisper = m.visibility === 'private';
+    const author = role === 'player' ? (this.nameOf?.(m) ?? this.playerName) : role === 'dm' ? 'Dungeon Master' : 'The world';
+    return h('li', { class: `msg msg-${role}${whisper ? ' msg-whisper' : ''}`, dataset: { kind: 'message', role, messageId: m.id } },
       h('div', { class: 'msg-head' },
-        h('span', { class: 'msg-author' }, role === 'player' ? this.playerName : role === 'dm' ? 'Dungeon Master' : 'The world'),
+        h('span', { class: 'msg-author' }, whisper ? `${author} (whisper)` : author),
         h('time', { class: 'msg-time', datetime: m.created_at }, formatTime(m.created_at))),
       h('div', { class: 'msg-text' }, m.content),
       role === 'system' ? null : h('div', { class: 'msg-actions' }, branchButton(this.actions, () => m.id)));
@@ -189,6 +192,11 @@ export class LogView {
     if (e.message && !time.textContent) {
       time.dateTime = e.message.created_at;
       time.textContent = formatTime(e.message.created_at);
+    }
+    // The DM's answer to a whisper is private too: shown apart.
+    if (e.message?.visibility === 'private' && !el.classList.contains('msg-whisper')) {
+      el.classList.add('msg-whisper');
+      el.querySelector('.msg-author').textContent = 'Dungeon Master (whisper)';
     }
     const status = el.querySelector('.turn-status');
     const words = t.final ? (t.status === 'cancelled' ? statusText('cancelled') : '') : statusText(t.status);

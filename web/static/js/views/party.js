@@ -1,0 +1,154 @@
+// Party play (docs/PARTY.md): the party panel (members, online dots, who is
+// typing, invites for the owner, the other players' sheets) and the join
+// screen an invite link opens.
+import { get, post, del } from '../api.js';
+import { h, mount, alertBox, notify } from '../ui.js';
+import { friendly } from '../errors.js';
+import { go } from '../router.js';
+import { currentPlayer } from '../auth.js';
+
+const TYPING_SHOWN_MS = 4000;
+const TYPING_EVERY_MS = 3000; // the server takes one every 2 s
+
+/**
+ * partyPanel shows a session's members and keeps them current from the
+ * session stream's member.*, presence and typing events (onEvent).
+ */
+export function partyPanel(sessionId, { isOwner }) {
+  const me = currentPlayer()?.id;
+  const list = h('ul', { class: 'party-members', 'aria-label': 'Party members' });
+  const typing = h('p', { class: 'hint party-typing', 'aria-live': 'polite' });
+  const error = alertBox();
+  const inviteOut = h('p', { class: 'party-invite', hidden: true });
+  const inviteBtn = h('button', { type: 'button', class: 'btn btn-secondary btn-small' }, 'Invite players');
+  const el = h('section', { class: 'panel party-panel', 'aria-label': 'Party' },
+    h('h2', {}, 'Party'), list, typing, error, ...(isOwner ? [inviteBtn, inviteOut] : []));
+  let members = [];
+  const typists = new Map();
+
+  const name = (id) => members.find((m) => m.player_id === id)?.display_name ?? 'A player';
+  function render() {
+    list.replaceChildren(...members.map((m) => {
+      const sheet = h('details', { class: 'party-sheet' }, h('summary', {}, 'Sheet'));
+      sheet.addEventListener('toggle', async () => {
+        if (!sheet.open || sheet.dataset.loaded || !m.character_id) return;
+        sheet.dataset.loaded = '1';
+        // Every member's character as the engine keeps it.
+        const c = m.character;
+        sheet.append(h('pre', {}, c ? JSON.stringify(c.sheet, null, 2) : 'No character.'));
+      });
+      const remove = isOwner && m.player_id !== me
+        ? h('button', { type: 'button', class: 'btn btn-quiet btn-small' }, 'Remove') : null;
+      remove?.addEventListener('click', async () => {
+        try {
+          await del(`/api/sessions/${sessionId}/members/${m.player_id}`);
+          await refresh();
+        } catch (e) {
+          error.show(friendly(e));
+        }
+      });
+      return h('li', { class: 'party-member', dataset: { online: String(m.online || m.player_id === me) } },
+        h('span', { class: 'online-dot', title: m.online || m.player_id === me ? 'online' : 'offline' }),
+        h('span', {}, `${m.display_name}${m.role === 'owner' ? ' (owner)' : ''}${m.player_id === me ? ' — you' : ''}`),
+        ...(m.character ? [h('span', { class: 'hint' }, ` · ${m.character.name}`)] : []),
+        ...(m.character ? [sheet] : []),
+        ...(remove ? [remove] : []));
+    }));
+    const now = Date.now();
+    const who = [...typists].filter(([, at]) => now - at < TYPING_SHOWN_MS).map(([id]) => name(id));
+    typing.textContent = who.length ? `${who.join(', ')} ${who.length > 1 ? 'are' : 'is'} typing…` : '';
+  }
+
+  async function refresh() {
+    try {
+      ({ members } = await get(`/api/sessions/${sessionId}/members`));
+      render();
+    } catch (e) {
+      error.show(friendly(e));
+    }
+  }
+
+  inviteBtn.addEventListener('click', async () => {
+    try {
+      const { invite } = await post(`/api/sessions/${sessionId}/invites`, {});
+      const link = `${location.origin}${location.pathname}#/join/${invite.code}`;
+      inviteOut.hidden = false;
+      inviteOut.replaceChildren('Share this link (valid until ', new Date(invite.expires_at).toLocaleString(), '): ',
+        h('input', { readonly: true, value: link, class: 'invite-link', 'aria-label': 'Invite link' }));
+      navigator.clipboard?.writeText(link).then(() => notify('Invite link copied.'), () => {});
+    } catch (e) {
+      error.show(friendly(e));
+    }
+  });
+
+  const timer = setInterval(render, 1000);
+  refresh();
+  return {
+    el,
+    nameOf: (m) => (m.author_id && m.author_id !== me ? name(m.author_id) : null),
+    /** onEvent takes the session stream's party events; true when it was one. */
+    onEvent(type, data) {
+      switch (type) {
+        case 'member.joined':
+        case 'member.left':
+          refresh();
+          return true;
+        case 'presence': {
+          const m = members.find((x) => x.player_id === data.player_id);
+          if (m) m.online = data.online;
+          render();
+          return true;
+        }
+        case 'typing':
+          typists.set(data.player_id, Date.now());
+          render();
+          return true;
+        default:
+          return false;
+      }
+    },
+    close: () => clearInterval(timer),
+  };
+}
+
+/** typingSignal returns an input handler that tells the party, at most every few seconds. */
+export function typingSignal(sessionId) {
+  let last = 0;
+  return () => {
+    const now = Date.now();
+    if (now - last < TYPING_EVERY_MS) return;
+    last = now;
+    post(`/api/sessions/${sessionId}/typing`, {}).catch(() => {});
+  };
+}
+
+/** joinView: an invite link's screen — choose one of your characters and join. */
+export async function joinView({ code, alive }) {
+  mount(h('p', { class: 'loading' }, 'Opening the invitation…'));
+  let characters = [];
+  try {
+    ({ characters } = await get('/api/characters'));
+  } catch (e) {
+    if (alive()) mount(h('section', { class: 'page' }, h('p', { class: 'form-error', role: 'alert' }, friendly(e))));
+    return;
+  }
+  if (!alive()) return;
+  const error = alertBox();
+  const select = h('select', { id: 'join-character', name: 'character_id', required: true },
+    ...characters.map((c) => h('option', { value: c.id }, `${c.name} (${c.class}, level ${c.level})`)));
+  const form = h('form', { class: 'join-form' },
+    h('label', { for: 'join-character' }, 'Play as'), select,
+    h('button', { type: 'submit', class: 'btn btn-primary' }, 'Join the party'), error);
+  form.addEventListener('submit', async (e) => {
+    e.preventDefault();
+    error.clear();
+    try {
+      const { session } = await post(`/api/invites/${encodeURIComponent(code)}/join`, { character_id: select.value });
+      go(`/play/${session.id}`);
+    } catch (err) {
+      error.show(err.status === 404 ? 'This invitation is no longer valid: ask for a new link.' : friendly(err));
+    }
+  });
+  mount(h('section', { class: 'page' }, h('h1', {}, 'You are invited to an adventure'),
+    characters.length ? form : h('p', {}, 'Create a character first: ', h('a', { href: '#/characters' }, 'your characters'), ', then open the link again.')));
+}
