@@ -131,6 +131,7 @@ type link struct {
 	shards map[string]*shard // by node address ("" off Cluster); guarded by Hub.mu
 	wg     sync.WaitGroup
 	up     atomic.Bool
+	closed bool // guarded by Hub.mu: ended; no more shards
 }
 
 // shard is one pub/sub connection: to the server (or Sentinel's master),
@@ -231,6 +232,12 @@ func (h *Hub) listen(ctx context.Context) (confirmed bool, err error) {
 	defer func() {
 		cancel(nil)
 		h.mu.Lock()
+		// No shard may start on this link from now on (its goroutines
+		// would join l.wg while we wait for it).
+		l.closed = true
+		if h.link == l {
+			h.link = nil
+		}
 		for _, sh := range l.shards {
 			_ = sh.ps.Close() // ends a blocked read
 		}
@@ -433,6 +440,9 @@ func isTimeout(err error) bool {
 func (h *Hub) connect(l *link) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
+	if l.closed {
+		return
+	}
 	l.up.Store(true)
 	h.link = l
 	if h.everUp {
