@@ -13,7 +13,7 @@ import (
 )
 
 // cost measures what each embedder costs without a database: the time to
-// build it (for wordvec: parsing the embedded table, once per process),
+// build it (for wordvec: reading and parsing the table at WORDVEC_TABLE, once per process),
 // the heap it keeps, and the latency of embedding one message at a time on
 // one core (p50/p99 over a campaign's messages).
 func cost(names []string) error {
