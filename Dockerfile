@@ -8,6 +8,12 @@
 # rest are pure Go); stage 2 is distroless/static: no shell, no package
 # manager, a non-root user (65532) and CA certificates for HTTPS to model
 # providers and S3. The container health check is `conquest healthcheck`.
+#
+# The image ships without the word-vector table (WORDVEC_TABLE, derived
+# from an npm package, docs/CONFIGURATION.md): the default embedder, hash,
+# does not need it and memory query expansion turns itself off without it.
+# To run EMBED_PROVIDER=wordvec, build it (`go tool task wordvecs`), mount it
+# and set WORDVEC_TABLE to its path in the container.
 
 ARG GO_VERSION=1.26
 

@@ -6,6 +6,8 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -267,15 +269,11 @@ func TestChangingTheEmbeddingModelReembedsAndMemoryKeepsWorking(t *testing.T) {
 	c.Token = reg.AccessToken
 	p := player{Client: c}
 	s := newSession(t, p, "")
-	for _, line := range []string{
+	playLines(t, c, s.ID,
 		"The blacksmith's daughter is named Ysolde, and she forges blades.",
 		"I walk to the market and buy some bread.",
 		"We travel north along the river road toward the mountains.",
-		"I rest at the inn and clean my boots.",
-	} {
-		_, tr := postMessage(t, c, s.ID, line)
-		require.Equal(t, "completed", waitFinal(t, c, tr.ID, 30*time.Second).Status)
-	}
+		"I rest at the inn and clean my boots.")
 	model, _ := activeModel(t, c)
 	require.Equal(t, "hash-384-v2", model, "a fresh database starts on the default model")
 	hash.Stop()
@@ -342,6 +340,15 @@ func TestChangingTheEmbeddingModelReembedsAndMemoryKeepsWorking(t *testing.T) {
 	})
 }
 
+// playLines plays one turn per line in the session, each to completion.
+func playLines(t *testing.T, c *testkit.Client, sessionID string, lines ...string) {
+	t.Helper()
+	for _, line := range lines {
+		_, tr := postMessage(t, c, sessionID, line)
+		require.Equal(t, "completed", waitFinal(t, c, tr.ID, 30*time.Second).Status)
+	}
+}
+
 func messageContent(t *testing.T, c *testkit.Client, sessionID, id string) string {
 	resp := c.Do(t, "GET", "/api/sessions/"+sessionID+"/messages?limit=100", nil)
 	require.Equal(t, http.StatusOK, resp.Status)
@@ -353,4 +360,52 @@ func messageContent(t *testing.T, c *testkit.Client, sessionID, id string) strin
 		}
 	}
 	return ""
+}
+
+func TestMovingToTheWordVectorModelFindsParaphrasesAndCorrections(t *testing.T) {
+	testkit.RequireStack(t)
+	dbURL := testkit.PrivateDatabase(t)
+	t.Setenv("DATABASE_URL", dbURL)
+	base := []string{"DATABASE_URL=" + dbURL, "RECENT_MESSAGES=2", "DM_WORD_DELAY=0s"}
+	hash := testkit.Start(t, testkit.Options{Env: base})
+	p := signUp(t, hash.URL)
+	adminCLI(t, "grant", p.Email) // to read the served model
+	s := newSession(t, p, "")
+	playLines(t, p.Client, s.ID,
+		"The healer works beside the temple.",
+		"The fisherman's anchor went down in the storm.",
+		"I walk to the market and buy some bread.",
+		"The healer moved her shop down to the docks.",
+		"I rest at the inn and clean my boots.")
+	hash.Stop()
+
+	wordvec := testkit.Start(t, testkit.Options{Env: append(base, "EMBED_PROVIDER=wordvec", "EMBED_MODEL=glove-100-sif+hash-384-v2", "EMBED_DIM=484")})
+	c := p.on(wordvec.URL)
+	search := func(t *testing.T, q string) []string {
+		resp := c.Do(t, "GET", "/api/sessions/"+s.ID+"/memory?q="+url.QueryEscape(q)+"&k=4", nil)
+		require.Equal(t, http.StatusOK, resp.Status, string(resp.Body))
+		var out struct {
+			Results []struct {
+				Message message `json:"message"`
+			} `json:"results"`
+		}
+		resp.JSON(t, &out)
+		var contents []string
+		for _, r := range out.Results {
+			contents = append(contents, r.Message.Content)
+		}
+		return contents
+	}
+	require.Eventually(t, func() bool { m, _ := activeModel(t, c); return m == "wordvec:glove-100-sif+hash-384-v2" }, 60*time.Second, 200*time.Millisecond,
+		"the re-embed job moves every message to the word-vector model, which is then served")
+
+	t.Run("a question sharing no word with the fact finds it", func(t *testing.T) {
+		require.Contains(t, search(t, "What did the sailor lose?"), "The fisherman's anchor went down in the storm.")
+	})
+	t.Run("the corrected fact ranks above the stale one", func(t *testing.T) {
+		got := search(t, "Where is the healer's shop?")
+		newer, stale := slices.Index(got, "The healer moved her shop down to the docks."), slices.Index(got, "The healer works beside the temple.")
+		require.GreaterOrEqual(t, newer, 0, "%q", got)
+		require.True(t, stale < 0 || newer < stale, "%q", got)
+	})
 }

@@ -75,6 +75,7 @@ type Message struct {
 	Role    string
 	Content string
 	Fact    int // index into Facts when this message states a fact, else -1
+	Update  int // index into the corrections when it states a correction's New fact, else -1
 }
 
 // Session generates a session of turns player/DM pairs. Facts are planted
@@ -95,13 +96,13 @@ func Session(seed uint64, turns, plantWithin int, facts []Fact) []Message {
 		if f, ok := slots[turn]; ok {
 			if facts[f].Role == "player" {
 				action = facts[f].Statement
-				out = append(out, Message{"player", action, f}, Message{"dm", narration, -1})
+				out = append(out, Message{"player", action, f, -1}, Message{"dm", narration, -1, -1})
 			} else {
-				out = append(out, Message{"player", action, -1}, Message{"dm", narration + " " + facts[f].Statement, f})
+				out = append(out, Message{"player", action, -1, -1}, Message{"dm", narration + " " + facts[f].Statement, f, -1})
 			}
 			continue
 		}
-		out = append(out, Message{"player", action, -1}, Message{"dm", narration, -1})
+		out = append(out, Message{"player", action, -1, -1}, Message{"dm", narration, -1, -1})
 	}
 	return out
 }

@@ -21,26 +21,38 @@ func Load(ctx context.Context, store *game.Store, vectors *memory.Store, emb emb
 		return uuid.Nil, nil, err
 	}
 	in := make([]game.ImportMessage, len(msgs))
-	texts := make([]string, len(msgs))
 	for i, m := range msgs {
-		in[i], texts[i] = game.ImportMessage{Role: m.Role, Content: m.Content}, m.Content
+		in[i] = game.ImportMessage{Role: m.Role, Content: m.Content}
 	}
 	stored, err := store.ImportMessages(ctx, id, in)
 	if err != nil {
 		return uuid.Nil, nil, err
 	}
+	if err := Embed(ctx, vectors, emb, id, stored, batch); err != nil {
+		return uuid.Nil, nil, err
+	}
+	return id, stored, nil
+}
+
+// Embed stores emb's vector of every stored message of a session, batch
+// rows per statement: a second model's vectors beside Load's.
+func Embed(ctx context.Context, vectors *memory.Store, emb embed.Embedder, sessionID uuid.UUID, stored []game.Message, batch int) error {
+	texts := make([]string, len(stored))
+	for i, m := range stored {
+		texts[i] = m.Content
+	}
 	vecs, err := emb.Embed(ctx, texts)
 	if err != nil {
-		return uuid.Nil, nil, err
+		return err
 	}
 	rows := make([]game.VectorRow, len(stored))
 	for i, m := range stored {
-		rows[i] = game.VectorRow{MessageID: m.ID, SessionID: id, Vector: vecs[i]}
+		rows[i] = game.VectorRow{MessageID: m.ID, SessionID: sessionID, Vector: vecs[i]}
 	}
 	for i := 0; i < len(rows); i += batch {
 		if err := vectors.SetEmbeddings(ctx, emb.Model(), rows[i:min(i+batch, len(rows))]); err != nil {
-			return uuid.Nil, nil, err
+			return err
 		}
 	}
-	return id, stored, nil
+	return nil
 }

@@ -116,6 +116,11 @@ func run(ctx context.Context, cmd string, args []string) error {
 	if cfg.GeneratedJWTKey() {
 		log.Warn("JWT_SECRET is not set: using a generated key; tokens will not survive a restart or work across replicas")
 	}
+	if cmd != "migrate" && cmd != "admin" {
+		if err := checkWordVectors(cfg, log); err != nil {
+			return err
+		}
+	}
 
 	pool, err := postgres.Open(ctx, cfg.DatabaseURL, cfg.DatabaseConns)
 	if err != nil {
@@ -214,6 +219,10 @@ func (a *app) game() *gameParts {
 		panic(err) // configuration validated the provider and model at start-up
 	}
 	embedder := models.Configured()
+	search, err := newSearcher(a.cfg, mem, models)
+	if err != nil {
+		panic(err) // checkWordVectors loaded the table or turned expansion off
+	}
 	return &gameParts{
 		store:    store,
 		asynq:    ac,
@@ -221,7 +230,7 @@ func (a *app) game() *gameParts {
 		pub:      events.NewPublisher(a.rdb, a.cfg.Game.StreamMaxLen).WithObserver(a.ops.metrics.EventPublished),
 		embedder: embedder,
 		memory:   mem,
-		search:   newSearcher(a.cfg, mem, models),
+		search:   search,
 		models:   models,
 	}
 }

@@ -2,6 +2,9 @@ package main
 
 import (
 	"context"
+	"errors"
+	"fmt"
+	"log/slog"
 	"net/http"
 	"time"
 
@@ -36,6 +39,32 @@ func embedFactory(cfg *config.Config) embed.Factory {
 		Replicate:      embed.ReplicateOptions{Client: replicateClient(cfg), InputField: pc.EmbedReplicateInput, BatchSize: pc.EmbedBatchSize},
 		SendDimensions: func(string) bool { return cfg.Game.SendDimensions() },
 	}
+}
+
+// checkWordVectors loads the word-vector table (WORDVEC_TABLE, a file built
+// by `go tool task wordvecs`, not part of the binary) when something needs
+// it. The wordvec embedder cannot run without it: start-up stops, saying how
+// to build it. Query expansion (MEMORY_EXPAND) is a refinement: without the
+// table it is turned off, with a log line, so the default hash set-up starts
+// without the table.
+func checkWordVectors(cfg *config.Config, log *slog.Logger) error {
+	needs := cfg.Game.EmbedProvider == "wordvec"
+	if !needs && cfg.Game.Providers.MemoryExpand == 0 {
+		return nil
+	}
+	_, err := embed.DefaultWordVectors()
+	switch {
+	case err == nil:
+		return nil
+	case needs:
+		return fmt.Errorf("config: EMBED_PROVIDER=wordvec needs the word-vector table: %w", err)
+	case errors.Is(err, embed.ErrNoWordVectors):
+		log.Info("memory query expansion is off: no word-vector table (MEMORY_EXPAND needs it)", "path", embed.WordVecTablePath(),
+			"build", "go tool task wordvecs")
+		cfg.Game.Providers.MemoryExpand = 0
+		return nil
+	}
+	return fmt.Errorf("config: MEMORY_EXPAND: %w", err)
 }
 
 // embedModels returns the registry of embedding models with the configured
@@ -77,8 +106,16 @@ func startReembed(ctx context.Context, a *app, g *gameParts) (*memory.ReembedJob
 	return job, workers.EnqueueReembed(ectx, g.asynq, *job)
 }
 
-func newSearcher(cfg *config.Config, store *memory.Store, models *memory.Models) *memory.Searcher {
+func newSearcher(cfg *config.Config, store *memory.Store, models *memory.Models) (*memory.Searcher, error) {
 	s := memory.NewSearcher(store, models)
 	s.EfSearch = cfg.Game.Providers.HNSWEfSearch
-	return s
+	s.RecencyWeight = cfg.Game.Providers.MemoryRecencyWeight
+	if n := cfg.Game.Providers.MemoryExpand; n > 0 {
+		expand, err := memory.ExpandWithWordVectors(n)
+		if err != nil {
+			return nil, err
+		}
+		s.Expand = expand
+	}
+	return s, nil
 }

@@ -28,14 +28,15 @@ import (
 func main() {
 	sessions := flag.Int("sessions", 1000, "sessions to create")
 	perSession := flag.Int("messages", 100, "messages per session")
+	embedder := flag.String("embedder", "hash-384-v2", "the vectors written: hash-384-v2, wordvec (glove-100-sif) or wordvec+hash (glove-100-sif+hash-384-v2)")
 	flag.Parse()
-	if err := run(*sessions, *perSession); err != nil {
+	if err := run(*sessions, *perSession, *embedder); err != nil {
 		fmt.Fprintln(os.Stderr, "gendata:", err)
 		os.Exit(1)
 	}
 }
 
-func run(sessions, perSession int) error {
+func run(sessions, perSession int, embedder string) error {
 	ctx := context.Background()
 	pool, err := postgres.Open(ctx, os.Getenv("DATABASE_URL"), 4)
 	if err != nil {
@@ -47,7 +48,28 @@ func run(sessions, perSession int) error {
 	}
 	store := game.NewStore(pool)
 	mem := memory.NewStore(pool)
-	emb := embed.NewHashEmbedderV2(embed.DefaultDim)
+	var emb embed.Embedder = embed.NewHashEmbedderV2(embed.DefaultDim)
+	name := emb.Model()
+	switch embedder {
+	case "hash-384-v2":
+	case "wordvec":
+		emb, err = embed.NewWordVecEmbedder()
+		name = embed.WordVecModel
+	case "wordvec+hash":
+		emb, err = embed.NewWordVecHashEmbedder()
+		name = embed.WordVecHashModel
+	default:
+		err = fmt.Errorf("unknown embedder %q", embedder)
+	}
+	if err != nil {
+		return err
+	}
+	// Vectors refer to the registry: the model is registered (active on a
+	// fresh database) with its partial HNSW index.
+	models := memory.NewModels(mem, emb, memory.ModelSpec{Provider: embed.Provider(emb.Model()), Name: name}, embed.Factory{})
+	if _, err := models.EnsureConfigured(ctx); err != nil {
+		return err
+	}
 	start := time.Now()
 	owner := uuid.New()
 	for s := 0; s < sessions; s++ {

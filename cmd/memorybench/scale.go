@@ -35,7 +35,7 @@ func scale(ctx context.Context, pool *pgxpool.Pool, search *memory.Searcher, emb
 		return err
 	}
 	var total int
-	if err := pool.QueryRow(ctx, `SELECT count(*) FROM game.message_embeddings WHERE model = 'hash-384-v2'`).Scan(&total); err != nil {
+	if err := pool.QueryRow(ctx, `SELECT count(*) FROM game.message_embeddings WHERE model = $1`, emb.Model()).Scan(&total); err != nil {
 		return err
 	}
 	if len(sessions) == 0 {
@@ -78,7 +78,7 @@ func scale(ctx context.Context, pool *pgxpool.Pool, search *memory.Searcher, emb
 	var plan strings.Builder
 	err = pgx.BeginFunc(ctx, pool, func(tx pgx.Tx) error {
 		rows, err := tx.Query(ctx, `EXPLAIN SELECT e.message_id FROM game.message_embeddings e
-			WHERE e.model = 'hash-384-v2' AND e.session_id = $1 ORDER BY e.embedding::vector(384) <=> $2::vector(384) LIMIT 8`,
+			WHERE e.model = '`+emb.Model()+`' AND e.session_id = $1 ORDER BY e.embedding::`+vecType(emb)+` <=> $2::`+vecType(emb)+` LIMIT 8`,
 			qs[0].session, embed.VectorText(qs[0].vec))
 		if err != nil {
 			return err
@@ -100,7 +100,7 @@ func scale(ctx context.Context, pool *pgxpool.Pool, search *memory.Searcher, emb
 
 	exact := make([]map[uuid.UUID]bool, len(qs))
 	for i, x := range qs {
-		if exact[i], err = exactTop(ctx, pool, x.session, x.vec, k); err != nil {
+		if exact[i], err = exactTop(ctx, pool, emb.Model(), x.session, x.vec, k); err != nil {
 			return err
 		}
 	}
@@ -128,7 +128,7 @@ func scale(ctx context.Context, pool *pgxpool.Pool, search *memory.Searcher, emb
 		got, lat = got[:0], lat[:0]
 		for i, x := range qs {
 			t := time.Now()
-			ids, err := forcedHNSW(ctx, pool, x.session, x.vec, k, ef, run.mode)
+			ids, err := forcedHNSW(ctx, pool, emb.Model(), x.session, x.vec, k, ef, run.mode)
 			if err != nil {
 				return err
 			}
@@ -141,8 +141,8 @@ func scale(ctx context.Context, pool *pgxpool.Pool, search *memory.Searcher, emb
 }
 
 // exactTop is brute force in Go over the session's stored vectors.
-func exactTop(ctx context.Context, pool *pgxpool.Pool, session uuid.UUID, q []float32, k int) (map[uuid.UUID]bool, error) {
-	rows, err := pool.Query(ctx, `SELECT message_id, embedding::text FROM game.message_embeddings WHERE model = 'hash-384-v2' AND session_id = $1`, session)
+func exactTop(ctx context.Context, pool *pgxpool.Pool, model string, session uuid.UUID, q []float32, k int) (map[uuid.UUID]bool, error) {
+	rows, err := pool.Query(ctx, `SELECT message_id, embedding::text FROM game.message_embeddings WHERE model = $1 AND session_id = $2`, model, session)
 	if err != nil {
 		return nil, err
 	}
@@ -174,7 +174,7 @@ func exactTop(ctx context.Context, pool *pgxpool.Pool, session uuid.UUID, q []fl
 // the session filter is written so no btree index can serve it, and
 // sequential scans are off, so the plan is the HNSW index scan filtered
 // row by row, extended by iterative scans.
-func forcedHNSW(ctx context.Context, pool *pgxpool.Pool, session uuid.UUID, q []float32, k, ef int, mode string) (map[uuid.UUID]bool, error) {
+func forcedHNSW(ctx context.Context, pool *pgxpool.Pool, model string, session uuid.UUID, q []float32, k, ef int, mode string) (map[uuid.UUID]bool, error) {
 	out := map[uuid.UUID]bool{}
 	err := pgx.BeginFunc(ctx, pool, func(tx pgx.Tx) error {
 		if _, err := tx.Exec(ctx, `SELECT set_config('hnsw.iterative_scan', $2, true), set_config('hnsw.ef_search', $1, true),
@@ -182,8 +182,8 @@ func forcedHNSW(ctx context.Context, pool *pgxpool.Pool, session uuid.UUID, q []
 			return err
 		}
 		rows, err := tx.Query(ctx, `SELECT e.message_id FROM game.message_embeddings e
-			WHERE e.model = 'hash-384-v2' AND e.session_id::text = $1
-			ORDER BY e.embedding::vector(384) <=> $2::vector(384) LIMIT $3`, session.String(), embed.VectorText(q), k)
+			WHERE e.model = '`+model+`' AND e.session_id::text = $1
+			ORDER BY e.embedding::vector(`+strconv.Itoa(len(q))+`) <=> $2::vector(`+strconv.Itoa(len(q))+`) LIMIT $3`, session.String(), embed.VectorText(q), k)
 		if err != nil {
 			return err
 		}
@@ -244,3 +244,6 @@ func pct(xs []float64, p float64) float64 {
 }
 
 func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
+
+// vecType is the pgvector type of emb's vectors, as the partial index has it.
+func vecType(emb embed.Embedder) string { return "vector(" + strconv.Itoa(emb.Dim()) + ")" }

@@ -28,6 +28,12 @@ type Providers struct {
 	EmbedReplicateInput string `env:"EMBED_REPLICATE_INPUT" envDefault:"texts"`
 	ReembedBatchSize    int    `env:"REEMBED_BATCH_SIZE" envDefault:"200"`
 	HNSWEfSearch        int    `env:"HNSW_EF_SEARCH" envDefault:"100"`
+	// MemoryRecencyWeight is the memory search's recency prior
+	// (memory.Searcher.RecencyWeight); 0 turns it off.
+	MemoryRecencyWeight float64 `env:"MEMORY_RECENCY_WEIGHT" envDefault:"0.04"`
+	// MemoryExpand is how many word-vector neighbours of each keyword the
+	// memory search adds to its keyword terms; 0 turns expansion off.
+	MemoryExpand int `env:"MEMORY_EXPAND" envDefault:"3"`
 
 	ProviderRetries        int           `env:"PROVIDER_MAX_RETRIES" envDefault:"3"`
 	ProviderRequestTimeout time.Duration `env:"PROVIDER_REQUEST_TIMEOUT" envDefault:"30s"`
@@ -70,6 +76,10 @@ func (g *Game) validateProviders(bad func(name, format string, args ...any)) {
 		if g.EmbedModel != v1 && g.EmbedModel != v2 {
 			bad("EMBED_MODEL", "the hash embedder's model is %q (stemmed, the default) or %q for EMBED_DIM=%d, got %q", v2, v1, g.EmbedDim, g.EmbedModel)
 		}
+	case "wordvec":
+		if !(g.EmbedModel == "glove-100-sif" && g.EmbedDim == 100) && !(g.EmbedModel == "glove-100-sif+hash-384-v2" && g.EmbedDim == 484) {
+			bad("EMBED_MODEL", "the wordvec embedder's model is glove-100-sif with EMBED_DIM=100 or glove-100-sif+hash-384-v2 with EMBED_DIM=484, got %q and %d", g.EmbedModel, g.EmbedDim)
+		}
 	case "openai":
 		needsOpenAI = true
 		if g.EmbedModel == "" || strings.HasPrefix(g.EmbedModel, "hash-") || !modelName.MatchString(g.EmbedModel) {
@@ -84,7 +94,7 @@ func (g *Game) validateProviders(bad func(name, format string, args ...any)) {
 			bad("EMBED_REPLICATE_INPUT", "must name the model's input for the texts")
 		}
 	default:
-		bad("EMBED_PROVIDER", "unknown provider %q (available: hash, openai, replicate)", g.EmbedProvider)
+		bad("EMBED_PROVIDER", "unknown provider %q (available: hash, wordvec, openai, replicate)", g.EmbedProvider)
 	}
 	switch p.EmbedSendDimensions {
 	case "auto", "true", "false":
@@ -99,6 +109,12 @@ func (g *Game) validateProviders(bad func(name, format string, args ...any)) {
 	}
 	if p.HNSWEfSearch < 10 || p.HNSWEfSearch > 1000 {
 		bad("HNSW_EF_SEARCH", "must be between 10 and 1000")
+	}
+	if !(p.MemoryRecencyWeight >= 0 && p.MemoryRecencyWeight <= 1) {
+		bad("MEMORY_RECENCY_WEIGHT", "must be between 0 and 1")
+	}
+	if p.MemoryExpand < 0 || p.MemoryExpand > 10 {
+		bad("MEMORY_EXPAND", "must be between 0 and 10")
 	}
 
 	switch g.DMProvider {

@@ -51,3 +51,26 @@ func TestFuseOfNothingIsEmpty(t *testing.T) {
 	t.Parallel()
 	require.Empty(t, Fuse(60, 1, nil, 1, nil))
 }
+
+func TestRecencyPutsTheNewerOfNearTiesFirst(t *testing.T) {
+	t.Parallel()
+	at := func(seq int64, score float64) game.MemoryResult {
+		return game.MemoryResult{Message: game.Message{ID: uuid.New(), Seq: seq}, Score: score}
+	}
+	t.Run("a correction fused just below its stale version comes first", func(t *testing.T) {
+		stale, corrected, other := at(10, 0.0328), at(500, 0.0320), at(200, 0.0150)
+		got := Recency(DefaultRecencyWeight, []game.MemoryResult{stale, corrected, other})
+		require.Equal(t, corrected.Message.ID, got[0].Message.ID)
+		require.Equal(t, stale.Message.ID, got[1].Message.ID)
+	})
+	t.Run("an old fact ranked clearly higher keeps its place", func(t *testing.T) {
+		fact, recent := at(10, 0.0328), at(500, 0.0250)
+		got := Recency(DefaultRecencyWeight, []game.MemoryResult{fact, recent})
+		require.Equal(t, fact.Message.ID, got[0].Message.ID)
+	})
+	t.Run("weight 0 changes nothing", func(t *testing.T) {
+		a, b := at(10, 0.0328), at(500, 0.0320)
+		got := Recency(0, []game.MemoryResult{a, b})
+		require.Equal(t, a.Message.ID, got[0].Message.ID)
+	})
+}

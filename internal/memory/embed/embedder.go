@@ -7,8 +7,8 @@ package embed
 
 import "context"
 
-// Embedder turns texts into vectors. Implementations: hash, openai and
-// replicate.
+// Embedder turns texts into vectors. Implementations: hash, wordvec, openai
+// and replicate.
 //
 // A vector is only comparable with vectors from the same Model, so the model
 // name is stored next to every vector; changing it means re-embedding.

@@ -31,6 +31,15 @@ func (f Factory) New(provider, name string, dim int) (Embedder, error) {
 			return NewHashEmbedderV2(dim), nil
 		}
 		return nil, fmt.Errorf("memory: hash model %q does not match dimension %d (want hash-%d or hash-%d-v2)", name, dim, dim, dim)
+	case "wordvec":
+		switch {
+		case name == WordVecModel && dim == WordVecDim:
+			return NewWordVecEmbedder()
+		case name == WordVecHashModel && dim == WordVecHashDim:
+			return NewWordVecHashEmbedder()
+		}
+		return nil, fmt.Errorf("memory: wordvec model is %q (dimension %d) or %q (dimension %d), got %q and %d",
+			WordVecModel, WordVecDim, WordVecHashModel, WordVecHashDim, name, dim)
 	case "openai":
 		o := f.OpenAI
 		o.Model, o.Dim = name, dim
@@ -53,7 +62,7 @@ func (f Factory) New(provider, name string, dim int) (Embedder, error) {
 }
 
 // Provider returns the provider of an embedder's Model() key: "hash",
-// "openai" or "replicate".
+// "wordvec", "openai" or "replicate".
 func Provider(model string) string {
 	if p, _, ok := strings.Cut(model, ":"); ok {
 		return p
