@@ -15,6 +15,7 @@ import (
 // anyone else gets 404.
 type StoryService interface {
 	Undo(ctx context.Context, playerID, sessionID uuid.UUID) ([]uuid.UUID, error)
+	EditLatest(ctx context.Context, playerID, sessionID uuid.UUID, content string) (game.Edited, error)
 	Regenerate(ctx context.Context, playerID, turnID uuid.UUID) (game.Turn, error)
 	SelectReply(ctx context.Context, playerID, messageID uuid.UUID) (game.Message, error)
 	Fork(ctx context.Context, playerID, sessionID uuid.UUID, in game.ForkInput) (game.Session, error)
@@ -25,6 +26,7 @@ var _ StoryService = (*game.Service)(nil)
 func registerStory(g *gin.RouterGroup, d Deps) {
 	h := storyHandlers{svc: d.Story}
 	g.POST("/sessions/:id/undo", h.undo)
+	g.POST("/sessions/:id/edit", h.edit)
 	g.POST("/sessions/:id/fork", h.fork)
 	g.POST("/turns/:id/regenerate", h.regenerate)
 	g.POST("/messages/:id/select", h.selectReply)
@@ -44,6 +46,27 @@ func (h storyHandlers) undo(c *gin.Context) {
 		return
 	}
 	c.JSON(http.StatusOK, gin.H{"removed": removed})
+}
+
+func (h storyHandlers) edit(c *gin.Context) {
+	id, err := pathID(c)
+	if err != nil {
+		fail(c, err)
+		return
+	}
+	var in struct {
+		Content string `json:"content"`
+	}
+	if err := bind(c, &in); err != nil {
+		fail(c, err)
+		return
+	}
+	ed, err := h.svc.EditLatest(c.Request.Context(), player(c), id, in.Content)
+	if err != nil {
+		fail(c, err)
+		return
+	}
+	c.JSON(http.StatusAccepted, ed)
 }
 
 func (h storyHandlers) fork(c *gin.Context) {

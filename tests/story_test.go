@@ -141,6 +141,49 @@ func TestUndoPutsThePotionBack(t *testing.T) {
 	})
 }
 
+// Editing the latest message: the exchange goes (reply, changes, memory)
+// and the new text is answered as a new turn; bad content undoes nothing;
+// a turn in flight is 409; a stranger gets 404.
+func TestEditTheLatestMessage(t *testing.T) {
+	srv := testkit.Start(t, testkit.Options{Env: []string{"DM_WORD_DELAY=50ms"}})
+	p := signUp(t, srv.URL)
+	stranger := signUp(t, srv.URL)
+	s := newSession(t, p, "")
+	play(t, p.Client, s.ID, "I step into the tavern.")
+	old, oldTurn := play(t, p.Client, s.ID, "I order a mug of ale from the grumpy dwarf.")
+
+	path := "/api/sessions/" + s.ID + "/edit"
+	require.Equal(t, http.StatusNotFound, stranger.Client.Do(t, "POST", path, map[string]any{"content": "mine now"}).Status)
+	for _, body := range []map[string]any{{"content": ""}, {"content": strings.Repeat("x", 8001)}, {}} {
+		resp := p.Client.Do(t, "POST", path, body)
+		require.Equal(t, http.StatusBadRequest, resp.Status, "%v: %s", body, resp.Body)
+		require.Contains(t, string(resp.Body), "content")
+	}
+	require.Len(t, history(t, p.Client, s.ID), 4, "refused edits undo nothing")
+
+	resp := p.Client.Do(t, "POST", path, map[string]any{"content": "I order a cup of tea from the cheerful halfling."})
+	require.Equal(t, http.StatusAccepted, resp.Status, string(resp.Body))
+	var ed struct {
+		Removed []string
+		Message message
+		Turn    turn
+	}
+	resp.JSON(t, &ed)
+	require.ElementsMatch(t, []string{old.ID, *oldTurn.DMMessageID}, ed.Removed)
+	require.Equal(t, "I order a cup of tea from the cheerful halfling.", ed.Message.Content)
+	require.Equal(t, http.StatusConflict, p.Client.Do(t, "POST", path, map[string]any{"content": "again"}).Status, "a turn in flight")
+	done := waitFinal(t, p.Client, ed.Turn.ID, 60*time.Second)
+	require.Equal(t, "completed", done.Status)
+
+	msgs := history(t, p.Client, s.ID)
+	require.Len(t, msgs, 4)
+	require.Equal(t, ed.Message.ID, msgs[2].ID)
+	for _, m := range msgs {
+		require.NotContains(t, m.Content, "grumpy dwarf", "the edited message is gone")
+	}
+	require.Empty(t, findContent(memoryIDs(t, p.Client, s.ID, "grumpy dwarf ale"), "grumpy"), "and so is its memory")
+}
+
 // A fact planted in turn 4; a fork at turn 2 never recalls it, the
 // original still does; the fork's sheet is the one of turn 2.
 func TestForkKeepsMemoryOnItsBranch(t *testing.T) {

@@ -46,6 +46,43 @@ func (s *Service) Undo(ctx context.Context, playerID, sessionID uuid.UUID) ([]uu
 	return ids, nil
 }
 
+// EditLatest replaces the session's latest player message: the exchange
+// is undone (its reply, rolls, sheet changes and memory go, as with Undo)
+// and the new content is posted in its place, with the same visibility,
+// as a new turn. The content is checked before anything is undone; should
+// the post itself then be refused (the turn rate limit, say), the undo
+// stands and the error says why.
+func (s *Service) EditLatest(ctx context.Context, playerID, sessionID uuid.UUID, content string) (Edited, error) {
+	content, err := ValidateContent(content)
+	if err != nil {
+		return Edited{}, err
+	}
+	out, err := s.store.undo(ctx, playerID, sessionID)
+	if err != nil {
+		return Edited{}, err
+	}
+	s.publishEdits(ctx, sessionID, out.Edits)
+	var ed Edited
+	private := false
+	for i, m := range out.Removed {
+		if i == 0 {
+			private = m.Visibility == VisibilityPrivate
+		}
+		ed.Removed = append(ed.Removed, m.ID)
+		publish(ctx, s.pub, Turn{ID: turnOf(m), SessionID: sessionID, PrivateTo: m.PrivateTo}, EventMessageDeleted, map[string]any{"message_id": m.ID})
+	}
+	ed.Message, ed.Turn, err = s.postMessage(ctx, playerID, sessionID, content, "", private)
+	return ed, err
+}
+
+// Edited is what an edit of the latest player message did: the messages
+// it removed and the message and turn that replace them.
+type Edited struct {
+	Removed []uuid.UUID `json:"removed"`
+	Message Message     `json:"message"`
+	Turn    Turn        `json:"turn"`
+}
+
 // Regenerate starts a new turn answering the player message of turnID,
 // which must belong to the session's latest exchange, once no turn of the
 // session is in flight. The reply selected until now is kept as an
