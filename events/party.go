@@ -3,7 +3,6 @@ package events
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"log/slog"
 	"strconv"
 	"strings"
@@ -13,6 +12,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/codeofconquest/brightdawn/internal/game"
+	"github.com/codeofconquest/brightdawn/internal/redisconn"
 )
 
 // RemovalsChannel is the Redis pub/sub channel on which a member's removal
@@ -79,31 +79,8 @@ func (p *Party) WatchRemovals(ctx context.Context, fn func(Removal)) error {
 	return nil
 }
 
-var errRemovalsClosed = errors.New("party: removal subscription closed")
-
 func (p *Party) watchRemovals(ctx context.Context, fn func(Removal)) error {
-	ps := p.rdb.Subscribe(ctx, RemovalsChannel)
-	defer ps.Close()
-	if _, err := ps.Receive(ctx); err != nil {
-		return err
-	}
-	ch := ps.Channel()
-	for {
-		select {
-		case <-ctx.Done():
-			return nil
-		case m, ok := <-ch:
-			if !ok {
-				return errRemovalsClosed
-			}
-			var r Removal
-			if err := json.Unmarshal([]byte(m.Payload), &r); err != nil {
-				p.log.Warn("party: ignoring a malformed removal", "err", err)
-				continue
-			}
-			fn(r)
-		}
-	}
+	return redisconn.WatchJSON(ctx, p.rdb, RemovalsChannel, p.log, "party removal", fn)
 }
 
 // presenceKey is a session's sorted set of "<player>|<replica>" members

@@ -2,9 +2,9 @@ package auth
 
 import (
 	"context"
-	"encoding/json"
-	"errors"
 	"time"
+
+	"github.com/codeofconquest/brightdawn/internal/redisconn"
 )
 
 // WatchRevocations calls fn with every revocation announced on
@@ -28,28 +28,5 @@ func (s *Service) WatchRevocations(ctx context.Context, fn func(Revocation)) err
 }
 
 func (s *Service) watchRevocations(ctx context.Context, fn func(Revocation)) error {
-	ps := s.rdb.Subscribe(ctx, RevocationsChannel)
-	defer ps.Close()
-	if _, err := ps.Receive(ctx); err != nil { // the subscription's confirmation
-		return err
-	}
-	ch := ps.Channel()
-	for {
-		select {
-		case <-ctx.Done():
-			return nil
-		case m, ok := <-ch:
-			if !ok {
-				return errSubscriptionClosed
-			}
-			var r Revocation
-			if err := json.Unmarshal([]byte(m.Payload), &r); err != nil {
-				s.log.Warn("auth: ignoring a malformed revocation", "err", err)
-				continue
-			}
-			fn(r)
-		}
-	}
+	return redisconn.WatchJSON(ctx, s.rdb, RevocationsChannel, s.log, "revocation", fn)
 }
-
-var errSubscriptionClosed = errors.New("auth: revocation subscription closed")
