@@ -113,7 +113,9 @@ func (s *Store) fork(ctx context.Context, playerID, sessionID, at uuid.UUID, tit
 		if err != nil {
 			return err
 		}
-		if _, err := q.Exec(ctx, `INSERT INTO game.session_members (session_id, player_id, role) VALUES ($1, $2, 'owner')`, ns.ID, playerID); err != nil {
+		// The owner plays the fork's copy of the character (party play: the
+		// engine acts on the acting member's character).
+		if _, err := q.Exec(ctx, `INSERT INTO game.session_members (session_id, player_id, role, character_id) VALUES ($1, $2, 'owner', $3)`, ns.ID, playerID, ns.CharacterID); err != nil {
 			return err
 		}
 		if _, err := q.Exec(ctx, `INSERT INTO game.dice_seeds (id, session_id, seed, commitment) VALUES ($1, $2, $3, $4)`,
