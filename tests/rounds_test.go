@@ -174,6 +174,28 @@ func TestRoundsModeOneTurnAnswersTheWholeParty(t *testing.T) {
 		require.Equal(t, "completed", waitFinal(t, pt.member.Client, tid, 90*time.Second).Status)
 		require.Equal(t, map[string]string{"Arwen": "I wait by the fire."}, roundContext(t, pt.member, tid))
 	})
+	t.Run("the rules engine resolves the last action on its own author's character", func(t *testing.T) {
+		setMode(t, pt.owner, pt.session.ID, map[string]any{"round_timeout": 600})
+		healer := signUp(t, srv.URL)
+		potionID := ruledCharacter(t, healer, map[string]any{"hp": map[string]int{"current": 4, "max": 30}, "inventory": []any{"healing potion"}})
+		resp := healer.Client.Do(t, "POST", "/api/invites/"+invite(t, pt.owner, pt.session.ID, nil)+"/join", map[string]any{"character_id": potionID})
+		require.Equal(t, http.StatusOK, resp.Status, string(resp.Body))
+		act(t, pt.owner, pt.session.ID, "I keep watch.")
+		act(t, pt.member, pt.session.ID, "I hum a tune.")
+		last := act(t, healer, pt.session.ID, "I drink my healing potion.")
+		require.NotNil(t, last.Turn, "the third member's action completes the round")
+		require.Equal(t, "completed", waitFinal(t, healer.Client, last.Turn.ID, 90*time.Second).Status)
+		resp = healer.Client.Do(t, "GET", "/api/characters/"+potionID, nil)
+		require.Equal(t, http.StatusOK, resp.Status)
+		var out struct{ Character struct{ Sheet ruledSheet } }
+		resp.JSON(t, &out)
+		require.Zero(t, out.Character.Sheet.qty("healing potion"), "the healer drank their own potion")
+		resp = pt.owner.Client.Do(t, "GET", "/api/characters/"+pt.ownerChar.ID+"/history", nil)
+		require.Equal(t, http.StatusOK, resp.Status)
+		var hist struct{ Changes []any }
+		resp.JSON(t, &hist)
+		require.Empty(t, hist.Changes, "the owner's character is untouched")
+	})
 	t.Run("back to free mode: every message is a turn again", func(t *testing.T) {
 		setMode(t, pt.owner, pt.session.ID, map[string]any{"mode": "free"})
 		_, tr := postMessage(t, pt.member.Client, pt.session.ID, "I stretch.")

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -360,6 +361,9 @@ func (p *Pipeline) Generate(ctx context.Context, turnID uuid.UUID) (next string,
 	defer stopGen()
 	engine := p.newTurnRules(t, st.Character)
 	if engine != nil {
+		if slices.ContainsFunc(t.Context, func(c ContextItem) bool { return c.Source == SourceRound }) {
+			engine.intent = st.Player.Content
+		}
 		engine.setup(ctx, &prompt, announced)
 	}
 	stopBeat := p.heartbeat(ctx, turnID, stopGen)

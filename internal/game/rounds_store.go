@@ -212,7 +212,8 @@ func closeRoundTx(ctx context.Context, q querier, r Round, rt roundTurn, reason 
 			return out, err
 		}
 		nt, err := scanTurn(q.QueryRow(ctx, `INSERT INTO game.turns AS t (id, session_id, player_id, player_message_id, seed, status, dice_seed, dice_commitment)
-			SELECT $1::uuid, s.id, s.owner_id, $3::uuid, $4::bigint, 'queued', $5::bytea, $6::text FROM game.sessions s WHERE s.id = $2
+			SELECT $1::uuid, m.session_id, m.author_id, m.id, $4::bigint, 'queued', $5::bytea, $6::text
+			FROM game.messages m WHERE m.id = $3 AND m.session_id = $2
 			RETURNING `+turnCols, t.ID, r.SessionID, last, t.Seed, t.diceSeed, t.DiceCommitment))
 		if err != nil {
 			return out, err
