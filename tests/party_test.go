@@ -301,16 +301,7 @@ func TestFreeModeAnswersASessionsTurnsOneAtATimeInOrder(t *testing.T) {
 		require.True(t, found, "the DM's first reply is in the second turn's context")
 	})
 	t.Run("the rules engine changes the acting member's character", func(t *testing.T) {
-		resp := healer.Client.Do(t, "GET", "/api/characters/"+potionID, nil)
-		require.Equal(t, http.StatusOK, resp.Status)
-		var out struct{ Character struct{ Sheet ruledSheet } }
-		resp.JSON(t, &out)
-		require.Zero(t, out.Character.Sheet.qty("healing potion"), "the healer drank their own potion")
-		resp = pt.owner.Client.Do(t, "GET", "/api/characters/"+pt.ownerChar.ID+"/history", nil)
-		require.Equal(t, http.StatusOK, resp.Status)
-		var hist struct{ Changes []any }
-		resp.JSON(t, &hist)
-		require.Empty(t, hist.Changes, "the owner's character is untouched")
+		requireDrankOwnPotion(t, healer, potionID, pt.owner, pt.ownerChar.ID)
 	})
 }
 

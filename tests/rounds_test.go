@@ -185,20 +185,27 @@ func TestRoundsModeOneTurnAnswersTheWholeParty(t *testing.T) {
 		last := act(t, healer, pt.session.ID, "I drink my healing potion.")
 		require.NotNil(t, last.Turn, "the third member's action completes the round")
 		require.Equal(t, "completed", waitFinal(t, healer.Client, last.Turn.ID, 90*time.Second).Status)
-		resp = healer.Client.Do(t, "GET", "/api/characters/"+potionID, nil)
-		require.Equal(t, http.StatusOK, resp.Status)
-		var out struct{ Character struct{ Sheet ruledSheet } }
-		resp.JSON(t, &out)
-		require.Zero(t, out.Character.Sheet.qty("healing potion"), "the healer drank their own potion")
-		resp = pt.owner.Client.Do(t, "GET", "/api/characters/"+pt.ownerChar.ID+"/history", nil)
-		require.Equal(t, http.StatusOK, resp.Status)
-		var hist struct{ Changes []any }
-		resp.JSON(t, &hist)
-		require.Empty(t, hist.Changes, "the owner's character is untouched")
+		requireDrankOwnPotion(t, healer, potionID, pt.owner, pt.ownerChar.ID)
 	})
 	t.Run("back to free mode: every message is a turn again", func(t *testing.T) {
 		setMode(t, pt.owner, pt.session.ID, map[string]any{"mode": "free"})
 		_, tr := postMessage(t, pt.member.Client, pt.session.ID, "I stretch.")
 		require.NotEmpty(t, tr.ID)
 	})
+}
+
+// requireDrankOwnPotion checks that the healer's potion was drunk from their
+// own character and that the owner's character has no change.
+func requireDrankOwnPotion(t *testing.T, healer player, potionID string, owner player, ownerCharID string) {
+	t.Helper()
+	resp := healer.Client.Do(t, "GET", "/api/characters/"+potionID, nil)
+	require.Equal(t, http.StatusOK, resp.Status)
+	var out struct{ Character struct{ Sheet ruledSheet } }
+	resp.JSON(t, &out)
+	require.Zero(t, out.Character.Sheet.qty("healing potion"), "the healer drank their own potion")
+	resp = owner.Client.Do(t, "GET", "/api/characters/"+ownerCharID+"/history", nil)
+	require.Equal(t, http.StatusOK, resp.Status)
+	var hist struct{ Changes []any }
+	resp.JSON(t, &hist)
+	require.Empty(t, hist.Changes, "the owner's character is untouched")
 }
