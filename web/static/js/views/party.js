@@ -42,7 +42,8 @@ export function partyPanel(sessionId, { isOwner, mode = 'free' }) {
     }
   });
   const el = h('section', { class: 'panel party-panel', 'aria-label': 'Party' },
-    h('h2', {}, 'Party'), list, typing, roundLine, ...(isOwner ? [roundsLabel, closeRoundBtn] : []), error, ...(isOwner ? [inviteBtn, inviteOut] : []));
+    h('h2', {}, 'Party'), list, typing, error, ...(isOwner ? [inviteBtn, inviteOut] : []),
+    roundLine, ...(isOwner ? [roundsLabel, closeRoundBtn] : []));
   let members = [];
   let round = null; // {id, closesAt, acted: Set}
   const typists = new Map();
