@@ -124,6 +124,22 @@ func TestRoundsModeOneTurnAnswersTheWholeParty(t *testing.T) {
 			"Arwen": "I kick the door open.",
 			"Bram":  "I loose an arrow at the lurking goblin.",
 		}, roundContext(t, pt.member, turnID), "the turn's prompt presents both actions, each by its character")
+
+		// The first action has no turn of its own: the round turn embedded it.
+		resp = pt.owner.Client.Do(t, "GET", sp+"/memory?k=50&q=kick+the+door+open", nil)
+		require.Equal(t, http.StatusOK, resp.Status, string(resp.Body))
+		var mem struct {
+			Results []struct {
+				Message     message
+				VectorScore float64 `json:"vector_score"`
+			}
+		}
+		resp.JSON(t, &mem)
+		found := false
+		for _, r := range mem.Results {
+			found = found || (r.Message.ID == first.Message.ID && r.VectorScore > 0)
+		}
+		require.True(t, found, "memory finds the first action by its vector: %s", resp.Body)
 	})
 	t.Run("both players see the round's events", func(t *testing.T) {
 		for name, s := range map[string]*stream{"owner": ownerLive, "member": memberLive} {

@@ -98,12 +98,21 @@ func NewPipeline(store *Store, pub Publisher, models EmbeddingModels, search Mem
 // Embed embeds the player's message and hands the turn to retrieval.
 func (p *Pipeline) Embed(ctx context.Context, turnID uuid.UUID) (next string, err error) {
 	began := time.Now()
-	st := turnStart{}
+	st := turnStart{wantRound: true}
 	if err := p.store.startStage(ctx, turnID, &st, StatusEmbedding, StatusQueued, StatusEmbedding); err != nil || !st.OK {
 		return "", err
 	}
 	announced := p.announce(ctx, &st)
-	err = p.embed(ctx, st.Player, &turnID)
+	// A round turn's other actions have no turn of their own: their vectors
+	// are made here, so memory finds them later (rounds.go).
+	for _, a := range st.Round {
+		if err == nil && a.MessageID != st.Player.ID {
+			err = p.embed(ctx, Message{ID: a.MessageID, SessionID: st.Player.SessionID, Content: a.Content}, nil)
+		}
+	}
+	if err == nil {
+		err = p.embed(ctx, st.Player, &turnID)
+	}
 	announced()
 	if err != nil {
 		return "", err
