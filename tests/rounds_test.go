@@ -126,20 +126,9 @@ func TestRoundsModeOneTurnAnswersTheWholeParty(t *testing.T) {
 		}, roundContext(t, pt.member, turnID), "the turn's prompt presents both actions, each by its character")
 
 		// The first action has no turn of its own: the round turn embedded it.
-		resp = pt.owner.Client.Do(t, "GET", sp+"/memory?k=50&q=kick+the+door+open", nil)
-		require.Equal(t, http.StatusOK, resp.Status, string(resp.Body))
-		var mem struct {
-			Results []struct {
-				Message     message
-				VectorScore float64 `json:"vector_score"`
-			}
-		}
-		resp.JSON(t, &mem)
-		found := false
-		for _, r := range mem.Results {
-			found = found || (r.Message.ID == first.Message.ID && r.VectorScore > 0)
-		}
-		require.True(t, found, "memory finds the first action by its vector: %s", resp.Body)
+		scores := vectorScores(t, pt.owner, pt.session.ID, "kick+the+door+open", 50)
+		found := scores[first.Message.ID] > 0
+		require.True(t, found, "memory finds the first action by its vector: %v", scores)
 	})
 	t.Run("both players see the round's events", func(t *testing.T) {
 		for name, s := range map[string]*stream{"owner": ownerLive, "member": memberLive} {
@@ -224,4 +213,24 @@ func requireDrankOwnPotion(t *testing.T, healer player, potionID string, owner p
 	var hist struct{ Changes []any }
 	resp.JSON(t, &hist)
 	require.Empty(t, hist.Changes, "the owner's character is untouched")
+}
+
+// vectorScores searches a session's memory (q URL-encoded) and returns
+// each result's vector score by message id.
+func vectorScores(t *testing.T, p player, sessionID, q string, k int) map[string]float64 {
+	t.Helper()
+	resp := p.Client.Do(t, "GET", fmt.Sprintf("/api/sessions/%s/memory?k=%d&q=%s", sessionID, k, q), nil)
+	require.Equal(t, http.StatusOK, resp.Status, string(resp.Body))
+	var out struct {
+		Results []struct {
+			Message     message
+			VectorScore float64 `json:"vector_score"`
+		}
+	}
+	resp.JSON(t, &out)
+	scores := map[string]float64{}
+	for _, r := range out.Results {
+		scores[r.Message.ID] = r.VectorScore
+	}
+	return scores
 }
