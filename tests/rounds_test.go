@@ -144,6 +144,14 @@ func TestRoundsModeOneTurnAnswersTheWholeParty(t *testing.T) {
 			require.Equal(t, 1, seen["round.closed"], name)
 		}
 	})
+	t.Run("a regenerated round turn answers the same round", func(t *testing.T) {
+		resp := pt.owner.Client.Do(t, "POST", "/api/turns/"+turnID+"/regenerate", nil)
+		require.Equal(t, http.StatusAccepted, resp.Status, string(resp.Body))
+		var out struct{ Turn turn }
+		resp.JSON(t, &out)
+		require.Equal(t, "completed", waitFinal(t, pt.owner.Client, out.Turn.ID, 90*time.Second).Status)
+		require.Len(t, roundContext(t, pt.owner, out.Turn.ID), 2, "both actions again")
+	})
 	t.Run("whispers stay turns of their own", func(t *testing.T) {
 		_, tr := postAs(t, pt.member.Client, pt.session.ID, "I pocket the key.", "private")
 		require.NotEmpty(t, tr.ID)

@@ -271,14 +271,18 @@ func (s *Store) updateSession(ctx context.Context, playerID, id uuid.UUID, title
 	return out, closed, postgres.Translate(err, "session")
 }
 
+// turnRoundSQL is the round a turn answers ($1 the turn): its player
+// message's round (NULL for a turn that is not a round's). Reading it
+// through the player message, a regenerated turn answers the same round.
+const turnRoundSQL = `SELECT pm.round_id FROM game.turns t JOIN game.messages pm ON pm.id = t.player_message_id WHERE t.id = $1`
+
 // roundActionsSQL reads the actions of the round a turn answers, oldest
 // first, each with who acted: the member's character's name, else the
 // player's display name.
 const roundActionsSQL = `SELECT m.id, m.content, coalesce(c.name, p.display_name, 'a player')
-	FROM game.rounds r
-	JOIN game.messages m ON m.round_id = r.id
+	FROM game.messages m
 	LEFT JOIN game.session_members sm ON sm.session_id = m.session_id AND sm.player_id = m.author_id
 	LEFT JOIN game.characters c ON c.id = sm.character_id
 	LEFT JOIN auth.players p ON p.id = m.author_id
-	WHERE r.turn_id = $1
+	WHERE m.round_id = (` + turnRoundSQL + `)
 	ORDER BY m.seq`
