@@ -105,7 +105,7 @@ const (
 		SELECT ` + messageCols + ` FROM game.messages, me
 		WHERE session_id = me_session
 		  AND (visibility = 'public' OR private_to = me_private)
-		  AND (round_id IS NULL OR round_id IS DISTINCT FROM (`+turnRoundSQL+`))
+		  AND (round_id IS NULL OR round_id IS DISTINCT FROM (` + turnRoundSQL + `))
 		  AND (seq < me_seq OR turn_id IN (
 			SELECT o.id FROM game.turns o JOIN game.messages om ON om.id = o.player_message_id
 			WHERE o.session_id = me_session AND om.seq < me_seq))
