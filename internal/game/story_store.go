@@ -429,12 +429,10 @@ func (s *Store) alternatives(ctx context.Context, t Turn) ([]Alternative, error)
 			WHERE r.player_message_id = $1
 		) x ORDER BY turn_at, id`, t.PlayerMessageID)
 	return collect(rows, err, func(row pgx.Row) (Alternative, error) {
-		// An alternative is as visible as its turn's reply: a whisper's
-		// to its player alone.
 		a := Alternative{Message: Message{Role: RoleDM, Visibility: VisibilityPublic}}
 		err := row.Scan(&a.ID, &a.SessionID, &a.TurnID, &a.Content, &a.CreatedAt, &a.Selected, &a.PrivateTo)
 		if a.PrivateTo != nil {
-			a.Visibility = VisibilityPrivate
+			a.Visibility = VisibilityPrivate // a whisper's replies are as private as it
 		}
 		return a, err
 	}, "alternatives")
