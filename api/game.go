@@ -29,6 +29,7 @@ type GameService interface {
 	ListMessages(ctx context.Context, playerID, sessionID uuid.UUID, before *uuid.UUID, limit int) (game.Page, error)
 	PostMessage(ctx context.Context, playerID, sessionID uuid.UUID, content, idemKey string) (game.Message, game.Turn, error)
 	PostPrivateMessage(ctx context.Context, playerID, sessionID uuid.UUID, content, idemKey string) (game.Message, game.Turn, error)
+	PostPartyMessage(ctx context.Context, playerID, sessionID uuid.UUID, content, idemKey string) (game.Posted, error)
 	SearchMemory(ctx context.Context, playerID, sessionID uuid.UUID, q string, k int) ([]game.MemoryResult, error)
 
 	GetTurn(ctx context.Context, playerID, id uuid.UUID) (game.Turn, error)
@@ -265,21 +266,26 @@ func (h gameHandlers) postMessage(c *gin.Context) {
 		c.JSON(http.StatusCreated, gin.H{"roll": r})
 		return
 	}
-	post := h.svc.PostMessage
 	switch body.Visibility {
 	case "", game.VisibilityPublic:
+		// Free mode: the message's turn; rounds mode: its round.
+		p, err := h.svc.PostPartyMessage(c.Request.Context(), player(c), id, body.Content, c.GetHeader("Idempotency-Key"))
+		if err != nil {
+			fail(c, err)
+			return
+		}
+		c.JSON(http.StatusAccepted, p)
 	case game.VisibilityPrivate:
-		post = h.svc.PostPrivateMessage
+		// A whisper is a turn of its own in either mode (docs/PARTY.md).
+		m, t, err := h.svc.PostPrivateMessage(c.Request.Context(), player(c), id, body.Content, c.GetHeader("Idempotency-Key"))
+		if err != nil {
+			fail(c, err)
+			return
+		}
+		c.JSON(http.StatusAccepted, gin.H{"message": m, "turn": t})
 	default:
 		fail(c, apperr.Invalidf("visibility", "must be public or private"))
-		return
 	}
-	m, t, err := post(c.Request.Context(), player(c), id, body.Content, c.GetHeader("Idempotency-Key"))
-	if err != nil {
-		fail(c, err)
-		return
-	}
-	c.JSON(http.StatusAccepted, gin.H{"message": m, "turn": t})
 }
 
 func (h gameHandlers) searchMemory(c *gin.Context) {

@@ -22,6 +22,7 @@ type PartyService interface {
 	RemoveMember(ctx context.Context, playerID, sessionID, targetID uuid.UUID) error
 	Typing(ctx context.Context, playerID, sessionID uuid.UUID) error
 	UpdateSession(ctx context.Context, playerID, id uuid.UUID, p game.SessionPatch) (game.Session, error)
+	CloseRound(ctx context.Context, playerID, sessionID uuid.UUID) (game.Round, *game.Turn, error)
 }
 
 var _ PartyService = (*game.Service)(nil)
@@ -37,6 +38,21 @@ func registerParty(g *gin.RouterGroup, d Deps) {
 	g.DELETE("/sessions/:id/members/:player_id", h.removeMember)
 	g.POST("/sessions/:id/typing", h.typing)
 	g.PATCH("/sessions/:id", h.updateSession)
+	g.POST("/sessions/:id/rounds/close", h.closeRound)
+}
+
+func (h partyHandlers) closeRound(c *gin.Context) {
+	id, err := pathID(c)
+	if err != nil {
+		fail(c, err)
+		return
+	}
+	r, t, err := h.svc.CloseRound(c.Request.Context(), player(c), id)
+	if err != nil {
+		fail(c, err)
+		return
+	}
+	c.JSON(http.StatusOK, gin.H{"round": r, "turn": t})
 }
 
 func (h partyHandlers) updateSession(c *gin.Context) {

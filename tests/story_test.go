@@ -235,21 +235,11 @@ func TestForkKeepsMemoryOnItsBranch(t *testing.T) {
 	knock := fk[2] // "I knock on the gate of the keep.": its own text is its nearest vector
 	deadline := time.Now().Add(60 * time.Second)
 	for {
-		resp := p.Client.Do(t, "GET", "/api/sessions/"+f.ID+"/memory?k=8&q="+strings.ReplaceAll(knock.Content, " ", "+"), nil)
-		require.Equal(t, http.StatusOK, resp.Status)
-		var out struct {
-			Results []struct {
-				Message     message
-				VectorScore float64 `json:"vector_score"`
-			}
+		scores := vectorScores(t, p, f.ID, strings.ReplaceAll(knock.Content, " ", "+"), 8)
+		for id := range scores {
+			require.True(t, forkIDs[id], "only the fork's own messages")
 		}
-		resp.JSON(t, &out)
-		found := false
-		for _, r := range out.Results {
-			require.True(t, forkIDs[r.Message.ID], "only the fork's own messages")
-			found = found || (r.Message.ID == knock.ID && r.VectorScore > 0.9)
-		}
-		if found {
+		if scores[knock.ID] > 0.9 {
 			break
 		}
 		require.True(t, time.Now().Before(deadline), "the fork's vectors never arrived")

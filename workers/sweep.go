@@ -21,6 +21,12 @@ type StuckTurns interface {
 	Touch(ctx context.Context, turnID uuid.UUID) error
 }
 
+// DueRounds closes the rounds past their time (implemented by
+// *game.Pipeline) and returns the turns that answer them.
+type DueRounds interface {
+	CloseDueRounds(ctx context.Context, now time.Time, limit int) ([]uuid.UUID, error)
+}
+
 // Requeuer enqueues a stuck turn's stage again (implemented by *Client).
 type Requeuer interface {
 	Requeue(ctx context.Context, stage string, turnID uuid.UUID, episode string) (bool, error)
@@ -34,6 +40,9 @@ type Sweeper struct {
 	Queue      Requeuer
 	StuckAfter time.Duration
 	Deadline   time.Duration
+	// Rounds, when set, are closed once past their time: no process has
+	// to be awake when a round times out (docs/PARTY.md).
+	Rounds DueRounds
 	// Observer, when set, counts the turns requeued and failed.
 	Observer MaintenanceObserver
 }
@@ -44,6 +53,19 @@ const sweepBatch = 500
 // Sweep looks at the turns stuck as seen at now and returns how many it
 // acted on.
 func (w Sweeper) Sweep(ctx context.Context, now time.Time) (int, error) {
+	if w.Rounds != nil {
+		started, err := w.Rounds.CloseDueRounds(ctx, now, sweepBatch)
+		for _, id := range started {
+			// A missing task is enqueued; should this fail, the turn is
+			// queued in Postgres and recovered as a stuck turn.
+			if _, err := w.Queue.Requeue(ctx, game.StageEmbed, id, "round"); err != nil {
+				logging.From(ctx).Warn("starting a round's turn failed; the sweeper retries", "turn_id", id, "err", err)
+			}
+		}
+		if err != nil {
+			return 0, err
+		}
+	}
 	turns, err := w.Turns.StuckTurns(ctx, now.Add(-w.StuckAfter), sweepBatch)
 	if err != nil {
 		return 0, err
@@ -90,7 +112,7 @@ func (w Sweeper) swept(action string) {
 }
 
 func (s *Server) sweep(ctx context.Context, _ *asynq.Task) error {
-	w := Sweeper{Turns: s.pipeline, Queue: s.queue, StuckAfter: s.opts.StuckAfter, Deadline: s.opts.TurnDeadline, Observer: s.opts.Maintenance}
+	w := Sweeper{Turns: s.pipeline, Rounds: s.pipeline, Queue: s.queue, StuckAfter: s.opts.StuckAfter, Deadline: s.opts.TurnDeadline, Observer: s.opts.Maintenance}
 	n, err := w.Sweep(ctx, time.Now())
 	if n > 0 {
 		logging.From(ctx).Info("sweep done", "turns", n)

@@ -91,6 +91,11 @@ type Session struct {
 	// ForkedAtMessageID of that session (docs/STORY.md).
 	ForkedFrom        *uuid.UUID `json:"forked_from,omitempty"`
 	ForkedAtMessageID *uuid.UUID `json:"forked_at_message_id,omitempty"`
+	// Mode is how the party's messages become turns: "free" (each is a
+	// turn) or "rounds" (docs/PARTY.md); RoundTimeout is a round's time in
+	// seconds.
+	Mode         string `json:"mode"`
+	RoundTimeout int    `json:"round_timeout"`
 }
 
 // SessionInput creates a session.

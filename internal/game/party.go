@@ -241,34 +241,37 @@ func (s *Service) Typing(ctx context.Context, playerID, sessionID uuid.UUID) err
 	return err
 }
 
-// SessionPatch changes a session (its owner only): its title, and its
-// mode. Only "free" is played so far (docs/PARTY.md).
+// SessionPatch changes a session (its owner only): its title, its mode
+// and its round timeout (seconds; docs/PARTY.md).
 type SessionPatch struct {
-	Title *string `json:"title"`
-	Mode  *string `json:"mode"`
+	Title        *string `json:"title"`
+	Mode         *string `json:"mode"`
+	RoundTimeout *int    `json:"round_timeout"`
 }
 
-// UpdateSession applies a patch to a session the player owns.
+// UpdateSession applies a patch to a session the player owns. Switching to
+// free mode closes the open round: one turn answers its actions.
 func (s *Service) UpdateSession(ctx context.Context, playerID, id uuid.UUID, p SessionPatch) (Session, error) {
-	if p.Mode != nil {
-		switch *p.Mode {
-		case "free":
-		case "rounds":
-			return Session{}, apperr.New(apperr.Unprocessable, "mode: rounds is not available yet; sessions play in free mode")
-		default:
-			return Session{}, apperr.Invalidf("mode", "must be free or rounds")
-		}
+	if p.Mode != nil && *p.Mode != ModeFree && *p.Mode != ModeRounds {
+		return Session{}, apperr.Invalidf("mode", "must be free or rounds")
 	}
-	if p.Title == nil {
-		cur, err := s.store.getSession(ctx, s.store.pool, playerID, id)
-		if err == nil {
-			err = requireOwner(ctx, s.store.pool, id, playerID)
-		}
-		return cur, err
+	if p.RoundTimeout != nil && (*p.RoundTimeout < MinRoundTimeout || *p.RoundTimeout > MaxRoundTimeout) {
+		return Session{}, apperr.Invalidf("round_timeout", "must be between %d and %d seconds", MinRoundTimeout, MaxRoundTimeout)
 	}
-	title, err := cleanText("title", *p.Title, MaxTitleLen)
+	var title *string
+	if p.Title != nil {
+		t, err := cleanText("title", *p.Title, MaxTitleLen)
+		if err != nil {
+			return Session{}, err
+		}
+		title = &t
+	}
+	out, closed, err := s.store.updateSession(ctx, playerID, id, title, p.Mode, p.RoundTimeout, newRoundTurn)
 	if err != nil {
-		return Session{}, err
+		return out, err
 	}
-	return s.store.renameSession(ctx, playerID, id, title)
+	if closed != nil {
+		s.roundClosed(ctx, *closed)
+	}
+	return out, nil
 }

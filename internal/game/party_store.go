@@ -303,18 +303,3 @@ func (s *Store) memberCharacters(ctx context.Context, ms []Member) error {
 	}
 	return nil
 }
-
-// renameSession changes the title of a session the player owns.
-func (s *Store) renameSession(ctx context.Context, playerID, id uuid.UUID, title string) (Session, error) {
-	var out Session
-	err := s.Tx(ctx, func(q querier) error {
-		if err := requireOwner(ctx, q, id, playerID); err != nil {
-			return err
-		}
-		var err error
-		out, err = scanSession(q.QueryRow(ctx, `UPDATE game.sessions s SET title = $2, updated_at = now()
-			WHERE s.id = $1 RETURNING `+sessionCols, id, title))
-		return err
-	})
-	return out, postgres.Translate(err, "session")
-}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -97,12 +98,21 @@ func NewPipeline(store *Store, pub Publisher, models EmbeddingModels, search Mem
 // Embed embeds the player's message and hands the turn to retrieval.
 func (p *Pipeline) Embed(ctx context.Context, turnID uuid.UUID) (next string, err error) {
 	began := time.Now()
-	st := turnStart{}
+	st := turnStart{wantRound: true}
 	if err := p.store.startStage(ctx, turnID, &st, StatusEmbedding, StatusQueued, StatusEmbedding); err != nil || !st.OK {
 		return "", err
 	}
 	announced := p.announce(ctx, &st)
-	err = p.embed(ctx, st.Player, &turnID)
+	// A round turn's other actions have no turn of their own: their vectors
+	// are made here, so memory finds them later (rounds.go).
+	for _, a := range st.Round {
+		if err == nil && a.MessageID != st.Player.ID {
+			err = p.embed(ctx, Message{ID: a.MessageID, SessionID: st.Player.SessionID, Content: a.Content}, nil)
+		}
+	}
+	if err == nil {
+		err = p.embed(ctx, st.Player, &turnID)
+	}
 	announced()
 	if err != nil {
 		return "", err
@@ -189,7 +199,7 @@ func (p *Pipeline) Retrieve(ctx context.Context, turnID uuid.UUID) (next string,
 	if err != nil {
 		return "", err
 	}
-	st := turnStart{wantRecent: p.opts.RecentN, wantVector: served.Model(), wantCharacter: true, wantSummary: true}
+	st := turnStart{wantRecent: p.opts.RecentN, wantVector: served.Model(), wantCharacter: true, wantSummary: true, wantRound: true}
 	if err := p.store.startStage(ctx, turnID, &st, StatusRetrieving, StatusEmbedding, StatusRetrieving); err != nil || !st.OK {
 		return "", err
 	}
@@ -199,6 +209,9 @@ func (p *Pipeline) Retrieve(ctx context.Context, turnID uuid.UUID) (next string,
 	exclude := []uuid.UUID{pm.ID}
 	for _, m := range recent {
 		exclude = append(exclude, m.ID)
+	}
+	for _, a := range st.Round {
+		exclude = append(exclude, a.MessageID)
 	}
 	q, fresh, err := p.query(ctx, served, pm, st.Vector)
 	if err != nil {
@@ -227,6 +240,7 @@ func (p *Pipeline) Retrieve(ctx context.Context, turnID uuid.UUID) (next string,
 		return "", err
 	}
 	candidates = append(candidates, loreItems...)
+	candidates = append(candidates, st.Round...)
 	if sum := st.Summary; sum != nil && strings.TrimSpace(sum.Content) != "" {
 		candidates = append(candidates, ContextItem{Source: SourceSummary, Role: RoleSystem, Content: sum.Content,
 			Tokens: dm.SummaryTokens(sum.Content), ThroughMessageID: sum.ThroughMessageID})
@@ -269,7 +283,12 @@ func (p *Pipeline) shape(t Turn, pm Message, char *Character, items []ContextIte
 	pr := dm.Prompt{System: p.opts.System, Character: char.forDM(), Player: pm.Content, Seed: t.Seed, MaxTokens: p.opts.MaxTokens}
 	var recentItems, memItems, loreItems []ContextItem
 	var summaryItem ContextItem
+	var roundItems []ContextItem
 	for _, c := range items {
+		if c.Source == SourceRound {
+			roundItems = append(roundItems, c)
+			continue
+		}
 		if c.Source == SourceSummary {
 			summaryItem, pr.Summary = c, c.Content
 			continue
@@ -291,11 +310,16 @@ func (p *Pipeline) shape(t Turn, pm Message, char *Character, items []ContextIte
 			pr.Memory = append(pr.Memory, dm.Memory{Role: c.Role, Content: content, Score: c.Score})
 		}
 	}
+	if len(roundItems) > 0 {
+		// A round turn answers every action of its round (rounds.go).
+		pr.Player = roundPrompt(roundItems)
+	}
 	fitted, kept, err := dm.Fit(pr, p.opts.PromptBudget)
 	if err != nil {
 		return dm.Prompt{}, nil, err
 	}
-	out := make([]ContextItem, 0, 1+len(kept.Lore)+len(kept.Recent)+len(kept.Memory))
+	out := make([]ContextItem, 0, 1+len(roundItems)+len(kept.Lore)+len(kept.Recent)+len(kept.Memory))
+	out = append(out, roundItems...)
 	if kept.Summary {
 		out = append(out, summaryItem)
 	}
@@ -346,6 +370,9 @@ func (p *Pipeline) Generate(ctx context.Context, turnID uuid.UUID) (next string,
 	defer stopGen()
 	engine := p.newTurnRules(t, st.Character)
 	if engine != nil {
+		if slices.ContainsFunc(t.Context, func(c ContextItem) bool { return c.Source == SourceRound }) {
+			engine.intent = st.Player.Content
+		}
 		engine.setup(ctx, &prompt, announced)
 	}
 	stopBeat := p.heartbeat(ctx, turnID, stopGen)

@@ -198,12 +198,12 @@ func (s *Store) deleteCharacter(ctx context.Context, playerID, id uuid.UUID) err
 
 const sessionCols = `s.id, s.owner_id, s.title, s.character_id, s.created_at, s.updated_at,
 	(SELECT ds.commitment FROM game.dice_seeds ds WHERE ds.session_id = s.id AND ds.revealed_at IS NULL),
-	s.forked_from_session_id, s.forked_at_message_id`
+	s.forked_from_session_id, s.forked_at_message_id, s.mode, s.round_timeout`
 
 func scanSession(row pgx.Row) (Session, error) {
 	var s Session
 	err := row.Scan(&s.ID, &s.OwnerID, &s.Title, &s.CharacterID, &s.CreatedAt, &s.UpdatedAt, &s.DiceCommitment,
-		&s.ForkedFrom, &s.ForkedAtMessageID)
+		&s.ForkedFrom, &s.ForkedAtMessageID, &s.Mode, &s.RoundTimeout)
 	return s, err
 }
 

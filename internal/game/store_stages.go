@@ -8,6 +8,7 @@ import (
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 
+	"github.com/codeofconquest/brightdawn/internal/memory/embed"
 	"github.com/codeofconquest/brightdawn/internal/postgres"
 )
 
@@ -53,6 +54,7 @@ type turnStart struct {
 	wantCharacter bool
 	wantContext   bool // the messages the turn's recorded context names
 	wantSummary   bool // the session's rolling summary
+	wantRound     bool // the actions of the round the turn answers
 
 	// What was read.
 	Turn        Turn
@@ -62,7 +64,8 @@ type turnStart struct {
 	Vector      string    // "" if the message has no vector of that model
 	Character   *Character
 	ContextByID map[uuid.UUID]Message
-	Summary     *Summary // nil when the session has none
+	Summary     *Summary      // nil when the session has none
+	Round       []ContextItem // a round turn's actions (SourceRound), oldest first
 }
 
 // advanceSQL moves a turn into status `to` from one of the statuses given as
@@ -93,7 +96,8 @@ const (
 	// its author's whispers: never another player's.
 	// The messages before a turn are those older than its player message
 	// and the replies to the turns that arrived before it (answered first:
-	// free mode's order), whatever their own seq.
+	// free mode's order), whatever their own seq. A round turn's own
+	// actions are not among them: its prompt presents them as the round.
 	recentSQL = `WITH me AS (
 			SELECT t.session_id AS me_session, t.private_to AS me_private, m.seq AS me_seq
 			FROM game.turns t JOIN game.messages m ON m.id = t.player_message_id WHERE t.id = $1
@@ -101,6 +105,7 @@ const (
 		SELECT ` + messageCols + ` FROM game.messages, me
 		WHERE session_id = me_session
 		  AND (visibility = 'public' OR private_to = me_private)
+		  AND (round_id IS NULL OR round_id IS DISTINCT FROM (` + turnRoundSQL + `))
 		  AND (seq < me_seq OR turn_id IN (
 			SELECT o.id FROM game.turns o JOIN game.messages om ON om.id = o.player_message_id
 			WHERE o.session_id = me_session AND om.seq < me_seq))
@@ -143,6 +148,9 @@ func (s *Store) startStage(ctx context.Context, id uuid.UUID, st *turnStart, to 
 	}
 	if st.wantSummary {
 		b.Queue(turnSummarySQL, id)
+	}
+	if st.wantRound {
+		b.Queue(roundActionsSQL, id)
 	}
 	br := s.pool.SendBatch(ctx, b)
 	err = st.read(br, to)
@@ -215,6 +223,21 @@ func (st *turnStart) read(br pgx.BatchResults, to string) error {
 			return err
 		default:
 			st.Summary = &sum
+		}
+	}
+	if st.wantRound {
+		rows, err := br.Query()
+		if err != nil {
+			return err
+		}
+		st.Round, err = pgx.CollectRows(rows, func(row pgx.CollectableRow) (ContextItem, error) {
+			it := ContextItem{Source: SourceRound, Role: RolePlayer}
+			err := row.Scan(&it.MessageID, &it.Content, &it.Title)
+			it.Tokens = embed.CountTokens(it.Content)
+			return it, err
+		})
+		if err != nil {
+			return err
 		}
 	}
 	return nil

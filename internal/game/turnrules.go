@@ -30,6 +30,10 @@ type turnRules struct {
 	tools   *dm.RulesTools
 	mech    *dm.Mechanics
 	rollIDs []uuid.UUID // of the rolls published so far, by index
+	// intent is the text the engine reads ("": the prompt's player part).
+	// A round turn's is its last action alone, by the turn's player, so
+	// no action is resolved against another member's sheet.
+	intent string
 }
 
 // newTurnRules prepares the engine for a turn; nil for a turn accepted
@@ -58,7 +62,11 @@ func (r *turnRules) setup(ctx context.Context, pr *dm.Prompt, announced func()) 
 		pr.Tools = &publishingTools{RulesTools: r.tools, after: func() { announced(); r.publishRolls(ctx) }}
 		return
 	}
-	m := dm.ResolveIntent(r.p.engine, r.sheet, pr.Player, r.roller)
+	intent := r.intent
+	if intent == "" {
+		intent = pr.Player
+	}
+	m := dm.ResolveIntent(r.p.engine, r.sheet, intent, r.roller)
 	r.mech = &m
 	pr.Mechanics = r.mech
 	announced()

@@ -323,6 +323,17 @@ export class Story {
       if (data.roll) this.addRoll(data.roll, tid);
       return true;
     }
+    if (type === 'round.action') {
+      // Another member's action in rounds mode: shown at once (its turn
+      // comes when the round closes).
+      if (data.message_id && !this.messages.has(data.message_id)) {
+        this.messages.set(data.message_id, { id: data.message_id, session_id: this.sid, role: 'player', content: data.content ?? '',
+          author_id: data.player_id, turn_id: null, visibility: 'public', created_at: new Date().toISOString() });
+        this.changed();
+      }
+      return true;
+    }
+    if (type === 'round.opened' || type === 'round.closed') return true;
     return false;
   }
 
@@ -436,8 +447,11 @@ export class Story {
         const res = await post(`/api/sessions/${this.sid}/messages`, body, { headers: { 'Idempotency-Key': p.key } });
         this.pending.delete(p.key);
         this.messages.set(res.message.id, res.message);
-        const t = this.turn(res.turn.id);
-        if (t.lastId === null && !t.final) t.status = res.turn.status;
+        // Rounds mode: an action has no turn of its own until its round closes.
+        if (res.turn) {
+          const t = this.turn(res.turn.id);
+          if (t.lastId === null && !t.final) t.status = res.turn.status;
+        }
         this.changed();
         return { ok: true };
       } catch (e) {

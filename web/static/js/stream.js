@@ -12,7 +12,7 @@ import { post } from './api.js';
 import { ApiError } from './errors.js';
 
 export const EVENT_TYPES = ['turn.status', 'dm.delta', 'dm.done', 'turn.failed', 'turn.cancelled', 'roll', 'sheet.changed', 'message.deleted', 'message.selected', 'reset', 'session.deleted',
-  'member.joined', 'member.left', 'presence', 'typing'];
+  'member.joined', 'member.left', 'presence', 'typing', 'round.opened', 'round.action', 'round.closed'];
 // Events sent without an id (never stored): the browser repeats the last
 // id for them, so they are never taken for events already seen.
 const EPHEMERAL = new Set(['typing']);

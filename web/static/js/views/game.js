@@ -126,7 +126,7 @@ export async function gameView({ id, alive }) {
     panelToggle.focus();
   });
   const sheet = character ? sheetPanel(character) : null;
-  const party = partyPanel(id, { isOwner: currentPlayer()?.id === session.owner_id });
+  const party = partyPanel(id, { isOwner: currentPlayer()?.id === session.owner_id, mode: session.mode });
   side.append(closePanel, party.el, ...(sheet ? [sheet.el] : []), panel.el);
   // Lore and exports are the owner's (the server answers 404 to others).
   if (currentPlayer()?.id === session.owner_id) side.append(lorePanel(id).el);

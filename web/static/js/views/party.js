@@ -1,7 +1,7 @@
 // Party play (docs/PARTY.md): the party panel (members, online dots, who is
 // typing, invites for the owner, the other players' sheets) and the join
 // screen an invite link opens.
-import { get, post, del } from '../api.js';
+import { get, post, patch, del } from '../api.js';
 import { h, mount, alertBox, notify } from '../ui.js';
 import { friendly } from '../errors.js';
 import { go } from '../router.js';
@@ -14,16 +14,38 @@ const TYPING_EVERY_MS = 3000; // the server takes one every 2 s
  * partyPanel shows a session's members and keeps them current from the
  * session stream's member.*, presence and typing events (onEvent).
  */
-export function partyPanel(sessionId, { isOwner }) {
+export function partyPanel(sessionId, { isOwner, mode = 'free' }) {
   const me = currentPlayer()?.id;
   const list = h('ul', { class: 'party-members', 'aria-label': 'Party members' });
   const typing = h('p', { class: 'hint party-typing', 'aria-live': 'polite' });
   const error = alertBox();
   const inviteOut = h('p', { class: 'party-invite', hidden: true });
   const inviteBtn = h('button', { type: 'button', class: 'btn btn-secondary btn-small' }, 'Invite players');
+  // Rounds mode (docs/PARTY.md): the open round and who has acted, from
+  // the round.* events; the owner may close it early.
+  const roundLine = h('p', { class: 'hint party-round', 'aria-live': 'polite' },
+    mode === 'rounds' ? 'Rounds mode: the DM answers when everyone has acted.' : '');
+  const closeRoundBtn = h('button', { type: 'button', class: 'btn btn-secondary btn-small', hidden: true }, 'Close the round');
+  // The owner chooses the mode: free (each message is a turn) or rounds.
+  const roundsToggle = h('input', { type: 'checkbox', id: 'rounds-mode', checked: mode === 'rounds' });
+  const roundsLabel = h('label', { for: 'rounds-mode', class: 'rounds-toggle', title: 'Everyone acts, then the DM answers the whole party at once' },
+    roundsToggle, ' Play in rounds');
+  roundsToggle.addEventListener('change', async () => {
+    try {
+      const { session } = await patch(`/api/sessions/${sessionId}`, { mode: roundsToggle.checked ? 'rounds' : 'free' });
+      roundLine.textContent = session.mode === 'rounds' ? 'Rounds mode: the DM answers when everyone has acted.' : '';
+      if (session.mode !== 'rounds') round = null;
+      render();
+    } catch (e) {
+      roundsToggle.checked = !roundsToggle.checked;
+      error.show(friendly(e));
+    }
+  });
   const el = h('section', { class: 'panel party-panel', 'aria-label': 'Party' },
-    h('h2', {}, 'Party'), list, typing, error, ...(isOwner ? [inviteBtn, inviteOut] : []));
+    h('h2', {}, 'Party'), list, typing, error, ...(isOwner ? [inviteBtn, inviteOut] : []),
+    roundLine, ...(isOwner ? [roundsLabel, closeRoundBtn] : []));
   let members = [];
+  let round = null; // {id, closesAt, acted: Set}
   const typists = new Map();
 
   const name = (id) => members.find((m) => m.player_id === id)?.display_name ?? 'A player';
@@ -57,6 +79,13 @@ export function partyPanel(sessionId, { isOwner }) {
     const now = Date.now();
     const who = [...typists].filter(([, at]) => now - at < TYPING_SHOWN_MS).map(([id]) => name(id));
     typing.textContent = who.length ? `${who.join(', ')} ${who.length > 1 ? 'are' : 'is'} typing…` : '';
+    if (round) {
+      const acted = [...round.acted].map(name);
+      const waiting = members.filter((m) => !round.acted.has(m.player_id)).map((m) => m.display_name);
+      roundLine.textContent = `Round open (closes ${new Date(round.closesAt).toLocaleTimeString()}). Acted: ${acted.join(', ') || 'nobody yet'}`
+        + (waiting.length ? `. Waiting for: ${waiting.join(', ')}.` : '.');
+    }
+    closeRoundBtn.hidden = !round;
   }
 
   async function refresh() {
@@ -76,6 +105,14 @@ export function partyPanel(sessionId, { isOwner }) {
       inviteOut.replaceChildren('Share this link (valid until ', new Date(invite.expires_at).toLocaleString(), '): ',
         h('input', { readonly: true, value: link, class: 'invite-link', 'aria-label': 'Invite link' }));
       navigator.clipboard?.writeText(link).then(() => notify('Invite link copied.'), () => {});
+    } catch (e) {
+      error.show(friendly(e));
+    }
+  });
+
+  closeRoundBtn.addEventListener('click', async () => {
+    try {
+      await post(`/api/sessions/${sessionId}/rounds/close`, {});
     } catch (e) {
       error.show(friendly(e));
     }
@@ -103,6 +140,19 @@ export function partyPanel(sessionId, { isOwner }) {
           typists.set(data.player_id, Date.now());
           render();
           return true;
+        case 'round.opened':
+          round = { id: data.round_id, closesAt: data.closes_at, acted: new Set() };
+          render();
+          return false;
+        case 'round.action':
+          if (round?.id === data.round_id) round.acted.add(data.player_id);
+          render();
+          return false; // the story shows the action
+        case 'round.closed':
+          if (round?.id === data.round_id) round = null;
+          roundLine.textContent = 'The round is closed: the Dungeon Master answers everyone.';
+          render();
+          return false;
         default:
           return false;
       }
