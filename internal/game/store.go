@@ -31,6 +31,7 @@ type querier interface {
 // a playerID returns not_found for rows the player may not see.
 type Store struct {
 	pool *pgxpool.Pool
+	hot  HotCache // nil: every read from the database
 }
 
 // NewStore returns a store on pool.
