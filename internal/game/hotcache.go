@@ -4,11 +4,14 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
 
 	"github.com/codeofconquest/brightdawn/internal/lore"
+	"github.com/codeofconquest/brightdawn/internal/postgres"
 )
 
 // HotCache keeps reads every turn makes of a session out of the database
@@ -27,6 +30,12 @@ type HotCache interface {
 // (a character's book, a fork, an import) is written before the session
 // has a turn, so nothing of it can be cached yet.
 const hotLore = "lore"
+
+// hotMembers names a session's member list (SessionAccess, which every
+// turn's stream asks) in the cache. Its writers: joinByInvite,
+// removeMember, deleteSession (the members go with the session); a new
+// session's owner is its member before anybody can ask.
+const hotMembers = "members"
 
 // invalidateTimeout bounds an invalidation; it runs even when the request
 // was cancelled after its write committed.
@@ -50,6 +59,47 @@ func (s *Store) invalidate(ctx context.Context, sessionID uuid.UUID, name string
 		return fmt.Errorf("hot cache: invalidate %s of session %s: %w", name, sessionID, err)
 	}
 	return nil
+}
+
+// afterWrite invalidates a cached read after a write of it was tried
+// (committed or not: an error of the commit may hide a commit); it returns
+// the write's error, else the invalidation's.
+func (s *Store) afterWrite(ctx context.Context, werr error, sessionID uuid.UUID, name string) error {
+	ierr := s.invalidate(ctx, sessionID, name)
+	if werr != nil {
+		return werr
+	}
+	return ierr
+}
+
+// sessionAccess answers nil when the player is a member of the session
+// and not_found ("session") otherwise, as getSession does.
+func (s *Store) sessionAccess(ctx context.Context, playerID, sessionID uuid.UUID) error {
+	if s.hot == nil {
+		_, err := s.getSession(ctx, s.pool, playerID, sessionID)
+		return err
+	}
+	var members []uuid.UUID
+	data, gen, hit, err := s.hot.Get(ctx, sessionID, hotMembers)
+	if err != nil || !hit || json.Unmarshal(data, &members) != nil {
+		rows, rerr := s.pool.Query(ctx, `SELECT m.player_id FROM game.session_members m
+			JOIN game.sessions s ON s.id = m.session_id WHERE m.session_id = $1`, sessionID)
+		if rerr == nil {
+			members, rerr = pgx.CollectRows(rows, pgx.RowTo[uuid.UUID])
+		}
+		if rerr != nil {
+			return postgres.Translate(rerr, "session")
+		}
+		if err == nil {
+			if js, jerr := json.Marshal(members); jerr == nil {
+				_ = s.hot.Put(ctx, sessionID, hotMembers, gen, js) // a failed Put only costs the next read
+			}
+		}
+	}
+	if slices.Contains(members, playerID) {
+		return nil
+	}
+	return postgres.Translate(pgx.ErrNoRows, "session")
 }
 
 // cachedLore is SessionLore through the cache: a hit, or a database read

@@ -70,10 +70,8 @@ func (s *Store) insertLore(ctx context.Context, playerID, sessionID uuid.UUID, e
 		}
 		return insertLoreRows(ctx, q, sessionID, entries, &out)
 	})
-	if err != nil {
-		return out, postgres.Translate(err, "lore entry")
-	}
-	return out, s.invalidate(ctx, sessionID, hotLore)
+	err = s.afterWrite(ctx, err, sessionID, hotLore)
+	return out, postgres.Translate(err, "lore entry")
 }
 
 func insertLoreRows(ctx context.Context, q querier, sessionID uuid.UUID, entries []lore.Entry, out *[]LoreEntry) error {
