@@ -419,22 +419,17 @@ type Alternative struct {
 // alternatives lists the replies to a turn's player message, in the order
 // they were written.
 func (s *Store) alternatives(ctx context.Context, t Turn) ([]Alternative, error) {
-	// A reply is as private as its turn (a whisper's reply is its author's).
-	rows, err := s.pool.Query(ctx, `SELECT id, session_id, turn_id, content, created_at, selected, private_to FROM (
-			SELECT m.id, m.session_id, m.turn_id, m.content, m.created_at, true AS selected, t.created_at AS turn_at, t.private_to
+	rows, err := s.pool.Query(ctx, `SELECT id, session_id, turn_id, content, created_at, selected FROM (
+			SELECT m.id, m.session_id, m.turn_id, m.content, m.created_at, true AS selected, t.created_at AS turn_at
 			FROM game.turns t JOIN game.messages m ON m.turn_id = t.id AND m.role = 'dm'
 			WHERE t.player_message_id = $1
 			UNION ALL
-			SELECT r.message_id, r.session_id, r.turn_id, r.content, r.created_at, false, t.created_at, t.private_to
+			SELECT r.message_id, r.session_id, r.turn_id, r.content, r.created_at, false, t.created_at
 			FROM game.shelved_replies r JOIN game.turns t ON t.id = r.turn_id
 			WHERE r.player_message_id = $1
 		) x ORDER BY turn_at, id`, t.PlayerMessageID)
 	return collect(rows, err, func(row pgx.Row) (Alternative, error) {
-		a := Alternative{Message: Message{Role: RoleDM, Visibility: VisibilityPublic}}
-		err := row.Scan(&a.ID, &a.SessionID, &a.TurnID, &a.Content, &a.CreatedAt, &a.Selected, &a.PrivateTo)
-		if a.PrivateTo != nil {
-			a.Visibility = VisibilityPrivate
-		}
-		return a, err
+		a := Alternative{Message: Message{Role: RoleDM}}
+		return a, row.Scan(&a.ID, &a.SessionID, &a.TurnID, &a.Content, &a.CreatedAt, &a.Selected)
 	}, "alternatives")
 }
