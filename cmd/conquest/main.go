@@ -26,6 +26,7 @@ import (
 	"github.com/codeofconquest/brightdawn/internal/auth"
 	"github.com/codeofconquest/brightdawn/internal/config"
 	"github.com/codeofconquest/brightdawn/internal/game"
+	"github.com/codeofconquest/brightdawn/internal/hotcache"
 	"github.com/codeofconquest/brightdawn/internal/logging"
 	"github.com/codeofconquest/brightdawn/internal/memory"
 	"github.com/codeofconquest/brightdawn/internal/memory/embed"
@@ -213,6 +214,9 @@ type gameParts struct {
 func (a *app) game() *gameParts {
 	ac := asynq.NewClientFromRedisClient(a.rdb)
 	store := game.NewStore(a.pool)
+	if a.cfg.HotCache {
+		store.WithHotCache(hotcache.New(a.rdb, 0))
+	}
 	mem := memory.NewStore(a.pool)
 	models, err := embedModels(a.cfg, mem)
 	if err != nil {

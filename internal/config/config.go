@@ -54,6 +54,10 @@ type Config struct {
 	// connection instead of ~40 (docs/PERFORMANCE.md "SSE"). False: the
 	// ordinary net/http path, the handler waiting while the stream is open.
 	SSEDetach bool `env:"SSE_DETACH" envDefault:"true"`
+	// HotCache serves the reads every turn makes of a session (its lore, its
+	// members for the access check)
+	// from Redis, invalidated by every write (internal/hotcache).
+	HotCache bool `env:"HOT_CACHE" envDefault:"true"`
 	// PresenceGrace is how long a player stays online in a party after
 	// their last session stream closed, so a page reload is not a leave
 	// (docs/PARTY.md).

@@ -70,6 +70,7 @@ func (s *Store) insertLore(ctx context.Context, playerID, sessionID uuid.UUID, e
 		}
 		return insertLoreRows(ctx, q, sessionID, entries, &out)
 	})
+	err = s.afterWrite(ctx, err, sessionID, hotLore)
 	return out, postgres.Translate(err, "lore entry")
 }
 
@@ -137,27 +138,37 @@ func (s *Store) updateLore(ctx context.Context, playerID, id uuid.UUID, e LoreEn
 		FROM game.sessions s
 		WHERE l.id = $1 AND s.id = l.session_id AND s.owner_id = $2
 		RETURNING `+loreCols, id, playerID, e.Title, string(keys), e.Content, e.Always, e.Enabled))
-	return out, postgres.Translate(err, "lore entry")
+	if err != nil {
+		return out, postgres.Translate(err, "lore entry")
+	}
+	return out, s.invalidate(ctx, out.SessionID, hotLore)
 }
 
 func (s *Store) deleteLore(ctx context.Context, playerID, id uuid.UUID) error {
 	if err := s.ownsLore(ctx, playerID, id); err != nil {
 		return err
 	}
-	tag, err := s.pool.Exec(ctx, `DELETE FROM game.lore_entries l USING game.sessions s
-		WHERE l.id = $1 AND s.id = l.session_id AND s.owner_id = $2`, id, playerID)
+	var sessionID uuid.UUID
+	err := s.pool.QueryRow(ctx, `DELETE FROM game.lore_entries l USING game.sessions s
+		WHERE l.id = $1 AND s.id = l.session_id AND s.owner_id = $2
+		RETURNING l.session_id`, id, playerID).Scan(&sessionID)
 	if err != nil {
-		return postgres.Translate(err, "lore entry")
+		return postgres.Translate(err, "lore entry") // no rows: not_found
 	}
-	if tag.RowsAffected() == 0 {
-		return apperr.NotFoundf("lore entry")
-	}
-	return nil
+	return s.invalidate(ctx, sessionID, hotLore)
 }
 
 // SessionLore returns the enabled lore entries of a turn's session, in
 // creation order (the retrieve stage's tie-break order).
+// Through the hot cache when the store has one.
 func (s *Store) SessionLore(ctx context.Context, sessionID uuid.UUID) ([]lore.Entry, error) {
+	if s.hot != nil {
+		return s.cachedLore(ctx, sessionID)
+	}
+	return s.sessionLoreFromDB(ctx, sessionID)
+}
+
+func (s *Store) sessionLoreFromDB(ctx context.Context, sessionID uuid.UUID) ([]lore.Entry, error) {
 	list, err := collectLore(s.pool.Query(ctx, `SELECT `+loreCols+` FROM game.lore_entries l
 		WHERE l.session_id = $1 AND l.enabled ORDER BY l.created_at, l.id`, sessionID))
 	if err != nil {

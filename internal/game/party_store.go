@@ -106,8 +106,9 @@ func (s *Store) joinByInvite(ctx context.Context, playerID uuid.UUID, codeHash [
 	var sess Session
 	var mem Member
 	var joined bool
+	var sessionID uuid.UUID // known once the invite is read
 	err := s.Tx(ctx, func(q querier) error {
-		var inviteID, sessionID uuid.UUID
+		var inviteID uuid.UUID
 		err := q.QueryRow(ctx, `SELECT i.id, i.session_id FROM game.invites i
 			WHERE i.code_hash = $1 AND `+openInviteCond+` FOR UPDATE`, codeHash).Scan(&inviteID, &sessionID)
 		if err == pgx.ErrNoRows {
@@ -153,6 +154,9 @@ func (s *Store) joinByInvite(ctx context.Context, playerID uuid.UUID, codeHash [
 		sess, err = s.getSession(ctx, q, playerID, sessionID)
 		return err
 	})
+	if sessionID != uuid.Nil {
+		err = s.afterWrite(ctx, err, sessionID, hotMembers)
+	}
 	return sess, mem, joined, postgres.Translate(err, "session")
 }
 
@@ -219,6 +223,7 @@ func (s *Store) removeMember(ctx context.Context, actorID, sessionID, targetID u
 		_, err = q.Exec(ctx, `DELETE FROM game.session_members WHERE session_id = $1 AND player_id = $2`, sessionID, targetID)
 		return err
 	})
+	err = s.afterWrite(ctx, err, sessionID, hotMembers)
 	return out, postgres.Translate(err, "member")
 }
 

@@ -452,7 +452,7 @@ func (s *Service) SearchMemory(ctx context.Context, playerID, sessionID uuid.UUI
 }
 
 // SessionAccess checks that the player may read a session.
+// Through the hot cache when the store has one (a session's members).
 func (s *Service) SessionAccess(ctx context.Context, playerID, sessionID uuid.UUID) error {
-	_, err := s.GetSession(ctx, playerID, sessionID)
-	return err
+	return s.store.sessionAccess(ctx, playerID, sessionID)
 }

@@ -31,6 +31,7 @@ type querier interface {
 // a playerID returns not_found for rows the player may not see.
 type Store struct {
 	pool *pgxpool.Pool
+	hot  HotCache // nil: every read from the database
 }
 
 // NewStore returns a store on pool.
@@ -309,6 +310,7 @@ func (s *Store) deleteSession(ctx context.Context, playerID, id uuid.UUID) (canc
 		_, err = q.Exec(ctx, `DELETE FROM game.sessions WHERE id = $1`, id)
 		return postgres.Translate(err, "session")
 	})
+	err = s.afterWrite(ctx, err, id, hotMembers)
 	return cancelled, members, postgres.Translate(err, "session")
 }
 

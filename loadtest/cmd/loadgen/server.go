@@ -54,6 +54,15 @@ func (s *server) addAPI(ctx context.Context) (string, error) {
 	return base, waitHealthy(ctx, base, p)
 }
 
+// sqlKinds is the simple-protocol round trips counted so far by kind
+// (-count-sql; nil otherwise).
+func (s *server) sqlKinds() map[string]int64 {
+	if s.sql == nil {
+		return nil
+	}
+	return s.sql.kinds()
+}
+
 // statements is the SQL statements counted so far (-count-sql; 0 otherwise).
 func (s *server) statements() int64 {
 	if s.sql == nil {

@@ -105,7 +105,7 @@ func runTurns(ctx context.Context, args []string) error {
 	}
 	meter := newCPUMeter(procs)
 	load0 := loadAvg()
-	sql0 := srv.statements()
+	sql0, kinds0 := srv.statements(), srv.sqlKinds()
 	inWindow.Store(true)
 	t0 := time.Now()
 	var profErr error
@@ -121,8 +121,10 @@ func runTurns(ctx context.Context, args []string) error {
 	cpu := meter.percent()
 	n := measured.Load()
 	sqlPerTurn := 0.0
+	var byKind []string
 	if n > 0 {
 		sqlPerTurn = float64(srv.statements()-sql0) / float64(n)
+		byKind = kindDiff(kinds0, srv.sqlKinds(), n)
 	}
 	stopAll.Store(true)
 	wg.Wait()
@@ -137,10 +139,17 @@ func runTurns(ctx context.Context, args []string) error {
 	}
 	c.printLogs(srv)
 	fmt.Printf("turns/s %.1f over %s (%d turns); latency post→final %s; SQL round trips per turn %.1f (-count-sql; a batch is one)\n", float64(n)/window.Seconds(), window.Round(time.Millisecond), n, lat, sqlPerTurn)
+	if len(byKind) > 0 {
+		fmt.Println("SQL round trips per turn by kind (simple protocol; a batch's statements joined by ;):")
+		for _, l := range byKind {
+			fmt.Println(l)
+		}
+	}
 	report(&c, "turns", map[string]any{
 		"concurrency": *conc, "window_s": window.Seconds(), "turns": n, "turns_per_s": float64(n) / window.Seconds(),
 		"outcomes": outcomes, "latency": lat.summary(), "cpu_percent_of_one_core": cpu,
 		"load_average_at_start": load0, "queue_backlog_after": backlog, "sql_round_trips_per_turn": sqlPerTurn,
+		"sql_round_trips_per_turn_by_kind": byKind,
 	})
 	if c.svgOut != "" {
 		title := fmt.Sprintf("turn latency (post → final): %.1f turns/s, %d players", float64(n)/window.Seconds(), *conc)
