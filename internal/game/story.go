@@ -32,18 +32,31 @@ const (
 // Undo removes the session's latest exchange and returns the removed
 // messages' ids (the player message first).
 func (s *Service) Undo(ctx context.Context, playerID, sessionID uuid.UUID) ([]uuid.UUID, error) {
+	out, err := s.undoLatest(ctx, playerID, sessionID)
+	return removedIDs(out), err
+}
+
+// undoLatest undoes the latest exchange and announces it: the sheet's
+// restored values and a message.deleted per removed message (a whisper's
+// removal is news to its player alone).
+func (s *Service) undoLatest(ctx context.Context, playerID, sessionID uuid.UUID) (Undone, error) {
 	out, err := s.store.undo(ctx, playerID, sessionID)
 	if err != nil {
-		return nil, err
+		return out, err
 	}
 	s.publishEdits(ctx, sessionID, out.Edits)
+	for _, m := range out.Removed {
+		publish(ctx, s.pub, Turn{ID: turnOf(m), SessionID: sessionID, PrivateTo: m.PrivateTo}, EventMessageDeleted, map[string]any{"message_id": m.ID})
+	}
+	return out, nil
+}
+
+func removedIDs(out Undone) []uuid.UUID {
 	ids := make([]uuid.UUID, 0, len(out.Removed))
 	for _, m := range out.Removed {
 		ids = append(ids, m.ID)
-		// A whisper's removal is news to its player alone.
-		publish(ctx, s.pub, Turn{ID: turnOf(m), SessionID: sessionID, PrivateTo: m.PrivateTo}, EventMessageDeleted, map[string]any{"message_id": m.ID})
 	}
-	return ids, nil
+	return ids
 }
 
 // EditLatest replaces the session's latest player message: the exchange
@@ -57,20 +70,12 @@ func (s *Service) EditLatest(ctx context.Context, playerID, sessionID uuid.UUID,
 	if err != nil {
 		return Edited{}, err
 	}
-	out, err := s.store.undo(ctx, playerID, sessionID)
+	out, err := s.undoLatest(ctx, playerID, sessionID)
 	if err != nil {
 		return Edited{}, err
 	}
-	s.publishEdits(ctx, sessionID, out.Edits)
-	var ed Edited
-	private := false
-	for i, m := range out.Removed {
-		if i == 0 {
-			private = m.Visibility == VisibilityPrivate
-		}
-		ed.Removed = append(ed.Removed, m.ID)
-		publish(ctx, s.pub, Turn{ID: turnOf(m), SessionID: sessionID, PrivateTo: m.PrivateTo}, EventMessageDeleted, map[string]any{"message_id": m.ID})
-	}
+	ed := Edited{Removed: removedIDs(out)}
+	private := len(out.Removed) > 0 && out.Removed[0].Visibility == VisibilityPrivate // the player message comes first
 	ed.Message, ed.Turn, err = s.postMessage(ctx, playerID, sessionID, content, "", private)
 	return ed, err
 }

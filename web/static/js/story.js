@@ -120,6 +120,23 @@ export class Story {
     return res.removed;
   }
 
+  /** latestPlayerMessage is the newest player message shown, if any. */
+  latestPlayerMessage() {
+    let out = null;
+    for (const m of this.messages.values()) {
+      if (m.role === 'player' && (!out || m.created_at > out.created_at)) out = m;
+    }
+    return out;
+  }
+
+  /** editLatest replaces the latest player message (undo + post, one call). */
+  async editLatest(content) {
+    const { turn } = await post(`/api/sessions/${this.sid}/edit`, { content });
+    await this.reload();
+    this.replay(this.turn(turn.id), turn.status);
+    return turn;
+  }
+
   /** regenerate asks for another reply to the latest exchange. */
   async regenerate(turnId) {
     const { turn } = await post(`/api/turns/${turnId}/regenerate`, {});

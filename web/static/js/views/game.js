@@ -187,6 +187,18 @@ export async function gameView({ id, alive }) {
         notify(friendly(e), 'error');
       }
     }),
+    edit: (t, button) => {
+      const last = story.latestPlayerMessage();
+      const content = window.prompt('Change your last message (its reply is taken back and the DM answers the new one):', last?.content ?? '');
+      if (content === null || !content.trim() || content === last?.content) return;
+      busy(button, 'Editing…', async () => {
+        try {
+          await story.editLatest(content);
+        } catch (e) {
+          notify(friendly(e), 'error');
+        }
+      });
+    },
     select: (messageId, button) => busy(button, '…', async () => {
       try {
         await story.select(messageId);

@@ -223,6 +223,7 @@ export class LogView {
     const latest = alts !== null;
     bar.querySelector('.regenerate').hidden = !latest;
     bar.querySelector('.undo').hidden = !latest;
+    bar.querySelector('.edit').hidden = !latest;
     bar.querySelector('.branch').hidden = !t.messageId;
     const flip = bar.querySelector('.flip');
     // With none selected (a regenerated reply failed), "‹" goes back to
@@ -271,12 +272,14 @@ function storyControls(actions, el) {
   regen.addEventListener('click', () => actions.regenerate?.(turn(), regen));
   const undo = h('button', { type: 'button', class: 'btn btn-small btn-quiet undo', title: 'Take back your last message and this reply' }, 'Undo');
   undo.addEventListener('click', () => actions.undo?.(turn(), undo));
+  const edit = h('button', { type: 'button', class: 'btn btn-small btn-quiet edit', title: 'Change your last message; the DM answers it again' }, 'Edit');
+  edit.addEventListener('click', () => actions.edit?.(turn(), edit));
   const prev = h('button', { type: 'button', class: 'btn btn-small btn-quiet alt-prev', 'aria-label': 'Previous reply' }, '‹');
   const next = h('button', { type: 'button', class: 'btn btn-small btn-quiet alt-next', 'aria-label': 'Next reply' }, '›');
   const flip = h('span', { class: 'flip', role: 'group', 'aria-label': 'Alternative replies' }, prev, h('span', { class: 'alt-count' }), next);
   prev.addEventListener('click', () => flip.dataset.prev && actions.select?.(flip.dataset.prev, prev));
   next.addEventListener('click', () => flip.dataset.next && actions.select?.(flip.dataset.next, next));
-  return h('div', { class: 'msg-actions story-controls', hidden: true }, flip, regen, undo, branchButton(actions, () => turn().messageId));
+  return h('div', { class: 'msg-actions story-controls', hidden: true }, flip, regen, undo, edit, branchButton(actions, () => turn().messageId));
 }
 
 function branchButton(actions, messageId) {
