@@ -27,6 +27,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"flag"
 	"fmt"
 	"log/slog"
@@ -65,6 +66,10 @@ func main() {
 	kwWeight := flag.Float64("keyword-weight", 0, "keyword weight in fusion (0 = the searcher's default)")
 	rrfK := flag.Float64("rrf-k", 0, "RRF constant (0 = the searcher's default)")
 	recency := flag.String("recency", "", "recency prior weights of hybrid search, comma-separated, one column each (empty = the searcher's default)")
+	supersedeFlag := flag.String("supersede", "", "supersession overlaps of hybrid search (memory.Supersede), comma-separated, each combined with each -recency weight (empty = the searcher's default)")
+	dumpPath := flag.String("dump", "", "also write every hybrid question's fused candidates to this file (JSON lines), for -replay")
+	replayPath := flag.String("replay", "", "re-rank a -dump file's candidates with -recency and -supersede instead (no database)")
+	window := flag.Int("supersede-window", 0, "fused results supersession compares (0 = the searcher's default)")
 	embedders := flag.String("embedders", "hash-384-v2,wordvec,wordvec+hash", "embedders compared, comma-separated: hash-384, hash-384-v2, wordvec, wordvec+hash, openai:<model>@<dim> (OPENAI_BASE_URL, OPENAI_API_KEY)")
 	half := flag.String("half", "tune", "items asked: tune (even), held-out (odd) or all")
 	expand := flag.Int("expand", 3, "add up to N word-vector neighbours of each keyword to the keyword search (0 = off; MEMORY_EXPAND)")
@@ -81,6 +86,9 @@ func main() {
 		if *rrfK > 0 {
 			s.RRFK = *rrfK
 		}
+		if *window > 0 {
+			s.SupersedeWindow = *window
+		}
 		if *expand > 0 {
 			expand, err := memory.ExpandWithWordVectors(*expand)
 			if err != nil {
@@ -89,18 +97,7 @@ func main() {
 			s.Expand = expand
 		}
 	}
-	var weights []float64
-	for _, w := range strings.Split(*recency, ",") {
-		if w == "" {
-			continue
-		}
-		f, err := strconv.ParseFloat(w, 64)
-		if err != nil {
-			fmt.Fprintln(os.Stderr, "memorybench: -recency:", err)
-			os.Exit(2)
-		}
-		weights = append(weights, f)
-	}
+	weights, overlaps := floats("recency", *recency), floats("supersede", *supersedeFlag)
 	if *costMode {
 		if err := cost(strings.Split(*embedders, ",")); err != nil {
 			fmt.Fprintln(os.Stderr, "memorybench:", err)
@@ -108,10 +105,34 @@ func main() {
 		}
 		return
 	}
-	if err := run(strings.Split(*embedders, ","), weights, *half, *seeds, *turns, *plant, *k, *recent, *verbose); err != nil {
+	if *replayPath != "" {
+		if err := replay(*replayPath, weights, overlaps, *k, *window); err != nil {
+			fmt.Fprintln(os.Stderr, "memorybench:", err)
+			os.Exit(1)
+		}
+		return
+	}
+	if err := run(strings.Split(*embedders, ","), weights, overlaps, *dumpPath, *half, *seeds, *turns, *plant, *k, *recent, *verbose); err != nil {
 		fmt.Fprintln(os.Stderr, "memorybench:", err)
 		os.Exit(1)
 	}
+}
+
+// floats parses a comma-separated flag of numbers (nil when empty).
+func floats(name, list string) []float64 {
+	var out []float64
+	for _, w := range strings.Split(list, ",") {
+		if w == "" {
+			continue
+		}
+		f, err := strconv.ParseFloat(w, 64)
+		if err != nil {
+			fmt.Fprintf(os.Stderr, "memorybench: -%s: %v\n", name, err)
+			os.Exit(2)
+		}
+		out = append(out, f)
+	}
+	return out
 }
 
 // newEmbedder returns the embedder of a -embedders name.
@@ -149,13 +170,7 @@ type question struct {
 	exclude       []uuid.UUID
 }
 
-// tally is one (set, embedder, mode) cell.
-type tally struct {
-	asked, hits, newer int
-	rr                 float64
-}
-
-func run(embNames []string, recency []float64, half string, seeds, turns, plant, k, recent int, verbose bool) error {
+func run(embNames []string, recency, supersede []float64, dumpPath, half string, seeds, turns, plant, k, recent int, verbose bool) error {
 	ctx := context.Background()
 	url := os.Getenv("DATABASE_URL")
 	if url == "" {
@@ -218,6 +233,9 @@ func run(embNames []string, recency []float64, half string, seeds, turns, plant,
 	if recency == nil {
 		recency = []float64{search.RecencyWeight}
 	}
+	if supersede == nil {
+		supersede = []float64{search.SupersedeOverlap}
+	}
 	fmt.Printf("fusion: RRF k=%g, vector weight %g, keyword weight %g, %d candidates per method\n",
 		search.RRFK, search.VectorWeight, search.KeywordWeight, search.Candidates)
 
@@ -227,18 +245,29 @@ func run(embNames []string, recency []float64, half string, seeds, turns, plant,
 		search *memory.Searcher
 	}
 	modes := []mode{{"vector", memory.VectorOnly, search}, {"keyword", memory.KeywordOnly, search}}
+	seen := map[[2]float64]bool{}
 	for _, w := range append([]float64{0}, recency...) {
-		s := *search
-		s.RecencyWeight = w
-		name := "hybrid, RRF only"
-		if w > 0 {
-			name = fmt.Sprintf("hybrid, recency %g", w)
-		} else if len(modes) > 2 {
-			continue
+		for _, o := range append([]float64{0}, supersede...) {
+			if seen[[2]float64{w, o}] {
+				continue
+			}
+			seen[[2]float64{w, o}] = true
+			s := *search
+			s.RecencyWeight, s.SupersedeOverlap = w, o
+			name := modeName(w, o)
+			modes = append(modes, mode{name, memory.Hybrid, &s})
 		}
-		modes = append(modes, mode{name, memory.Hybrid, &s})
 	}
 
+	var dump *json.Encoder
+	if dumpPath != "" {
+		f, err := os.Create(dumpPath)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		dump = json.NewEncoder(f)
+	}
 	start := time.Now()
 	var qs []question
 	load := func(title string, msgs []campaign.Message) (uuid.UUID, []game.Message, []uuid.UUID, error) {
@@ -297,36 +326,34 @@ func run(embNames []string, recency []float64, half string, seeds, turns, plant,
 	}
 	loaded := time.Since(start)
 
-	sets := []string{"planted", "paraphrase", "corrections"}
-	cells := map[[3]int]*tally{}
+	cells := cellMap{}
 	var misses []string
 	for ei, e := range embs {
 		for _, q := range qs {
-			si := slices.Index(sets, q.set)
 			qv, err := e.Embed(ctx, []string{q.text})
 			if err != nil {
 				return err
 			}
 			gq := game.Query{Text: q.text, Vector: embed.VectorText(qv[0]), Model: e.Model()}
-			for mi, m := range modes {
-				res, err := m.search.SearchMode(ctx, q.session, gq, m.mode, k, q.exclude)
-				if err != nil {
+			// Hybrid modes differ only in ranking: one search, ranked by each.
+			fused, kws, err := search.Fused(ctx, q.session, gq, k, q.exclude)
+			if err != nil {
+				return err
+			}
+			if dump != nil {
+				if err := dump.Encode(newRecord(e.Model(), q, kws, fused)); err != nil {
 					return err
 				}
-				rank, stale := rankOf(res, q.answer), rankOf(res, q.stale)
-				c := cells[[3]int{si, ei, mi}]
-				if c == nil {
-					c = &tally{}
-					cells[[3]int{si, ei, mi}] = c
+			}
+			for mi, m := range modes {
+				var res []game.MemoryResult
+				if m.mode == memory.Hybrid {
+					res = m.search.Rank(kws, slices.Clone(fused))
+					res = res[:min(k, len(res))]
+				} else if res, err = m.search.SearchMode(ctx, q.session, gq, m.mode, k, q.exclude); err != nil {
+					return err
 				}
-				c.asked++
-				if rank > 0 {
-					c.hits++
-					c.rr += 1 / float64(rank)
-					if stale == 0 || rank < stale {
-						c.newer++
-					}
-				}
+				rank, stale := cells.add([3]int{slices.Index(sets, q.set), ei, mi}, q, res)
 				if rank == 0 && mi == len(modes)-1 || q.set == "corrections" && mi == len(modes)-1 && stale > 0 && stale < rank {
 					misses = append(misses, fmt.Sprintf("%s, %s: %q (rank %d, stale rank %d)", e.Model(), q.set, q.text, rank, stale))
 				}
@@ -337,22 +364,11 @@ func run(embNames []string, recency []float64, half string, seeds, turns, plant,
 		seeds, turns, 2*turns, half, len(qs), k, recent)
 	fmt.Printf("database %s; pgvector %s; %s/%s, %d CPUs; loaded in %.1fs, total %.1fs\n\n",
 		strings.SplitN(version, ",", 2)[0], vector, runtime.GOOS, runtime.GOARCH, runtime.NumCPU(), loaded.Seconds(), time.Since(start).Seconds())
-	fmt.Printf("| set | embedder | retrieval | recall@%d | MRR@%d | newer first |\n|---|---|---|---|---|---|\n", k, k)
-	for si, set := range sets {
-		for ei, e := range embs {
-			for mi, m := range modes {
-				c := cells[[3]int{si, ei, mi}]
-				if c == nil {
-					continue
-				}
-				newer := "–"
-				if set == "corrections" {
-					newer = fmt.Sprintf("%d/%d", c.newer, c.asked)
-				}
-				fmt.Printf("| %s | `%s` | %s | %.3f | %.3f | %s |\n", set, e.Model(), m.name, float64(c.hits)/float64(c.asked), c.rr/float64(c.asked), newer)
-			}
-		}
+	var names []string
+	for _, m := range modes {
+		names = append(names, m.name)
 	}
+	cells.print(modelNames(embs), names, k)
 	if verbose {
 		for _, m := range misses {
 			fmt.Println("missed:", m)

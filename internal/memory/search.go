@@ -51,6 +51,14 @@ type Searcher struct {
 	// first; a small weight leaves clearly better-ranked old facts where
 	// they are. 0 turns it off.
 	RecencyWeight float64
+	// SupersedeOverlap turns on supersession (Supersede) in hybrid search:
+	// among the first SupersedeWindow fused results, messages whose answer
+	// sentences restate the same thing (term overlap at least this) are
+	// ordered newest first. 0 turns it off.
+	SupersedeOverlap float64
+	// SupersedeWindow is how many of the best fused results Supersede
+	// compares pairwise.
+	SupersedeWindow int
 	// Expand, when set, adds words to the keyword search's terms (query
 	// expansion with word-vector neighbours, embed.WordVectors.Expand).
 	Expand func(keywords []string) []string
@@ -61,7 +69,7 @@ var _ game.MemorySearch = (*Searcher)(nil)
 // NewSearcher returns a searcher.
 func NewSearcher(store *Store, models *Models) *Searcher {
 	return &Searcher{store: store, models: models, EfSearch: 100, RRFK: 60, Candidates: 32, VectorWeight: 1, KeywordWeight: 1,
-		RecencyWeight: DefaultRecencyWeight}
+		RecencyWeight: DefaultRecencyWeight, SupersedeOverlap: DefaultSupersedeOverlap, SupersedeWindow: DefaultSupersedeWindow}
 }
 
 // DefaultRecencyWeight is the recency prior chosen on the tuning half of
@@ -69,6 +77,14 @@ func NewSearcher(store *Store, models *Models) *Searcher {
 // corrected fact first in 32 of 40 tuning questions instead of 11, for one
 // planted fact of 60 falling out of the top 8.
 const DefaultRecencyWeight = 0.04
+
+// DefaultSupersedeOverlap and DefaultSupersedeWindow are the supersession
+// rule's settings (Supersede; docs/PERFORMANCE.md "Meaning and time in
+// memory").
+const (
+	DefaultSupersedeOverlap = 0.0
+	DefaultSupersedeWindow  = 32
+)
 
 // ExpandMinCosine is the least cosine between a keyword's word vector and
 // a neighbour that query expansion adds (GloVe 100-d; 0.6 keeps close
@@ -99,6 +115,33 @@ func (s *Searcher) Recall(ctx context.Context, sessionID uuid.UUID, q game.Query
 
 // SearchMode runs one retrieval method.
 func (s *Searcher) SearchMode(ctx context.Context, sessionID uuid.UUID, q game.Query, mode Mode, k int, exclude []uuid.UUID) ([]game.MemoryResult, error) {
+	rs, kws, err := s.candidates(ctx, sessionID, q, mode, k, exclude)
+	if err != nil {
+		return nil, err
+	}
+	if mode != Hybrid {
+		return limit(rs, k), nil
+	}
+	return limit(s.Rank(kws, rs), k), nil
+}
+
+// Fused returns every candidate of a hybrid search for k results, fused
+// by reciprocal rank but not yet re-ranked by time, and the query terms
+// of its keyword side: what Rank takes (the memory benchmark replays
+// ranking rules on them).
+func (s *Searcher) Fused(ctx context.Context, sessionID uuid.UUID, q game.Query, k int, exclude []uuid.UUID) ([]game.MemoryResult, []string, error) {
+	return s.candidates(ctx, sessionID, q, Hybrid, k, exclude)
+}
+
+// Rank applies the time-aware rules of hybrid search to fused candidates
+// (best first): the recency prior, then supersession.
+func (s *Searcher) Rank(kws []string, fused []game.MemoryResult) []game.MemoryResult {
+	return Supersede(s.SupersedeOverlap, s.SupersedeWindow, kws, Recency(s.RecencyWeight, fused))
+}
+
+// candidates returns one method's ranked results (hybrid: fused, all
+// candidates) and the keyword side's terms.
+func (s *Searcher) candidates(ctx context.Context, sessionID uuid.UUID, q game.Query, mode Mode, k int, exclude []uuid.UUID) ([]game.MemoryResult, []string, error) {
 	n := max(s.Candidates, 2*k)
 	if mode == VectorOnly {
 		n = k
@@ -108,11 +151,11 @@ func (s *Searcher) SearchMode(ctx context.Context, sessionID uuid.UUID, q game.Q
 		if q.Vector == "" || q.Model == "" {
 			e, err := s.models.Serving(ctx)
 			if err != nil {
-				return nil, err
+				return nil, nil, err
 			}
 			vs, err := e.Embed(ctx, []string{q.Text})
 			if err != nil {
-				return nil, err
+				return nil, nil, err
 			}
 			q.Vector, q.Model = embed.VectorText(vs[0]), e.Model()
 		}
@@ -126,19 +169,19 @@ func (s *Searcher) SearchMode(ctx context.Context, sessionID uuid.UUID, q game.Q
 		}
 	}
 	if near == nil && len(kws) == 0 {
-		return []game.MemoryResult{}, nil
+		return []game.MemoryResult{}, kws, nil
 	}
 	vec, kw, err := s.store.search(ctx, sessionID, near, kws, n, exclude, q.Viewer)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	switch mode {
 	case VectorOnly:
-		return limit(vec, k), nil
+		return vec, kws, nil
 	case KeywordOnly:
-		return limit(kw, k), nil
+		return kw, kws, nil
 	}
-	return limit(Recency(s.RecencyWeight, Fuse(s.RRFK, s.VectorWeight, vec, s.KeywordWeight, kw)), k), nil
+	return Fuse(s.RRFK, s.VectorWeight, vec, s.KeywordWeight, kw), kws, nil
 }
 
 // Recency multiplies each result's score by 1 + w·r, r its place in time
