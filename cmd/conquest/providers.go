@@ -110,6 +110,7 @@ func newSearcher(cfg *config.Config, store *memory.Store, models *memory.Models)
 	s := memory.NewSearcher(store, models)
 	s.EfSearch = cfg.Game.Providers.HNSWEfSearch
 	s.RecencyWeight = cfg.Game.Providers.MemoryRecencyWeight
+	s.SupersedeOverlap = cfg.Game.Providers.MemorySupersedeOverlap
 	if n := cfg.Game.Providers.MemoryExpand; n > 0 {
 		expand, err := memory.ExpandWithWordVectors(n)
 		if err != nil {

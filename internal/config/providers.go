@@ -28,9 +28,14 @@ type Providers struct {
 	EmbedReplicateInput string `env:"EMBED_REPLICATE_INPUT" envDefault:"texts"`
 	ReembedBatchSize    int    `env:"REEMBED_BATCH_SIZE" envDefault:"200"`
 	HNSWEfSearch        int    `env:"HNSW_EF_SEARCH" envDefault:"100"`
-	// MemoryRecencyWeight is the memory search's recency prior
-	// (memory.Searcher.RecencyWeight); 0 turns it off.
-	MemoryRecencyWeight float64 `env:"MEMORY_RECENCY_WEIGHT" envDefault:"0.04"`
+	// MemoryRecencyWeight is the memory search's recency prior on every
+	// result (memory.Searcher.RecencyWeight); 0 turns it off.
+	MemoryRecencyWeight float64 `env:"MEMORY_RECENCY_WEIGHT" envDefault:"0"`
+	// MemorySupersedeOverlap is the memory search's supersession rule
+	// (memory.Searcher.SupersedeOverlap): how much two retrieved messages'
+	// answer sentences must overlap for the newer to take the older's
+	// place; 0 turns it off.
+	MemorySupersedeOverlap float64 `env:"MEMORY_SUPERSEDE_OVERLAP" envDefault:"0.25"`
 	// MemoryExpand is how many word-vector neighbours of each keyword the
 	// memory search adds to its keyword terms; 0 turns expansion off.
 	MemoryExpand int `env:"MEMORY_EXPAND" envDefault:"3"`
@@ -112,6 +117,9 @@ func (g *Game) validateProviders(bad func(name, format string, args ...any)) {
 	}
 	if !(p.MemoryRecencyWeight >= 0 && p.MemoryRecencyWeight <= 1) {
 		bad("MEMORY_RECENCY_WEIGHT", "must be between 0 and 1")
+	}
+	if !(p.MemorySupersedeOverlap >= 0 && p.MemorySupersedeOverlap <= 1) {
+		bad("MEMORY_SUPERSEDE_OVERLAP", "must be between 0 and 1")
 	}
 	if p.MemoryExpand < 0 || p.MemoryExpand > 10 {
 		bad("MEMORY_EXPAND", "must be between 0 and 10")

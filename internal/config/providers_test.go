@@ -40,5 +40,10 @@ func TestWordVecEmbedderConfig(t *testing.T) {
 		require.Contains(t, check("glove-100-sif", 100, -0.1, 3)[0], "MEMORY_RECENCY_WEIGHT")
 		require.Contains(t, check("glove-100-sif", 100, 2, 3)[0], "MEMORY_RECENCY_WEIGHT")
 		require.Contains(t, check("glove-100-sif", 100, 0.04, 11)[0], "MEMORY_EXPAND")
+		g := Game{EmbedProvider: "hash", EmbedModel: "hash-384-v2", EmbedDim: 384, DMProvider: "offline",
+			Providers: Providers{EmbedSendDimensions: "auto", EmbedBatchSize: 64, ReembedBatchSize: 200, HNSWEfSearch: 100, MemorySupersedeOverlap: 1.5}}
+		var bad []string
+		g.validateProviders(func(name, _ string, _ ...any) { bad = append(bad, name) })
+		require.Contains(t, bad, "MEMORY_SUPERSEDE_OVERLAP")
 	})
 }

@@ -59,13 +59,13 @@ func TestRecencyPutsTheNewerOfNearTiesFirst(t *testing.T) {
 	}
 	t.Run("a correction fused just below its stale version comes first", func(t *testing.T) {
 		stale, corrected, other := at(10, 0.0328), at(500, 0.0320), at(200, 0.0150)
-		got := Recency(DefaultRecencyWeight, []game.MemoryResult{stale, corrected, other})
+		got := Recency(0.04, []game.MemoryResult{stale, corrected, other})
 		require.Equal(t, corrected.Message.ID, got[0].Message.ID)
 		require.Equal(t, stale.Message.ID, got[1].Message.ID)
 	})
 	t.Run("an old fact ranked clearly higher keeps its place", func(t *testing.T) {
 		fact, recent := at(10, 0.0328), at(500, 0.0250)
-		got := Recency(DefaultRecencyWeight, []game.MemoryResult{fact, recent})
+		got := Recency(0.04, []game.MemoryResult{fact, recent})
 		require.Equal(t, fact.Message.ID, got[0].Message.ID)
 	})
 	t.Run("weight 0 changes nothing", func(t *testing.T) {

@@ -1,7 +1,6 @@
 package memory
 
 import (
-	"sort"
 	"strings"
 
 	"github.com/kljensen/snowball/english"
@@ -41,77 +40,67 @@ func Supersede(minOverlap float64, window int, qterms []string, rs []game.Memory
 	n := min(window, len(rs))
 	q := stemSet(qterms)
 	answers := make([]map[string]bool, n)
+	df := map[string]int{}
 	for i := range n {
 		answers[i] = answerSentence(rs[i].Message.Content, q)
-	}
-	parent := make([]int, n)
-	for i := range parent {
-		parent[i] = i
-	}
-	var find func(int) int
-	find = func(i int) int {
-		if parent[i] != i {
-			parent[i] = find(parent[i])
-		}
-		return parent[i]
-	}
-	for i := range n {
-		for j := i + 1; j < n; j++ {
-			if sameSubject(answers[i], answers[j], q, minOverlap) {
-				parent[find(j)] = find(i)
-			}
+		for t := range answers[i] {
+			df[t]++
 		}
 	}
-	groups := map[int][]int{}
+	// Each result, best first, trades places with its closest newer
+	// restatement ranked below it (each result trades once): results
+	// between the two keep their places.
+	moved := make([]bool, n)
 	for i := range n {
-		groups[find(i)] = append(groups[find(i)], i)
-	}
-	changed := false
-	for _, g := range groups {
-		if len(g) < 2 {
+		if moved[i] {
 			continue
 		}
-		scores := make([]float64, len(g)) // g is in rank order: best score first
-		for k, i := range g {
-			scores[k] = rs[i].Score
-		}
-		byAge := append([]int(nil), g...)
-		sort.SliceStable(byAge, func(a, b int) bool { return rs[byAge[a]].Message.Seq > rs[byAge[b]].Message.Seq })
-		for k, i := range byAge {
-			if rs[i].Score != scores[k] {
-				rs[i].Score = scores[k]
-				changed = true
+		best, bestOverlap := -1, 0.0
+		for j := i + 1; j < n; j++ {
+			if moved[j] || rs[j].Message.Seq <= rs[i].Message.Seq {
+				continue
+			}
+			if o := overlap(answers[i], answers[j], df); o >= minOverlap && o > bestOverlap {
+				best, bestOverlap = j, o
 			}
 		}
-	}
-	if changed {
-		// Equal scores (a group's slot and an outsider's) keep the
-		// newer first.
-		sort.SliceStable(rs, func(i, j int) bool {
-			if rs[i].Score != rs[j].Score {
-				return rs[i].Score > rs[j].Score
-			}
-			return rs[i].Message.Seq > rs[j].Message.Seq
-		})
+		if best >= 0 {
+			// Swap the messages, not the score slots: the list stays
+			// sorted, and a tie still puts the newer first.
+			rs[i].Score, rs[best].Score = rs[best].Score, rs[i].Score
+			rs[i], rs[best] = rs[best], rs[i]
+			moved[i], moved[best] = true, true
+		}
 	}
 	return rs
 }
 
-// sameSubject reports whether two answer sentences share a question term
-// and overlap by at least minOverlap (Jaccard of their terms).
-func sameSubject(a, b, q map[string]bool, minOverlap float64) bool {
+// overlap is how much two answer sentences say the same thing: the
+// Jaccard overlap of their terms, or 0 unless they share a distinctive
+// term, one no more than maxShared answer sentences of the window contain
+// (df). Ordinary play repeats its people and places in many messages ("I
+// thank the innkeeper", "I watch the innkeeper"); a restatement shares
+// what only it and its original say ("Varro", "Whiskers", "toll").
+func overlap(a, b map[string]bool, df map[string]int) float64 {
 	if len(a) == 0 || len(b) == 0 {
-		return false
+		return 0
 	}
-	shared, sharedQ := 0, false
+	shared, distinctive := 0, false
 	for t := range a {
 		if b[t] {
 			shared++
-			sharedQ = sharedQ || q[t]
+			distinctive = distinctive || df[t] <= maxShared
 		}
 	}
-	return sharedQ && float64(shared) >= minOverlap*float64(len(a)+len(b)-shared)
+	if !distinctive {
+		return 0
+	}
+	return float64(shared) / float64(len(a)+len(b)-shared)
 }
+
+// maxShared is how many answer sentences of the window a distinctive term
+// may appear in (overlap).
+var maxShared = 2
 
 // answerSentence returns the terms of the sentence of text sharing the
 // most terms with q (the first such sentence; nil when none shares any).
@@ -133,10 +122,11 @@ func answerSentence(text string, q map[string]bool) map[string]bool {
 	return best
 }
 
-// sentences splits text at sentence ends and semicolons.
+// sentences splits text at sentence ends (not at semicolons: "Whiskers
+// died; the innkeeper's new cat is named Soot" is one statement).
 func sentences(text string) []string {
 	return strings.FieldsFunc(text, func(r rune) bool {
-		return r == '.' || r == '!' || r == '?' || r == ';' || r == '\n'
+		return r == '.' || r == '!' || r == '?' || r == '\n'
 	})
 }
 
