@@ -22,7 +22,8 @@
 //     stale one.
 //
 // -half picks the items: "tune" (even indexes, used while tuning),
-// "held-out" (odd indexes, looked at once, at the end) or "all".
+// "held-out" (odd indexes, looked at once, at the end), "all", or "both"
+// (all, with a table for each half from the same run).
 package main
 
 import (
@@ -71,7 +72,7 @@ func main() {
 	replayPath := flag.String("replay", "", "re-rank a -dump file's candidates with -recency and -supersede instead (no database)")
 	window := flag.Int("supersede-window", 0, "fused results supersession compares (0 = the searcher's default)")
 	embedders := flag.String("embedders", "hash-384-v2,wordvec,wordvec+hash", "embedders compared, comma-separated: hash-384, hash-384-v2, wordvec, wordvec+hash, openai:<model>@<dim> (OPENAI_BASE_URL, OPENAI_API_KEY)")
-	half := flag.String("half", "tune", "items asked: tune (even), held-out (odd) or all")
+	half := flag.String("half", "tune", "items asked: tune (even), held-out (odd), all, or both (all, one table per half)")
 	expand := flag.Int("expand", 3, "add up to N word-vector neighbours of each keyword to the keyword search (0 = off; MEMORY_EXPAND)")
 	costMode := flag.Bool("cost", false, "measure each embedder's start-up, memory and latency (no database) instead")
 	scaleMode := flag.Bool("scale", false, "measure retrieval latency and HNSW recall over cmd/gendata's sessions instead")
@@ -168,6 +169,7 @@ type question struct {
 	session       uuid.UUID
 	answer, stale uuid.UUID
 	exclude       []uuid.UUID
+	half          int // index in halves
 }
 
 func run(embNames []string, recency, supersede []float64, dumpPath, half string, seeds, turns, plant, k, recent int, verbose bool) error {
@@ -183,7 +185,7 @@ func run(embNames []string, recency, supersede []float64, dumpPath, half string,
 		case "held-out":
 			return campaign.HeldOut(i)
 		}
-		return true
+		return true // all, both
 	}
 	pool, err := postgres.Open(ctx, url, 4)
 	if err != nil {
@@ -300,8 +302,8 @@ func run(embNames []string, recency, supersede []float64, dumpPath, half string,
 		}
 		for f, fact := range campaign.Facts {
 			if pick(f) {
-				qs = append(qs, question{set: "planted", text: fact.Question, session: id, answer: factMsg[f], exclude: exclude},
-					question{set: "paraphrase", text: campaign.Paraphrases[f], session: id, answer: factMsg[f], exclude: exclude})
+				qs = append(qs, question{set: "planted", text: fact.Question, session: id, answer: factMsg[f], exclude: exclude, half: halfOf(f)},
+					question{set: "paraphrase", text: campaign.Paraphrases[f], session: id, answer: factMsg[f], exclude: exclude, half: halfOf(f)})
 			}
 		}
 		msgs = campaign.Corrected(uint64(100+seed), turns, plant, recent, campaign.Corrections)
@@ -320,7 +322,7 @@ func run(embNames []string, recency, supersede []float64, dumpPath, half string,
 		}
 		for c, corr := range campaign.Corrections {
 			if pick(c) {
-				qs = append(qs, question{set: "corrections", text: corr.Question, session: id, answer: news[c], stale: olds[c], exclude: exclude})
+				qs = append(qs, question{set: "corrections", text: corr.Question, session: id, answer: news[c], stale: olds[c], exclude: exclude, half: halfOf(c)})
 			}
 		}
 	}
@@ -353,7 +355,11 @@ func run(embNames []string, recency, supersede []float64, dumpPath, half string,
 				} else if res, err = m.search.SearchMode(ctx, q.session, gq, m.mode, k, q.exclude); err != nil {
 					return err
 				}
-				rank, stale := cells.add([3]int{slices.Index(sets, q.set), ei, mi}, q, res)
+				key := [3]int{slices.Index(sets, q.set), ei, mi}
+				if half == "both" {
+					key[0] = cellSet(q)
+				}
+				rank, stale := cells.add(key, q, res)
 				if rank == 0 && mi == len(modes)-1 || q.set == "corrections" && mi == len(modes)-1 && stale > 0 && stale < rank {
 					misses = append(misses, fmt.Sprintf("%s, %s: %q (rank %d, stale rank %d)", e.Model(), q.set, q.text, rank, stale))
 				}
@@ -368,7 +374,14 @@ func run(embNames []string, recency, supersede []float64, dumpPath, half string,
 	for _, m := range modes {
 		names = append(names, m.name)
 	}
-	cells.print(modelNames(embs), names, k)
+	if half == "both" {
+		for h, name := range halves {
+			fmt.Printf("\nhalf %q:\n\n", name)
+			cells.print(modelNames(embs), names, k, h)
+		}
+	} else {
+		cells.print(modelNames(embs), names, k, 0)
+	}
 	if verbose {
 		for _, m := range misses {
 			fmt.Println("missed:", m)

@@ -10,6 +10,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/codeofconquest/brightdawn/bench/campaign"
 	"github.com/codeofconquest/brightdawn/internal/game"
 	"github.com/codeofconquest/brightdawn/internal/memory"
 	"github.com/codeofconquest/brightdawn/internal/memory/embed"
@@ -18,13 +19,27 @@ import (
 // sets are the question sets, in the order of the table.
 var sets = []string{"planted", "paraphrase", "corrections"}
 
+// halves name the two halves of every set (campaign.HeldOut).
+var halves = []string{"tune", "held-out"}
+
+// halfOf is the index in halves of item i of a set.
+func halfOf(i int) int {
+	if campaign.HeldOut(i) {
+		return 1
+	}
+	return 0
+}
+
+// cellSet is the first index of q's cells: its set, counted per half.
+func cellSet(q question) int { return q.half*len(sets) + slices.Index(sets, q.set) }
+
 // tally is one (set, embedder, mode) cell.
 type tally struct {
 	asked, hits, newer int
 	rr                 float64
 }
 
-// cellMap holds the tallies by (set, embedder, mode) index.
+// cellMap holds the tallies by (cellSet, embedder, mode) index.
 type cellMap map[[3]int]*tally
 
 // add counts one question's results and returns the ranks of its answer
@@ -48,12 +63,12 @@ func (c cellMap) add(key [3]int, q question, res []game.MemoryResult) (rank, sta
 }
 
 // print writes the table: recall@k, MRR@k and, for corrections, newer first.
-func (c cellMap) print(embs, modes []string, k int) {
+func (c cellMap) print(embs, modes []string, k, half int) {
 	fmt.Printf("| set | embedder | retrieval | recall@%d | MRR@%d | newer first |\n|---|---|---|---|---|---|\n", k, k)
 	for si, set := range sets {
 		for ei, e := range embs {
 			for mi, m := range modes {
-				t := c[[3]int{si, ei, mi}]
+				t := c[[3]int{half*len(sets) + si, ei, mi}]
 				if t == nil {
 					continue
 				}
@@ -83,6 +98,7 @@ type record struct {
 	Terms    []string    `json:"terms"`
 	Answer   uuid.UUID   `json:"answer"`
 	Stale    uuid.UUID   `json:"stale,omitzero"`
+	Half     int         `json:"half"`
 	Fused    []candidate `json:"fused"`
 }
 
@@ -94,7 +110,7 @@ type candidate struct {
 }
 
 func newRecord(emb string, q question, terms []string, fused []game.MemoryResult) record {
-	r := record{Embedder: emb, Set: q.set, Text: q.text, Terms: terms, Answer: q.answer, Stale: q.stale}
+	r := record{Embedder: emb, Set: q.set, Text: q.text, Terms: terms, Answer: q.answer, Stale: q.stale, Half: q.half}
 	for _, f := range fused {
 		r.Fused = append(r.Fused, candidate{f.Message.ID, f.Message.Seq, f.Score, f.Message.Content})
 	}
@@ -145,18 +161,23 @@ func replay(path string, recency, supersede []float64, k, window int) error {
 	}
 	cells := cellMap{}
 	for _, r := range recs {
-		q := question{set: r.Set, text: r.Text, answer: r.Answer, stale: r.Stale}
+		q := question{set: r.Set, text: r.Text, answer: r.Answer, stale: r.Stale, half: r.Half}
 		for mi, s := range searchers {
 			fused := make([]game.MemoryResult, len(r.Fused))
 			for i, c := range r.Fused {
 				fused[i] = game.MemoryResult{Message: game.Message{ID: c.ID, Seq: c.Seq, Content: c.Content}, Score: c.Score}
 			}
 			res := s.Rank(r.Terms, fused)
-			cells.add([3]int{slices.Index(sets, r.Set), slices.Index(embs, r.Embedder), mi}, q, res[:min(k, len(res))])
+			cells.add([3]int{cellSet(q), slices.Index(embs, r.Embedder), mi}, q, res[:min(k, len(res))])
 		}
 	}
 	fmt.Printf("replay of %s: %d questions\n\n", path, len(recs))
-	cells.print(embs, names, k)
+	for h, name := range halves {
+		if slices.ContainsFunc(recs, func(r record) bool { return r.Half == h }) {
+			fmt.Printf("\nhalf %q:\n\n", name)
+			cells.print(embs, names, k, h)
+		}
+	}
 	return nil
 }
 
