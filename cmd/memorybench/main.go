@@ -70,6 +70,9 @@ func main() {
 	supersedeFlag := flag.String("supersede", "", "supersession overlaps of hybrid search (memory.Supersede), comma-separated, each combined with each -recency weight (empty = the searcher's default)")
 	dumpPath := flag.String("dump", "", "also write every hybrid question's fused candidates to this file (JSON lines), for -replay")
 	replayPath := flag.String("replay", "", "re-rank a -dump file's candidates with -recency and -supersede instead (no database)")
+	wordnetDir := flag.String("wordnet", "", "also expand the keyword search with WordNet (a database directory, e.g. /usr/share/wordnet from Debian's wordnet-base): a trial, not the game's search")
+	wnSenses := flag.Int("wordnet-senses", 2, "senses per keyword that -wordnet expands")
+	wnPer := flag.Int("wordnet-words", 8, "words per keyword that -wordnet adds at most")
 	window := flag.Int("supersede-window", 0, "fused results supersession compares (0 = the searcher's default)")
 	embedders := flag.String("embedders", "hash-384-v2,wordvec,wordvec+hash", "embedders compared, comma-separated: hash-384, hash-384-v2, wordvec, wordvec+hash, openai:<model>@<dim> (OPENAI_BASE_URL, OPENAI_API_KEY)")
 	half := flag.String("half", "tune", "items asked: tune (even), held-out (odd), all, or both (all, one table per half)")
@@ -97,6 +100,20 @@ func main() {
 			}
 			s.Expand = expand
 		}
+		if *wordnetDir != "" {
+			wn, err := loadWordNet(*wordnetDir)
+			if err != nil {
+				panic(err)
+			}
+			prev := s.Expand
+			s.Expand = func(kws []string) []string {
+				out := wn.expand(kws, *wnSenses, *wnPer)
+				if prev != nil {
+					out = append(out[:len(kws):len(kws)], mergeNew(prev(kws)[len(kws):], out[len(kws):])...)
+				}
+				return out
+			}
+		}
 	}
 	weights, overlaps := floats("recency", *recency), floats("supersede", *supersedeFlag)
 	if *costMode {
@@ -117,6 +134,17 @@ func main() {
 		fmt.Fprintln(os.Stderr, "memorybench:", err)
 		os.Exit(1)
 	}
+}
+
+// mergeNew is a followed by the words of b not in a.
+func mergeNew(a, b []string) []string {
+	out := append([]string(nil), a...)
+	for _, w := range b {
+		if !slices.Contains(out, w) {
+			out = append(out, w)
+		}
+	}
+	return out
 }
 
 // floats parses a comma-separated flag of numbers (nil when empty).
