@@ -38,11 +38,12 @@ func Supersede(minOverlap float64, window int, qterms []string, rs []game.Memory
 		return rs
 	}
 	n := min(window, len(rs))
-	q := stemSet(qterms)
+	st := stemmer{}
+	q := st.set(qterms)
 	answers := make([]map[string]bool, n)
 	df := map[string]int{}
 	for i := range n {
-		answers[i] = answerSentence(rs[i].Message.Content, q)
+		answers[i] = st.answerSentence(rs[i].Message.Content, q)
 		for t := range answers[i] {
 			df[t]++
 		}
@@ -104,11 +105,11 @@ var maxShared = 2
 
 // answerSentence returns the terms of the sentence of text sharing the
 // most terms with q (the first such sentence; nil when none shares any).
-func answerSentence(text string, q map[string]bool) map[string]bool {
+func (st stemmer) answerSentence(text string, q map[string]bool) map[string]bool {
 	var best map[string]bool
 	bestHits := 0
 	for _, s := range sentences(text) {
-		terms := stemSet(embed.Keywords(s))
+		terms := st.set(embed.Keywords(s))
 		hits := 0
 		for t := range terms {
 			if q[t] {
@@ -130,10 +131,20 @@ func sentences(text string) []string {
 	})
 }
 
-func stemSet(words []string) map[string]bool {
+// stemmer is a memo of Porter2 stems: the candidates of one search repeat
+// most of their words, and stemming is most of the rule's cost.
+type stemmer map[string]string
+
+// set returns the stems of words, as a set.
+func (st stemmer) set(words []string) map[string]bool {
 	out := make(map[string]bool, len(words))
 	for _, w := range words {
-		out[english.Stem(w, false)] = true
+		s, ok := st[w]
+		if !ok {
+			s = english.Stem(w, false)
+			st[w] = s
+		}
+		out[s] = true
 	}
 	return out
 }

@@ -66,13 +66,28 @@ func TestSupersedeOffLeavesTheOrder(t *testing.T) {
 
 func TestSupersedeComparesAnswerSentences(t *testing.T) {
 	t.Parallel()
-	q := stemSet(embed.Keywords("What is the innkeeper's cat called?"))
-	old := answerSentence("A cold wind blows through the market. The innkeeper's cat is named Whiskers.", q)
-	newer := answerSentence("Whiskers died; the innkeeper's new cat is named Soot.", q)
+	st := stemmer{}
+	q := st.set(embed.Keywords("What is the innkeeper's cat called?"))
+	old := st.answerSentence("A cold wind blows through the market. The innkeeper's cat is named Whiskers.", q)
+	newer := st.answerSentence("Whiskers died; the innkeeper's new cat is named Soot.", q)
 	require.True(t, old["whisker"] && old["cat"] && !old["wind"], "the sentence about the cat, not the narration: %v", old)
 	require.True(t, newer["soot"] && newer["die"], "a semicolon does not end the statement: %v", newer)
 	df := map[string]int{"whisker": 2, "cat": 3, "innkeep": 9, "name": 4}
 	require.InDelta(t, 4.0/7, overlap(old, newer, df), 1e-9, "cat, innkeeper, named, Whiskers of 7 words")
-	require.Zero(t, overlap(old, stemSet(embed.Keywords("The cat sleeps by the fire at the inn.")), df),
+	require.Zero(t, overlap(old, st.set(embed.Keywords("The cat sleeps by the fire at the inn.")), df),
 		"sharing only words many messages use is no restatement")
+}
+
+// BenchmarkSupersede is the rule's cost on a full window: 32 candidates of
+// a narration sentence and a statement each.
+func BenchmarkSupersede(b *testing.B) {
+	var msgs []game.Message
+	for i := range 32 {
+		msgs = append(msgs, game.Message{Seq: int64(i * 7 % 32), Content: "Rain drums on the roofs of the market. The innkeeper mutters about the weather and the price of a lantern. " +
+			[]string{"Captain Varro commands the city watch.", "I ask the captain what they know about the docks.", "The toll on the king's road is one copper."}[i%3]})
+	}
+	q := embed.Keywords("Who commands the city watch?")
+	for b.Loop() {
+		Supersede(0.25, 32, q, ranked(msgs...))
+	}
 }
