@@ -1,6 +1,7 @@
 // Command memorybench measures memory quality: recall@k and MRR of
 // remembered facts in the retrieved context, for vector-only, keyword-only
-// and hybrid retrieval (without and with the recency prior), for each
+// and hybrid retrieval (RRF only, and with each -recency prior and
+// -supersede overlap, every combination ranked from one search), for each
 // embedder of -embedders side by side, on scripted campaigns. It needs a
 // database; run it with the test stack:
 //
@@ -24,6 +25,11 @@
 // -half picks the items: "tune" (even indexes, used while tuning),
 // "held-out" (odd indexes, looked at once, at the end), "all", or "both"
 // (all, with a table for each half from the same run).
+//
+// -dump writes every hybrid question's fused candidates; -replay re-ranks
+// such a file with other -recency and -supersede values without a
+// database, to try ranking rules in seconds. -wordnet tries WordNet query
+// expansion (the benchmark only; docs/PERFORMANCE.md "WordNet").
 package main
 
 import (
