@@ -30,7 +30,9 @@ import (
 // keep posting, and afterwards every accepted message must end in exactly
 // one final state, with no duplicate DM message and no turn left behind.
 // Each test runs its own Redis (and, for the database fault, its own
-// PGlite), so the faults never touch the stack other tests share.
+// PGlite), so the faults never touch the stack other tests share — except
+// the worker faults on a Redis Cluster or Sentinel stack, which use the
+// stack's (workerFaultRedis; go tool task test:redis-cluster).
 //
 // FAULT_SOAK=1 (go tool task faults) runs each with more players for
 // longer; FAULT_FREEZE sets how long Redis is frozen (default 30s).
@@ -80,6 +82,19 @@ func startOwnRedis(t *testing.T, aof bool) *ownRedis {
 		r.kill()
 	})
 	return r
+}
+
+// workerFaultRedis is the Redis of a fault test that does not touch Redis
+// itself: on a stack started with a Redis topology (STACK_REDIS=cluster or
+// sentinel), the stack's, so the fault is tested on it (run them one at a
+// time there: every test's workers share its queues); otherwise one of the
+// test's own, so the fault never touches the Redis other tests share.
+func workerFaultRedis(t *testing.T) string {
+	t.Helper()
+	if u := os.Getenv("REDIS_URL"); strings.HasPrefix(u, "redis+cluster://") || strings.HasPrefix(u, "redis+sentinel://") {
+		return u
+	}
+	return startOwnRedis(t, false).url()
 }
 
 func (r *ownRedis) url() string { return fmt.Sprintf("redis://127.0.0.1:%d/0", r.port) }
@@ -479,8 +494,7 @@ func runFault(t *testing.T, base string, fault func()) outcome {
 
 func TestFaultWorkerKilledMidGenerationUnderLoad(t *testing.T) {
 	t.Parallel()
-	rd := startOwnRedis(t, false)
-	env := faultEnv(rd.url(), os.Getenv("DATABASE_URL"))
+	env := faultEnv(workerFaultRedis(t), os.Getenv("DATABASE_URL"))
 	api := testkit.Start(t, testkit.Options{Command: "api", Env: env})
 	w1 := testkit.Start(t, testkit.Options{Command: "worker", Env: append(env, "DM_WORD_DELAY=100ms")})
 	var w2 *testkit.Process
@@ -494,10 +508,9 @@ func TestFaultWorkerKilledMidGenerationUnderLoad(t *testing.T) {
 
 func TestFaultWorkerSIGTERMHandsItsTaskBack(t *testing.T) {
 	t.Parallel()
-	rd := startOwnRedis(t, false)
 	// The sweeper would recover the turn only after 60s: a completion
 	// before that is asynq handing the task back on shutdown.
-	env := faultEnv(rd.url(), os.Getenv("DATABASE_URL"), "TURN_STUCK_AFTER=60s", "SHUTDOWN_TIMEOUT=2s")
+	env := faultEnv(workerFaultRedis(t), os.Getenv("DATABASE_URL"), "TURN_STUCK_AFTER=60s", "SHUTDOWN_TIMEOUT=2s")
 	api := testkit.Start(t, testkit.Options{Command: "api", Env: env})
 	w1 := testkit.Start(t, testkit.Options{Command: "worker", Env: append(env, "DM_WORD_DELAY=300ms")})
 	p := signUp(t, api.URL)
