@@ -35,7 +35,9 @@ import (
 // stack's (workerFaultRedis; go tool task test:redis-cluster).
 //
 // FAULT_SOAK=1 (go tool task faults) runs each with more players for
-// longer; FAULT_FREEZE sets how long Redis is frozen (default 30s).
+// longer; FAULT_FREEZE sets how long Redis is frozen (default 30s);
+// FAULT_SETTLE how long the turns may take to end after the load stops
+// (default 3m; a backlog on a loaded box may need more).
 
 // soak reports whether the long variants were asked for.
 func soak() bool { return os.Getenv("FAULT_SOAK") != "" }
@@ -484,7 +486,11 @@ func runFault(t *testing.T, base string, fault func()) outcome {
 	fault()
 	time.Sleep(after)
 	load.finish()
-	o := load.settle(t, 3*time.Minute)
+	settle := 3 * time.Minute
+	if d, err := time.ParseDuration(os.Getenv("FAULT_SETTLE")); err == nil {
+		settle = d
+	}
+	o := load.settle(t, settle)
 	require.Positive(t, o.Accepted, "some messages were accepted")
 	t.Logf("outcome: %s", o)
 	return o
