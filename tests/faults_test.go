@@ -414,6 +414,18 @@ func (l *faultLoad) settle(t *testing.T, within time.Duration) outcome {
 	return o
 }
 
+// doneTurns are the turns of player i's session that have a DM reply.
+func (l *faultLoad) doneTurns(t *testing.T, i int) []string {
+	t.Helper()
+	var ids []string
+	for _, m := range l.messages(t, l.players[i], l.session[i], time.Now().Add(time.Minute)) {
+		if m.Role == "dm" && m.TurnID != nil {
+			ids = append(ids, *m.TurnID)
+		}
+	}
+	return ids
+}
+
 func isFinal(s string) bool { return s == "completed" || s == "failed" || s == "cancelled" }
 
 func (l *faultLoad) turn(p player, id string) (turn, bool) {
@@ -474,14 +486,18 @@ func recoveries(t *testing.T, procs ...*testkit.Process) {
 }
 
 // runFault puts load on base, applies the fault after warm, keeps the load
-// on for after, then settles.
-func runFault(t *testing.T, base string, fault func()) outcome {
+// on for after, then settles. started, if given, runs once the players
+// are posting, before the fault.
+func runFault(t *testing.T, base string, fault func(), started ...func(*faultLoad)) outcome {
 	t.Helper()
 	players, warm, after, every := 3, 2*time.Second, 3*time.Second, 300*time.Millisecond
 	if soak() {
 		players, warm, after, every = 8, 20*time.Second, 30*time.Second, 200*time.Millisecond
 	}
 	load := startFaultLoad(t, base, players, every)
+	for _, f := range started {
+		f(load)
+	}
 	time.Sleep(warm)
 	fault()
 	time.Sleep(after)
