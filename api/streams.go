@@ -151,10 +151,6 @@ func (h streamHandlers) sessionEvents(c *gin.Context) {
 		return
 	}
 	access := func() error { return h.game.SessionAccess(c.Request.Context(), player(c), id) }
-	if err := access(); err != nil {
-		fail(c, err)
-		return
-	}
 	h.serve(c, events.StreamRequest{SessionID: id, LastEventID: last, Viewer: player(c)}, access)
 }
 
@@ -173,8 +169,10 @@ func (h streamHandlers) turnEvents(c *gin.Context) {
 }
 
 // serve admits the stream (caps, ending with its credential or the
-// player's membership), checks access once more now that a removal would
-// end it, and streams.
+// player's membership), then checks access — after the admission, so that
+// a removal announced from then on ends the stream and one announced
+// before is refused here; once per stream, as a reconnect storm pays it
+// for every stream — and streams.
 func (h streamHandlers) serve(c *gin.Context, req events.StreamRequest, access func() error) {
 	req.Heartbeat = h.heartbeat
 	req.Retry = 2 * time.Second
@@ -188,13 +186,11 @@ func (h streamHandlers) serve(c *gin.Context, req events.StreamRequest, access f
 		}
 		req.Stop, req.OnClose = gs.stop, gs.release
 		release = gs.release
-		// A removal announced between the first check and the admission
-		// would have missed this stream: check again.
-		if err := access(); err != nil {
-			release()
-			fail(c, err)
-			return
-		}
+	}
+	if err := access(); err != nil {
+		release()
+		fail(c, err)
+		return
 	}
 	if h.presence != nil && req.TurnID == uuid.Nil {
 		leave := h.presence.Join(req.SessionID, req.Viewer)

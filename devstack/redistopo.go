@@ -65,14 +65,13 @@ func topologyURL(topology string, ports []int) string {
 func startRedisTopology(ctx context.Context, exe, dir, topology string, ports []int, logPath string) (*process, error) {
 	common := func(port int) string {
 		d := filepath.Join(dir, strconv.Itoa(port))
-		return fmt.Sprintf("mkdir -p %s && %s --port %d --bind 127.0.0.1 --dir %s --save '' --appendonly no --daemonize no",
-			d, exe, port, d)
+		return fmt.Sprintf("mkdir -p %s && %s %s", d, exe, shellJoin(redisArgs(port, d)))
 	}
 	var jobs []string
 	switch topology {
 	case TopologyCluster:
 		for _, p := range ports {
-			jobs = append(jobs, common(p)+" --cluster-enabled yes --cluster-config-file nodes.conf --cluster-node-timeout 2000")
+			jobs = append(jobs, common(p)+" "+shellJoin(clusterArgs))
 		}
 	case TopologySentinel:
 		jobs = append(jobs, common(ports[0]), common(ports[1])+fmt.Sprintf(" --replicaof 127.0.0.1 %d", ports[0]))
@@ -115,6 +114,30 @@ func startRedisTopology(ctx context.Context, exe, dir, topology string, ports []
 	}
 	return p, err
 }
+
+// redisArgs are the arguments of every server of a topology: loopback,
+// its files in dir, no persistence.
+func redisArgs(port int, dir string) []string {
+	return []string{"--port", strconv.Itoa(port), "--bind", "127.0.0.1", "--dir", dir, "--save", "", "--appendonly", "no", "--daemonize", "no"}
+}
+
+// shellJoin quotes args for sh (the paths are the stack's own: no quotes in them).
+func shellJoin(args []string) string {
+	q := make([]string, len(args))
+	for i, a := range args {
+		q[i] = "'" + a + "'"
+	}
+	return strings.Join(q, " ")
+}
+
+// ClusterNodeArgs are the redis-server arguments of the cluster node on
+// port with its files (nodes.conf) in dir. A fault test restarts a killed
+// node with them, and it rejoins the cluster as what nodes.conf says.
+func ClusterNodeArgs(port int, dir string) []string {
+	return append(redisArgs(port, dir), clusterArgs...)
+}
+
+var clusterArgs = []string{"--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf", "--cluster-node-timeout", "2000"}
 
 // formCluster joins the nodes with redis-cli (three masters, a replica
 // each) and waits until every node reports the cluster healthy.

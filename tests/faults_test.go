@@ -30,10 +30,14 @@ import (
 // keep posting, and afterwards every accepted message must end in exactly
 // one final state, with no duplicate DM message and no turn left behind.
 // Each test runs its own Redis (and, for the database fault, its own
-// PGlite), so the faults never touch the stack other tests share.
+// PGlite), so the faults never touch the stack other tests share — except
+// the worker faults on a Redis Cluster or Sentinel stack, which use the
+// stack's (workerFaultRedis; go tool task test:redis-cluster).
 //
 // FAULT_SOAK=1 (go tool task faults) runs each with more players for
-// longer; FAULT_FREEZE sets how long Redis is frozen (default 30s).
+// longer; FAULT_FREEZE sets how long Redis is frozen (default 30s);
+// FAULT_SETTLE how long the turns may take to end after the load stops
+// (default 3m; a backlog on a loaded box may need more).
 
 // soak reports whether the long variants were asked for.
 func soak() bool { return os.Getenv("FAULT_SOAK") != "" }
@@ -80,6 +84,19 @@ func startOwnRedis(t *testing.T, aof bool) *ownRedis {
 		r.kill()
 	})
 	return r
+}
+
+// workerFaultRedis is the Redis of a fault test that does not touch Redis
+// itself: on a stack started with a Redis topology (STACK_REDIS=cluster or
+// sentinel), the stack's, so the fault is tested on it (run them one at a
+// time there: every test's workers share its queues); otherwise one of the
+// test's own, so the fault never touches the Redis other tests share.
+func workerFaultRedis(t *testing.T) string {
+	t.Helper()
+	if u := os.Getenv("REDIS_URL"); strings.HasPrefix(u, "redis+cluster://") || strings.HasPrefix(u, "redis+sentinel://") {
+		return u
+	}
+	return startOwnRedis(t, false).url()
 }
 
 func (r *ownRedis) url() string { return fmt.Sprintf("redis://127.0.0.1:%d/0", r.port) }
@@ -397,6 +414,18 @@ func (l *faultLoad) settle(t *testing.T, within time.Duration) outcome {
 	return o
 }
 
+// doneTurns are the turns of player i's session that have a DM reply.
+func (l *faultLoad) doneTurns(t *testing.T, i int) []string {
+	t.Helper()
+	var ids []string
+	for _, m := range l.messages(t, l.players[i], l.session[i], time.Now().Add(time.Minute)) {
+		if m.Role == "dm" && m.TurnID != nil {
+			ids = append(ids, *m.TurnID)
+		}
+	}
+	return ids
+}
+
 func isFinal(s string) bool { return s == "completed" || s == "failed" || s == "cancelled" }
 
 func (l *faultLoad) turn(p player, id string) (turn, bool) {
@@ -457,19 +486,27 @@ func recoveries(t *testing.T, procs ...*testkit.Process) {
 }
 
 // runFault puts load on base, applies the fault after warm, keeps the load
-// on for after, then settles.
-func runFault(t *testing.T, base string, fault func()) outcome {
+// on for after, then settles. started, if given, runs once the players
+// are posting, before the fault.
+func runFault(t *testing.T, base string, fault func(), started ...func(*faultLoad)) outcome {
 	t.Helper()
 	players, warm, after, every := 3, 2*time.Second, 3*time.Second, 300*time.Millisecond
 	if soak() {
 		players, warm, after, every = 8, 20*time.Second, 30*time.Second, 200*time.Millisecond
 	}
 	load := startFaultLoad(t, base, players, every)
+	for _, f := range started {
+		f(load)
+	}
 	time.Sleep(warm)
 	fault()
 	time.Sleep(after)
 	load.finish()
-	o := load.settle(t, 3*time.Minute)
+	settle := 3 * time.Minute
+	if d, err := time.ParseDuration(os.Getenv("FAULT_SETTLE")); err == nil {
+		settle = d
+	}
+	o := load.settle(t, settle)
 	require.Positive(t, o.Accepted, "some messages were accepted")
 	t.Logf("outcome: %s", o)
 	return o
@@ -479,8 +516,7 @@ func runFault(t *testing.T, base string, fault func()) outcome {
 
 func TestFaultWorkerKilledMidGenerationUnderLoad(t *testing.T) {
 	t.Parallel()
-	rd := startOwnRedis(t, false)
-	env := faultEnv(rd.url(), os.Getenv("DATABASE_URL"))
+	env := faultEnv(workerFaultRedis(t), os.Getenv("DATABASE_URL"))
 	api := testkit.Start(t, testkit.Options{Command: "api", Env: env})
 	w1 := testkit.Start(t, testkit.Options{Command: "worker", Env: append(env, "DM_WORD_DELAY=100ms")})
 	var w2 *testkit.Process
@@ -494,10 +530,9 @@ func TestFaultWorkerKilledMidGenerationUnderLoad(t *testing.T) {
 
 func TestFaultWorkerSIGTERMHandsItsTaskBack(t *testing.T) {
 	t.Parallel()
-	rd := startOwnRedis(t, false)
 	// The sweeper would recover the turn only after 60s: a completion
 	// before that is asynq handing the task back on shutdown.
-	env := faultEnv(rd.url(), os.Getenv("DATABASE_URL"), "TURN_STUCK_AFTER=60s", "SHUTDOWN_TIMEOUT=2s")
+	env := faultEnv(workerFaultRedis(t), os.Getenv("DATABASE_URL"), "TURN_STUCK_AFTER=60s", "SHUTDOWN_TIMEOUT=2s")
 	api := testkit.Start(t, testkit.Options{Command: "api", Env: env})
 	w1 := testkit.Start(t, testkit.Options{Command: "worker", Env: append(env, "DM_WORD_DELAY=300ms")})
 	p := signUp(t, api.URL)

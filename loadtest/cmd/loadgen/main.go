@@ -82,6 +82,7 @@ type common struct {
 	keepLogs bool
 	pgMode   string
 	countSQL bool
+	bin      string
 }
 
 // flagSet is a scenario's flag set with the common flags registered on c;
@@ -108,6 +109,7 @@ func (c *common) register(fs *flag.FlagSet, maxTime time.Duration) {
 	fs.StringVar(&c.svgOut, "svg", "", "ttft, turns: also draw the latency distributions as an SVG chart in this file")
 	fs.DurationVar(&c.maxTime, "max-time", maxTime, "hard bound on the whole run")
 	fs.BoolVar(&c.pprof, "pprof", false, "start conquest with PPROF_ADDR on a loopback port and save a CPU profile of the run")
+	fs.StringVar(&c.bin, "bin", "", "the conquest binary to start (default: build this tree's); for before/after runs in one stack")
 	fs.BoolVar(&c.keepLogs, "logs", false, "print the started conquest's log at the end")
 	fs.BoolVar(&c.countSQL, "count-sql", false, "put a counting proxy between conquest and the database and report SQL round trips (Query and Execute messages; a batch is one) per turn")
 	fs.StringVar(&c.pgMode, "pg-mode", "", "default_query_exec_mode for the started conquest's DATABASE_URL; \"\" (default): as given — the stack's PGlite URL says simple_protocol, a real Postgres's DATABASE_URL runs with pgx's statement cache as in production; see `loadgen pgmux`")

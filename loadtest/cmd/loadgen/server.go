@@ -106,9 +106,12 @@ func startServer(ctx context.Context, c *common, extraEnv ...string) (*server, e
 			return nil, fmt.Errorf("%s is not set: run inside `go run ./cmd/stack test -- …` or give -base", k)
 		}
 	}
-	bin, err := buildConquest(ctx)
-	if err != nil {
-		return nil, err
+	bin := c.bin
+	if bin == "" {
+		var err error
+		if bin, err = buildConquest(ctx); err != nil {
+			return nil, err
+		}
 	}
 	port, err := freePort()
 	if err != nil {
