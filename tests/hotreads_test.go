@@ -39,6 +39,32 @@ func TestAnAcknowledgedWriteIsSeenByTheNextTurn(t *testing.T) {
 				}
 			})
 
+			t.Run("a mode PATCH on one API replica decides the next message on another", func(t *testing.T) {
+				other := testkit.Start(t, testkit.Options{Command: "api", Env: []string{env}})
+				p := signUp(t, srv.URL)
+				s := newSession(t, p, "")
+				sp := "/api/sessions/" + s.ID
+				post := func(c *testkit.Client) roundPost {
+					t.Helper()
+					resp := c.Do(t, "POST", sp+"/messages", map[string]any{"content": "I press on."})
+					require.Equal(t, http.StatusAccepted, resp.Status, string(resp.Body))
+					var out roundPost
+					resp.JSON(t, &out)
+					return out
+				}
+				first := post(p.on(other.URL)) // the other replica reads (and caches) the settings
+				require.Nil(t, first.Round)
+				require.Equal(t, "completed", waitFinal(t, p.Client, first.Turn.ID, 60*time.Second).Status)
+				for i := 0; i < 2; i++ {
+					setMode(t, p, s.ID, map[string]any{"mode": "rounds"}) // on srv
+					require.NotNil(t, post(p.on(other.URL)).Round, "rounds mode at once on the other replica")
+					setMode(t, p, s.ID, map[string]any{"mode": "free"})
+					out := post(p.on(other.URL))
+					require.Nil(t, out.Round, "free mode at once on the other replica")
+					require.Equal(t, "completed", waitFinal(t, p.Client, out.Turn.ID, 60*time.Second).Status)
+				}
+			})
+
 			t.Run("an undone exchange is not in the next turn's context", func(t *testing.T) {
 				p := signUp(t, srv.URL)
 				s := newSession(t, p, "")
