@@ -14,7 +14,9 @@ import (
 // see, with the hot cache (the default) and without it: a PATCH of the
 // session's mode decides the next message at once, an undone exchange is
 // not in the next turn's context, and a sheet changed by PATCH is the one
-// the next turn's rules engine plays on (docs/PERFORMANCE.md "Hot reads").
+// the next turn's rules engine plays on, and a PATCH, a removal or a join
+// acknowledged by one API replica decides the next message on another
+// (docs/PERFORMANCE.md "Hot reads from Redis").
 func TestAnAcknowledgedWriteIsSeenByTheNextTurn(t *testing.T) {
 	for _, env := range []string{"HOT_CACHE=true", "HOT_CACHE=false"} {
 		t.Run(env, func(t *testing.T) {
@@ -63,6 +65,20 @@ func TestAnAcknowledgedWriteIsSeenByTheNextTurn(t *testing.T) {
 					require.Nil(t, out.Round, "free mode at once on the other replica")
 					require.Equal(t, "completed", waitFinal(t, p.Client, out.Turn.ID, 60*time.Second).Status)
 				}
+
+				// A removal and a join acknowledged on one replica decide the
+				// member's next message on the other, whose members are cached.
+				pt := newParty(t, srv.URL)
+				there := pt.member.on(other.URL)
+				_, tr := postMessage(t, there, pt.session.ID, "I check the map.")
+				require.Equal(t, "completed", waitFinal(t, there, tr.ID, 60*time.Second).Status)
+				resp := pt.owner.Client.Do(t, "DELETE", "/api/sessions/"+pt.session.ID+"/members/"+pt.member.ID, nil)
+				require.Equal(t, http.StatusNoContent, resp.Status, string(resp.Body))
+				resp = there.Do(t, "POST", "/api/sessions/"+pt.session.ID+"/messages", map[string]any{"content": "Wait for me!"})
+				require.Equal(t, http.StatusNotFound, resp.Status, "removed at once: %s", resp.Body)
+				join(t, pt.member, invite(t, pt.owner, pt.session.ID, nil))
+				_, tr = postMessage(t, there, pt.session.ID, "I am back.")
+				require.Equal(t, "completed", waitFinal(t, there, tr.ID, 60*time.Second).Status)
 			})
 
 			t.Run("an undone exchange is not in the next turn's context", func(t *testing.T) {
