@@ -55,7 +55,7 @@ type Config struct {
 	// ordinary net/http path, the handler waiting while the stream is open.
 	SSEDetach bool `env:"SSE_DETACH" envDefault:"true"`
 	// HotCache serves the reads every turn makes of a session (its lore, its
-	// members for the access check)
+	// members for the access check, its settings: mode and round timeout)
 	// from Redis, invalidated by every write (internal/hotcache).
 	HotCache bool `env:"HOT_CACHE" envDefault:"true"`
 	// PresenceGrace is how long a player stays online in a party after

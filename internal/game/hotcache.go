@@ -37,6 +37,14 @@ const hotLore = "lore"
 // session's owner is its member before anybody can ask.
 const hotMembers = "members"
 
+// hotSession names a session's settings (sessionState: what PATCH
+// /sessions/{id} changes and what every posted message asks, its mode) in
+// the cache. Its writers: updateSession (title, mode, round timeout) and
+// deleteSession. The session row's other columns that change (updated_at,
+// the open dice seed's commitment) are not part of it: they change with
+// every turn and roll, so GET /sessions/{id} reads the database.
+const hotSession = "session"
+
 // invalidateTimeout bounds an invalidation; it runs even when the request
 // was cancelled after its write committed.
 const invalidateTimeout = 5 * time.Second
@@ -61,11 +69,16 @@ func (s *Store) invalidate(ctx context.Context, sessionID uuid.UUID, name string
 	return nil
 }
 
-// afterWrite invalidates a cached read after a write of it was tried
+// afterWrite invalidates cached reads after a write of them was tried
 // (committed or not: an error of the commit may hide a commit); it returns
-// the write's error, else the invalidation's.
-func (s *Store) afterWrite(ctx context.Context, werr error, sessionID uuid.UUID, name string) error {
-	ierr := s.invalidate(ctx, sessionID, name)
+// the write's error, else the first invalidation's.
+func (s *Store) afterWrite(ctx context.Context, werr error, sessionID uuid.UUID, names ...string) error {
+	var ierr error
+	for _, name := range names {
+		if err := s.invalidate(ctx, sessionID, name); err != nil && ierr == nil {
+			ierr = err
+		}
+	}
 	if werr != nil {
 		return werr
 	}
@@ -121,4 +134,35 @@ func (s *Store) cachedLore(ctx context.Context, sessionID uuid.UUID) ([]lore.Ent
 		_ = s.hot.Put(ctx, sessionID, hotLore, gen, js) // a failed Put only costs the next read
 	}
 	return out, nil
+}
+
+// sessionState is the part of a session row that hotSession caches.
+type sessionState struct {
+	Mode         string `json:"mode"`
+	RoundTimeout int    `json:"round_timeout"`
+}
+
+// sessionMode reads a session's mode for one of its members (not_found
+// "session" otherwise): the members and the settings through the cache
+// when there is one, else one statement.
+func (s *Store) sessionMode(ctx context.Context, sessionID, playerID uuid.UUID) (string, error) {
+	if s.hot == nil {
+		return s.sessionModeFromDB(ctx, sessionID, playerID)
+	}
+	if err := s.sessionAccess(ctx, playerID, sessionID); err != nil {
+		return "", err
+	}
+	var st sessionState
+	data, gen, hit, err := s.hot.Get(ctx, sessionID, hotSession)
+	if err == nil && hit && json.Unmarshal(data, &st) == nil && st.Mode != "" {
+		return st.Mode, nil
+	}
+	st, rerr := s.sessionStateFromDB(ctx, sessionID)
+	if rerr != nil || err != nil {
+		return st.Mode, rerr
+	}
+	if js, jerr := json.Marshal(st); jerr == nil {
+		_ = s.hot.Put(ctx, sessionID, hotSession, gen, js) // a failed Put only costs the next read
+	}
+	return st.Mode, nil
 }

@@ -2,6 +2,7 @@ package game_test
 
 import (
 	"context"
+	"errors"
 	"testing"
 
 	"github.com/google/uuid"
@@ -135,4 +136,94 @@ func TestEveryMembershipChangeInvalidatesTheHotCache(t *testing.T) {
 	require.NoError(t, b.svc.DeleteSession(ctx, owner, s.ID))
 	require.False(t, cached(), "the session's deletion invalidates")
 	require.False(t, member(owner))
+}
+
+// A session's mode, which every posted message asks, is served from the
+// hot cache between writes, and a PATCH of it is honoured by the very next
+// message: rounds mode gathers it into a round, free mode makes it a turn.
+// Without the cache (HOT_CACHE=false) the same holds from the database.
+func TestEverySessionSettingsWriteInvalidatesTheHotCache(t *testing.T) {
+	for _, withCache := range []bool{true, false} {
+		t.Run(map[bool]string{true: "cached", false: "no cache"}[withCache], func(t *testing.T) {
+			b := newBundle(t)
+			rdb := testkit.Redis(t)
+			if withCache {
+				b.store.WithHotCache(hotcache.New(rdb, 0))
+			}
+			ctx := context.Background()
+			owner := uuid.New()
+			s, err := b.svc.CreateSession(ctx, owner, game.SessionInput{Title: "Hot settings"})
+			require.NoError(t, err)
+			cached := func() bool {
+				t.Helper()
+				_, _, hit, err := hotcache.New(rdb, 0).Get(ctx, s.ID, "session")
+				require.NoError(t, err)
+				return hit
+			}
+			post := func(content string) game.Posted {
+				t.Helper()
+				p, err := b.svc.PostPartyMessage(ctx, owner, s.ID, content, "")
+				require.NoError(t, err)
+				return p
+			}
+			setMode := func(mode string) {
+				t.Helper()
+				_, err := b.svc.UpdateSession(ctx, owner, s.ID, game.SessionPatch{Mode: &mode})
+				require.NoError(t, err)
+				require.False(t, cached(), "a PATCH leaves nothing older cached")
+			}
+
+			p := post("I open the door.")
+			require.Nil(t, p.Round, "free mode: a turn, no round")
+			require.NotNil(t, p.Turn)
+			require.Equal(t, withCache, cached(), "a post stores the settings it read")
+
+			setMode(game.ModeRounds)
+			p = post("I draw my sword.")
+			require.NotNil(t, p.Round, "rounds mode at once: an action of a round (the only member's: it closes it)")
+			require.Equal(t, withCache, cached())
+
+			setMode(game.ModeFree)
+			p = post("I sheathe it again.")
+			require.Nil(t, p.Round, "free mode at once")
+			require.NotNil(t, p.Turn)
+
+			_, err = b.svc.PostPartyMessage(ctx, uuid.New(), s.ID, "Let me in.", "")
+			require.True(t, apperr.Is(err, apperr.NotFound), "a stranger gets not_found: %v", err)
+
+			require.NoError(t, b.svc.DeleteSession(ctx, owner, s.ID))
+			require.False(t, cached(), "the session's deletion invalidates")
+			_, err = b.svc.PostPartyMessage(ctx, owner, s.ID, "Hello?", "")
+			require.True(t, apperr.Is(err, apperr.NotFound), "a deleted session is gone at once: %v", err)
+		})
+	}
+}
+
+// failingInvalidate is a hot cache whose invalidations fail (Redis went
+// away after the database committed).
+type failingInvalidate struct{ *hotcache.Cache }
+
+func (failingInvalidate) Invalidate(context.Context, uuid.UUID, string) error {
+	return errors.New("redis: connection refused")
+}
+
+// A write whose invalidation fails is not acknowledged as done: the player
+// gets an error (and may retry), never a success the next read could
+// contradict. What the database committed stays (the writes are
+// idempotent to retry: a PATCH sets the same values again).
+func TestAFailedInvalidationIsNotAcknowledged(t *testing.T) {
+	b := newBundle(t)
+	b.store.WithHotCache(failingInvalidate{hotcache.New(testkit.Redis(t), 0)})
+	ctx := context.Background()
+	owner := uuid.New()
+	s, err := b.svc.CreateSession(ctx, owner, game.SessionInput{Title: "Flaky Redis"})
+	require.NoError(t, err)
+
+	mode := game.ModeRounds
+	_, err = b.svc.UpdateSession(ctx, owner, s.ID, game.SessionPatch{Mode: &mode})
+	require.Error(t, err, "the PATCH is not acknowledged")
+	require.True(t, apperr.Is(err, apperr.Internal), "an internal error (a 500 whose body names no internals): %v", err)
+
+	_, _, err = b.svc.CreateLore(ctx, owner, s.ID, game.LoreInput{Title: "Harbor", Keys: []string{"harbor"}, Content: "Fog."})
+	require.Error(t, err, "a lore write is not acknowledged either")
 }

@@ -23,14 +23,21 @@ func scanRound(row pgx.Row) (Round, error) {
 	return r, err
 }
 
-// sessionMode reads a session's mode for one of its members (not_found
-// for anybody else).
-func (s *Store) sessionMode(ctx context.Context, sessionID, playerID uuid.UUID) (string, error) {
+// sessionModeFromDB reads a session's mode for one of its members
+// (not_found for anybody else): sessionMode without the hot cache.
+func (s *Store) sessionModeFromDB(ctx context.Context, sessionID, playerID uuid.UUID) (string, error) {
 	var mode string
 	err := s.pool.QueryRow(ctx, `SELECT s.mode FROM game.sessions s
 		JOIN game.session_members m ON m.session_id = s.id AND m.player_id = $2
 		WHERE s.id = $1`, sessionID, playerID).Scan(&mode)
 	return mode, postgres.Translate(err, "session")
+}
+
+// sessionStateFromDB reads what hotSession caches of a session.
+func (s *Store) sessionStateFromDB(ctx context.Context, sessionID uuid.UUID) (sessionState, error) {
+	var st sessionState
+	err := s.pool.QueryRow(ctx, `SELECT mode, round_timeout FROM game.sessions WHERE id = $1`, sessionID).Scan(&st.Mode, &st.RoundTimeout)
+	return st, postgres.Translate(err, "session")
 }
 
 // lockRoundsSession locks a session's row for a member: actions and
@@ -268,6 +275,7 @@ func (s *Store) updateSession(ctx context.Context, playerID, id uuid.UUID, title
 		closed = &c
 		return err
 	})
+	err = s.afterWrite(ctx, err, id, hotSession)
 	return out, closed, postgres.Translate(err, "session")
 }
 

@@ -310,7 +310,7 @@ func (s *Store) deleteSession(ctx context.Context, playerID, id uuid.UUID) (canc
 		_, err = q.Exec(ctx, `DELETE FROM game.sessions WHERE id = $1`, id)
 		return postgres.Translate(err, "session")
 	})
-	err = s.afterWrite(ctx, err, id, hotMembers)
+	err = s.afterWrite(ctx, err, id, hotMembers, hotSession)
 	return cancelled, members, postgres.Translate(err, "session")
 }
 
