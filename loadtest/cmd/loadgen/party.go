@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"maps"
+	"math"
 	"math/rand/v2"
 	"net/http"
 	"strconv"
@@ -13,6 +14,11 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"gonum.org/v1/plot"
+	"gonum.org/v1/plot/plotter"
+	"gonum.org/v1/plot/plotutil"
+	"gonum.org/v1/plot/vg"
 
 	"github.com/codeofconquest/brightdawn/events"
 )
@@ -124,12 +130,16 @@ func runParty(ctx context.Context, args []string) error {
 		"session_events_per_member": run.sessionWideCounts(), "stream_reconnects": run.reconnects.Load(), "stream_resets": run.resets.Load(),
 		"load_average_at_start": load0, "load_average_at_end": loadEnd,
 		"metrics_before": before.values, "metrics_end": end.values, "metrics_streams_closed": closed.values,
-		"trends": ms.trends(), "samples": len(ms.samples), "server_alive": srv.alive(),
+		"trends": ms.trends(), "samples": ms.series(), "server_alive": srv.alive(),
 	}
 	report(&c, "party", summary)
 	if c.svgOut != "" {
 		title := fmt.Sprintf("party soak (%s): post → dm.done on the poster's stream, %d members", *mode, len(members))
 		if err := writeDistSVG(c.svgOut, title, []namedDist{{"post → dm.done", run.overhead()}}); err != nil {
+			return fmt.Errorf("-svg: %w", err)
+		}
+		over := strings.TrimSuffix(c.svgOut, ".svg") + "-over-time.svg"
+		if err := ms.writeSVG(over, fmt.Sprintf("party soak (%s): conquest over the run, sampled every %s", *mode, *every)); err != nil {
 			return fmt.Errorf("-svg: %w", err)
 		}
 	}
@@ -576,6 +586,60 @@ func (s *metricsSampler) every(ctx context.Context, d time.Duration) {
 			_, _ = s.sample(ctx, "")
 		}
 	}
+}
+
+// series is the run's samples for -json: seconds since the start and
+// the values (memory in MiB).
+func (s *metricsSampler) series() []map[string]float64 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make([]map[string]float64, 0, len(s.samples))
+	for _, smp := range s.samples {
+		row := map[string]float64{"at_s": math.Round(smp.at.Seconds()*10) / 10}
+		for k, v := range smp.values {
+			if strings.HasSuffix(k, "_bytes") {
+				k, v = strings.TrimSuffix(k, "_bytes")+"_mib", math.Round(v/(1<<20)*10)/10
+			}
+			row[k] = v
+		}
+		out = append(out, row)
+	}
+	return out
+}
+
+// writeSVG draws goroutines and memory (MiB) over the run on one axis:
+// a leak is a line that keeps rising.
+func (s *metricsSampler) writeSVG(path, title string) error {
+	rows := s.series()
+	p := plot.New()
+	p.Title.Text = title
+	p.X.Label.Text = "minutes"
+	p.Y.Label.Text = "goroutines / MiB"
+	p.Add(plotter.NewGrid())
+	p.Legend.Top, p.Legend.Left = true, true
+	top := 0.0
+	for i, name := range []string{"go_goroutines", "go_memstats_heap_inuse_mib", "process_resident_memory_mib"} {
+		var xys plotter.XYs
+		for _, r := range rows {
+			if v, ok := r[name]; ok {
+				xys = append(xys, plotter.XY{X: r["at_s"] / 60, Y: v})
+				top = max(top, v)
+			}
+		}
+		if len(xys) == 0 {
+			continue
+		}
+		line, err := plotter.NewLine(xys)
+		if err != nil {
+			return err
+		}
+		line.Color = plotutil.Color(i)
+		line.Width = vg.Points(1.5)
+		p.Add(line)
+		p.Legend.Add(name, line)
+	}
+	p.Y.Min, p.Y.Max = 0, top*1.35 // room for the legend
+	return saveSVG(p, path)
 }
 
 // trend is a series over the run: its first, last and largest value and

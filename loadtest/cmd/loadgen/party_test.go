@@ -2,6 +2,9 @@ package main
 
 import (
 	"math"
+	"os"
+	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 )
@@ -87,5 +90,28 @@ process_resident_memory_bytes_total 9
 		if got[k] != v {
 			t.Errorf("%s = %v, want %v", k, got[k], v)
 		}
+	}
+}
+
+func TestPartySeriesAndChart(t *testing.T) {
+	s := &metricsSampler{}
+	for i, g := range []float64{50, 52, 51} {
+		s.samples = append(s.samples, metricsSample{at: time.Duration(i) * 10 * time.Second,
+			values: map[string]float64{"go_goroutines": g, "process_resident_memory_bytes": float64(100+i) * (1 << 20)}})
+	}
+	rows := s.series()
+	if len(rows) != 3 || rows[2]["at_s"] != 20 || rows[1]["go_goroutines"] != 52 || rows[2]["process_resident_memory_mib"] != 102 {
+		t.Fatalf("series: %v", rows)
+	}
+	tr := s.trends()["process_resident_memory_bytes"]
+	if tr.Start != 100<<20 || tr.Max != 102<<20 || math.Abs(tr.SlopePerMin-6*(1<<20)) > 1 {
+		t.Errorf("trend %+v, want +1 MiB per 10 s = 6 MiB/min", tr)
+	}
+	path := filepath.Join(t.TempDir(), "over-time.svg")
+	if err := s.writeSVG(path, "test"); err != nil {
+		t.Fatal(err)
+	}
+	if b, err := os.ReadFile(path); err != nil || !strings.Contains(string(b), "<svg") {
+		t.Fatalf("chart: %v", err)
 	}
 }
