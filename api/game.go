@@ -23,7 +23,7 @@ type GameService interface {
 
 	CreateSession(ctx context.Context, playerID uuid.UUID, in game.SessionInput) (game.Session, error)
 	ListSessions(ctx context.Context, playerID uuid.UUID, before *uuid.UUID, limit int) (game.SessionPage, error)
-	GetSession(ctx context.Context, playerID, id uuid.UUID) (game.Session, error)
+	ViewSession(ctx context.Context, playerID, id uuid.UUID) (game.SessionView, error)
 	DeleteSession(ctx context.Context, playerID, id uuid.UUID) error
 
 	ListMessages(ctx context.Context, playerID, sessionID uuid.UUID, before *uuid.UUID, limit int) (game.Page, error)
@@ -198,7 +198,7 @@ func (h gameHandlers) getSession(c *gin.Context) {
 		fail(c, err)
 		return
 	}
-	s, err := h.svc.GetSession(c.Request.Context(), player(c), id)
+	s, err := h.svc.ViewSession(c.Request.Context(), player(c), id)
 	if err != nil {
 		fail(c, err)
 		return

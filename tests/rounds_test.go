@@ -242,3 +242,57 @@ func vectorScores(t *testing.T, p player, sessionID, q string, k int) map[string
 	}
 	return scores
 }
+
+// openRoundOf reads GET /api/sessions/{id}'s open_round as p (nil: none).
+func openRoundOf(t *testing.T, p player, sessionID string) *struct {
+	RoundID  string   `json:"round_id"`
+	ClosesAt string   `json:"closes_at"`
+	Acted    []string `json:"acted"`
+	Awaiting []string `json:"awaiting"`
+} {
+	t.Helper()
+	resp := p.Client.Do(t, "GET", "/api/sessions/"+sessionID, nil)
+	require.Equal(t, http.StatusOK, resp.Status, string(resp.Body))
+	var out struct {
+		Session struct {
+			OpenRound *struct {
+				RoundID  string   `json:"round_id"`
+				ClosesAt string   `json:"closes_at"`
+				Acted    []string `json:"acted"`
+				Awaiting []string `json:"awaiting"`
+			} `json:"open_round"`
+		}
+	}
+	resp.JSON(t, &out)
+	require.Contains(t, string(resp.Body), `"open_round":`, "open_round is always there, null when no round is open")
+	return out.Session.OpenRound
+}
+
+// A page loaded mid-round learns who still has to act from the session
+// itself, not only from round.* events it may have missed.
+func TestSessionShowsTheOpenRound(t *testing.T) {
+	srv := testkit.Start(t, testkit.Options{Env: []string{"DM_WORD_DELAY=0ms"}})
+	pt := newParty(t, srv.URL)
+	sp := "/api/sessions/" + pt.session.ID
+
+	require.Nil(t, openRoundOf(t, pt.member, pt.session.ID), "free mode: no round")
+	setMode(t, pt.owner, pt.session.ID, map[string]any{"mode": "rounds", "round_timeout": 600})
+	require.Nil(t, openRoundOf(t, pt.member, pt.session.ID), "rounds mode before the first action: no round yet")
+
+	first := act(t, pt.owner, pt.session.ID, "I light the lantern.")
+	r := openRoundOf(t, pt.member, pt.session.ID)
+	require.NotNil(t, r, "the other member sees the round the owner opened")
+	require.Equal(t, first.Round.ID, r.RoundID)
+	require.Equal(t, first.Round.ClosesAt, r.ClosesAt)
+	require.Equal(t, []string{pt.owner.ID}, r.Acted)
+	require.Equal(t, []string{pt.member.ID}, r.Awaiting, "the round awaits the member who has not acted")
+	require.Equal(t, r, openRoundOf(t, pt.owner, pt.session.ID), "every member reads the same round")
+
+	require.Equal(t, http.StatusNotFound, pt.stranger.Client.Do(t, "GET", sp, nil).Status, "a stranger learns nothing")
+
+	second := act(t, pt.member, pt.session.ID, "I follow with my bow drawn.")
+	require.Equal(t, "closed", second.Round.Status)
+	require.Nil(t, openRoundOf(t, pt.member, pt.session.ID), "the round closed: none open")
+	require.NotNil(t, second.Turn)
+	waitFinal(t, pt.owner.Client, second.Turn.ID, 90*time.Second)
+}

@@ -68,6 +68,39 @@ type Round struct {
 	Reason string `json:"reason,omitempty"`
 }
 
+// OpenRound is a session's open round as a page loaded mid-round needs
+// it (GET /api/sessions/{id}): who acted, in order, and which members the
+// round still awaits. A round past closes_at stays open until the sweeper
+// or the next action closes it.
+type OpenRound struct {
+	RoundID  uuid.UUID   `json:"round_id"`
+	OpenedAt time.Time   `json:"opened_at"`
+	ClosesAt time.Time   `json:"closes_at"`
+	Acted    []uuid.UUID `json:"acted"`
+	Awaiting []uuid.UUID `json:"awaiting"`
+}
+
+// SessionView is a session as GET /api/sessions/{id} shows it to a
+// member: the session and its open round (null when there is none).
+type SessionView struct {
+	Session
+	OpenRound *OpenRound `json:"open_round"`
+}
+
+// ViewSession returns a session the player is a member of with its open
+// round (looked up only in rounds mode: switching to free closes it).
+func (s *Service) ViewSession(ctx context.Context, playerID, id uuid.UUID) (SessionView, error) {
+	sess, err := s.GetSession(ctx, playerID, id)
+	if err != nil {
+		return SessionView{}, err
+	}
+	v := SessionView{Session: sess}
+	if sess.Mode == ModeRounds {
+		v.OpenRound, err = s.store.openRound(ctx, id)
+	}
+	return v, err
+}
+
 // RoundAction is what posting an action did.
 type RoundAction struct {
 	Message Message

@@ -294,3 +294,25 @@ const roundActionsSQL = `SELECT m.id, m.content, coalesce(c.name, p.display_name
 	LEFT JOIN auth.players p ON p.id = m.author_id
 	WHERE m.round_id = (` + turnRoundSQL + `)
 	ORDER BY m.seq`
+
+// openRound reads a session's open round with who acted (in order) and
+// which members are still awaited (the owner first, then by joining);
+// nil when the session has none. The caller checked membership.
+func (s *Store) openRound(ctx context.Context, sessionID uuid.UUID) (*OpenRound, error) {
+	var r OpenRound
+	err := s.pool.QueryRow(ctx, `SELECT r.id, r.opened_at, r.closes_at,
+			coalesce((SELECT array_agg(a.author_id ORDER BY a.seq) FROM game.messages a
+				WHERE a.round_id = r.id AND a.author_id IS NOT NULL), '{}'),
+			coalesce((SELECT array_agg(m.player_id ORDER BY m.role = 'owner' DESC, m.joined_at, m.player_id)
+				FROM game.session_members m WHERE m.session_id = r.session_id
+				AND NOT EXISTS (SELECT 1 FROM game.messages a WHERE a.round_id = r.id AND a.author_id = m.player_id)), '{}')
+		FROM game.rounds r WHERE r.session_id = $1 AND r.status = 'open'`, sessionID).
+		Scan(&r.RoundID, &r.OpenedAt, &r.ClosesAt, &r.Acted, &r.Awaiting)
+	if err == pgx.ErrNoRows {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, postgres.Translate(err, "round")
+	}
+	return &r, nil
+}

@@ -35,6 +35,7 @@ scenarios:
   idle      thousands of idle SSE connections: server RSS per connection
   storm     reconnect storm: many clients resume with Last-Event-ID at once
   slow      clients that stop reading while events flow: memory stays bounded
+  party     6-player party soak: 1 turn/s with whispers; goroutines and memory over time, whisper leaks
   dbbench   insert rate of the database alone (pgx, same PGlite)
   pgmux     PGlite socket server stalls with concurrent exec-mode connections
   chart     compare the -json summaries of runs (before/after) as an SVG bar chart
@@ -55,7 +56,7 @@ func main() {
 	scenarios := map[string]func(context.Context, []string) error{
 		"ttft": runTTFT, "turns": runTurns, "fanout": runFanout, "idle": runIdle,
 		"storm": runStorm, "slow": runSlow, "dbbench": runDBBench, "pgmux": runPGMux, "k6": runK6,
-		"chart": runChart, "replicas": runReplicas,
+		"chart": runChart, "replicas": runReplicas, "party": runParty,
 	}
 	run, ok := scenarios[name]
 	if !ok {

@@ -13,7 +13,10 @@
 //   stream, which replays the turn from its start: its text is rebuilt from
 //   scratch, and while that stream owns the turn the session stream's copies
 //   of the same events are ignored (two streams could interleave).
-// - A `reset` (history gone) reloads everything over REST.
+// - A `reset` (history gone) reloads everything over REST, down to the
+//   oldest message the player had paged back to ("Load earlier"): a reload
+//   never takes away pages they loaded. Reloads and "Load earlier" run one
+//   at a time (pageQueue), so neither answer lands in the middle of the other.
 // - Rolls are kept by id on their turn (or, for a player's own roll made
 //   outside a turn, on their own), so a roll both streams deliver, or one
 //   the POST answer brought first, shows once. `sheet.changed` goes to
@@ -29,6 +32,23 @@ const NIL_UUID = '00000000-0000-0000-0000-000000000000';
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
+/** before orders messages as the server's pages do: by creation time, then id. */
+function before(a, b) {
+  const ta = Date.parse(a.created_at);
+  const tb = Date.parse(b.created_at);
+  return ta < tb || (ta === tb && a.id < b.id);
+}
+
+/**
+ * reachedOldest: a page (oldest first) holds the message, or starts before
+ * it (the message is gone: undone), or nothing is older.
+ */
+function reachedOldest(page, oldest) {
+  const first = page.messages[0];
+  return !page.next_before || !first || page.messages.some((m) => m.id === oldest.id)
+    || Date.parse(first.created_at) < Date.parse(oldest.created_at);
+}
+
 export class Story {
   /** onChange(what) is called after every change: {full: true} or {turn}. */
   constructor(sessionId, onChange) {
@@ -40,6 +60,8 @@ export class Story {
     this.pending = new Map(); // idempotency key → unsent player message
     this.nextBefore = null;
     this.loaded = false;
+    this.pagedBack = false; // "Load earlier" added messages
+    this.pageQueue = Promise.resolve();
     this.reconcileTimer = null;
     this.closed = false;
     this.looseRolls = new Map(); // roll id → a player's roll outside a turn
@@ -62,21 +84,51 @@ export class Story {
 
   // ---- REST -------------------------------------------------------------
 
-  /** loadLatest fetches the newest page and merges it (reload: start over). */
+  /** serial runs the page loads one at a time, in call order. */
+  serial(fn) {
+    const run = this.pageQueue.then(fn, fn);
+    this.pageQueue = run.catch(() => {});
+    return run;
+  }
+
+  /**
+   * loadLatest fetches the newest page and merges it (reload: start over,
+   * keeping what the player paged back to: the pages down to the oldest
+   * message shown are fetched again).
+   */
   async loadLatest({ reload = false } = {}) {
-    const page = await get(`/api/sessions/${this.sid}/messages${qs({ limit: PAGE })}`);
-    if (this.closed) return;
-    if (reload) {
-      for (const t of this.turns.values()) t.stream?.stop();
-      this.messages.clear();
-      this.turns.clear();
-    }
-    if (reload || !this.loaded) this.nextBefore = page.next_before ?? null;
-    this.loaded = true;
-    this.addMessages(page.messages);
-    this.changed();
-    await this.checkTurns(page.messages);
+    const added = await this.serial(async () => {
+      const oldest = reload && this.pagedBack ? this.oldestShown() : null;
+      const pages = [await get(`/api/sessions/${this.sid}/messages${qs({ limit: PAGE })}`)];
+      while (oldest && pages.length < 20 && !reachedOldest(pages.at(-1), oldest)) {
+        pages.push(await get(`/api/sessions/${this.sid}/messages${qs({ limit: PAGE, before: pages.at(-1).next_before })}`));
+      }
+      if (this.closed) return null;
+      if (reload) {
+        for (const t of this.turns.values()) t.stream?.stop();
+        this.messages.clear();
+        this.turns.clear();
+        this.pagedBack = pages.length > 1;
+      }
+      if (reload || !this.loaded) this.nextBefore = pages.at(-1).next_before ?? null;
+      this.loaded = true;
+      const list = pages.reverse().flatMap((pg) => pg.messages);
+      this.addMessages(list);
+      this.changed();
+      return list;
+    });
+    if (!added) return;
+    await this.checkTurns(added);
     await this.loadAlternatives();
+  }
+
+  /** oldestShown is the first message of the log. */
+  oldestShown() {
+    let first = null;
+    for (const m of this.messages.values()) {
+      if (!first || before(m, first)) first = m;
+    }
+    return first;
   }
 
   // ---- story control (docs/STORY.md) -------------------------------------
@@ -167,12 +219,18 @@ export class Story {
 
   /** loadEarlier prepends the page before the oldest shown message. */
   async loadEarlier() {
-    if (!this.nextBefore) return 0;
-    const page = await get(`/api/sessions/${this.sid}/messages${qs({ limit: PAGE, before: this.nextBefore })}`);
-    if (this.closed) return 0;
-    this.nextBefore = page.next_before ?? null;
-    this.addMessages(page.messages);
-    this.changed();
+    const page = await this.serial(async () => {
+      // After a reload that ran first, nextBefore is that reload's.
+      if (!this.nextBefore) return null;
+      const pg = await get(`/api/sessions/${this.sid}/messages${qs({ limit: PAGE, before: this.nextBefore })}`);
+      if (this.closed) return null;
+      this.nextBefore = pg.next_before ?? null;
+      this.pagedBack ||= pg.messages.length > 0;
+      this.addMessages(pg.messages);
+      this.changed();
+      return pg;
+    });
+    if (!page) return 0;
     await this.checkTurns(page.messages);
     return page.messages.length;
   }

@@ -126,7 +126,7 @@ export async function gameView({ id, alive }) {
     panelToggle.focus();
   });
   const sheet = character ? sheetPanel(character) : null;
-  const party = partyPanel(id, { isOwner: currentPlayer()?.id === session.owner_id, mode: session.mode });
+  const party = partyPanel(id, { isOwner: currentPlayer()?.id === session.owner_id, mode: session.mode, openRound: session.open_round });
   side.append(closePanel, party.el, ...(sheet ? [sheet.el] : []), panel.el);
   // Lore and exports are the owner's (the server answers 404 to others).
   if (currentPlayer()?.id === session.owner_id) side.append(lorePanel(id).el);
@@ -418,6 +418,7 @@ export async function gameView({ id, alive }) {
     onReset: () => {
       story.reload();
       refreshSheet();
+      party.refreshRound();
     },
     // A fresh subscription (no last id) may have missed events between the
     // REST load and now: merge the latest page again; unfinished turns get
@@ -426,6 +427,7 @@ export async function gameView({ id, alive }) {
       if (!resumed) {
         story.loadLatest().catch(() => {});
         refreshSheet();
+        party.refreshRound();
       }
     },
     onState: setConnection,

@@ -10,11 +10,17 @@ import { currentPlayer } from '../auth.js';
 const TYPING_SHOWN_MS = 4000;
 const TYPING_EVERY_MS = 3000; // the server takes one every 2 s
 
+/** roundOf is the panel's round from a session's open_round (GET /api/sessions/{id}). */
+function roundOf(r) {
+  return r ? { id: r.round_id, closesAt: r.closes_at, acted: new Set(r.acted), awaiting: new Set(r.awaiting) } : null;
+}
+
 /**
  * partyPanel shows a session's members and keeps them current from the
- * session stream's member.*, presence and typing events (onEvent).
+ * session stream's member.*, presence and typing events (onEvent). A page
+ * opened mid-round starts from the session's open_round (openRound).
  */
-export function partyPanel(sessionId, { isOwner, mode = 'free' }) {
+export function partyPanel(sessionId, { isOwner, mode = 'free', openRound = null }) {
   const me = currentPlayer()?.id;
   const list = h('ul', { class: 'party-members', 'aria-label': 'Party members' });
   const typing = h('p', { class: 'hint party-typing', 'aria-live': 'polite' });
@@ -22,7 +28,8 @@ export function partyPanel(sessionId, { isOwner, mode = 'free' }) {
   const inviteOut = h('p', { class: 'party-invite', hidden: true });
   const inviteBtn = h('button', { type: 'button', class: 'btn btn-secondary btn-small' }, 'Invite players');
   // Rounds mode (docs/PARTY.md): the open round and who has acted, from
-  // the round.* events; the owner may close it early.
+  // the session's open_round on load and the round.* events after; the
+  // owner may close it early.
   const roundLine = h('p', { class: 'hint party-round', 'aria-live': 'polite' },
     mode === 'rounds' ? 'Rounds mode: the DM answers when everyone has acted.' : '');
   const closeRoundBtn = h('button', { type: 'button', class: 'btn btn-secondary btn-small', hidden: true }, 'Close the round');
@@ -45,7 +52,10 @@ export function partyPanel(sessionId, { isOwner, mode = 'free' }) {
     h('h2', {}, 'Party'), list, typing, error, ...(isOwner ? [inviteBtn, inviteOut] : []),
     roundLine, ...(isOwner ? [roundsLabel, closeRoundBtn] : []));
   let members = [];
-  let round = null; // {id, closesAt, acted: Set}
+  // {id, closesAt, acted: Set, awaiting: Set|null}; awaiting is the
+  // server's list (open_round) kept by round.action; null: every member
+  // who has not acted.
+  let round = roundOf(openRound);
   const typists = new Map();
 
   const name = (id) => members.find((m) => m.player_id === id)?.display_name ?? 'A player';
@@ -81,11 +91,29 @@ export function partyPanel(sessionId, { isOwner, mode = 'free' }) {
     typing.textContent = who.length ? `${who.join(', ')} ${who.length > 1 ? 'are' : 'is'} typing…` : '';
     if (round) {
       const acted = [...round.acted].map(name);
-      const waiting = members.filter((m) => !round.acted.has(m.player_id)).map((m) => m.display_name);
+      const waiting = round.awaiting ? [...round.awaiting].map(name)
+        : members.filter((m) => !round.acted.has(m.player_id)).map((m) => m.display_name);
       roundLine.textContent = `Round open (closes ${new Date(round.closesAt).toLocaleTimeString()}). Acted: ${acted.join(', ') || 'nobody yet'}`
         + (waiting.length ? `. Waiting for: ${waiting.join(', ')}.` : '.');
     }
     closeRoundBtn.hidden = !round;
+  }
+
+  // refreshRound reads the open round again: after a stream reset (the
+  // round.* events may be gone from the history) or a fresh subscription.
+  // A round.* event that arrives while it is in flight is newer: it wins.
+  let roundEvents = 0;
+  async function refreshRound() {
+    const before = roundEvents;
+    try {
+      const { session } = await get(`/api/sessions/${sessionId}`);
+      if (roundEvents !== before) return;
+      round = roundOf(session.open_round);
+      if (session.mode === 'rounds' && !round) roundLine.textContent = 'Rounds mode: the DM answers when everyone has acted.';
+      render();
+    } catch (e) {
+      error.show(friendly(e));
+    }
   }
 
   async function refresh() {
@@ -123,11 +151,13 @@ export function partyPanel(sessionId, { isOwner, mode = 'free' }) {
   return {
     el,
     nameOf: (m) => (m.author_id && m.author_id !== me ? name(m.author_id) : null),
+    refreshRound,
     /** onEvent takes the session stream's party events; true when it was one. */
     onEvent(type, data) {
       switch (type) {
         case 'member.joined':
         case 'member.left':
+          if (round) round.awaiting = null; // every member who has not acted, from the new list
           refresh();
           return true;
         case 'presence': {
@@ -141,14 +171,20 @@ export function partyPanel(sessionId, { isOwner, mode = 'free' }) {
           render();
           return true;
         case 'round.opened':
-          round = { id: data.round_id, closesAt: data.closes_at, acted: new Set() };
+          roundEvents++;
+          round = { id: data.round_id, closesAt: data.closes_at, acted: new Set(), awaiting: null };
           render();
           return false;
         case 'round.action':
-          if (round?.id === data.round_id) round.acted.add(data.player_id);
+          roundEvents++;
+          if (round?.id === data.round_id) {
+            round.acted.add(data.player_id);
+            round.awaiting?.delete(data.player_id);
+          }
           render();
           return false; // the story shows the action
         case 'round.closed':
+          roundEvents++;
           if (round?.id === data.round_id) round = null;
           roundLine.textContent = 'The round is closed: the Dungeon Master answers everyone.';
           render();
