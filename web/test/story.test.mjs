@@ -107,3 +107,38 @@ test('"Load earlier" and a reload at the same time: the earlier page stays', asy
   assert.equal(shown(s2)[0], id(20));
   assert.equal(s2.nextBefore, id(20));
 });
+
+test('the log orders messages by time though the server drops trailing zeros of the fraction', async () => {
+  const { timeKey } = await import('../static/js/story.js');
+  // Go writes 41.120000 s as "41.12Z": as plain strings it would sort after "41.123Z".
+  assert.ok(timeKey('2026-01-01T00:00:41.12Z') < timeKey('2026-01-01T00:00:41.123Z'));
+  assert.ok(timeKey('2026-01-01T00:00:41Z') < timeKey('2026-01-01T00:00:41.000001Z'));
+  assert.equal(timeKey('2026-01-01T01:00:41.5+01:00'), timeKey('2026-01-01T00:00:41.500Z'));
+
+  history = [
+    { ...message(1), created_at: '2026-01-01T00:00:41.1234Z' },
+    { ...message(2), created_at: '2026-01-01T00:00:41.12345Z' },
+    { ...message(3), created_at: '2026-01-01T00:00:41.2Z' },
+    { ...message(4), created_at: '2026-01-01T00:00:41.21Z' },
+  ];
+  const s = new Story('s1', () => {});
+  await s.loadLatest();
+  assert.deepEqual(s.entries().map((e) => e.message.id), [id(1), id(2), id(3), id(4)]);
+  assert.equal(s.latestPlayerMessage().id, id(4));
+  s.close();
+});
+
+test('another tab\'s undo while a turn is being answered here reloads once that turn ends', async () => {
+  const s = new Story('s1', () => {});
+  await s.loadLatest();
+  const busy = { id: 't1', final: false };
+  s.turns.set('t1', busy);
+  history.pop(); // undone elsewhere
+  s.storyMoved();
+  await sleep(700);
+  assert.ok(s.messages.has(id(119)), 'no reload under a turn in flight');
+  busy.final = true;
+  await sleep(700);
+  assert.ok(!s.messages.has(id(119)), 'the reload came once the turn ended');
+  s.close();
+});

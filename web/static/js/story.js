@@ -32,10 +32,28 @@ const NIL_UUID = '00000000-0000-0000-0000-000000000000';
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
+/**
+ * timeKey makes a timestamp comparable as a string. The server's times are
+ * RFC 3339 with up to nine fraction digits and trailing zeros dropped
+ * ("…:41.12Z" is later than "…:41.1Z" and earlier than "…:41.123Z", which
+ * plain string order gets wrong), so the fraction is padded to nine digits
+ * and any offset turned into UTC.
+ */
+export function timeKey(s) {
+  const m = /^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(?:\.(\d+))?(Z|[+-]\d\d:\d\d)$/.exec(s ?? '');
+  if (!m) return s ?? '';
+  const frac = (m[2] ?? '').padEnd(9, '0').slice(0, 9);
+  const base = m[3] === 'Z' ? m[1] : new Date(`${m[1]}${m[3]}`).toISOString().slice(0, 19);
+  return `${base}.${frac}Z`;
+}
+
+/** cmp orders two strings by code unit, as the server's order does. */
+const cmp = (a, b) => (a < b ? -1 : a > b ? 1 : 0);
+
 /** before orders messages as the server's pages do: by creation time, then id. */
 function before(a, b) {
-  const ta = Date.parse(a.created_at);
-  const tb = Date.parse(b.created_at);
+  const ta = timeKey(a.created_at);
+  const tb = timeKey(b.created_at);
   return ta < tb || (ta === tb && a.id < b.id);
 }
 
@@ -46,7 +64,7 @@ function before(a, b) {
 function reachedOldest(page, oldest) {
   const first = page.messages[0];
   return !page.next_before || !first || page.messages.some((m) => m.id === oldest.id)
-    || Date.parse(first.created_at) < Date.parse(oldest.created_at);
+    || timeKey(first.created_at) < timeKey(oldest.created_at);
 }
 
 export class Story {
@@ -137,7 +155,7 @@ export class Story {
   latestExchange() {
     let last = null;
     for (const m of this.messages.values()) {
-      if (m.role === 'player' && m.turn_id && (!last || m.created_at > last.created_at)) last = m;
+      if (m.role === 'player' && m.turn_id && (!last || before(last, m))) last = m;
     }
     return last;
   }
@@ -176,7 +194,7 @@ export class Story {
   latestPlayerMessage() {
     let out = null;
     for (const m of this.messages.values()) {
-      if (m.role === 'player' && (!out || m.created_at > out.created_at)) out = m;
+      if (m.role === 'player' && (!out || before(out, m))) out = m;
     }
     return out;
   }
@@ -213,7 +231,11 @@ export class Story {
   storyMoved() {
     clearTimeout(this.movedTimer);
     this.movedTimer = setTimeout(() => {
-      if (!this.closed && !this.inFlight()) this.reload();
+      if (this.closed) return;
+      // A turn still being answered here keeps its stream: reload once it
+      // ends rather than never (the story did move).
+      if (this.inFlight()) this.storyMoved();
+      else this.reload();
     }, 300);
   }
 
@@ -566,14 +588,14 @@ export class Story {
    */
   entries() {
     const msgs = [...this.messages.values()].sort((a, b) =>
-      a.created_at.localeCompare(b.created_at) || (a.role === 'player' ? -1 : 1) - (b.role === 'player' ? -1 : 1) || a.id.localeCompare(b.id));
+      cmp(timeKey(a.created_at), timeKey(b.created_at)) || (a.role === 'player' ? -1 : 1) - (b.role === 'player' ? -1 : 1) || a.id.localeCompare(b.id));
     const out = [];
     const placed = new Set();
     // A player's own rolls go where they happened among the messages.
-    const loose = [...this.looseRolls.entries()].sort((a, b) => a[1].seen_at.localeCompare(b[1].seen_at));
+    const loose = [...this.looseRolls.entries()].sort((a, b) => cmp(timeKey(a[1].seen_at), timeKey(b[1].seen_at)));
     let li = 0;
     const rollsBefore = (at) => {
-      while (li < loose.length && (at === null || loose[li][1].seen_at < at)) {
+      while (li < loose.length && (at === null || timeKey(loose[li][1].seen_at) < timeKey(at))) {
         const [key, roll] = loose[li++];
         out.push({ key: `roll:${key}`, kind: 'roll', roll });
       }
