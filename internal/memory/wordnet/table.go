@@ -29,22 +29,57 @@ const TableFile = "wordnet.bin"
 var ErrNoTable = errors.New("no WordNet table")
 
 // Table is WordNet expansion precomputed for every word that can be a
-// keyword: what Parse and Build derive from the database, without it.
+// keyword: what Parse and Build derive from the database, without it. It
+// is kept compact (about 8 MiB for WordNet 3.1): a sorted pool of words,
+// and each lemma's candidates as indexes into it.
 type Table struct {
 	// Senses and Per are the settings it was built with: senses per
 	// keyword, words added per keyword at most.
 	Senses, Per int
-	words       map[string][]string // lemma → candidates, in order
-	exc         map[string]string   // irregular form → lemma
+	pool        []string          // every word, sorted
+	entry       map[string]uint32 // lemma → its index in lemmas
+	lemmas      []uint32          // pool index of each lemma, in pool order
+	offs        []uint32          // lemma i's candidates are cands[offs[i]:offs[i+1]]
+	cands       []uint32          // pool indexes, each lemma's in order
+	exc         map[string]string // irregular form → lemma
+}
+
+// newTable is the table of these lemmas' candidates and irregular forms.
+func newTable(senses, per int, words map[string][]string, exc map[string]string) *Table {
+	set := map[string]bool{}
+	for l, cs := range words {
+		set[l] = true
+		for _, c := range cs {
+			set[c] = true
+		}
+	}
+	for f := range exc {
+		set[f] = true
+	}
+	pool := sortedKeys(set)
+	id := make(map[string]uint32, len(pool))
+	for i, p := range pool {
+		id[p] = uint32(i)
+	}
+	t := &Table{Senses: senses, Per: per, pool: pool, entry: make(map[string]uint32, len(words)), offs: []uint32{0}, exc: exc}
+	for _, l := range sortedKeys(words) {
+		t.entry[l] = uint32(len(t.lemmas))
+		t.lemmas = append(t.lemmas, id[l])
+		for _, c := range words[l] {
+			t.cands = append(t.cands, id[c])
+		}
+		t.offs = append(t.offs, uint32(len(t.cands)))
+	}
+	return t
 }
 
 // Len is the number of lemmas the table knows.
-func (t *Table) Len() int { return len(t.words) }
+func (t *Table) Len() int { return len(t.lemmas) }
 
 // lemma is w's dictionary form: itself, an irregular form's lemma, or w
 // without a regular inflection.
 func (t *Table) lemma(w string) string {
-	if _, ok := t.words[w]; ok {
+	if _, ok := t.entry[w]; ok {
 		return w
 	}
 	if l, ok := t.exc[w]; ok {
@@ -52,12 +87,21 @@ func (t *Table) lemma(w string) string {
 	}
 	for _, s := range [][2]string{{"ies", "y"}, {"es", ""}, {"s", ""}, {"ed", ""}, {"ed", "e"}, {"ing", ""}, {"ing", "e"}} {
 		if b, ok := strings.CutSuffix(w, s[0]); ok {
-			if _, ok := t.words[b+s[1]]; ok {
+			if _, ok := t.entry[b+s[1]]; ok {
 				return b + s[1]
 			}
 		}
 	}
 	return w
+}
+
+// candidates are the words lemma may add, in order (pool indexes).
+func (t *Table) candidates(lemma string) []uint32 {
+	i, ok := t.entry[lemma]
+	if !ok {
+		return nil
+	}
+	return t.cands[t.offs[i]:t.offs[i+1]]
 }
 
 // Expand returns the keywords followed by, for each keyword, up to Per
@@ -72,11 +116,11 @@ func (t *Table) Expand(kws []string) []string {
 	out := append([]string(nil), kws...)
 	for _, k := range kws {
 		added := 0
-		for _, m := range t.words[t.lemma(k)] {
+		for _, c := range t.candidates(t.lemma(k)) {
 			if added == t.Per {
 				break
 			}
-			if !seen[m] {
+			if m := t.pool[c]; !seen[m] {
 				seen[m] = true
 				out = append(out, m)
 				added++
@@ -88,48 +132,33 @@ func (t *Table) Expand(kws []string) []string {
 
 const magic = "BDWN1\n"
 
-// WriteTo writes the table in its file format: a sorted pool of words,
+// WriteTo writes the table in its file format: the sorted pool of words,
 // then each lemma's candidates and each irregular form as pool indexes
 // (varints). The same table gives the same bytes.
 func (t *Table) WriteTo(w io.Writer) (int64, error) {
-	pool := map[string]bool{}
-	for l, cs := range t.words {
-		pool[l] = true
-		for _, c := range cs {
-			pool[c] = true
-		}
-	}
-	for f := range t.exc {
-		pool[f] = true
-	}
-	words := make([]string, 0, len(pool))
-	for p := range pool {
-		if len(p) > 255 {
-			return 0, fmt.Errorf("wordnet: word too long: %.20s…", p)
-		}
-		words = append(words, p)
-	}
-	slices.Sort(words)
-	id := make(map[string]uint64, len(words))
-	for i, p := range words {
+	id := make(map[string]uint64, len(t.pool))
+	for i, p := range t.pool {
 		id[p] = uint64(i)
 	}
 	var b bytes.Buffer
 	b.WriteString(magic)
 	b.Write(binary.AppendUvarint(nil, uint64(t.Senses)))
 	b.Write(binary.AppendUvarint(nil, uint64(t.Per)))
-	b.Write(binary.AppendUvarint(nil, uint64(len(words))))
-	for _, p := range words {
+	b.Write(binary.AppendUvarint(nil, uint64(len(t.pool))))
+	for _, p := range t.pool {
+		if len(p) > 255 {
+			return 0, fmt.Errorf("wordnet: word too long: %.20s…", p)
+		}
 		b.WriteByte(byte(len(p)))
 		b.WriteString(p)
 	}
-	lemmas := sortedKeys(t.words)
-	b.Write(binary.AppendUvarint(nil, uint64(len(lemmas))))
-	for _, l := range lemmas {
-		b.Write(binary.AppendUvarint(nil, id[l]))
-		b.Write(binary.AppendUvarint(nil, uint64(len(t.words[l]))))
-		for _, c := range t.words[l] {
-			b.Write(binary.AppendUvarint(nil, id[c]))
+	b.Write(binary.AppendUvarint(nil, uint64(len(t.lemmas))))
+	for i, l := range t.lemmas {
+		cs := t.cands[t.offs[i]:t.offs[i+1]]
+		b.Write(binary.AppendUvarint(nil, uint64(l)))
+		b.Write(binary.AppendUvarint(nil, uint64(len(cs))))
+		for _, c := range cs {
+			b.Write(binary.AppendUvarint(nil, uint64(c)))
 		}
 	}
 	forms := sortedKeys(t.exc)
@@ -158,33 +187,44 @@ func ParseTable(b []byte) (*Table, error) {
 	}
 	r := &reader{b: b[len(magic):]}
 	t := &Table{Senses: int(r.uvarint()), Per: int(r.uvarint())}
-	words := make([]string, r.count())
-	for i := range words {
-		words[i] = r.word()
+	// The pool's words are substrings of one string: one allocation.
+	t.pool = make([]string, r.count())
+	start := r.b
+	for range t.pool {
+		r.skipWord()
 	}
-	word := func() string {
+	all := string(start[:len(start)-len(r.b)])
+	for i, at := 0, 0; i < len(t.pool) && r.err == nil; i++ {
+		n := int(all[at])
+		t.pool[i] = all[at+1 : at+1+n]
+		at += 1 + n
+	}
+	id := func() uint32 {
 		i := r.uvarint()
-		if i >= uint64(len(words)) {
+		if i >= uint64(len(t.pool)) {
 			r.err = errors.New("wordnet: word index out of range")
-			return ""
+			return 0
 		}
-		return words[i]
+		return uint32(i)
 	}
-	nwords := r.count()
-	t.words = make(map[string][]string, nwords)
-	for range nwords {
-		l := word()
-		cs := make([]string, r.count())
-		for i := range cs {
-			cs[i] = word()
+	nlemmas := r.count()
+	t.entry = make(map[string]uint32, nlemmas)
+	t.lemmas = make([]uint32, 0, nlemmas)
+	t.offs = make([]uint32, 1, nlemmas+1)
+	for i := 0; i < nlemmas && r.err == nil; i++ {
+		l := id()
+		t.entry[t.pool[l]] = uint32(i)
+		t.lemmas = append(t.lemmas, l)
+		for range r.count() {
+			t.cands = append(t.cands, id())
 		}
-		t.words[l] = cs
+		t.offs = append(t.offs, uint32(len(t.cands)))
 	}
 	nexc := r.count()
 	t.exc = make(map[string]string, nexc)
 	for range nexc {
-		f := word()
-		t.exc[f] = word()
+		f := t.pool[id()]
+		t.exc[f] = t.pool[id()]
 	}
 	if r.err == nil && len(r.b) != 0 {
 		r.err = fmt.Errorf("wordnet: %d bytes after the table", len(r.b))
@@ -224,17 +264,17 @@ func (r *reader) count() int {
 	return int(n)
 }
 
-func (r *reader) word() string {
+// skipWord passes over one word of the pool (a length byte, then the
+// word).
+func (r *reader) skipWord() {
 	if r.err != nil {
-		return ""
+		return
 	}
 	if len(r.b) < 1 || len(r.b) < 1+int(r.b[0]) {
 		r.err = errors.New("wordnet: truncated word pool")
-		return ""
+		return
 	}
-	w := string(r.b[1 : 1+r.b[0]])
-	r.b = r.b[1+len(w):]
-	return w
+	r.b = r.b[1+int(r.b[0]):]
 }
 
 // TablePath returns the table's path: TableEnv, or TableFile beside the

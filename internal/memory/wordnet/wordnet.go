@@ -177,19 +177,19 @@ func keywordLike(w string) bool {
 
 // Build derives the table of expansions: for every lemma that can be a
 // keyword, the candidates of its first senses senses, enough of them
-// (2·per) that Table.Expand adds per words per keyword as the database
+// (4·per) that Table.Expand adds per words per keyword as the database
 // would, and the irregular forms of those lemmas.
 func (db *DB) Build(senses, per int) *Table {
-	t := &Table{Senses: senses, Per: per, words: map[string][]string{}, exc: map[string]string{}}
+	words, exc := map[string][]string{}, map[string]string{}
 	for lemma := range db.senses {
 		if keywordLike(lemma) {
-			t.words[lemma] = db.candidates(lemma, senses, 4*per)
+			words[lemma] = db.candidates(lemma, senses, 4*per)
 		}
 	}
 	for form, lemma := range db.exc {
-		if _, ok := t.words[lemma]; ok && keywordLike(form) {
-			t.exc[form] = lemma
+		if _, ok := words[lemma]; ok && keywordLike(form) {
+			exc[form] = lemma
 		}
 	}
-	return t
+	return newTable(senses, per, words, exc)
 }
