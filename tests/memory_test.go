@@ -7,7 +7,9 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"os"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -340,6 +342,52 @@ func TestChangingTheEmbeddingModelReembedsAndMemoryKeepsWorking(t *testing.T) {
 	})
 }
 
+// rememberedContents is what the session's memory search returns for q,
+// best first: the messages' contents.
+func rememberedContents(t *testing.T, c *testkit.Client, sessionID, q string, k int) []string {
+	t.Helper()
+	resp := c.Do(t, "GET", "/api/sessions/"+sessionID+"/memory?q="+url.QueryEscape(q)+"&k="+strconv.Itoa(k), nil)
+	require.Equal(t, http.StatusOK, resp.Status, string(resp.Body))
+	var out struct {
+		Results []struct {
+			Message message `json:"message"`
+		} `json:"results"`
+	}
+	resp.JSON(t, &out)
+	var contents []string
+	for _, r := range out.Results {
+		contents = append(contents, r.Message.Content)
+	}
+	return contents
+}
+
+func TestWordNetFindsAFactAskedWithItsSynonymsAndBroaderWords(t *testing.T) {
+	testkit.RequireStack(t)
+	if os.Getenv("WORDNET_TABLE") == "" {
+		t.Fatal("WORDNET_TABLE is unset: run the tests under `go run ./cmd/stack test`, which builds the table")
+	}
+	dbURL := testkit.PrivateDatabase(t)
+	t.Setenv("DATABASE_URL", dbURL)
+	srv := testkit.Start(t, testkit.Options{Env: []string{"DATABASE_URL=" + dbURL, "RECENT_MESSAGES=2", "DM_WORD_DELAY=0s"}})
+	p := signUp(t, srv.URL)
+	s := newSession(t, p, "")
+	fact := "Lord Aldric's seal shows a golden stag on a green field."
+	playLines(t, p.Client, s.ID, fact,
+		"I walk to the market and buy some bread.",
+		"The fisherman's anchor went down in the storm.",
+		"I rest at the inn and clean my boots.",
+		"I ask the innkeeper about the weather.")
+	// "nobleman" → "lord", "signet" → "seal": WordNet's words, not the
+	// word vectors' neighbours ("nobility").
+	// The fact and the offline DM's echo of it ("A memory surfaces: …")
+	// are the two messages with "lord" and "seal".
+	got := rememberedContents(t, p.Client, s.ID, "What is on the nobleman's signet?", 2)
+	require.Len(t, got, 2)
+	for _, c := range got {
+		require.Contains(t, c, fact)
+	}
+}
+
 // playLines plays one turn per line in the session, each to completion.
 func playLines(t *testing.T, c *testkit.Client, sessionID string, lines ...string) {
 	t.Helper()
@@ -381,21 +429,7 @@ func TestMovingToTheWordVectorModelFindsParaphrasesAndCorrections(t *testing.T) 
 
 	wordvec := testkit.Start(t, testkit.Options{Env: append(base, "EMBED_PROVIDER=wordvec", "EMBED_MODEL=glove-100-sif+hash-384-v2", "EMBED_DIM=484")})
 	c := p.on(wordvec.URL)
-	search := func(t *testing.T, q string) []string {
-		resp := c.Do(t, "GET", "/api/sessions/"+s.ID+"/memory?q="+url.QueryEscape(q)+"&k=4", nil)
-		require.Equal(t, http.StatusOK, resp.Status, string(resp.Body))
-		var out struct {
-			Results []struct {
-				Message message `json:"message"`
-			} `json:"results"`
-		}
-		resp.JSON(t, &out)
-		var contents []string
-		for _, r := range out.Results {
-			contents = append(contents, r.Message.Content)
-		}
-		return contents
-	}
+	search := func(t *testing.T, q string) []string { return rememberedContents(t, c, s.ID, q, 4) }
 	require.Eventually(t, func() bool { m, _ := activeModel(t, c); return m == "wordvec:glove-100-sif+hash-384-v2" }, 60*time.Second, 200*time.Millisecond,
 		"the re-embed job moves every message to the word-vector model, which is then served")
 

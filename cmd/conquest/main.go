@@ -225,7 +225,7 @@ func (a *app) game() *gameParts {
 	embedder := models.Configured()
 	search, err := newSearcher(a.cfg, mem, models)
 	if err != nil {
-		panic(err) // checkWordVectors loaded the table or turned expansion off
+		panic(err) // checkWordVectors loaded the tables (a missing one leaves its part of expansion out)
 	}
 	return &gameParts{
 		store:    store,

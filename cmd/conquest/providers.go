@@ -13,6 +13,7 @@ import (
 	"github.com/codeofconquest/brightdawn/internal/httpretry"
 	"github.com/codeofconquest/brightdawn/internal/memory"
 	"github.com/codeofconquest/brightdawn/internal/memory/embed"
+	"github.com/codeofconquest/brightdawn/internal/memory/wordnet"
 	"github.com/codeofconquest/brightdawn/internal/replicate"
 	"github.com/codeofconquest/brightdawn/workers"
 )
@@ -42,26 +43,39 @@ func embedFactory(cfg *config.Config) embed.Factory {
 }
 
 // checkWordVectors loads the word-vector table (WORDVEC_TABLE, a file built
-// by `go tool task wordvecs`, not part of the binary) when something needs
-// it. The wordvec embedder cannot run without it: start-up stops, saying how
-// to build it. Query expansion (MEMORY_EXPAND) is a refinement: without the
-// table it is turned off, with a log line, so the default hash set-up starts
-// without the table.
+// by `go tool task wordvecs`, not part of the binary) and the WordNet table
+// beside it (WORDNET_TABLE) when something needs them. The wordvec embedder
+// cannot run without its table: start-up stops, saying how to build it.
+// Query expansion (MEMORY_EXPAND) is a refinement: without a table its part
+// of expansion is off, with a log line, so the default hash set-up starts
+// without them.
 func checkWordVectors(cfg *config.Config, log *slog.Logger) error {
 	needs := cfg.Game.EmbedProvider == "wordvec"
-	if !needs && cfg.Game.Providers.MemoryExpand == 0 {
+	expand := cfg.Game.Providers.MemoryExpand > 0
+	if !needs && !expand {
 		return nil
 	}
 	_, err := embed.DefaultWordVectors()
 	switch {
 	case err == nil:
-		return nil
 	case needs:
 		return fmt.Errorf("config: EMBED_PROVIDER=wordvec needs the word-vector table: %w", err)
 	case errors.Is(err, embed.ErrNoWordVectors):
-		log.Info("memory query expansion is off: no word-vector table (MEMORY_EXPAND needs it)", "path", embed.WordVecTablePath(),
+		log.Info("memory query expansion has no word-vector neighbours: no word-vector table", "path", embed.WordVecTablePath(),
 			"build", "go tool task wordvecs")
-		cfg.Game.Providers.MemoryExpand = 0
+	default:
+		return fmt.Errorf("config: MEMORY_EXPAND: %w", err)
+	}
+	if !expand || !cfg.Game.Providers.MemoryExpandWordNet {
+		return nil
+	}
+	path := wordnet.TablePath(embed.WordVecTablePath())
+	_, err = wordnet.LoadOnce(path)
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, wordnet.ErrNoTable):
+		log.Info("memory query expansion has no WordNet words: no WordNet table", "path", path, "build", "go tool task wordvecs")
 		return nil
 	}
 	return fmt.Errorf("config: MEMORY_EXPAND: %w", err)
@@ -112,11 +126,20 @@ func newSearcher(cfg *config.Config, store *memory.Store, models *memory.Models)
 	s.RecencyWeight = cfg.Game.Providers.MemoryRecencyWeight
 	s.SupersedeOverlap = cfg.Game.Providers.MemorySupersedeOverlap
 	if n := cfg.Game.Providers.MemoryExpand; n > 0 {
-		expand, err := memory.ExpandWithWordVectors(n)
-		if err != nil {
+		// checkWordVectors loaded what is there; a missing table leaves
+		// its part of expansion out.
+		wv, err := embed.DefaultWordVectors()
+		if err != nil && !errors.Is(err, embed.ErrNoWordVectors) {
 			return nil, err
 		}
-		s.Expand = expand
+		var wn *wordnet.Table
+		if cfg.Game.Providers.MemoryExpandWordNet {
+			wn, err = wordnet.LoadOnce(wordnet.TablePath(embed.WordVecTablePath()))
+			if err != nil && !errors.Is(err, wordnet.ErrNoTable) {
+				return nil, err
+			}
+		}
+		s.Expand = memory.NewExpand(n, wv, wn)
 	}
 	return s, nil
 }

