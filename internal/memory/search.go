@@ -32,6 +32,12 @@ type Searcher struct {
 	// EfSearch is the HNSW candidate list size; iterative scans extend it
 	// when the session filter discards candidates.
 	EfSearch int
+	// ExactMax is the largest session (in vectors of the served model)
+	// searched exactly, every vector compared; larger sessions go through
+	// the HNSW graph. ScanTuples is the least scan budget of the graph
+	// search (hnsw.max_scan_tuples), raised for sessions that are a small
+	// share of the table (nearestSQL).
+	ExactMax, ScanTuples int
 	// RRFK is reciprocal rank fusion's constant: a result's fused score is
 	// the sum over methods of 1/(RRFK + rank). 60 is the value of the
 	// original paper (Cormack et al., 2009), used unchanged.
@@ -60,9 +66,14 @@ var _ game.MemorySearch = (*Searcher)(nil)
 
 // NewSearcher returns a searcher.
 func NewSearcher(store *Store, models *Models) *Searcher {
-	return &Searcher{store: store, models: models, EfSearch: 100, RRFK: 60, Candidates: 32, VectorWeight: 1, KeywordWeight: 1,
+	return &Searcher{store: store, models: models, EfSearch: 100, ExactMax: DefaultExactMax, ScanTuples: 20000, RRFK: 60, Candidates: 32, VectorWeight: 1, KeywordWeight: 1,
 		RecencyWeight: DefaultRecencyWeight}
 }
+
+// DefaultExactMax is Searcher.ExactMax's default: sessions of up to this
+// many vectors are searched exactly (docs/PERFORMANCE.md "Retrieval at
+// scale").
+const DefaultExactMax = 2000
 
 // DefaultRecencyWeight is the recency prior chosen on the tuning half of
 // memorybench's sets (docs/PERFORMANCE.md "Meaning and time in memory"): the
@@ -116,7 +127,8 @@ func (s *Searcher) SearchMode(ctx context.Context, sessionID uuid.UUID, q game.Q
 			}
 			q.Vector, q.Model = embed.VectorText(vs[0]), e.Model()
 		}
-		near = &nearest{model: q.Model, dim: strings.Count(q.Vector, ",") + 1, vector: q.Vector, efSearch: max(s.EfSearch, n)}
+		near = &nearest{model: q.Model, dim: strings.Count(q.Vector, ",") + 1, vector: q.Vector, efSearch: max(s.EfSearch, n),
+			exactMax: s.ExactMax, scanTuples: s.ScanTuples}
 	}
 	var kws []string
 	if mode != VectorOnly {
