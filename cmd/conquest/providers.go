@@ -109,6 +109,8 @@ func startReembed(ctx context.Context, a *app, g *gameParts) (*memory.ReembedJob
 func newSearcher(cfg *config.Config, store *memory.Store, models *memory.Models) (*memory.Searcher, error) {
 	s := memory.NewSearcher(store, models)
 	s.EfSearch = cfg.Game.Providers.HNSWEfSearch
+	s.ExactMax = cfg.Game.Providers.HNSWExactMax
+	s.ScanTuples = cfg.Game.Providers.HNSWMaxScanTuples
 	s.RecencyWeight = cfg.Game.Providers.MemoryRecencyWeight
 	if n := cfg.Game.Providers.MemoryExpand; n > 0 {
 		expand, err := memory.ExpandWithWordVectors(n)

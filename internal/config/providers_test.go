@@ -12,7 +12,7 @@ func TestWordVecEmbedderConfig(t *testing.T) {
 	t.Parallel()
 	check := func(model string, dim int, recency float64, expand int) []string {
 		g := Game{EmbedProvider: "wordvec", EmbedModel: model, EmbedDim: dim, DMProvider: "offline",
-			Providers: Providers{EmbedSendDimensions: "auto", EmbedBatchSize: 64, ReembedBatchSize: 200, HNSWEfSearch: 100,
+			Providers: Providers{EmbedSendDimensions: "auto", EmbedBatchSize: 64, ReembedBatchSize: 200, HNSWEfSearch: 100, HNSWExactMax: 2000, HNSWMaxScanTuples: 20000,
 				MemoryRecencyWeight: recency, MemoryExpand: expand}}
 		var bad []string
 		g.validateProviders(func(name, format string, args ...any) {
@@ -41,4 +41,24 @@ func TestWordVecEmbedderConfig(t *testing.T) {
 		require.Contains(t, check("glove-100-sif", 100, 2, 3)[0], "MEMORY_RECENCY_WEIGHT")
 		require.Contains(t, check("glove-100-sif", 100, 0.04, 11)[0], "MEMORY_EXPAND")
 	})
+}
+
+func TestHNSWSearchSettingsOutOfRangeAreRefused(t *testing.T) {
+	t.Parallel()
+	check := func(exactMax, scanTuples int) []string {
+		g := Game{EmbedProvider: "hash", EmbedModel: "hash-384-v2", EmbedDim: 384, DMProvider: "offline",
+			Providers: Providers{EmbedSendDimensions: "auto", EmbedBatchSize: 64, ReembedBatchSize: 200, HNSWEfSearch: 100,
+				HNSWExactMax: exactMax, HNSWMaxScanTuples: scanTuples}}
+		var bad []string
+		g.validateProviders(func(name, format string, args ...any) {
+			if strings.HasPrefix(name, "HNSW_") {
+				bad = append(bad, name)
+			}
+		})
+		return bad
+	}
+	require.Empty(t, check(2000, 20000))
+	require.Empty(t, check(0, 100))
+	require.Equal(t, []string{"HNSW_EXACT_MAX"}, check(-1, 20000))
+	require.Equal(t, []string{"HNSW_MAX_SCAN_TUPLES"}, check(2000, 10))
 }
