@@ -53,6 +53,8 @@ var (
 	searchTweaks = func(*memory.Searcher) {}
 	scaleRun     bool
 	scaleQueries int
+	scaleMinSize int
+	scaleOnly    map[int]bool
 )
 
 func main() {
@@ -72,8 +74,19 @@ func main() {
 	scaleMode := flag.Bool("scale", false, "measure retrieval latency and HNSW recall over cmd/gendata's sessions instead")
 	queries := flag.Int("queries", 30, "queries of -scale per session-size bucket")
 	exactMax := flag.Int("exact-max", 0, "-scale: the searcher's exact-search limit in vectors (0 = the default; HNSW_EXACT_MAX)")
+	minSize := flag.Int("min-size", 0, "-scale: leave out sessions with fewer vectors")
+	variants := flag.String("variants", "", "-scale: only these searches, by their row number from 0 (comma-separated; empty = all)")
 	flag.Parse()
 	scaleRun = *scaleMode
+	scaleMinSize = *minSize
+	for _, v := range strings.Split(*variants, ",") {
+		if i, err := strconv.Atoi(v); err == nil {
+			if scaleOnly == nil {
+				scaleOnly = map[int]bool{}
+			}
+			scaleOnly[i] = true
+		}
+	}
 	scaleQueries = *queries
 	searchTweaks = func(s *memory.Searcher) {
 		if *kwWeight > 0 {
@@ -217,7 +230,7 @@ func run(embNames []string, recency []float64, half string, seeds, turns, plant,
 	if scaleRun {
 		fmt.Printf("database %s; pgvector %s; %s/%s, %d CPUs\n", strings.SplitN(version, ",", 2)[0], vector, runtime.GOOS, runtime.GOARCH, runtime.NumCPU())
 		for _, e := range embs {
-			if err := scale(ctx, pool, mem, search, e, scaleQueries, k); err != nil {
+			if err := scale(ctx, pool, mem, search, e, scaleQueries, k, scaleMinSize, scaleOnly); err != nil {
 				return err
 			}
 		}

@@ -29,7 +29,10 @@ import (
 // at several ef_search, iterative modes and scan budgets, and the exact
 // scan through the (model, session_id) btree. The game's plan of each
 // bucket is printed (EXPLAIN ANALYZE).
-func scale(ctx context.Context, pool *pgxpool.Pool, mem *memory.Store, search *memory.Searcher, emb embed.Embedder, perBucket, k int) error {
+//
+// minSize leaves out sessions smaller than it; only, when set, keeps the
+// variants of those indexes (the game's query is 0).
+func scale(ctx context.Context, pool *pgxpool.Pool, mem *memory.Store, search *memory.Searcher, emb embed.Embedder, perBucket, k, minSize int, only map[int]bool) error {
 	model := emb.Model()
 	rows, err := pool.Query(ctx, `SELECT e.session_id, count(*) FROM game.message_embeddings e
 		JOIN game.sessions s ON s.id = e.session_id
@@ -45,8 +48,10 @@ func scale(ctx context.Context, pool *pgxpool.Pool, mem *memory.Store, search *m
 		if err := rows.Scan(&id, &n); err != nil {
 			return err
 		}
-		bySize[n] = append(bySize[n], id)
 		total += n
+		if n >= minSize {
+			bySize[n] = append(bySize[n], id)
+		}
 	}
 	if err := rows.Err(); err != nil {
 		return err
@@ -129,6 +134,17 @@ func scale(ctx context.Context, pool *pgxpool.Pool, mem *memory.Store, search *m
 		{"graph forced, ef_search 200, relaxed_order, budget 20,000", forced(200, "relaxed_order", fixed(20000))},
 		{"graph forced, ef_search 100, strict_order, budget 20,000", forced(100, "strict_order", fixed(20000))},
 		{"graph forced, ef_search 100, relaxed_order, budget 4·k/share", forced(100, "relaxed_order", byShare)},
+		{"graph forced, ef_search 400, relaxed_order, budget 4·k/share", forced(400, "relaxed_order", byShare)},
+		{"graph forced, ef_search 1000, relaxed_order, budget 4·k/share", forced(1000, "relaxed_order", byShare)},
+	}
+	if only != nil {
+		var kept []variant
+		for i, v := range variants {
+			if only[i] {
+				kept = append(kept, v)
+			}
+		}
+		variants = kept
 	}
 	header := "| search |"
 	sep := "|---|"
@@ -272,7 +288,9 @@ func (e *exactSet) recall(got map[uuid.UUID]bool) float64 {
 func previousQuery(ctx context.Context, pool *pgxpool.Pool, model string, session uuid.UUID, q []float32, k int) (map[uuid.UUID]bool, error) {
 	return collectIDs(ctx, pool, `SELECT set_config('hnsw.iterative_scan', 'relaxed_order', true), set_config('hnsw.ef_search', '100', true)`,
 		`SELECT e.message_id FROM game.message_embeddings e WHERE e.model = '`+model+`' AND e.session_id = $1
-		ORDER BY e.embedding::`+vecType(len(q))+` <=> $2::`+vecType(len(q))+` LIMIT $3`, session, embed.VectorText(q), k)
+		  AND NOT EXISTS (SELECT 1 FROM game.messages pm WHERE pm.id = e.message_id
+			AND pm.visibility = 'private' AND pm.private_to IS DISTINCT FROM $4::uuid)
+		ORDER BY e.embedding::`+vecType(len(q))+` <=> $2::`+vecType(len(q))+` LIMIT $3`, session, embed.VectorText(q), k, uuid.Nil)
 }
 
 func explainPrevious(ctx context.Context, pool *pgxpool.Pool, model string, session uuid.UUID, q []float32, k int) (string, error) {

@@ -31,7 +31,7 @@ type Providers struct {
 	// HNSWExactMax is the largest session, in vectors, that the memory
 	// search compares exactly instead of searching the HNSW graph
 	// (memory.Searcher.ExactMax).
-	HNSWExactMax int `env:"HNSW_EXACT_MAX" envDefault:"2000"`
+	HNSWExactMax int `env:"HNSW_EXACT_MAX" envDefault:"50000"`
 	// HNSWMaxScanTuples is the least scan budget of the graph search
 	// (hnsw.max_scan_tuples, raised by the session's share of the table).
 	HNSWMaxScanTuples int `env:"HNSW_MAX_SCAN_TUPLES" envDefault:"20000"`

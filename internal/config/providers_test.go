@@ -12,7 +12,7 @@ func TestWordVecEmbedderConfig(t *testing.T) {
 	t.Parallel()
 	check := func(model string, dim int, recency float64, expand int) []string {
 		g := Game{EmbedProvider: "wordvec", EmbedModel: model, EmbedDim: dim, DMProvider: "offline",
-			Providers: Providers{EmbedSendDimensions: "auto", EmbedBatchSize: 64, ReembedBatchSize: 200, HNSWEfSearch: 100, HNSWExactMax: 2000, HNSWMaxScanTuples: 20000,
+			Providers: Providers{EmbedSendDimensions: "auto", EmbedBatchSize: 64, ReembedBatchSize: 200, HNSWEfSearch: 100, HNSWExactMax: 50000, HNSWMaxScanTuples: 20000,
 				MemoryRecencyWeight: recency, MemoryExpand: expand}}
 		var bad []string
 		g.validateProviders(func(name, format string, args ...any) {
