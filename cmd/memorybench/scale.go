@@ -153,21 +153,28 @@ func scale(ctx context.Context, pool *pgxpool.Pool, mem *memory.Store, search *m
 		sep += "---|"
 	}
 	fmt.Printf("\nrecall@%d vs exact · p50 / p95 ms, per session size:\n\n%s\n%s\n", k, header, sep)
-	for _, v := range variants {
-		rec := make([][]float64, len(sizes))
-		lat := make([][]float64, len(sizes))
-		for _, x := range qs {
+	// Every query runs every variant in turn, so the buffer cache favours
+	// none of them.
+	rec := make([][][]float64, len(variants))
+	lat := make([][][]float64, len(variants))
+	for i := range variants {
+		rec[i], lat[i] = make([][]float64, len(sizes)), make([][]float64, len(sizes))
+	}
+	for _, x := range qs {
+		for i, v := range variants {
 			t := time.Now()
 			ids, err := v.run(x)
 			if err != nil {
 				return fmt.Errorf("%s: %w", v.name, err)
 			}
-			lat[x.bucket] = append(lat[x.bucket], ms(time.Since(t)))
-			rec[x.bucket] = append(rec[x.bucket], x.exact.recall(ids))
+			lat[i][x.bucket] = append(lat[i][x.bucket], ms(time.Since(t)))
+			rec[i][x.bucket] = append(rec[i][x.bucket], x.exact.recall(ids))
 		}
+	}
+	for i, v := range variants {
 		line := "| " + v.name + " |"
 		for b := range sizes {
-			line += fmt.Sprintf(" %.3f · %.1f / %.1f |", mean(rec[b]), pct(lat[b], 50), pct(lat[b], 95))
+			line += fmt.Sprintf(" %.3f · %.1f / %.1f |", mean(rec[i][b]), pct(lat[i][b], 50), pct(lat[i][b], 95))
 		}
 		fmt.Println(line)
 	}

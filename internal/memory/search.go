@@ -23,9 +23,9 @@ const (
 )
 
 // Searcher finds a session's remembered messages relevant to a text: the
-// pgvector cosine KNN of the served embedding model (HNSW, filtered to the
-// session, with iterative scans) fused by reciprocal rank with Postgres
-// full-text search.
+// cosine KNN of the served embedding model within the session (exact up to
+// ExactMax vectors, the HNSW graph with iterative scans above) fused by
+// reciprocal rank with Postgres full-text search.
 type Searcher struct {
 	store  *Store
 	models *Models
