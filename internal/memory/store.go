@@ -134,8 +134,9 @@ func queueNearest(b *pgx.Batch, sessionID uuid.UUID, near nearest, n int, exclud
 // HNSW scan visits index entries of every session and gives up after
 // hnsw.max_scan_tuples, so for a session that is a small share of the
 // index it returns too few or the wrong rows. The query counts the
-// session's vectors of the model, stopping at exactMax+1 (an index-only
-// walk of the (model, session_id) btree), and runs one of two branches of
+// session's vectors of the model, stopping at exactMax+1 (on the
+// (model, session_id) btree: an index-only scan for small sessions; for
+// large ones Postgres chose a bitmap heap scan), and runs one of two branches of
 // a UNION ALL; the other is switched off by a one-time filter and never
 // executed:
 //   - at most exactMax vectors: exact search, every vector of the session
