@@ -36,6 +36,7 @@ func main() {
 	sessions := flag.Int("sessions", 1000, "sessions to create (without -sizes)")
 	perSession := flag.Int("messages", 100, "messages per session (without -sizes)")
 	sizes := flag.String("sizes", "", "sessions of mixed sizes, MESSAGESxSESSIONS comma-separated (e.g. 40000x1,10000x2,1000x20,100x190,10x100); overrides -sessions and -messages")
+	mixed := flag.Bool("two-sentences", false, "join each message with a second sentence of generated play, so that far fewer messages repeat one another (the templates alone repeat most sentences in large sessions)")
 	embedders := flag.String("embedder", "hash-384-v2", "the vectors written, comma-separated: hash-384-v2, wordvec (glove-100-sif) or wordvec+hash (glove-100-sif+hash-384-v2); the first is registered active")
 	flag.Parse()
 	plan := []int{}
@@ -50,7 +51,7 @@ func main() {
 			os.Exit(2)
 		}
 	}
-	if err := run(plan, strings.Split(*embedders, ",")); err != nil {
+	if err := run(plan, strings.Split(*embedders, ","), *mixed); err != nil {
 		fmt.Fprintln(os.Stderr, "gendata:", err)
 		os.Exit(1)
 	}
@@ -89,7 +90,7 @@ func newEmbedder(name string) (embed.Embedder, string, error) {
 	return nil, "", fmt.Errorf("unknown embedder %q", name)
 }
 
-func run(plan []int, embedders []string) error {
+func run(plan []int, embedders []string, twoSentences bool) error {
 	ctx := context.Background()
 	pool, err := postgres.Open(ctx, os.Getenv("DATABASE_URL"), 4)
 	if err != nil {
@@ -125,6 +126,13 @@ func run(plan []int, embedders []string) error {
 	total := 0
 	for s, n := range plan {
 		msgs[s] = campaign.Session(uint64(1000+s), (n+1)/2, 1, nil)[:n]
+		if twoSentences {
+			more := campaign.Session(uint64(900000+s), (n+1)/2, 1, nil)
+			r := rand.New(rand.NewPCG(uint64(s), 3))
+			for i := range msgs[s] {
+				msgs[s][i].Content += " " + more[r.IntN(len(more))].Content
+			}
+		}
 		if ids[s], err = store.ImportSession(ctx, owner, fmt.Sprintf("gendata %d", s)); err != nil {
 			return err
 		}
