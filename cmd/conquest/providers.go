@@ -123,6 +123,8 @@ func startReembed(ctx context.Context, a *app, g *gameParts) (*memory.ReembedJob
 func newSearcher(cfg *config.Config, store *memory.Store, models *memory.Models) (*memory.Searcher, error) {
 	s := memory.NewSearcher(store, models)
 	s.EfSearch = cfg.Game.Providers.HNSWEfSearch
+	s.ExactMax = cfg.Game.Providers.HNSWExactMax
+	s.ScanTuples = cfg.Game.Providers.HNSWMaxScanTuples
 	s.RecencyWeight = cfg.Game.Providers.MemoryRecencyWeight
 	s.SupersedeOverlap = cfg.Game.Providers.MemorySupersedeOverlap
 	if n := cfg.Game.Providers.MemoryExpand; n > 0 {

@@ -63,6 +63,8 @@ var (
 	searchTweaks = func(*memory.Searcher) {}
 	scaleRun     bool
 	scaleQueries int
+	scaleMinSize int
+	scaleOnly    map[int]bool
 )
 
 func main() {
@@ -87,13 +89,28 @@ func main() {
 	expand := flag.Int("expand", 3, "add up to N word-vector neighbours of each keyword to the keyword search (0 = off; MEMORY_EXPAND)")
 	costMode := flag.Bool("cost", false, "measure each embedder's start-up, memory and latency (no database) instead")
 	scaleMode := flag.Bool("scale", false, "measure retrieval latency and HNSW recall over cmd/gendata's sessions instead")
-	queries := flag.Int("queries", 200, "queries of -scale")
+	queries := flag.Int("queries", 30, "queries of -scale per session-size bucket")
+	exactMax := flag.Int("exact-max", 0, "-scale: the searcher's exact-search limit in vectors (0 = the default; HNSW_EXACT_MAX)")
+	minSize := flag.Int("min-size", 0, "-scale: leave out sessions with fewer vectors")
+	variants := flag.String("variants", "", "-scale: only these searches, by their row number from 0 (comma-separated; empty = all)")
 	flag.Parse()
 	scaleRun = *scaleMode
+	scaleMinSize = *minSize
+	for _, v := range strings.Split(*variants, ",") {
+		if i, err := strconv.Atoi(v); err == nil {
+			if scaleOnly == nil {
+				scaleOnly = map[int]bool{}
+			}
+			scaleOnly[i] = true
+		}
+	}
 	scaleQueries = *queries
 	searchTweaks = func(s *memory.Searcher) {
 		if *kwWeight > 0 {
 			s.KeywordWeight = *kwWeight
+		}
+		if *exactMax > 0 {
+			s.ExactMax = *exactMax
 		}
 		if *rrfK > 0 {
 			s.RRFK = *rrfK
@@ -263,12 +280,16 @@ func run(embNames []string, recency, supersede []float64, dumpPath, half string,
 			return err
 		}
 	}
-	emb := embs[0]
 	search := memory.NewSearcher(mem, models)
 	searchTweaks(search)
 	if scaleRun {
 		fmt.Printf("database %s; pgvector %s; %s/%s, %d CPUs\n", strings.SplitN(version, ",", 2)[0], vector, runtime.GOOS, runtime.GOARCH, runtime.NumCPU())
-		return scale(ctx, pool, search, emb, scaleQueries, k, []int{40, 100, 200})
+		for _, e := range embs {
+			if err := scale(ctx, pool, mem, search, e, scaleQueries, k, scaleMinSize, scaleOnly); err != nil {
+				return err
+			}
+		}
+		return nil
 	}
 	if recency == nil {
 		recency = []float64{search.RecencyWeight}

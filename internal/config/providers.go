@@ -28,6 +28,13 @@ type Providers struct {
 	EmbedReplicateInput string `env:"EMBED_REPLICATE_INPUT" envDefault:"texts"`
 	ReembedBatchSize    int    `env:"REEMBED_BATCH_SIZE" envDefault:"200"`
 	HNSWEfSearch        int    `env:"HNSW_EF_SEARCH" envDefault:"100"`
+	// HNSWExactMax is the largest session, in vectors, that the memory
+	// search compares exactly instead of searching the HNSW graph
+	// (memory.Searcher.ExactMax).
+	HNSWExactMax int `env:"HNSW_EXACT_MAX" envDefault:"50000"`
+	// HNSWMaxScanTuples is the least scan budget of the graph search
+	// (hnsw.max_scan_tuples, raised by the session's share of the table).
+	HNSWMaxScanTuples int `env:"HNSW_MAX_SCAN_TUPLES" envDefault:"20000"`
 	// MemoryRecencyWeight is the memory search's recency prior on every
 	// result (memory.Searcher.RecencyWeight); 0 turns it off.
 	MemoryRecencyWeight float64 `env:"MEMORY_RECENCY_WEIGHT" envDefault:"0"`
@@ -117,6 +124,12 @@ func (g *Game) validateProviders(bad func(name, format string, args ...any)) {
 	}
 	if p.HNSWEfSearch < 10 || p.HNSWEfSearch > 1000 {
 		bad("HNSW_EF_SEARCH", "must be between 10 and 1000")
+	}
+	if p.HNSWExactMax < 0 || p.HNSWExactMax > 1_000_000 {
+		bad("HNSW_EXACT_MAX", "must be between 0 and 1000000")
+	}
+	if p.HNSWMaxScanTuples < 100 || p.HNSWMaxScanTuples > 100_000_000 {
+		bad("HNSW_MAX_SCAN_TUPLES", "must be between 100 and 100000000")
 	}
 	if !(p.MemoryRecencyWeight >= 0 && p.MemoryRecencyWeight <= 1) {
 		bad("MEMORY_RECENCY_WEIGHT", "must be between 0 and 1")

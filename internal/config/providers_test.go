@@ -12,7 +12,7 @@ func TestWordVecEmbedderConfig(t *testing.T) {
 	t.Parallel()
 	check := func(model string, dim int, recency float64, expand int) []string {
 		g := Game{EmbedProvider: "wordvec", EmbedModel: model, EmbedDim: dim, DMProvider: "offline",
-			Providers: Providers{EmbedSendDimensions: "auto", EmbedBatchSize: 64, ReembedBatchSize: 200, HNSWEfSearch: 100,
+			Providers: Providers{EmbedSendDimensions: "auto", EmbedBatchSize: 64, ReembedBatchSize: 200, HNSWEfSearch: 100, HNSWExactMax: 50000, HNSWMaxScanTuples: 20000,
 				MemoryRecencyWeight: recency, MemoryExpand: expand}}
 		var bad []string
 		g.validateProviders(func(name, format string, args ...any) {
@@ -46,4 +46,24 @@ func TestWordVecEmbedderConfig(t *testing.T) {
 		g.validateProviders(func(name, _ string, _ ...any) { bad = append(bad, name) })
 		require.Contains(t, bad, "MEMORY_SUPERSEDE_OVERLAP")
 	})
+}
+
+func TestHNSWSearchSettingsOutOfRangeAreRefused(t *testing.T) {
+	t.Parallel()
+	check := func(exactMax, scanTuples int) []string {
+		g := Game{EmbedProvider: "hash", EmbedModel: "hash-384-v2", EmbedDim: 384, DMProvider: "offline",
+			Providers: Providers{EmbedSendDimensions: "auto", EmbedBatchSize: 64, ReembedBatchSize: 200, HNSWEfSearch: 100,
+				HNSWExactMax: exactMax, HNSWMaxScanTuples: scanTuples}}
+		var bad []string
+		g.validateProviders(func(name, format string, args ...any) {
+			if strings.HasPrefix(name, "HNSW_") {
+				bad = append(bad, name)
+			}
+		})
+		return bad
+	}
+	require.Empty(t, check(2000, 20000))
+	require.Empty(t, check(0, 100))
+	require.Equal(t, []string{"HNSW_EXACT_MAX"}, check(-1, 20000))
+	require.Equal(t, []string{"HNSW_MAX_SCAN_TUPLES"}, check(2000, 10))
 }

@@ -42,12 +42,16 @@ func (s *Store) tx(ctx context.Context, fn func(q querier) error) error {
 // --- search
 
 // nearest is a vector search: the query's vector of model in pgvector
-// text form, of dim dimensions, with efSearch HNSW candidates.
+// text form, of dim dimensions, with efSearch HNSW candidates; sessions
+// with at most exactMax vectors of the model are searched exactly, larger
+// ones through the HNSW graph with a scan budget of at least scanTuples.
 type nearest struct {
-	model    string
-	dim      int
-	vector   string
-	efSearch int
+	model      string
+	dim        int
+	vector     string
+	efSearch   int
+	exactMax   int
+	scanTuples int
 }
 
 // search returns up to n messages of the session nearest to near (when
@@ -88,35 +92,114 @@ func (s *Store) search(ctx context.Context, sessionID uuid.UUID, near *nearest, 
 	return vec, kw, nil
 }
 
+// ExplainNearest returns Postgres's plan of the game's vector search of a
+// session (the statement and settings search runs, with EXPLAIN ANALYZE),
+// for the retrieval benchmark.
+func (s *Store) ExplainNearest(ctx context.Context, sessionID uuid.UUID, model, vector string, efSearch, exactMax, scanTuples, n int) ([]string, error) {
+	b := &pgx.Batch{}
+	near := nearest{model: model, dim: strings.Count(vector, ",") + 1, vector: vector, efSearch: max(efSearch, n), exactMax: exactMax, scanTuples: scanTuples}
+	settings, query, args := nearestSQL(sessionID, near, n, nil, uuid.Nil)
+	b.Queue(settings, args[:3]...)
+	b.Queue(`EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF, SUMMARY OFF) `+query, args[3:]...)
+	br := s.pool.SendBatch(ctx, b)
+	defer br.Close()
+	if _, err := br.Exec(); err != nil {
+		return nil, postgres.Translate(err, "memory")
+	}
+	rows, err := br.Query()
+	if err != nil {
+		return nil, postgres.Translate(err, "memory")
+	}
+	plan, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	return plan, postgres.Translate(err, "memory")
+}
+
 // queueNearest queues the settings and the query of the n messages of the
-// session nearest to near.vector, best first. The model and dimension are
+// session nearest to near.vector (nearestSQL).
+func queueNearest(b *pgx.Batch, sessionID uuid.UUID, near nearest, n int, exclude []uuid.UUID, viewer uuid.UUID) {
+	settings, query, args := nearestSQL(sessionID, near, n, exclude, viewer)
+	b.Queue(settings, args[:3]...)
+	b.Queue(query, args[3:]...)
+}
+
+// nearestSQL is the settings statement and the query of the n messages of
+// the session nearest to near.vector, best first, with the arguments of
+// both (the settings take the first three). The model and dimension are
 // literals, not parameters, so the planner can match the model's partial
 // HNSW index (a parameter would hide which partial index applies from a
 // generic plan).
 //
+// The plan is chosen by the session's size, not left to the planner's
+// estimate (docs/PERFORMANCE.md "Retrieval at scale"): a session-filtered
+// HNSW scan visits index entries of every session and gives up after
+// hnsw.max_scan_tuples, so for a session that is a small share of the
+// index it returns too few or the wrong rows. The query counts the
+// session's vectors of the model, stopping at exactMax+1 (on the
+// (model, session_id) btree: an index-only scan for small sessions; for
+// large ones Postgres chose a bitmap heap scan), and runs one of two branches of
+// a UNION ALL; the other is switched off by a one-time filter and never
+// executed:
+//   - at most exactMax vectors: exact search, every vector of the session
+//     through the btree and a sort (the distance is written on the plain
+//     column, which the HNSW index, built on a cast expression, cannot
+//     serve);
+//   - more: the HNSW graph with iterative scans (relaxed_order) and a scan
+//     budget hnsw.max_scan_tuples of at least scanTuples, raised so the
+//     scan can visit 4·n / share index entries, the session's share of the
+//     table being at least exactMax / (the table's estimated rows); the
+//     scan stops as soon as it has n rows, so a large budget costs only
+//     when the session's rows are rare in the index. hnsw.scan_mem_multiplier
+//     lets the scan hold 4 × work_mem of candidates before it stops. The
+//     planner may still answer this branch through the btree and a sort,
+//     which is exact too.
+//
 // Whispers: only public messages and those private to viewer (uuid.Nil:
 // none) are candidates. The filter is inside the scan, so an iterative
 // index scan keeps going until it has n visible ones.
-func queueNearest(b *pgx.Batch, sessionID uuid.UUID, near nearest, n int, exclude []uuid.UUID, viewer uuid.UUID) {
-	// Iterative scans keep the HNSW index from returning fewer than n rows
-	// when most candidates belong to other sessions (pgvector 0.8).
+func nearestSQL(sessionID uuid.UUID, near nearest, n int, exclude []uuid.UUID, viewer uuid.UUID) (settings, query string, args []any) {
 	// set_config(…, true) is SET LOCAL: transaction state only, which
-	// PGlite's connection multiplexing allows.
-	b.Queue(`SELECT set_config('hnsw.iterative_scan', 'relaxed_order', true),
-		set_config('hnsw.ef_search', $1, true)`, strconv.Itoa(near.efSearch))
+	// PGlite's connection multiplexing allows. The table's rows are
+	// estimated by the planner's reltuples or, where the table was never
+	// analyzed (PGlite runs no autovacuum: reltuples stays -1), the
+	// statistics system's live-tuple count; both count every model's rows,
+	// which only raises the budget.
+	budget := `greatest($2::float8, $3::float8)`
+	if near.exactMax > 0 {
+		budget = `greatest($2::float8, (SELECT 4 * $3::float8 * greatest(c.reltuples, pg_stat_get_live_tuples(c.oid)) / ` + strconv.Itoa(near.exactMax) + `
+			FROM pg_class c WHERE c.oid = 'game.message_embeddings'::regclass))`
+	}
+	settings = `SELECT set_config('hnsw.iterative_scan', 'relaxed_order', true),
+		set_config('hnsw.ef_search', $1, true),
+		set_config('hnsw.max_scan_tuples', ` + budget + `::bigint::text, true),
+		set_config('hnsw.scan_mem_multiplier', '4', true)`
 	typ := "vector(" + strconv.Itoa(near.dim) + ")"
+	model := quoteLiteral(near.model)
+	filter := `e.model = ` + model + ` AND e.session_id = $1 AND NOT (e.message_id = ANY($3::uuid[]))
+			  AND NOT EXISTS (SELECT 1 FROM game.messages pm WHERE pm.id = e.message_id
+				AND pm.visibility = 'private' AND pm.private_to IS DISTINCT FROM $5::uuid)`
 	// The nearest n first, then their messages: joining before the LIMIT
 	// fetched every message of the session.
-	b.Queue(`SELECT `+resultCols+`, 1 - k.dist AS score
+	query = `WITH size AS MATERIALIZED (
+			SELECT count(*) <= ` + strconv.Itoa(near.exactMax) + ` AS small FROM (
+				SELECT 1 FROM game.message_embeddings e WHERE e.model = ` + model + ` AND e.session_id = $1
+				LIMIT ` + strconv.Itoa(near.exactMax+1) + `) s
+		)
+		SELECT ` + resultCols + `, 1 - k.dist AS score
 		FROM (
-			SELECT e.message_id, e.embedding::`+typ+` <=> $2::`+typ+` AS dist
+			(SELECT e.message_id, e.embedding <=> $2::vector AS dist
 			FROM game.message_embeddings e
-			WHERE e.model = `+quoteLiteral(near.model)+` AND e.session_id = $1 AND NOT (e.message_id = ANY($3::uuid[]))
-			  AND NOT EXISTS (SELECT 1 FROM game.messages pm WHERE pm.id = e.message_id
-				AND pm.visibility = 'private' AND pm.private_to IS DISTINCT FROM $5::uuid)
+			WHERE (SELECT small FROM size) AND ` + filter + `
 			ORDER BY dist
-			LIMIT $4
-		) k JOIN game.messages m ON m.id = k.message_id`, sessionID, near.vector, uuidTexts(exclude), n, viewer)
+			LIMIT $4)
+			UNION ALL
+			(SELECT e.message_id, e.embedding::` + typ + ` <=> $2::` + typ + ` AS dist
+			FROM game.message_embeddings e
+			WHERE NOT (SELECT small FROM size) AND ` + filter + `
+			ORDER BY dist
+			LIMIT $4)
+		) k JOIN game.messages m ON m.id = k.message_id`
+	args = []any{strconv.Itoa(near.efSearch), near.scanTuples, n, sessionID, near.vector, uuidTexts(exclude), n, viewer}
+	return settings, query, args
 }
 
 // readNearest reads what queueNearest queued.
