@@ -142,3 +142,20 @@ test('another tab\'s undo while a turn is being answered here reloads once that 
   assert.ok(!s.messages.has(id(119)), 'the reload came once the turn ended');
   s.close();
 });
+
+test('a merge after a gap drops what was undone in the gap, and keeps what arrived meanwhile', async () => {
+  const s = new Story('s1', () => {});
+  await s.loadLatest();
+  assert.equal(await s.loadEarlier(), 50);
+  history.pop(); // undone while no stream was open to say so
+  slowLatest = 30;
+  const merge = s.loadLatest(); // a fresh subscription's merge
+  await sleep(5);
+  s.addMessage(message(500)); // delivered by the stream during the fetch
+  await merge;
+  assert.ok(!s.messages.has(id(119)), 'the undone message is gone');
+  assert.ok(s.messages.has(id(500)), 'a message that came during the fetch stays');
+  assert.ok(s.messages.has(id(20)), 'earlier pages stay');
+  assert.equal(s.messages.size, 100);
+  s.close();
+});

@@ -117,6 +117,7 @@ export class Story {
   async loadLatest({ reload = false } = {}) {
     const added = await this.serial(async () => {
       const oldest = reload && this.pagedBack ? this.oldestShown() : null;
+      const known = new Set(this.messages.keys()); // shown before the fetch
       const pages = [await get(`/api/sessions/${this.sid}/messages${qs({ limit: PAGE })}`)];
       while (oldest && pages.length < 20 && !reachedOldest(pages.at(-1), oldest)) {
         pages.push(await get(`/api/sessions/${this.sid}/messages${qs({ limit: PAGE, before: pages.at(-1).next_before })}`));
@@ -131,6 +132,7 @@ export class Story {
       if (reload || !this.loaded) this.nextBefore = pages.at(-1).next_before ?? null;
       this.loaded = true;
       const list = pages.reverse().flatMap((pg) => pg.messages);
+      if (!reload) this.dropVanished(known, list, !pages.at(-1).next_before);
       this.addMessages(list);
       this.changed();
       return list;
@@ -138,6 +140,23 @@ export class Story {
     if (!added) return;
     await this.checkTurns(added);
     await this.loadAlternatives();
+  }
+
+  /**
+   * dropVanished removes, on a merge, the messages shown before the fetch
+   * that the server no longer has in the range the fetch covered (from its
+   * first message on; everything when it reached the start): an undo or a
+   * choice of reply made while no stream was there to say so (a fresh
+   * subscription after a gap). Messages that arrived during the fetch stay.
+   */
+  dropVanished(known, list, fromStart) {
+    const ids = new Set(list.map((m) => m.id));
+    const first = list[0];
+    for (const mid of known) {
+      const m = this.messages.get(mid);
+      if (!m || ids.has(mid)) continue;
+      if (fromStart || (first && before(first, m))) this.messages.delete(mid);
+    }
   }
 
   /** oldestShown is the first message of the log. */
