@@ -133,12 +133,14 @@ func (s *Server) Run(ctx context.Context) error {
 }
 
 // enqueueSweep schedules one sweep per interval across all workers: the
-// task id names the interval, so only the first worker's enqueue wins.
+// task id names the interval, so only the first worker's enqueue wins. A
+// sweep still running when the next comes due makes that one a no-op
+// (SweepLock, sweep.go).
 func (s *Server) enqueueSweep(ctx context.Context, now time.Time) {
 	slot := now.Truncate(s.opts.SweepInterval).Unix()
 	_, err := s.client.EnqueueContext(ctx, asynq.NewTask(TypeSweep, nil),
 		asynq.TaskID(fmt.Sprintf("sweep:%d", slot)), asynq.Queue(QueueMaintenance),
-		asynq.MaxRetry(0), asynq.Timeout(time.Minute), asynq.Retention(2*s.opts.SweepInterval))
+		asynq.MaxRetry(0), asynq.Timeout(sweepTimeout), asynq.Retention(2*s.opts.SweepInterval))
 	switch {
 	case err == nil:
 		wake(ctx, s.rdb, QueueMaintenance)
