@@ -86,6 +86,7 @@ func NewServer(rdb redis.UniversalClient, queue *Client, pipeline *game.Pipeline
 		DelayedTaskCheckInterval: time.Second,
 		ShutdownTimeout:          opts.ShutdownTimeout,
 		RetryDelayFunc:           retryDelay,
+		IsFailure:                isFailure,
 		Logger:                   asynqLogger{opts.Log},
 		LogLevel:                 asynq.WarnLevel,
 		ErrorHandler:             asynq.ErrorHandlerFunc(s.onError),
@@ -163,9 +164,13 @@ func (s *Server) turn(stage func(context.Context, uuid.UUID) (string, error)) as
 		ctx = logging.With(ctx, "turn_id", p.TurnID)
 		next, err := stage(ctx, p.TurnID)
 		if errors.Is(err, game.ErrAwaitTurn) {
-			// An earlier turn of the session is being answered: run this
-			// stage again shortly, under a task of its own (not a retry).
-			return s.queue.Later(ctx, stageOfType(t.Type()), p.TurnID, AwaitTurnDelay)
+			// An earlier turn of the session is being answered: this task
+			// runs again after AwaitTurnDelay, under its own id, as a
+			// retry that is no failure (isFailure). One task per waiting
+			// turn, which the sweeper finds (Requeue) — a new task each
+			// look was invisible to it, and each sweep of a turn waiting
+			// in a backlog started another chain of looks beside it.
+			return err
 		}
 		if err != nil || next == "" {
 			return err
@@ -202,6 +207,16 @@ func (s *Server) onError(ctx context.Context, t *asynq.Task, err error) {
 	maxRetry, _ := asynq.GetMaxRetry(ctx)
 	ctx = logging.Into(ctx, s.taskLogger(ctx, t))
 	log := logging.From(ctx)
+	if errors.Is(err, game.ErrAwaitTurn) {
+		if retried >= maxRetry {
+			// Its earlier failures spent its retries, so asynq archives
+			// it rather than look again: a task of its own looks again.
+			if err := s.queue.Later(ctx, stageOfType(t.Type()), payloadTurn(t), AwaitTurnDelay); err != nil {
+				log.Warn("a waiting turn could not look again; the sweeper will", "err", err)
+			}
+		}
+		return
+	}
 	if retried < maxRetry && !errors.Is(err, asynq.SkipRetry) {
 		log.Warn("task failed; will retry", "type", t.Type(), "retried", retried, "err", err)
 		return
@@ -244,9 +259,24 @@ func (s *Server) logContext(h asynq.Handler) asynq.Handler {
 	})
 }
 
+// payloadTurn is the turn of a turn stage's task (uuid.Nil if none).
+func payloadTurn(t *asynq.Task) uuid.UUID {
+	var p TurnPayload
+	_ = json.Unmarshal(t.Payload(), &p)
+	return p.TurnID
+}
+
+// isFailure: a turn waiting for an earlier turn of its session is retried
+// without spending a retry.
+func isFailure(err error) bool { return err != nil && !errors.Is(err, game.ErrAwaitTurn) }
+
 // retryDelay backs off exponentially from 200 ms, capped at 30 s: turn
-// stages are interactive, so the first retries come fast.
-func retryDelay(n int, _ error, _ *asynq.Task) time.Duration {
+// stages are interactive, so the first retries come fast. A waiting turn
+// looks again after AwaitTurnDelay.
+func retryDelay(n int, err error, _ *asynq.Task) time.Duration {
+	if errors.Is(err, game.ErrAwaitTurn) {
+		return AwaitTurnDelay
+	}
 	d := 200 * time.Millisecond << min(n, 8)
 	return min(d, 30*time.Second)
 }

@@ -81,7 +81,10 @@ func (w Sweeper) Sweep(ctx context.Context, now time.Time) (int, error) {
 			n++
 			continue
 		}
-		stage := game.StageOf(t.Status)
+		// The stage the turn waits for: its queued task is the one to
+		// look for (a re-run of the stage before would redo its work and
+		// hand on to a task id the first hand-on may have freed).
+		stage := game.StageOfTurn(t)
 		// The stage's own task may still hold its id (a dead worker's task
 		// stays "active" until asynq's lease runs out, a minute or more),
 		// so the recovery gets an id of its own, named by the stuck moment.

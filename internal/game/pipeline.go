@@ -515,6 +515,21 @@ func StageOf(status string) string {
 	return map[string]string{StatusQueued: StageEmbed, StatusEmbedding: StageEmbed, StatusRetrieving: StageRetrieve, StatusGenerating: StageGenerate}[status]
 }
 
+// StageOfTurn is the stage that moves the turn on: StageOf its status,
+// except that a stage that has ended hands the turn on before its status
+// changes, so a turn embedded but still "embedding" (queued behind a
+// backlog, or waiting for an earlier turn of its session) waits for its
+// retrieval, and one retrieved but still "retrieving" for its generation.
+func StageOfTurn(t Turn) string {
+	switch {
+	case t.Status == StatusEmbedding && t.Timings.EmbedEndedAt != nil:
+		return StageRetrieve
+	case t.Status == StatusRetrieving && t.Timings.RetrieveEndedAt != nil:
+		return StageGenerate
+	}
+	return StageOf(t.Status)
+}
+
 // NextAwaiting is the turn of the same session that waits for the turn
 // turnID to end (free mode), if any: the runner hands it on at once
 // instead of letting it look again later.
