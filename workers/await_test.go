@@ -154,3 +154,30 @@ func turnTaskIDs(t *testing.T, insp *asynq.Inspector, turnID uuid.UUID) []string
 	}
 	return ids
 }
+
+// When the turn a waiting turn waited for ends, the waiting turn's own
+// task is brought forward rather than a second one enqueued beside it
+// (which would run its retrieval twice); with no task, one is enqueued.
+func TestRunNowBringsTheWaitingTaskForward(t *testing.T) {
+	rdb := testkit.PrivateRedis(t, 11)
+	ctx := context.Background()
+	ac := asynq.NewClientFromRedisClient(rdb)
+	t.Cleanup(func() { ac.Close() })
+	insp := asynq.NewInspectorFromRedisClient(rdb)
+	queue := workers.NewClient(ac, insp, rdb) // no worker: tasks stay where they are
+	waiting, missing := uuid.New(), uuid.New()
+	id := workers.TaskID(game.StageRetrieve, waiting)
+	_, err := ac.Enqueue(asynq.NewTask(workers.TypeRetrieve, []byte(`{"turn_id":"`+waiting.String()+`"}`)),
+		asynq.TaskID(id), asynq.Queue(workers.QueueRetrieve), asynq.ProcessIn(time.Hour))
+	require.NoError(t, err)
+
+	for range 2 { // the second finds it pending and leaves it
+		require.NoError(t, queue.RunNow(ctx, game.StageRetrieve, waiting))
+		info, err := insp.GetTaskInfo(workers.QueueRetrieve, id)
+		require.NoError(t, err)
+		require.Equal(t, asynq.TaskStatePending, info.State)
+		require.Equal(t, []string{id}, turnTaskIDs(t, insp, waiting), "one task")
+	}
+	require.NoError(t, queue.RunNow(ctx, game.StageRetrieve, missing))
+	require.Equal(t, []string{workers.TaskID(game.StageRetrieve, missing)}, turnTaskIDs(t, insp, missing))
+}

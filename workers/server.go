@@ -194,7 +194,7 @@ func (s *Server) turn(stage func(context.Context, uuid.UUID) (string, error)) as
 func (s *Server) handOnAwaiting(ctx context.Context, turnID uuid.UUID) {
 	next, ok, err := s.pipeline.NextAwaiting(ctx, turnID)
 	if err == nil && ok {
-		err = s.queue.Later(ctx, game.StageRetrieve, next, 0)
+		err = s.queue.RunNow(ctx, game.StageRetrieve, next)
 	}
 	if err != nil {
 		logging.From(ctx).Warn("handing on the next turn failed; it looks again shortly", "err", err)

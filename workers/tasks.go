@@ -130,6 +130,38 @@ func (c *Client) Requeue(ctx context.Context, stage string, turnID uuid.UUID, ep
 	return true, c.enqueue(ctx, stage, turnID, TaskID(stage, turnID)+":r"+episode)
 }
 
+// RunNow runs a turn's stage at once (the turn it waited for has ended):
+// its task waiting to look again is brought forward, a task already
+// pending or running is left alone, and a missing one is enqueued. So the
+// turn keeps one task (a second, as a hand-on under a new id was, would
+// run the stage again beside it).
+func (c *Client) RunNow(ctx context.Context, stage string, turnID uuid.UUID) error {
+	spec, ok := stages[stage]
+	if !ok {
+		return fmt.Errorf("run now: unknown stage %q", stage)
+	}
+	id := TaskID(stage, turnID)
+	info, err := c.inspector.GetTaskInfo(spec.Queue, id)
+	switch {
+	case errors.Is(err, asynq.ErrTaskNotFound), errors.Is(err, asynq.ErrQueueNotFound):
+		return c.Enqueue(ctx, stage, turnID)
+	case err != nil:
+		return err
+	case info.State != asynq.TaskStateRetry && info.State != asynq.TaskStateScheduled:
+		return nil
+	}
+	if err := c.inspector.RunTask(spec.Queue, id); err != nil {
+		// It moved on by itself meanwhile (due, or taken): fine.
+		if info, ierr := c.inspector.GetTaskInfo(spec.Queue, id); ierr == nil &&
+			(info.State == asynq.TaskStatePending || info.State == asynq.TaskStateActive) {
+			return nil
+		}
+		return err
+	}
+	wake(ctx, c.rdb, spec.Queue)
+	return nil
+}
+
 // AwaitTurnDelay is how long a turn waiting for an earlier turn of its
 // session waits before it looks again.
 const AwaitTurnDelay = 250 * time.Millisecond
