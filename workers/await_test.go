@@ -92,6 +92,19 @@ func TestAWaitingTurnKeepsOneTaskThroughSweeps(t *testing.T) {
 		requeued += n
 		time.Sleep(1500 * time.Millisecond) // what a new task would run and hand on in
 	}
+	// A recovery's task caught the turn waiting (the sweep found its own
+	// task running, as a dead worker's would be): it hands the wait to the
+	// turn's own task and ends.
+	extra := workers.TaskID(game.StageRetrieve, second.ID) + ":rstuck"
+	ac := asynq.NewClientFromRedisClient(w.rdb)
+	defer ac.Close()
+	_, err = ac.Enqueue(asynq.NewTask(workers.TypeRetrieve, []byte(`{"turn_id":"`+second.ID.String()+`"}`)),
+		asynq.TaskID(extra), asynq.Queue(workers.QueueRetrieve))
+	require.NoError(t, err)
+	require.Eventually(t, func() bool {
+		_, err := insp.GetTaskInfo(workers.QueueRetrieve, extra)
+		return errors.Is(err, asynq.ErrTaskNotFound)
+	}, 10*time.Second, 20*time.Millisecond, "the recovery's task ends")
 	waitingTask(t, insp, second.ID)
 	ids := turnTaskIDs(t, insp, second.ID)
 	require.Equal(t, []string{workers.TaskID(game.StageRetrieve, second.ID)}, ids, "one task: the retrieval's own")
@@ -180,4 +193,26 @@ func TestRunNowBringsTheWaitingTaskForward(t *testing.T) {
 	}
 	require.NoError(t, queue.RunNow(ctx, game.StageRetrieve, missing))
 	require.Equal(t, []string{workers.TaskID(game.StageRetrieve, missing)}, turnTaskIDs(t, insp, missing))
+}
+
+// A turn's retrieval, while earlier turns of its session are open, says
+// how many: its place in line.
+func TestAWaitingTurnKnowsItsPlaceInLine(t *testing.T) {
+	b := newSweepBundle(t)
+	ctx := context.Background()
+	playerID := uuid.New()
+	s, err := b.svc.CreateSession(ctx, playerID, game.SessionInput{Title: "A line"})
+	require.NoError(t, err)
+	var turns []game.Turn
+	for _, msg := range []string{"I open the door.", "I look inside.", "I step in."} {
+		_, tr, err := b.svc.PostMessage(ctx, playerID, s.ID, msg, "")
+		require.NoError(t, err)
+		turns = append(turns, tr)
+	}
+	for i, tr := range turns[1:] {
+		_, err := b.pipe.Retrieve(ctx, tr.ID)
+		var await *game.AwaitTurnError
+		require.ErrorAs(t, err, &await)
+		require.Equal(t, i+1, await.Ahead)
+	}
 }

@@ -67,6 +67,7 @@ type turnWorker struct {
 	queue *workers.Client
 	insp  *asynq.Inspector
 	rec   *queueRecorder
+	rdb   redis.UniversalClient
 }
 
 // startWorker starts a worker of concurrency slots on rdb (a private
@@ -75,7 +76,7 @@ type turnWorker struct {
 func startWorker(t *testing.T, rdb redis.UniversalClient, model dm.Model, concurrency int) turnWorker {
 	t.Helper()
 	d := newDomain(t)
-	w := turnWorker{rec: &queueRecorder{}, insp: asynq.NewInspectorFromRedisClient(rdb)}
+	w := turnWorker{rec: &queueRecorder{}, insp: asynq.NewInspectorFromRedisClient(rdb), rdb: rdb}
 	ac := asynq.NewClientFromRedisClient(rdb)
 	t.Cleanup(func() { ac.Close() })
 	w.queue = workers.NewClient(ac, w.insp, rdb)

@@ -164,12 +164,18 @@ func (s *Server) turn(stage func(context.Context, uuid.UUID) (string, error)) as
 		ctx = logging.With(ctx, "turn_id", p.TurnID)
 		next, err := stage(ctx, p.TurnID)
 		if errors.Is(err, game.ErrAwaitTurn) {
-			// An earlier turn of the session is being answered: this task
-			// runs again after AwaitTurnDelay, under its own id, as a
-			// retry that is no failure (isFailure). One task per waiting
-			// turn, which the sweeper finds (Requeue) — a new task each
-			// look was invisible to it, and each sweep of a turn waiting
-			// in a backlog started another chain of looks beside it.
+			// An earlier turn of the session is being answered: the
+			// stage's own task runs again after awaitDelay, under its id,
+			// as a retry that is no failure (isFailure). Any other task of
+			// the stage (a recovery's, a hand-on's) hands the wait to that
+			// one and ends. So a waiting turn has one task, which the
+			// sweeper finds (Requeue) — a new task each look was invisible
+			// to it, and each sweep of a turn waiting in a backlog started
+			// another chain of looks beside the first.
+			stage := stageOfType(t.Type())
+			if id, _ := asynq.GetTaskID(ctx); id != TaskID(stage, p.TurnID) {
+				return s.queue.Await(ctx, stage, p.TurnID, retryDelay(0, err, t))
+			}
 			return err
 		}
 		if err != nil || next == "" {
@@ -272,10 +278,11 @@ func isFailure(err error) bool { return err != nil && !errors.Is(err, game.ErrAw
 
 // retryDelay backs off exponentially from 200 ms, capped at 30 s: turn
 // stages are interactive, so the first retries come fast. A waiting turn
-// looks again after AwaitTurnDelay.
+// looks again after awaitDelay.
 func retryDelay(n int, err error, _ *asynq.Task) time.Duration {
-	if errors.Is(err, game.ErrAwaitTurn) {
-		return AwaitTurnDelay
+	var await *game.AwaitTurnError
+	if errors.As(err, &await) {
+		return awaitDelay(await.Ahead)
 	}
 	d := 200 * time.Millisecond << min(n, 8)
 	return min(d, 30*time.Second)

@@ -2,7 +2,6 @@ package workers
 
 import (
 	"context"
-	"strconv"
 	"time"
 
 	"github.com/google/uuid"
@@ -87,9 +86,11 @@ func (w Sweeper) Sweep(ctx context.Context, now time.Time) (int, error) {
 		stage := game.StageOfTurn(t)
 		// The stage's own task may still hold its id (a dead worker's task
 		// stays "active" until asynq's lease runs out, a minute or more),
-		// so the recovery gets an id of its own, named by the stuck moment.
-		episode := strconv.FormatInt(t.UpdatedAt.UnixMicro(), 36)
-		requeued, err := w.Queue.Requeue(ctx, stage, t.ID, episode)
+		// so the recovery gets an id of its own: one per turn and stage,
+		// so a live task caught running by the sweep (a turn that waited
+		// past TURN_STUCK_AFTER in a backlog) gains at most one beside it,
+		// not one per sweep.
+		requeued, err := w.Queue.Requeue(ctx, stage, t.ID, "stuck")
 		if err != nil {
 			return n, err
 		}

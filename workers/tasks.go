@@ -162,9 +162,40 @@ func (c *Client) RunNow(ctx context.Context, stage string, turnID uuid.UUID) err
 	return nil
 }
 
+// Await makes the stage's own task of a waiting turn look again after d:
+// it is enqueued unless it exists (waiting or running); one archived (its
+// retries spent by earlier failures) is replaced.
+func (c *Client) Await(ctx context.Context, stage string, turnID uuid.UUID, d time.Duration) error {
+	spec, ok := stages[stage]
+	if !ok {
+		return fmt.Errorf("await: unknown stage %q", stage)
+	}
+	id := TaskID(stage, turnID)
+	if info, err := c.inspector.GetTaskInfo(spec.Queue, id); err == nil && info.State == asynq.TaskStateArchived {
+		if err := c.inspector.DeleteTask(spec.Queue, id); err != nil {
+			return err
+		}
+	}
+	return c.enqueue(ctx, stage, turnID, id, asynq.ProcessIn(d))
+}
+
 // AwaitTurnDelay is how long a turn waiting for an earlier turn of its
-// session waits before it looks again.
-const AwaitTurnDelay = 250 * time.Millisecond
+// session waits before it looks again, per turn ahead of it in line, up to
+// AwaitTurnMaxDelay. The end of the turn before hands the next one on at
+// once (RunNow); looking again is for the ends that do not (a failure),
+// and the next in line looks every AwaitTurnDelay. A session with a long
+// line (hundreds of turns under load) would otherwise fill the retrieve
+// queue with looks, four a second per waiting turn, and each turn handed
+// on would wait behind them all.
+const (
+	AwaitTurnDelay    = 250 * time.Millisecond
+	AwaitTurnMaxDelay = 10 * time.Second
+)
+
+// awaitDelay is how long a turn with ahead open turns before it waits.
+func awaitDelay(ahead int) time.Duration {
+	return min(AwaitTurnDelay*time.Duration(max(ahead, 1)), AwaitTurnMaxDelay)
+}
 
 // Later enqueues a turn's stage to run after d, under a task id of its
 // own: the stage's own task is the one asking, still active.

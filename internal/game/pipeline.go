@@ -186,14 +186,14 @@ func (p *Pipeline) Retrieve(ctx context.Context, turnID uuid.UUID) (next string,
 	began := time.Now()
 	// Free mode: a session's turns are answered one at a time, in order of
 	// arrival, each seeing the replies before it (docs/PARTY.md).
-	if busy, err := p.store.earlierTurnOpen(ctx, turnID); err != nil || busy {
+	if ahead, err := p.store.earlierTurnsOpen(ctx, turnID); err != nil || ahead > 0 {
 		if err == nil {
 			err = p.store.Touch(ctx, turnID) // waiting, not stuck
 		}
 		if err != nil {
 			return "", err
 		}
-		return "", ErrAwaitTurn
+		return "", &AwaitTurnError{Ahead: ahead}
 	}
 	served, err := p.models.Serving(ctx)
 	if err != nil {
