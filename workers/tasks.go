@@ -179,22 +179,26 @@ func (c *Client) Await(ctx context.Context, stage string, turnID uuid.UUID, d ti
 	return c.enqueue(ctx, stage, turnID, id, asynq.ProcessIn(d))
 }
 
-// AwaitTurnDelay is how long a turn waiting for an earlier turn of its
-// session waits before it looks again, per turn ahead of it in line, up to
-// AwaitTurnMaxDelay. The end of the turn before hands the next one on at
-// once (RunNow); looking again is for the ends that do not (a failure),
-// and the next in line looks every AwaitTurnDelay. A session with a long
-// line (hundreds of turns under load) would otherwise fill the retrieve
-// queue with looks, four a second per waiting turn, and each turn handed
-// on would wait behind them all.
+// A turn waiting for an earlier turn of its session looks again after
+// AwaitTurnDelay when it is next in line; further back, after
+// AwaitTurnPerAhead per open turn ahead of it (each takes an answer at
+// least), up to AwaitTurnMaxDelay. The end of the turn before hands the
+// next one on at once (RunNow): looking again is for the ends that do not
+// (a failure). A session with a long line (hundreds of turns under load)
+// would otherwise fill the retrieve queue with looks — four a second per
+// waiting turn — and each turn handed on would wait behind them all.
 const (
 	AwaitTurnDelay    = 250 * time.Millisecond
-	AwaitTurnMaxDelay = 10 * time.Second
+	AwaitTurnPerAhead = time.Second
+	AwaitTurnMaxDelay = 30 * time.Second
 )
 
 // awaitDelay is how long a turn with ahead open turns before it waits.
 func awaitDelay(ahead int) time.Duration {
-	return min(AwaitTurnDelay*time.Duration(max(ahead, 1)), AwaitTurnMaxDelay)
+	if ahead <= 1 {
+		return AwaitTurnDelay
+	}
+	return min(AwaitTurnPerAhead*time.Duration(ahead), AwaitTurnMaxDelay)
 }
 
 // Later enqueues a turn's stage to run after d, under a task id of its
