@@ -343,8 +343,10 @@ func (o outcome) String() string {
 func (l *faultLoad) settle(t *testing.T, within time.Duration) outcome {
 	t.Helper()
 	o := outcome{Accepted: len(l.accepted), Refused: l.refused, Lost: l.lost, FailedCodes: map[string]int{}}
-	deadline := time.Now().Add(within)
+	began := time.Now()
+	deadline := began.Add(within)
 	statuses := map[string]turn{}
+	lastLog := began
 	for {
 		pending := 0
 		for i, p := range l.players {
@@ -365,7 +367,12 @@ func (l *faultLoad) settle(t *testing.T, within time.Duration) outcome {
 			}
 		}
 		if pending == 0 {
+			t.Logf("every turn final %s after the load stopped", time.Since(began).Round(100*time.Millisecond))
 			break
+		}
+		if time.Since(lastLog) > 30*time.Second {
+			t.Logf("%d turns not final yet, %s after the load stopped", pending, time.Since(began).Round(time.Second))
+			lastLog = time.Now()
 		}
 		if time.Now().After(deadline) {
 			t.Fatalf("%d turns still not final after %s", pending, within)

@@ -10,6 +10,7 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/hibiken/asynq"
+	"github.com/redis/go-redis/v9"
 	"github.com/stretchr/testify/require"
 
 	"github.com/codeofconquest/brightdawn/devstack/testkit"
@@ -31,27 +32,10 @@ func (brokenModel) Stream(context.Context, dm.Prompt, func(string) error) (dm.Us
 // the worker's error handler ends the turn failed as "<stage>_failed",
 // through the real asynq server, Redis and Postgres.
 func TestAStageThatSpendsItsRetriesFailsTheTurnAsStageFailed(t *testing.T) {
-	d := newDomain(t)
 	// Database 13: the black-box tests' conquest workers, running at the
 	// same time on REDIS_URL's database, would otherwise answer this turn.
-	rdb := testkit.PrivateRedis(t, 13)
-	ctx := context.Background()
-	rec := &queueRecorder{}
-	ac := asynq.NewClientFromRedisClient(rdb)
-	t.Cleanup(func() { ac.Close() })
-	queue := workers.NewClient(ac, asynq.NewInspectorFromRedisClient(rdb), rdb)
-	svc := game.NewService(d.store, queue, rec, d.emb, d.search)
-	pipe := game.NewPipeline(d.store, rec, d.models, d.search, brokenModel{}, game.PipelineOptions{})
-	srv, err := workers.NewServer(rdb, queue, pipe, workers.Options{
-		Concurrency: 2, TaskCheckInterval: 100 * time.Millisecond, ShutdownTimeout: time.Second,
-		SweepInterval: time.Hour, StuckAfter: time.Hour, TurnDeadline: time.Hour,
-		Log: slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelError})),
-	})
-	require.NoError(t, err)
-	runCtx, stop := context.WithCancel(ctx)
-	done := make(chan error, 1)
-	go func() { done <- srv.Run(runCtx) }()
-	t.Cleanup(func() { stop(); <-done })
+	w := startWorker(t, testkit.PrivateRedis(t, 13), brokenModel{}, 2)
+	ctx, svc, rec := context.Background(), w.svc, w.rec
 
 	playerID := uuid.New()
 	s, err := svc.CreateSession(ctx, playerID, game.SessionInput{Title: "Failing stage"})
@@ -73,4 +57,40 @@ func TestAStageThatSpendsItsRetriesFailsTheTurnAsStageFailed(t *testing.T) {
 	rec.mu.Lock()
 	defer rec.mu.Unlock()
 	require.Equal(t, []uuid.UUID{turn.ID}, rec.failed, "one turn.failed event")
+}
+
+// turnWorker is a real asynq worker serving the turn stages, with the
+// game service and pipeline it runs on.
+type turnWorker struct {
+	svc   *game.Service
+	pipe  *game.Pipeline
+	queue *workers.Client
+	insp  *asynq.Inspector
+	rec   *queueRecorder
+	rdb   redis.UniversalClient
+}
+
+// startWorker starts a worker of concurrency slots on rdb (a private
+// database: see PrivateRedis) answering with model, stopped at the test's
+// end. Its own sweeper stays idle: tests sweep when they mean to.
+func startWorker(t *testing.T, rdb redis.UniversalClient, model dm.Model, concurrency int) turnWorker {
+	t.Helper()
+	d := newDomain(t)
+	w := turnWorker{rec: &queueRecorder{}, insp: asynq.NewInspectorFromRedisClient(rdb), rdb: rdb}
+	ac := asynq.NewClientFromRedisClient(rdb)
+	t.Cleanup(func() { ac.Close() })
+	w.queue = workers.NewClient(ac, w.insp, rdb)
+	w.svc = game.NewService(d.store, w.queue, w.rec, d.emb, d.search)
+	w.pipe = game.NewPipeline(d.store, w.rec, d.models, d.search, model, game.PipelineOptions{MemoryK: 4, RecentN: 4})
+	srv, err := workers.NewServer(rdb, w.queue, w.pipe, workers.Options{
+		Concurrency: concurrency, TaskCheckInterval: 100 * time.Millisecond, ShutdownTimeout: time.Second,
+		SweepInterval: time.Hour, StuckAfter: time.Hour, TurnDeadline: time.Hour,
+		Log: slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelError})),
+	})
+	require.NoError(t, err)
+	runCtx, stop := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- srv.Run(runCtx) }()
+	t.Cleanup(func() { stop(); <-done })
+	return w
 }

@@ -10,12 +10,15 @@ import (
 	"github.com/google/uuid"
 	"github.com/hibiken/asynq"
 
+	"github.com/codeofconquest/brightdawn/internal/game"
 	"github.com/codeofconquest/brightdawn/internal/logging"
 )
 
 // TaskObserver receives the outcome and duration of every task handled by
 // this worker (Prometheus metrics; see internal/metrics). outcome is
-// "succeeded", "retry" (failed, asynq will retry) or "failed" (for good).
+// "succeeded", "retry" (failed, asynq will retry), "failed" (for good) or
+// "waiting" (the turn waits for an earlier turn of its session; it looks
+// again shortly).
 type TaskObserver interface {
 	TaskDone(taskType, queue, outcome string, d time.Duration)
 }
@@ -56,6 +59,9 @@ func (s *Server) observe(h asynq.Handler) asynq.Handler {
 func taskOutcome(ctx context.Context, err error) string {
 	if err == nil {
 		return "succeeded"
+	}
+	if errors.Is(err, game.ErrAwaitTurn) {
+		return "waiting"
 	}
 	retried, _ := asynq.GetRetryCount(ctx)
 	maxRetry, _ := asynq.GetMaxRetry(ctx)

@@ -86,6 +86,7 @@ func NewServer(rdb redis.UniversalClient, queue *Client, pipeline *game.Pipeline
 		DelayedTaskCheckInterval: time.Second,
 		ShutdownTimeout:          opts.ShutdownTimeout,
 		RetryDelayFunc:           retryDelay,
+		IsFailure:                isFailure,
 		Logger:                   asynqLogger{opts.Log},
 		LogLevel:                 asynq.WarnLevel,
 		ErrorHandler:             asynq.ErrorHandlerFunc(s.onError),
@@ -133,12 +134,14 @@ func (s *Server) Run(ctx context.Context) error {
 }
 
 // enqueueSweep schedules one sweep per interval across all workers: the
-// task id names the interval, so only the first worker's enqueue wins.
+// task id names the interval, so only the first worker's enqueue wins. A
+// sweep still running when the next comes due makes that one a no-op
+// (SweepLock, sweep.go).
 func (s *Server) enqueueSweep(ctx context.Context, now time.Time) {
 	slot := now.Truncate(s.opts.SweepInterval).Unix()
 	_, err := s.client.EnqueueContext(ctx, asynq.NewTask(TypeSweep, nil),
 		asynq.TaskID(fmt.Sprintf("sweep:%d", slot)), asynq.Queue(QueueMaintenance),
-		asynq.MaxRetry(0), asynq.Timeout(time.Minute), asynq.Retention(2*s.opts.SweepInterval))
+		asynq.MaxRetry(0), asynq.Timeout(sweepTimeout), asynq.Retention(2*s.opts.SweepInterval))
 	switch {
 	case err == nil:
 		wake(ctx, s.rdb, QueueMaintenance)
@@ -161,9 +164,19 @@ func (s *Server) turn(stage func(context.Context, uuid.UUID) (string, error)) as
 		ctx = logging.With(ctx, "turn_id", p.TurnID)
 		next, err := stage(ctx, p.TurnID)
 		if errors.Is(err, game.ErrAwaitTurn) {
-			// An earlier turn of the session is being answered: run this
-			// stage again shortly, under a task of its own (not a retry).
-			return s.queue.Later(ctx, stageOfType(t.Type()), p.TurnID, AwaitTurnDelay)
+			// An earlier turn of the session is being answered: the
+			// stage's own task runs again after awaitDelay, under its id,
+			// as a retry that is no failure (isFailure). Any other task of
+			// the stage (a recovery's, a hand-on's) hands the wait to that
+			// one and ends. So a waiting turn has one task, which the
+			// sweeper finds (Requeue) — a new task each look was invisible
+			// to it, and each sweep of a turn waiting in a backlog started
+			// another chain of looks beside the first.
+			stage := stageOfType(t.Type())
+			if id, _ := asynq.GetTaskID(ctx); id != TaskID(stage, p.TurnID) {
+				return s.queue.Await(ctx, stage, p.TurnID, retryDelay(0, err, t))
+			}
+			return err
 		}
 		if err != nil || next == "" {
 			return err
@@ -187,7 +200,7 @@ func (s *Server) turn(stage func(context.Context, uuid.UUID) (string, error)) as
 func (s *Server) handOnAwaiting(ctx context.Context, turnID uuid.UUID) {
 	next, ok, err := s.pipeline.NextAwaiting(ctx, turnID)
 	if err == nil && ok {
-		err = s.queue.Later(ctx, game.StageRetrieve, next, 0)
+		err = s.queue.RunNow(ctx, game.StageRetrieve, next)
 	}
 	if err != nil {
 		logging.From(ctx).Warn("handing on the next turn failed; it looks again shortly", "err", err)
@@ -200,6 +213,16 @@ func (s *Server) onError(ctx context.Context, t *asynq.Task, err error) {
 	maxRetry, _ := asynq.GetMaxRetry(ctx)
 	ctx = logging.Into(ctx, s.taskLogger(ctx, t))
 	log := logging.From(ctx)
+	if errors.Is(err, game.ErrAwaitTurn) {
+		if retried >= maxRetry {
+			// Its earlier failures spent its retries, so asynq archives
+			// it rather than look again: a task of its own looks again.
+			if err := s.queue.Later(ctx, stageOfType(t.Type()), payloadTurn(t), AwaitTurnDelay); err != nil {
+				log.Warn("a waiting turn could not look again; the sweeper will", "err", err)
+			}
+		}
+		return
+	}
 	if retried < maxRetry && !errors.Is(err, asynq.SkipRetry) {
 		log.Warn("task failed; will retry", "type", t.Type(), "retried", retried, "err", err)
 		return
@@ -242,9 +265,25 @@ func (s *Server) logContext(h asynq.Handler) asynq.Handler {
 	})
 }
 
+// payloadTurn is the turn of a turn stage's task (uuid.Nil if none).
+func payloadTurn(t *asynq.Task) uuid.UUID {
+	var p TurnPayload
+	_ = json.Unmarshal(t.Payload(), &p)
+	return p.TurnID
+}
+
+// isFailure: a turn waiting for an earlier turn of its session is retried
+// without spending a retry.
+func isFailure(err error) bool { return err != nil && !errors.Is(err, game.ErrAwaitTurn) }
+
 // retryDelay backs off exponentially from 200 ms, capped at 30 s: turn
-// stages are interactive, so the first retries come fast.
-func retryDelay(n int, _ error, _ *asynq.Task) time.Duration {
+// stages are interactive, so the first retries come fast. A waiting turn
+// looks again after awaitDelay.
+func retryDelay(n int, err error, _ *asynq.Task) time.Duration {
+	var await *game.AwaitTurnError
+	if errors.As(err, &await) {
+		return awaitDelay(await.Ahead)
+	}
 	d := 200 * time.Millisecond << min(n, 8)
 	return min(d, 30*time.Second)
 }

@@ -2,11 +2,11 @@ package workers
 
 import (
 	"context"
-	"strconv"
 	"time"
 
 	"github.com/google/uuid"
 	"github.com/hibiken/asynq"
+	"github.com/redis/go-redis/v9"
 
 	"github.com/codeofconquest/brightdawn/internal/game"
 	"github.com/codeofconquest/brightdawn/internal/logging"
@@ -80,12 +80,17 @@ func (w Sweeper) Sweep(ctx context.Context, now time.Time) (int, error) {
 			n++
 			continue
 		}
-		stage := game.StageOf(t.Status)
+		// The stage the turn waits for: its queued task is the one to
+		// look for (a re-run of the stage before would redo its work and
+		// hand on to a task id the first hand-on may have freed).
+		stage := game.StageOfTurn(t)
 		// The stage's own task may still hold its id (a dead worker's task
 		// stays "active" until asynq's lease runs out, a minute or more),
-		// so the recovery gets an id of its own, named by the stuck moment.
-		episode := strconv.FormatInt(t.UpdatedAt.UnixMicro(), 36)
-		requeued, err := w.Queue.Requeue(ctx, stage, t.ID, episode)
+		// so the recovery gets an id of its own: one per turn and stage,
+		// so a live task caught running by the sweep (a turn that waited
+		// past TURN_STUCK_AFTER in a backlog) gains at most one beside it,
+		// not one per sweep.
+		requeued, err := w.Queue.Requeue(ctx, stage, t.ID, "stuck")
 		if err != nil {
 			return n, err
 		}
@@ -111,7 +116,54 @@ func (w Sweeper) swept(action string) {
 	}
 }
 
+// sweepTimeout bounds one sweep (its task's timeout); the sweep lock
+// outlives it a little, so a sweep whose worker died frees it by itself.
+const (
+	sweepTimeout = time.Minute
+	sweepLockTTL = sweepTimeout + 10*time.Second
+	sweepLockKey = "brightdawn:sweep:running"
+)
+
+// SweepLock lets one sweep run at a time across all workers: each interval
+// enqueues a sweep of its own, and a sweep slower than the interval (a
+// large backlog, a slow database) would otherwise run beside the next
+// ones, each on the same stuck turns, taking worker slots the turns need.
+// It is one Redis key with a TTL (one key: fine on Redis Cluster).
+type SweepLock struct {
+	RDB redis.UniversalClient
+	TTL time.Duration
+}
+
+// releaseSweepScript deletes the lock only if it is still the caller's (a
+// sweep that outlived its TTL must not free the next sweep's lock).
+var releaseSweepScript = redis.NewScript(`
+if redis.call("GET", KEYS[1]) == ARGV[1] then return redis.call("DEL", KEYS[1]) end
+return 0`)
+
+// Run runs fn if no other sweep holds the lock, and reports whether it ran.
+func (l SweepLock) Run(ctx context.Context, fn func(context.Context) error) (bool, error) {
+	token := uuid.NewString()
+	ok, err := l.RDB.SetNX(ctx, sweepLockKey, token, l.TTL).Result()
+	if err != nil || !ok {
+		return false, err
+	}
+	defer func() {
+		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+		defer cancel()
+		_ = releaseSweepScript.Run(rctx, l.RDB, []string{sweepLockKey}, token).Err()
+	}()
+	return true, fn(ctx)
+}
+
 func (s *Server) sweep(ctx context.Context, _ *asynq.Task) error {
+	ran, err := SweepLock{RDB: s.rdb, TTL: sweepLockTTL}.Run(ctx, s.sweepNow)
+	if err == nil && !ran {
+		logging.From(ctx).Debug("an earlier sweep is still running; this one is skipped")
+	}
+	return err
+}
+
+func (s *Server) sweepNow(ctx context.Context) error {
 	w := Sweeper{Turns: s.pipeline, Rounds: s.pipeline, Queue: s.queue, StuckAfter: s.opts.StuckAfter, Deadline: s.opts.TurnDeadline, Observer: s.opts.Maintenance}
 	n, err := w.Sweep(ctx, time.Now())
 	if n > 0 {

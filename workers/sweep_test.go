@@ -139,7 +139,7 @@ func TestSweeperRequeuesStuckTurnsAndFailsOldOnes(t *testing.T) {
 	n, err := b.sweeper().Sweep(ctx, later)
 	require.NoError(t, err)
 	require.GreaterOrEqual(t, n, 2)
-	require.Contains(t, b.rec.requeued, game.StageRetrieve+":"+stuck.ID.String())
+	require.Contains(t, b.rec.requeued, game.StageGenerate+":"+stuck.ID.String(), "its generation, not its retrieval again")
 	require.Contains(t, b.rec.requeued, game.StageEmbed+":"+old.ID.String())
 	require.Equal(t, n, b.obs.get("requeued")+b.obs.get("failed"), "every turn acted on is counted")
 	require.GreaterOrEqual(t, b.obs.get("requeued"), 2)
@@ -187,4 +187,25 @@ func TestSweeperLeavesTurnsWaitingInABacklogUntouched(t *testing.T) {
 	after, err = b.svc.GetTurn(ctx, playerID, turn.ID)
 	require.NoError(t, err)
 	require.Equal(t, game.StatusFailed, after.Status)
+}
+
+// A turn whose stage ended hands it on before its status moves: embedded
+// but still "embedding" (its retrieval queued behind a backlog, or waiting
+// for an earlier turn of its session), it is requeued at its retrieval,
+// whose task the queue finds still waiting. Requeueing the embedding
+// instead would embed the message again and, the first retrieval task
+// having handed on or ended, enqueue the retrieval a second time.
+func TestSweeperRequeuesAnEmbeddedTurnAtItsRetrieval(t *testing.T) {
+	b := newSweepBundle(t)
+	ctx := context.Background()
+	_, turn := b.newTurn(t, "I wait for my friend's turn.")
+	_, err := b.pipe.Embed(ctx, turn.ID)
+	require.NoError(t, err)
+
+	_, err = b.sweeper().Sweep(ctx, time.Now().Add(time.Minute))
+	require.NoError(t, err)
+	b.rec.mu.Lock()
+	defer b.rec.mu.Unlock()
+	require.Contains(t, b.rec.requeued, game.StageRetrieve+":"+turn.ID.String())
+	require.NotContains(t, b.rec.requeued, game.StageEmbed+":"+turn.ID.String())
 }

@@ -130,9 +130,76 @@ func (c *Client) Requeue(ctx context.Context, stage string, turnID uuid.UUID, ep
 	return true, c.enqueue(ctx, stage, turnID, TaskID(stage, turnID)+":r"+episode)
 }
 
-// AwaitTurnDelay is how long a turn waiting for an earlier turn of its
-// session waits before it looks again.
-const AwaitTurnDelay = 250 * time.Millisecond
+// RunNow runs a turn's stage at once (the turn it waited for has ended):
+// its task waiting to look again is brought forward, a task already
+// pending or running is left alone, and a missing one is enqueued. So the
+// turn keeps one task (a second, as a hand-on under a new id was, would
+// run the stage again beside it).
+func (c *Client) RunNow(ctx context.Context, stage string, turnID uuid.UUID) error {
+	spec, ok := stages[stage]
+	if !ok {
+		return fmt.Errorf("run now: unknown stage %q", stage)
+	}
+	id := TaskID(stage, turnID)
+	info, err := c.inspector.GetTaskInfo(spec.Queue, id)
+	switch {
+	case errors.Is(err, asynq.ErrTaskNotFound), errors.Is(err, asynq.ErrQueueNotFound):
+		return c.Enqueue(ctx, stage, turnID)
+	case err != nil:
+		return err
+	case info.State != asynq.TaskStateRetry && info.State != asynq.TaskStateScheduled:
+		return nil
+	}
+	if err := c.inspector.RunTask(spec.Queue, id); err != nil {
+		// It moved on by itself meanwhile (due, or taken): fine.
+		if info, ierr := c.inspector.GetTaskInfo(spec.Queue, id); ierr == nil &&
+			(info.State == asynq.TaskStatePending || info.State == asynq.TaskStateActive) {
+			return nil
+		}
+		return err
+	}
+	wake(ctx, c.rdb, spec.Queue)
+	return nil
+}
+
+// Await makes the stage's own task of a waiting turn look again after d:
+// it is enqueued unless it exists (waiting or running); one archived (its
+// retries spent by earlier failures) is replaced.
+func (c *Client) Await(ctx context.Context, stage string, turnID uuid.UUID, d time.Duration) error {
+	spec, ok := stages[stage]
+	if !ok {
+		return fmt.Errorf("await: unknown stage %q", stage)
+	}
+	id := TaskID(stage, turnID)
+	if info, err := c.inspector.GetTaskInfo(spec.Queue, id); err == nil && info.State == asynq.TaskStateArchived {
+		if err := c.inspector.DeleteTask(spec.Queue, id); err != nil {
+			return err
+		}
+	}
+	return c.enqueue(ctx, stage, turnID, id, asynq.ProcessIn(d))
+}
+
+// A turn waiting for an earlier turn of its session looks again after
+// AwaitTurnDelay when it is next in line; further back, after
+// AwaitTurnPerAhead per open turn ahead of it (each takes an answer at
+// least), up to AwaitTurnMaxDelay. The end of the turn before hands the
+// next one on at once (RunNow): looking again is for the ends that do not
+// (a failure). A session with a long line (hundreds of turns under load)
+// would otherwise fill the retrieve queue with looks — four a second per
+// waiting turn — and each turn handed on would wait behind them all.
+const (
+	AwaitTurnDelay    = 250 * time.Millisecond
+	AwaitTurnPerAhead = time.Second
+	AwaitTurnMaxDelay = 30 * time.Second
+)
+
+// awaitDelay is how long a turn with ahead open turns before it waits.
+func awaitDelay(ahead int) time.Duration {
+	if ahead <= 1 {
+		return AwaitTurnDelay
+	}
+	return min(AwaitTurnPerAhead*time.Duration(ahead), AwaitTurnMaxDelay)
+}
 
 // Later enqueues a turn's stage to run after d, under a task id of its
 // own: the stage's own task is the one asking, still active.

@@ -243,21 +243,29 @@ func visibleTo(a, p string) string {
 
 // ErrAwaitTurn says a stage cannot run yet: an earlier turn of the same
 // session is still being answered. The runner runs the stage again a
-// little later (workers), which is not a failure.
+// little later (workers), which is not a failure. The error returned is an
+// *AwaitTurnError (errors.Is it ErrAwaitTurn).
 var ErrAwaitTurn = errors.New("game: an earlier turn of the session is still being answered")
 
-// earlierTurnOpen reports whether a turn of the same session that arrived
-// before this one (its player message is older) is not final yet.
-func (s *Store) earlierTurnOpen(ctx context.Context, turnID uuid.UUID) (bool, error) {
-	var busy bool
-	err := s.pool.QueryRow(ctx, `SELECT EXISTS (
-			SELECT 1 FROM game.turns t
+// AwaitTurnError is ErrAwaitTurn with how many earlier turns of the
+// session are still open: a turn far back in line need not look as often
+// as the next one (its predecessor's end hands the next one on at once).
+type AwaitTurnError struct{ Ahead int }
+
+func (e *AwaitTurnError) Error() string        { return ErrAwaitTurn.Error() }
+func (e *AwaitTurnError) Is(target error) bool { return target == ErrAwaitTurn }
+
+// earlierTurnsOpen counts the turns of the same session that arrived
+// before this one (their player message is older) and are not final yet.
+func (s *Store) earlierTurnsOpen(ctx context.Context, turnID uuid.UUID) (int, error) {
+	var n int
+	err := s.pool.QueryRow(ctx, `SELECT count(*) FROM game.turns t
 			JOIN game.messages pm ON pm.id = t.player_message_id
 			JOIN game.turns o ON o.session_id = t.session_id AND o.id <> t.id
 				AND o.status IN ('queued', 'embedding', 'retrieving', 'generating')
 			JOIN game.messages om ON om.id = o.player_message_id AND om.seq < pm.seq
-			WHERE t.id = $1)`, turnID).Scan(&busy)
-	return busy, postgres.Translate(err, "turn")
+			WHERE t.id = $1`, turnID).Scan(&n)
+	return n, postgres.Translate(err, "turn")
 }
 
 // nextAwaiting returns the session's oldest turn that waits for its turn

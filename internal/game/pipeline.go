@@ -186,14 +186,14 @@ func (p *Pipeline) Retrieve(ctx context.Context, turnID uuid.UUID) (next string,
 	began := time.Now()
 	// Free mode: a session's turns are answered one at a time, in order of
 	// arrival, each seeing the replies before it (docs/PARTY.md).
-	if busy, err := p.store.earlierTurnOpen(ctx, turnID); err != nil || busy {
+	if ahead, err := p.store.earlierTurnsOpen(ctx, turnID); err != nil || ahead > 0 {
 		if err == nil {
 			err = p.store.Touch(ctx, turnID) // waiting, not stuck
 		}
 		if err != nil {
 			return "", err
 		}
-		return "", ErrAwaitTurn
+		return "", &AwaitTurnError{Ahead: ahead}
 	}
 	served, err := p.models.Serving(ctx)
 	if err != nil {
@@ -513,6 +513,21 @@ func (p *Pipeline) Touch(ctx context.Context, turnID uuid.UUID) error {
 // a final one): a turn stuck in it runs that stage again.
 func StageOf(status string) string {
 	return map[string]string{StatusQueued: StageEmbed, StatusEmbedding: StageEmbed, StatusRetrieving: StageRetrieve, StatusGenerating: StageGenerate}[status]
+}
+
+// StageOfTurn is the stage that moves the turn on: StageOf its status,
+// except that a stage that has ended hands the turn on before its status
+// changes, so a turn embedded but still "embedding" (queued behind a
+// backlog, or waiting for an earlier turn of its session) waits for its
+// retrieval, and one retrieved but still "retrieving" for its generation.
+func StageOfTurn(t Turn) string {
+	switch {
+	case t.Status == StatusEmbedding && t.Timings.EmbedEndedAt != nil:
+		return StageRetrieve
+	case t.Status == StatusRetrieving && t.Timings.RetrieveEndedAt != nil:
+		return StageGenerate
+	}
+	return StageOf(t.Status)
 }
 
 // NextAwaiting is the turn of the same session that waits for the turn

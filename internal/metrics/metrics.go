@@ -27,6 +27,7 @@ const (
 	OutcomeSucceeded = "succeeded" // the handler returned nil
 	OutcomeRetry     = "retry"     // it failed and asynq will retry it
 	OutcomeFailed    = "failed"    // it failed for good (retries spent or not retryable)
+	OutcomeWaiting   = "waiting"   // its turn waits for an earlier turn of the session; it runs again shortly
 )
 
 var (
