@@ -92,22 +92,9 @@ func (s *Store) sessionAccess(ctx context.Context, playerID, sessionID uuid.UUID
 		_, err := s.getSession(ctx, s.pool, playerID, sessionID)
 		return err
 	}
-	var members []uuid.UUID
-	data, gen, hit, err := s.hot.Get(ctx, sessionID, hotMembers)
-	if err != nil || !hit || json.Unmarshal(data, &members) != nil {
-		rows, rerr := s.pool.Query(ctx, `SELECT m.player_id FROM game.session_members m
-			JOIN game.sessions s ON s.id = m.session_id WHERE m.session_id = $1`, sessionID)
-		if rerr == nil {
-			members, rerr = pgx.CollectRows(rows, pgx.RowTo[uuid.UUID])
-		}
-		if rerr != nil {
-			return postgres.Translate(rerr, "session")
-		}
-		if err == nil {
-			if js, jerr := json.Marshal(members); jerr == nil {
-				_ = s.hot.Put(ctx, sessionID, hotMembers, gen, js) // a failed Put only costs the next read
-			}
-		}
+	members, err := readThrough(ctx, s, sessionID, hotMembers, s.sessionMembersFromDB)
+	if err != nil {
+		return err
 	}
 	if slices.Contains(members, playerID) {
 		return nil
@@ -115,23 +102,29 @@ func (s *Store) sessionAccess(ctx context.Context, playerID, sessionID uuid.UUID
 	return postgres.Translate(pgx.ErrNoRows, "session")
 }
 
-// cachedLore is SessionLore through the cache: a hit, or a database read
-// stored under the generation seen before it. When the cache cannot be
-// reached the database answers alone.
+// cachedLore is SessionLore through the cache.
 func (s *Store) cachedLore(ctx context.Context, sessionID uuid.UUID) ([]lore.Entry, error) {
-	data, gen, hit, err := s.hot.Get(ctx, sessionID, hotLore)
+	return readThrough(ctx, s, sessionID, hotLore, s.sessionLoreFromDB)
+}
+
+// readThrough is a session's cached read `name`: a hit, or what load reads
+// from the database, stored under the generation seen before reading it
+// (hotcache.Cache.Get, Put). When the cache cannot be reached the database
+// answers alone; a failed Put only costs the next read.
+func readThrough[T any](ctx context.Context, s *Store, sessionID uuid.UUID, name string, load func(context.Context, uuid.UUID) (T, error)) (T, error) {
+	data, gen, hit, err := s.hot.Get(ctx, sessionID, name)
 	if err == nil && hit {
-		var out []lore.Entry
+		var out T
 		if json.Unmarshal(data, &out) == nil {
 			return out, nil
 		}
 	}
-	out, rerr := s.sessionLoreFromDB(ctx, sessionID)
+	out, rerr := load(ctx, sessionID)
 	if rerr != nil || err != nil {
 		return out, rerr
 	}
 	if js, jerr := json.Marshal(out); jerr == nil {
-		_ = s.hot.Put(ctx, sessionID, hotLore, gen, js) // a failed Put only costs the next read
+		_ = s.hot.Put(ctx, sessionID, name, gen, js)
 	}
 	return out, nil
 }
@@ -152,17 +145,6 @@ func (s *Store) sessionMode(ctx context.Context, sessionID, playerID uuid.UUID) 
 	if err := s.sessionAccess(ctx, playerID, sessionID); err != nil {
 		return "", err
 	}
-	var st sessionState
-	data, gen, hit, err := s.hot.Get(ctx, sessionID, hotSession)
-	if err == nil && hit && json.Unmarshal(data, &st) == nil && st.Mode != "" {
-		return st.Mode, nil
-	}
-	st, rerr := s.sessionStateFromDB(ctx, sessionID)
-	if rerr != nil || err != nil {
-		return st.Mode, rerr
-	}
-	if js, jerr := json.Marshal(st); jerr == nil {
-		_ = s.hot.Put(ctx, sessionID, hotSession, gen, js) // a failed Put only costs the next read
-	}
-	return st.Mode, nil
+	st, err := readThrough(ctx, s, sessionID, hotSession, s.sessionStateFromDB)
+	return st.Mode, err
 }

@@ -316,3 +316,18 @@ func (s *Store) memberCharacters(ctx context.Context, ms []Member) error {
 	}
 	return nil
 }
+
+// sessionMembersFromDB lists a session's members (the hot cache's
+// hotMembers read).
+func (s *Store) sessionMembersFromDB(ctx context.Context, sessionID uuid.UUID) ([]uuid.UUID, error) {
+	rows, err := s.pool.Query(ctx, `SELECT m.player_id FROM game.session_members m
+		JOIN game.sessions s ON s.id = m.session_id WHERE m.session_id = $1`, sessionID)
+	if err == nil {
+		var members []uuid.UUID
+		members, err = pgx.CollectRows(rows, pgx.RowTo[uuid.UUID])
+		if err == nil {
+			return members, nil
+		}
+	}
+	return nil, postgres.Translate(err, "session")
+}
